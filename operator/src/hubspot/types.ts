@@ -125,14 +125,17 @@ export interface HubSpotClient {
 
 /** A failure of a whole request (after retries), classified. Messages never contain secrets. */
 export class HubSpotApiError extends Error {
-  constructor(
-    message: string,
-    readonly category: ErrorCategory,
-    readonly status: number,
-    readonly correlationId?: string,
-    readonly policyName?: string,
-  ) {
+  readonly category: ErrorCategory;
+  readonly status: number;
+  readonly correlationId?: string;
+  readonly policyName?: string;
+
+  constructor(message: string, category: ErrorCategory, status: number, correlationId?: string, policyName?: string) {
     super(message);
     this.name = 'HubSpotApiError';
+    this.category = category;
+    this.status = status;
+    this.correlationId = correlationId;
+    this.policyName = policyName;
   }
 }
