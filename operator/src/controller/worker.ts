@@ -1,0 +1,372 @@
+/**
+ * One long-running sync worker per HubSpotIntegration. Reconcile hands it the desired
+ * configuration (configure) and reads its state; the worker alone runs cycles, so a cycle never
+ * runs inside a reconcile call. A new configuration takes effect from the next cycle (the
+ * engine is rebuilt and re-validated); suspend and stop abort at the next batch boundary (the
+ * batch in flight completes and is recorded by the engine).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ErrorCategory } from '../api/categories.js';
+import type { CycleKind, CycleReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from '../sync/types.js';
+import { systemClock, type Clock } from './clock.js';
+import { delayFor } from './backoff.js';
+import { nextCycle } from './scheduler.js';
+
+export type EngineFactory = (cfg: ResolvedIntegration, deps: { logger: Logger; observer: SyncObserver }) => SyncEngine | Promise<SyncEngine>;
+
+export interface WorkerConfig {
+  resolved: ResolvedIntegration;
+  suspended: boolean;
+  /** Values of the sync-/resync-requested-at annotations (undefined when absent). */
+  syncRequest?: string;
+  resyncRequest?: string;
+  intervalMs: number;
+  fullResyncIntervalMs: number;
+}
+
+/** What the worker knows from the integration's status when it starts (e.g. after a restart). */
+export interface WorkerHistory {
+  initialDone: boolean;
+  lastFullAt?: number;
+  handledSyncRequest?: string;
+  handledResyncRequest?: string;
+  lastSyncTime?: string;
+  lastSuccessfulSyncTime?: string;
+  lastFullResyncTime?: string;
+}
+
+export interface SystemicFailure {
+  category?: ErrorCategory;
+  /** A Ready reason when the engine gave one. */
+  reason?: string;
+  message: string;
+}
+
+export interface WorkerState {
+  suspended: boolean;
+  /** Kind of the cycle in flight. */
+  running?: CycleKind;
+  /** Generation of the configuration in use. */
+  generation: number;
+  /** Generation of the configuration of the last completed cycle. */
+  completedGeneration?: number;
+  initialDone: boolean;
+  /** Problems found by engine.validate() for the current configuration. */
+  specIssues: SpecIssue[];
+  /** Last cycle's report (completed or stopped early). */
+  lastReport?: CycleReport;
+  /** Set while the last attempt failed systemically; cleared by a completed cycle. */
+  failure?: SystemicFailure;
+  lastSyncTime?: string;
+  lastSuccessfulSyncTime?: string;
+  lastFullResyncTime?: string;
+  handledSyncRequest?: string;
+  handledResyncRequest?: string;
+  portalId?: number;
+}
+
+export interface WorkerOptions {
+  key: string;
+  config: WorkerConfig;
+  history: WorkerHistory;
+  engineFactory: EngineFactory;
+  observer: SyncObserver;
+  logger: Logger;
+  clock?: Clock;
+  /** Called whenever the state changed (the manager re-reconciles to write status). */
+  onChange: () => void;
+  /** Called with every cycle report (metrics). */
+  onReport?: (report: CycleReport, durationMs: number) => void;
+  retryBaseMs?: number;
+}
+
+/** A hash of everything the engine sees: a change means "rebuild and re-validate the engine". */
+export function configHash(resolved: ResolvedIntegration): string {
+  const { generation: _g, ...rest } = resolved;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
+export class SyncWorker {
+  readonly key: string;
+  private readonly o: WorkerOptions;
+  private readonly clock: Clock;
+  private cfg: WorkerConfig;
+  private cfgHash: string;
+  private readonly st: WorkerState;
+  private engine?: SyncEngine;
+  private engineHash?: string;
+  private validatedHash?: string;
+  private lastCycleHash?: string;
+  private lastCycleEndedAt?: number;
+  private lastFullAt?: number;
+  private failures = 0;
+  private lastFailureAt?: number;
+  private targetChanged = false;
+  private stopped = false;
+  private cycleAbort?: AbortController;
+  private wakeUp: () => void = () => {};
+  private loopDone: Promise<void>;
+
+  constructor(o: WorkerOptions) {
+    this.o = o;
+    this.key = o.key;
+    this.clock = o.clock ?? systemClock;
+    this.cfg = o.config;
+    this.cfgHash = configHash(o.config.resolved);
+    this.lastFullAt = o.history.lastFullAt;
+    this.st = {
+      suspended: o.config.suspended,
+      generation: o.config.resolved.generation,
+      initialDone: o.history.initialDone,
+      specIssues: [],
+      handledSyncRequest: o.history.handledSyncRequest,
+      handledResyncRequest: o.history.handledResyncRequest,
+      lastSyncTime: o.history.lastSyncTime,
+      lastSuccessfulSyncTime: o.history.lastSuccessfulSyncTime,
+      lastFullResyncTime: o.history.lastFullResyncTime,
+    };
+    this.loopDone = this.loop();
+  }
+
+  get state(): Readonly<WorkerState> {
+    return this.st;
+  }
+
+  /** Hands the worker a new desired configuration; takes effect from the next cycle. */
+  configure(cfg: WorkerConfig): void {
+    const hash = configHash(cfg.resolved);
+    const changed = hash !== this.cfgHash;
+    const suspendChanged = cfg.suspended !== this.cfg.suspended;
+    const requestChanged = cfg.syncRequest !== this.cfg.syncRequest || cfg.resyncRequest !== this.cfg.resyncRequest;
+    const generationChanged = cfg.resolved.generation !== this.cfg.resolved.generation;
+    const scheduleChanged = cfg.intervalMs !== this.cfg.intervalMs || cfg.fullResyncIntervalMs !== this.cfg.fullResyncIntervalMs;
+    this.cfg = cfg;
+    this.cfgHash = hash;
+    this.st.generation = cfg.resolved.generation;
+    if (cfg.suspended) this.cycleAbort?.abort();
+    if (changed || suspendChanged || requestChanged || generationChanged || scheduleChanged) {
+      if (suspendChanged) {
+        this.st.suspended = cfg.suspended;
+        this.o.onChange();
+      }
+      this.wakeUp();
+    }
+  }
+
+  /** Stops after the batch in flight and closes the engine. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cycleAbort?.abort();
+    this.wakeUp();
+    await this.loopDone;
+  }
+
+  private get log(): Logger {
+    return this.o.logger;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.step();
+      } catch (err) {
+        // step() handles engine errors itself; this is a bug guard so the worker never dies.
+        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'sync worker step failed unexpectedly');
+        await this.waitFor(this.clock.now() + 5_000);
+      }
+    }
+    await this.closeEngine();
+  }
+
+  private async step(): Promise<void> {
+    const cfg = this.cfg;
+    if (cfg.suspended) {
+      if (this.st.running) this.st.running = undefined;
+      // No reads or writes on either side while suspended: close the engine (and its connections).
+      await this.closeEngine();
+      await this.waitFor(undefined);
+      return;
+    }
+    const hash = this.cfgHash;
+    if (this.engineHash !== hash) {
+      await this.closeEngine();
+      try {
+        this.engine = await this.o.engineFactory(cfg.resolved, { logger: this.log, observer: this.o.observer });
+        this.engineHash = hash;
+      } catch (err) {
+        this.fail(err, 'could not start the sync engine');
+        await this.waitFor(this.retryAt());
+        return;
+      }
+    }
+    const engine = this.engine!;
+    if (this.validatedHash !== hash) {
+      try {
+        const issues = await engine.validate();
+        this.st.specIssues = issues;
+        this.validatedHash = hash;
+        if (issues.length > 0) {
+          this.log.warn({ issues: issues.map((i) => `${i.kind} ${i.name} ${i.field}: ${i.message}`) }, 'configuration is invalid; waiting for a change');
+        }
+        this.o.onChange();
+      } catch (err) {
+        this.fail(err, 'validation failed');
+        await this.waitFor(this.retryAt());
+        return;
+      }
+    }
+    if (this.st.specIssues.length > 0) {
+      await this.waitFor(undefined);
+      return;
+    }
+
+    const syncRequested = cfg.syncRequest !== undefined && cfg.syncRequest !== this.st.handledSyncRequest;
+    const resyncRequested = cfg.resyncRequest !== undefined && cfg.resyncRequest !== this.st.handledResyncRequest;
+    const next = nextCycle({
+      now: this.clock.now(),
+      intervalMs: cfg.intervalMs,
+      fullResyncIntervalMs: cfg.fullResyncIntervalMs,
+      initialDone: this.st.initialDone,
+      lastCycleEndedAt: this.lastCycleEndedAt,
+      lastFullAt: this.lastFullAt,
+      syncRequested,
+      resyncRequested,
+      configChanged: this.lastCycleHash !== hash,
+      targetChanged: this.targetChanged,
+      failures: this.failures,
+      lastFailureAt: this.lastFailureAt,
+      retryBaseMs: this.o.retryBaseMs,
+    });
+    if (next.at > this.clock.now()) {
+      await this.waitFor(next.at, engine);
+      return;
+    }
+    await this.runCycle(engine, next.kind, next.why, { syncRequested, resyncRequested });
+  }
+
+  private async runCycle(engine: SyncEngine, kind: CycleKind, why: string, req: { syncRequested: boolean; resyncRequested: boolean }): Promise<void> {
+    const cfg = this.cfg;
+    const hash = this.cfgHash;
+    const generation = cfg.resolved.generation;
+    this.targetChanged = false;
+    this.cycleAbort = new AbortController();
+    this.st.running = kind;
+    this.o.onChange();
+    const started = this.clock.now();
+    this.log.info({ kind, why }, 'sync cycle started');
+    let report: CycleReport | undefined;
+    try {
+      report = await engine.runCycle(kind, this.cycleAbort.signal);
+    } catch (err) {
+      this.st.running = undefined;
+      this.lastCycleHash = hash;
+      this.lastCycleEndedAt = this.clock.now();
+      this.markHandled(cfg, req);
+      this.fail(err, `${kind} cycle failed`);
+      return;
+    } finally {
+      this.cycleAbort = undefined;
+    }
+    const ended = this.clock.now();
+    this.st.running = undefined;
+    this.st.lastReport = report;
+    this.lastCycleHash = hash;
+    this.lastCycleEndedAt = ended;
+    this.markHandled(cfg, req);
+    if (report.portalId !== undefined) this.st.portalId = report.portalId;
+    this.o.onReport?.(report, ended - started);
+    if (report.systemic) {
+      this.fail(Object.assign(new Error(report.systemic.message), { category: report.systemic.category, reason: report.systemic.reason }), `${kind} cycle stopped`);
+      this.st.lastSyncTime = report.finishedAt;
+      this.o.onChange();
+      return;
+    }
+    this.st.lastSyncTime = report.finishedAt;
+    if (report.completed) {
+      this.failures = 0;
+      this.lastFailureAt = undefined;
+      this.st.failure = undefined;
+      this.st.lastSuccessfulSyncTime = report.finishedAt;
+      this.st.completedGeneration = generation;
+      if (kind === 'initial' || kind === 'full') {
+        this.lastFullAt = ended;
+        this.st.lastFullResyncTime = report.finishedAt;
+      }
+      if (!this.st.initialDone) this.st.initialDone = true;
+      this.log.info({ kind, durationMs: ended - started, errors: report.errors.reduce((n, e) => n + e.records, 0) }, 'sync cycle completed');
+    } else {
+      this.log.info({ kind, durationMs: ended - started }, 'sync cycle stopped at a batch boundary');
+    }
+    this.o.onChange();
+  }
+
+  private markHandled(cfg: WorkerConfig, req: { syncRequested: boolean; resyncRequested: boolean }): void {
+    if (req.syncRequested || (req.resyncRequested && cfg.syncRequest !== undefined)) {
+      // A full cycle also covers an incremental request made at the same time.
+      if (req.syncRequested || cfg.syncRequest !== this.st.handledSyncRequest) this.st.handledSyncRequest = cfg.syncRequest;
+    }
+    if (req.resyncRequested) this.st.handledResyncRequest = cfg.resyncRequest;
+  }
+
+  /** When to retry after the latest failure: exponential, capped at the schedule interval. */
+  private retryAt(): number {
+    const base = this.o.retryBaseMs ?? 1_000;
+    const delay = Math.min(delayFor(this.failures - 1, base, 5 * 60_000), Math.max(this.cfg.intervalMs, base));
+    return (this.lastFailureAt ?? this.clock.now()) + delay;
+  }
+
+  private fail(err: unknown, what: string): void {
+    const e = err as { message?: string; category?: ErrorCategory; reason?: string };
+    const message = e?.message ?? String(err);
+    this.failures++;
+    this.lastFailureAt = this.clock.now();
+    this.st.failure = { category: e?.category, reason: e?.reason, message };
+    this.log.warn({ err: message, category: e?.category, failures: this.failures }, what);
+    this.o.onChange();
+  }
+
+  /**
+   * Sleeps until `at` (or forever when undefined), waking early on configure()/stop(), and on a
+   * captured target change when an engine is given.
+   */
+  private async waitFor(at: number | undefined, engine?: SyncEngine): Promise<void> {
+    if (this.stopped) return;
+    const abort = new AbortController();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        timer?.cancel();
+        abort.abort();
+        this.wakeUp = () => {};
+        resolve();
+      };
+      this.wakeUp = done;
+      const timer = at === undefined ? undefined : this.clock.setTimer(done, at - this.clock.now());
+      if (engine) {
+        engine.waitForTargetChange(abort.signal).then(
+          () => {
+            if (!abort.signal.aborted) {
+              this.targetChanged = true;
+              done();
+            }
+          },
+          (err) => this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'waiting for target changes failed'),
+        );
+      }
+    });
+  }
+
+  private async closeEngine(): Promise<void> {
+    const engine = this.engine;
+    this.engine = undefined;
+    this.engineHash = undefined;
+    this.validatedHash = undefined;
+    if (engine) {
+      try {
+        await engine.close();
+      } catch (err) {
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'closing the sync engine failed');
+      }
+    }
+  }
+}
