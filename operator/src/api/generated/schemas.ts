@@ -61,7 +61,7 @@ export const fieldMappingSchema: OpenAPISchema = {
         "fields": {
           "type": "array",
           "minItems": 1,
-          "maxItems": 250,
+          "maxItems": 150,
           "description": "The mapped fields. Each property and each column may appear only once. The object's match key is always synced, mapped or not.",
           "x-kubernetes-list-type": "map",
           "x-kubernetes-list-map-keys": [
@@ -163,7 +163,7 @@ export const fieldMappingSchema: OpenAPISchema = {
                   "valueMap": {
                     "type": "object",
                     "minProperties": 1,
-                    "maxProperties": 250,
+                    "maxProperties": 100,
                     "description": "Maps HubSpot values (keys) to target values; inverted for the other direction, so it must be one-to-one. Values not in the map pass unchanged.",
                     "additionalProperties": {
                       "type": "string",

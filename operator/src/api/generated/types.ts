@@ -75,7 +75,7 @@ export interface FieldMappingSpec {
    * The mapped fields. Each property and each column may appear only once. The object's match key is always synced, mapped or not.
    *
    * @minItems 1
-   * @maxItems 250
+   * @maxItems 150
    */
   fields: FieldSpec[];
 }
