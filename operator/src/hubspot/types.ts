@@ -4,6 +4,7 @@
  * lives beside this file. Extend compatibly.
  */
 import type { ErrorCategory } from '../api/categories.js';
+import type { LimiterRegistry } from './ratelimit.js';
 
 export type HubSpotAuth =
   | { kind: 'privateAppToken'; token: string }
@@ -31,6 +32,15 @@ export interface HubSpotClientOptions {
   onRequest?: (o: RequestObservation) => void;
   /** Aborting stops waiting for the limiter / backoff and rejects with an AbortError. */
   signal?: AbortSignal;
+  /** Per-attempt timeout in ms (default 30000). */
+  timeoutMs?: number;
+  /** Retry tuning (defaults: 200 ms base, 10 s cap, 6 attempts, 8 rate-limit retries). */
+  retry?: { baseDelayMs?: number; maxDelayMs?: number; maxAttempts?: number; maxRateLimitRetries?: number };
+  /**
+   * Registry of per-account limiters. Default: the process-wide one, so every client of one
+   * HubSpot account shares one limiter. Tests pass their own for isolation.
+   */
+  limiters?: LimiterRegistry;
 }
 
 export interface HubSpotObject {
@@ -84,7 +94,13 @@ export interface BatchInputError {
 
 export interface BatchResult {
   results: HubSpotObject[];
+  /** Sorted by index. `index` is -1 only when HubSpot reported an error naming no input. */
   errors: BatchInputError[];
+  /**
+   * Parallel to `results`: the input each result belongs to (by objectWriteTraceId, id or the
+   * idProperty value), -1 when HubSpot gave nothing to tie it back. Set by the HubSpot client.
+   */
+  inputIndexes?: number[];
 }
 
 export interface PropertyDefinition {
@@ -121,6 +137,8 @@ export interface HubSpotClient {
   batchUpsert(objectType: string, inputs: { id: string; idProperty: string; properties: Record<string, string> }[]): Promise<BatchResult>;
   batchArchive(objectType: string, ids: string[]): Promise<BatchResult>;
   usage(): ApiUsage;
+  /** Stop counting this client's settings in its account's shared limiter (integration removed). */
+  close?(): void;
 }
 
 /** A failure of a whole request (after retries), classified. Messages never contain secrets. */
