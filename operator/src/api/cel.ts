@@ -5,8 +5,8 @@
  * Kubernetes API sandbox) enforces these rules; this copy lets tests, examples and the
  * controller check objects without one.
  */
-import { parse, type ParseResult } from '@marcbachmann/cel-js';
-import { walkSchema } from './schemas.js';
+import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import { isPlainObject, walkSchema } from './schemas.js';
 import type { OpenAPISchema, ValidationRule } from './schema-types.js';
 
 export interface RuleViolation {
@@ -16,14 +16,27 @@ export interface RuleViolation {
   rule: string;
 }
 
+// As kube-apiserver: variables are dynamically typed, list literals may mix types.
+const env = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });
 const programs = new Map<string, ParseResult>();
+
+/** The CEL value kube-apiserver binds for a JSON value: integers are CEL ints (bigint here). */
+export function toCelValue(value: unknown, schema?: OpenAPISchema): unknown {
+  if (typeof value === 'number') return schema?.type !== 'number' && Number.isInteger(value) ? BigInt(value) : value;
+  if (Array.isArray(value)) return value.map((v) => toCelValue(v, schema?.items));
+  if (isPlainObject(value)) {
+    const extra = typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toCelValue(v, schema?.properties?.[k] ?? extra)]));
+  }
+  return value;
+}
 
 /** Parses a rule once; throws with the rule text when it is not valid CEL. */
 export function compileRule(rule: string): ParseResult {
   let program = programs.get(rule);
   if (!program) {
     try {
-      program = parse(rule);
+      program = env.parse(rule);
     } catch (err) {
       throw new Error(`CEL rule does not compile: ${rule}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -32,7 +45,7 @@ export function compileRule(rule: string): ParseResult {
   return program;
 }
 
-/** The result of one rule for one value: true, false, or an evaluation error. */
+/** The result of one rule for one CEL value (see toCelValue): true, false, or an evaluation error. */
 export function evaluateRule(rule: ValidationRule, self: unknown): { ok: true } | { ok: false; error?: string } {
   try {
     const result = compileRule(rule.rule)({ self });
@@ -60,12 +73,15 @@ function expressionMessage(rule: ValidationRule, self: unknown): string | undefi
 export function checkRules(schema: OpenAPISchema, value: unknown, path = ''): RuleViolation[] {
   const violations: RuleViolation[] = [];
   walkSchema(schema, value, path, (node, self, at) => {
-    for (const rule of node['x-kubernetes-validations'] ?? []) {
-      const result = evaluateRule(rule, self);
+    const rules = node['x-kubernetes-validations'];
+    if (!rules) return;
+    const celSelf = toCelValue(self, node);
+    for (const rule of rules) {
+      const result = evaluateRule(rule, celSelf);
       if (result.ok) continue;
       const message = result.error
         ? `rule could not be evaluated (${result.error}): ${rule.rule}`
-        : (expressionMessage(rule, self) ?? rule.message ?? `failed rule: ${rule.rule}`);
+        : (expressionMessage(rule, celSelf) ?? rule.message ?? `failed rule: ${rule.rule}`);
       violations.push({ path: at, message, rule: rule.rule });
     }
   });
