@@ -65,6 +65,8 @@ function strictCopy(schema: OpenAPISchema, isRoot = true): OpenAPISchema {
     out.properties = Object.fromEntries(
       Object.entries(schema.properties).map(([k, v]) => [k, isRoot && k === 'metadata' ? v : strictCopy(v, false)]),
     );
+    // The CRDs leave metadata out of their schema (the apiserver validates ObjectMeta itself).
+    if (isRoot) out.properties.metadata ??= { type: 'object' };
     if (schema.additionalProperties === undefined && !schema['x-kubernetes-preserve-unknown-fields']) {
       out.additionalProperties = false;
     }

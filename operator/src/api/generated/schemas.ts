@@ -19,9 +19,6 @@ export const fieldMappingSchema: OpenAPISchema = {
       "type": "string",
       "description": "Kind is a string value representing the REST resource this object represents."
     },
-    "metadata": {
-      "type": "object"
-    },
     "spec": {
       "type": "object",
       "description": "The mapped fields. Changes take effect from the next cycle; added fields are backfilled.",
@@ -297,9 +294,6 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
     "kind": {
       "type": "string",
       "description": "Kind is a string value representing the REST resource this object represents."
-    },
-    "metadata": {
-      "type": "object"
     },
     "spec": {
       "type": "object",
@@ -944,9 +938,6 @@ export const syncFilterSchema: OpenAPISchema = {
     "kind": {
       "type": "string",
       "description": "Kind is a string value representing the REST resource this object represents."
-    },
-    "metadata": {
-      "type": "object"
     },
     "spec": {
       "type": "object",

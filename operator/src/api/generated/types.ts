@@ -46,9 +46,9 @@ export interface FieldMapping {
    * Kind is a string value representing the REST resource this object represents.
    */
   kind: 'FieldMapping';
-  metadata: V1ObjectMeta;
   spec: FieldMappingSpec;
   status?: FieldMappingStatus;
+  metadata: V1ObjectMeta;
 }
 /**
  * The mapped fields. Changes take effect from the next cycle; added fields are backfilled.
@@ -171,9 +171,9 @@ export interface HubSpotIntegration {
    * Kind is a string value representing the REST resource this object represents.
    */
   kind: 'HubSpotIntegration';
-  metadata: V1ObjectMeta;
   spec: HubSpotIntegrationSpec;
   status?: HubSpotIntegrationStatus;
+  metadata: V1ObjectMeta;
 }
 /**
  * What to sync and how. Changes take effect from the next sync cycle.
@@ -556,9 +556,9 @@ export interface SyncFilter {
    * Kind is a string value representing the REST resource this object represents.
    */
   kind: 'SyncFilter';
-  metadata: V1ObjectMeta;
   spec: SyncFilterSpec;
   status?: SyncFilterStatus;
+  metadata: V1ObjectMeta;
 }
 /**
  * The filter rules. Changes take effect from the next cycle.
