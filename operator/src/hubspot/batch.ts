@@ -60,6 +60,14 @@ export function contextIndexes(err: HubSpotErrorBody, inputs: readonly BatchInpu
     for (const [key, raw] of Object.entries(ctx)) {
       const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string | number => typeof v === 'string' || typeof v === 'number').map(String);
       if (values.length === 0) continue;
+      if (key === 'inputIndex') {
+        // Position within the request (the sandbox names inputs this way).
+        for (const v of values) {
+          const i = positions[Number(v)];
+          if (Number.isInteger(Number(v)) && i !== undefined) found.add(i);
+        }
+        continue;
+      }
       const wanted = new Set(values.map(norm));
       for (const i of positions) {
         const inp = inputs[i]!;
@@ -98,6 +106,11 @@ function entryStatus(e: HubSpotErrorBody): number {
 export function mapBatchResponse(raw: RawBatchResponse | undefined, inputs: readonly BatchInput[], positions: readonly number[]): Required<BatchResult> {
   const results = raw?.results ?? [];
   const inputIndexes = results.map((r) => resultIndex(r, inputs, positions));
+  if (results.length === positions.length && (raw?.errors ?? []).length === 0 && inputIndexes.every((i) => i < 0)) {
+    // Nothing ties results to inputs (e.g. an upsert whose properties omit the idProperty):
+    // a complete answer lists them in input order.
+    positions.forEach((p, k) => (inputIndexes[k] = p));
+  }
   const errors: BatchInputError[] = [];
   const accounted = new Set<number>(inputIndexes.filter((i) => i >= 0));
   const errored = new Set<number>();

@@ -11,6 +11,9 @@
  * per integration (like a call allocation) and is counted per client (see usage.ts), while the
  * account's own daily limit is enforced from X-HubSpot-RateLimit-Daily-Remaining and DAILY 429s.
  *
+ * Searches have their own one-second window (HubSpot: 5 per second per account); they are not
+ * counted in the ten-second window and their responses carry no rate-limit headers.
+ *
  * The window length is learnt from X-HubSpot-RateLimit-Interval-Milliseconds (10 s on HubSpot,
  * shorter in the sandbox); until the first response it is 10 s, the conservative choice.
  */
@@ -54,7 +57,6 @@ export interface Permit {
 }
 
 interface Waiter {
-  seq: number;
   search: boolean;
   resolve: (p: Permit) => void;
   reject: (e: unknown) => void;
@@ -78,7 +80,6 @@ export class AccountLimiter {
   private readonly members = new Set<LimiterMember>();
   private generalQueue: Waiter[] = [];
   private searchQueue: Waiter[] = [];
-  private seq = 0;
   private timerDue = Infinity;
   private cancelTimer?: () => void;
   private settingsCheckedAt = -Infinity;
@@ -96,7 +97,8 @@ export class AccountLimiter {
   }
 
   /**
-   * Wait for a slot in the rolling window (and the search window for search requests).
+   * Wait for a slot in the rolling window (search requests: in the search window instead —
+   * HubSpot limits searches separately and does not count them in the ten-second window).
    * Rejects with RateLimit/DAILY when the account's daily limit is known to be spent, and with
    * an AbortError as soon as `signal` aborts.
    */
@@ -111,7 +113,7 @@ export class AccountLimiter {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (now < this.dailyBlockedUntil) return Promise.reject(dailyError());
     return new Promise<Permit>((resolve, reject) => {
-      const w: Waiter = { seq: this.seq++, search, resolve, reject, signal };
+      const w: Waiter = { search, resolve, reject, signal };
       if (signal) {
         w.onAbort = () => {
           this.remove(w);
@@ -186,38 +188,24 @@ export class AccountLimiter {
     if (Number.isFinite(perSecond)) this.search.capacity = Math.max(1, Math.floor(perSecond));
   }
 
-  /** Grant slots to waiters in arrival order while the windows allow, then arm one timer. */
+  /** Grant slots to waiters in arrival order while their window allows, then arm one timer. */
   private pump(): void {
     const now = this.timers.now();
-    for (;;) {
-      const g = this.generalQueue[0];
-      const s = this.searchQueue[0];
-      const searchReady = s !== undefined && this.search.waitMs(now) === 0;
-      // The earliest waiter that could go now; search waiters blocked only on the search
-      // window do not hold back general requests behind them.
-      const next = g && (!searchReady || g.seq < s!.seq) ? g : searchReady ? s : undefined;
-      if (!next || this.general.waitMs(now) > 0) break;
-      (next.search ? this.searchQueue : this.generalQueue).shift();
-      this.grant(next);
-    }
+    while (this.generalQueue.length > 0 && this.general.waitMs(now) === 0) this.grant(this.generalQueue.shift()!);
+    while (this.searchQueue.length > 0 && this.search.waitMs(now) === 0) this.grant(this.searchQueue.shift()!);
     this.arm(now);
   }
 
   private grant(w: Waiter): void {
     if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
-    this.general.take();
-    if (w.search) this.search.take();
+    const window = w.search ? this.search : this.general;
+    window.take();
     let done = false;
     const finish = (sent: boolean): void => {
       if (done) return;
       done = true;
-      const t = this.timers.now();
-      if (sent) this.general.complete(t);
-      else this.general.cancel();
-      if (w.search) {
-        if (sent) this.search.complete(t);
-        else this.search.cancel();
-      }
+      if (sent) window.complete(this.timers.now());
+      else window.cancel();
       this.pump();
     };
     w.resolve({ complete: () => finish(true), cancel: () => finish(false) });
@@ -226,7 +214,7 @@ export class AccountLimiter {
   private arm(now: number): void {
     let wait = Infinity;
     if (this.generalQueue.length > 0) wait = this.general.waitMs(now);
-    if (this.searchQueue.length > 0) wait = Math.min(wait, Math.max(this.general.waitMs(now), this.search.waitMs(now)));
+    if (this.searchQueue.length > 0) wait = Math.min(wait, this.search.waitMs(now));
     if (!Number.isFinite(wait)) return; // woken by a completing request
     const due = now + Math.max(1, Math.ceil(wait));
     if (this.cancelTimer && due >= this.timerDue) return;

@@ -108,8 +108,9 @@ export class SlidingWindow {
       if (ownExcess > this.own.size) return Infinity;
       wait = Math.max(wait, this.expiry(this.own.at(ownExcess - 1)) - now);
     }
-    if (this.serverMax !== undefined) {
-      const allExcess = this.inFlight + this.own.size + this.external.size - this.serverMax + 1;
+    if (this.external.size > 0) {
+      // Until HubSpot told us its limit, others' requests count against our own budget.
+      const allExcess = this.inFlight + this.own.size + this.external.size - (this.serverMax ?? this.capacity) + 1;
       if (allExcess > 0) {
         if (allExcess > this.own.size + this.external.size) return Infinity;
         wait = Math.max(wait, this.expiry(this.kthOldest(allExcess - 1)) - now);
