@@ -1,3 +1,204 @@
 #!/usr/bin/env node
-// Placeholder entry point; replaced by the real CLI (run / sandbox).
-console.log('hubspot-operator: usage: hubspot-operator <run|sandbox> [flags]');
+/**
+ * hubspot-operator: `run` (against a cluster) and `sandbox` (everything embedded).
+ * Flags override environment variables, which override defaults. Bad input exits with code 2
+ * and a message naming the flag, what is wrong and what is expected.
+ */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const HELP = `hubspot-operator — keeps HubSpot CRM and PostgreSQL in sync, configured as Kubernetes resources
+
+Usage:
+  hubspot-operator run [flags]        run the operator against a cluster (in-cluster config or KUBECONFIG)
+  hubspot-operator sandbox [flags]    everything embedded: Kubernetes API, HubSpot API and PostgreSQL (PGlite)
+  hubspot-operator --help             this help; "hubspot-operator <command> --help" for the flags of a command
+`;
+
+export const RUN_HELP = `Usage: hubspot-operator run [flags]
+
+Runs the operator against a Kubernetes cluster: in-cluster service-account config when running
+in a pod, else --kubeconfig, else $KUBECONFIG, else ~/.kube/config.
+
+Flags (environment variable in brackets):
+  --kubeconfig <path>          kubeconfig file [KUBECONFIG]
+  --namespaces <a,b>           namespaces to watch; default all [WATCH_NAMESPACES]
+  --metrics-port <port>        port of /metrics (and of the probes unless --health-port); default 8080 [METRICS_PORT]
+  --health-port <port>         port of /healthz and /readyz; default: the metrics port [HEALTH_PORT]
+  --bind-address <host>        address the endpoints listen on; default 0.0.0.0 [BIND_ADDRESS]
+  --leader-elect / --no-leader-elect
+                               elect a leader on a Lease so only one replica syncs; default on [LEADER_ELECT=true|false]
+  --lease-namespace <ns>       namespace of the Lease; default $POD_NAMESPACE or "default" [LEASE_NAMESPACE]
+  --lease-name <name>          name of the Lease; default hubspot-operator-leader [LEASE_NAME]
+  --lease-duration <duration>  how long a lease is valid, e.g. 15s; a standby takes over after it [LEASE_DURATION]
+  --shard <label selector>     handle only HubSpotIntegrations matching this selector, e.g. shard=a [SHARD]
+  --concurrency <n>            reconciles in parallel per kind; default 4 [CONCURRENCY]
+  --log-level <level>          fatal, error, warn, info, debug, trace or silent; default info [LOG_LEVEL]
+  -h, --help                   this help
+`;
+
+export function parseOrThrow<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, allowNegative: true, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message.replace(/^TypeError \[[A-Z_]+\]: /, '') : String(err));
+  }
+}
+
+/** A TCP port from a flag or environment value. */
+export function parsePort(value: string | undefined, what: string, fallback: number | undefined): number | undefined {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${what}: "${value}" is not a port; expected an integer from 0 to 65535`);
+  return n;
+}
+
+export function parsePositiveInt(value: string | undefined, what: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: "${value}" is not a positive integer`);
+  return n;
+}
+
+function parseBool(value: string | undefined, what: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^(true|1|yes|on)$/i.test(value)) return true;
+  if (/^(false|0|no|off)$/i.test(value)) return false;
+  throw new UsageError(`${what}: "${value}" is not a boolean; expected true or false`);
+}
+
+async function runCommand(args: string[]): Promise<void> {
+  const { values } = parseOrThrow(args, {
+    kubeconfig: { type: 'string' },
+    namespaces: { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'health-port': { type: 'string' },
+    'bind-address': { type: 'string' },
+    'leader-elect': { type: 'boolean' },
+    'lease-namespace': { type: 'string' },
+    'lease-name': { type: 'string' },
+    'lease-duration': { type: 'string' },
+    shard: { type: 'string' },
+    concurrency: { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return;
+  }
+  const env = process.env;
+  const { parseDuration } = await import('./api/duration.js');
+  const leaseDuration = values['lease-duration'] ?? env.LEASE_DURATION;
+  let leaseDurationMs: number | undefined;
+  if (leaseDuration) {
+    try {
+      leaseDurationMs = parseDuration(leaseDuration);
+    } catch (err) {
+      throw new UsageError(`--lease-duration: ${(err as Error).message}`);
+    }
+    if (leaseDurationMs < 1000) throw new UsageError(`--lease-duration: "${leaseDuration}" is too short; expected at least 1s`);
+  }
+  const logLevel = values['log-level'] ?? env.LOG_LEVEL ?? 'info';
+  const namespaces = (values.namespaces ?? env.WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const metricsPort = parsePort(values['metrics-port'] ?? env.METRICS_PORT, '--metrics-port', 8080)!;
+  const healthPort = parsePort(values['health-port'] ?? env.HEALTH_PORT, '--health-port', undefined);
+  const concurrency = parsePositiveInt(values.concurrency ?? env.CONCURRENCY, '--concurrency', 4);
+  const leaderElect = values['leader-elect'] ?? parseBool(env.LEADER_ELECT, 'LEADER_ELECT') ?? true;
+
+  const { createLogger } = await import('./observability/logger.js');
+  let logger;
+  try {
+    logger = createLogger({ level: logLevel });
+  } catch (err) {
+    throw new UsageError(`--log-level: ${(err as Error).message}`);
+  }
+  const { loadKubeConfig } = await import('./controller/kubeconfig.js');
+  const kubeConfig = loadKubeConfig(values.kubeconfig ?? env.KUBECONFIG);
+  const { createMetrics } = await import('./observability/metrics.js');
+  const { runOperator } = await import('./controller/run.js');
+  const running = await runOperator({
+    kubeConfig,
+    logger,
+    metrics: createMetrics(),
+    metricsPort,
+    healthPort,
+    host: values['bind-address'] ?? env.BIND_ADDRESS,
+    namespaces,
+    shard: values.shard ?? env.SHARD,
+    concurrency,
+    leaderElection: {
+      enabled: leaderElect,
+      namespace: values['lease-namespace'] ?? env.LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',
+      name: values['lease-name'] ?? env.LEASE_NAME ?? 'hubspot-operator-leader',
+      leaseDurationMs,
+      renewDeadlineMs: leaseDurationMs ? Math.round(leaseDurationMs * 2 / 3) : undefined,
+      retryPeriodMs: leaseDurationMs ? Math.max(200, Math.round(leaseDurationMs / 7.5)) : undefined,
+    },
+  });
+  await untilSignal(async () => running.stop());
+}
+
+/** Resolves after SIGTERM/SIGINT and `onStop`; a second signal exits at once. */
+export function untilSignal(onStop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const handler = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`received ${signal} again; exiting now\n`);
+        process.exit(130);
+      }
+      stopping = true;
+      void onStop().then(resolve, (err) => {
+        process.stderr.write(`error while stopping: ${err instanceof Error ? err.message : String(err)}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(HELP);
+        return command === undefined ? 2 : 0;
+      case 'run':
+        await runCommand(rest);
+        return 0;
+      case 'sandbox': {
+        const { sandboxCommand } = await import('./sandbox/command.js');
+        await sandboxCommand(rest);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}": expected run or sandbox (see --help)`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`hubspot-operator: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`hubspot-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+const isEntry = Boolean(process.argv[1]) && import.meta.url === pathToFileURL(realpathSync(process.argv[1]!)).href;
+if (isEntry) {
+  const code = await main(process.argv.slice(2));
+  // Let pending stdout drain, then exit (handles and sockets of a stopped operator must not keep us alive).
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 100).unref();
+}

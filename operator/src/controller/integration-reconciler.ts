@@ -1,0 +1,279 @@
+/**
+ * Reconciles one HubSpotIntegration, level-based, from the informer caches:
+ * finalizer first; then resolve configuration and credentials; start, reconfigure or stop its
+ * sync worker; compute and write status (observedGeneration at once, so a spec change shows
+ * within a second); emit Events on transitions; and on deletion run the cleanup finalizer.
+ * It never runs a sync cycle itself: the worker does, and re-enqueues the integration when its
+ * state changes so the status follows.
+ */
+import type { Logger } from 'pino';
+import { ANNOTATIONS, API_VERSION, FINALIZER, KINDS, READY_REASONS } from '../api/constants.js';
+import { findCondition } from '../api/conditions.js';
+import { parseDuration } from '../api/duration.js';
+import type { Condition, HubSpotIntegrationStatus } from '../api/types.js';
+import type { EventRecorder, EventType } from '../observability/events.js';
+import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
+import { recordIntegrationGauges, recordReport, syncObserverFor } from '../observability/integration-metrics.js';
+import type { Clock } from './clock.js';
+import type { KubeClient, ResourceType } from './kube-client.js';
+import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
+import { computeIntegrationStatus } from './status.js';
+import type { StatusWriter } from './status-writer.js';
+import { SyncWorker, type EngineFactory, type WorkerConfig, type WorkerHistory } from './worker.js';
+
+export const INTEGRATION: ResourceType = { group: 'hubspot-operator.dev', version: 'v1alpha1', plural: KINDS.HubSpotIntegration.plural, kind: 'HubSpotIntegration' };
+
+export interface IntegrationContext {
+  client: KubeClient;
+  cache: CacheView;
+  logger: Logger;
+  metrics: OperatorMetrics;
+  events: EventRecorder;
+  statusWriter: StatusWriter;
+  engineFactory: EngineFactory;
+  clock: Clock;
+  workers: WorkerRegistry;
+  /** Re-enqueue an integration (worker state changed). */
+  enqueue: (key: string) => void;
+  /** Enqueue the FieldMappings and SyncFilters of an integration (their status depends on it). */
+  enqueueChildren: (namespace: string, integration: string) => void;
+  onProgress?: (namespace: string, integration: string, objectType: string, phase: string, done: number, total?: number) => void;
+  retryBaseMs?: number;
+}
+
+/** Running workers by integration key, and workers still stopping (a new one waits for them). */
+export class WorkerRegistry {
+  readonly running = new Map<string, SyncWorker>();
+  private readonly stopping = new Map<string, Promise<void>>();
+
+  get(key: string): SyncWorker | undefined {
+    return this.running.get(key);
+  }
+
+  /** Stops the worker of `key` (after its batch in flight); resolves when it has stopped. */
+  stop(key: string): Promise<void> {
+    const worker = this.running.get(key);
+    if (worker) {
+      this.running.delete(key);
+      const p = worker.stop().finally(() => this.stopping.delete(key));
+      this.stopping.set(key, p);
+    }
+    return this.stopping.get(key) ?? Promise.resolve();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((k) => this.stop(k)));
+    await Promise.all([...this.stopping.values()]);
+  }
+
+  whenStopped(key: string): Promise<void> | undefined {
+    return this.stopping.get(key);
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}
+
+function historyFrom(status: HubSpotIntegrationStatus | undefined, now: number): WorkerHistory {
+  const initialDone = Boolean(status?.lastSuccessfulSyncTime);
+  const lastFull = status?.lastFullResyncTime ? Date.parse(status.lastFullResyncTime) : undefined;
+  return {
+    initialDone,
+    lastFullAt: lastFull ?? (initialDone ? now : undefined),
+    handledSyncRequest: status?.lastHandledSyncRequest,
+    handledResyncRequest: status?.lastHandledResyncRequest,
+    lastSyncTime: status?.lastSyncTime,
+    lastSuccessfulSyncTime: status?.lastSuccessfulSyncTime,
+    lastFullResyncTime: status?.lastFullResyncTime,
+  };
+}
+
+export async function reconcileIntegration(ctx: IntegrationContext, key: string): Promise<void> {
+  const [namespace, name] = splitKey(key);
+  const log = ctx.logger.child({ namespace, integration: name });
+  let obj = ctx.cache.integration(namespace, name);
+  if (!obj) {
+    await ctx.workers.stop(key);
+    forgetIntegration(ctx.metrics, namespace, name);
+    ctx.enqueueChildren(namespace, name);
+    return;
+  }
+  if (obj.metadata.deletionTimestamp) {
+    await finalize(ctx, key, obj, log);
+    return;
+  }
+  if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) {
+    obj = await ctx.client.patch<IntegrationObject>(INTEGRATION, namespace, name, {
+      metadata: { finalizers: [...(obj.metadata.finalizers ?? []), FINALIZER], resourceVersion: obj.metadata.resourceVersion },
+    });
+    log.debug('added the cleanup finalizer');
+  }
+
+  const res = resolveIntegration(ctx.cache, obj);
+  const suspended = obj.spec.suspend === true;
+  let scheduleIssue: string | undefined;
+  let intervalMs = 5 * 60_000;
+  let fullResyncIntervalMs = 24 * 3_600_000;
+  try {
+    intervalMs = parseDuration(res.resolved?.spec.schedule?.interval ?? obj.spec.schedule?.interval ?? '5m');
+    fullResyncIntervalMs = parseDuration(res.resolved?.spec.schedule?.fullResyncInterval ?? obj.spec.schedule?.fullResyncInterval ?? '24h');
+  } catch (err) {
+    scheduleIssue = `spec.schedule: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const staticIssues = scheduleIssue ? [...res.issues, scheduleIssue] : res.issues;
+
+  let worker = ctx.workers.get(key);
+  if (res.resolved && !scheduleIssue) {
+    const cfg: WorkerConfig = {
+      resolved: res.resolved,
+      suspended,
+      syncRequest: obj.metadata.annotations?.[ANNOTATIONS.syncRequestedAt],
+      resyncRequest: obj.metadata.annotations?.[ANNOTATIONS.resyncRequestedAt],
+      intervalMs,
+      fullResyncIntervalMs,
+    };
+    if (worker) {
+      worker.configure(cfg);
+    } else {
+      await ctx.workers.whenStopped(key);
+      worker = new SyncWorker({
+        key,
+        config: cfg,
+        history: historyFrom(obj.status, ctx.clock.now()),
+        engineFactory: ctx.engineFactory,
+        observer: syncObserverFor(ctx.metrics, namespace, name, (t, p, d, total) => ctx.onProgress?.(namespace, name, t, p, d, total)),
+        logger: log,
+        clock: ctx.clock,
+        onChange: () => ctx.enqueue(key),
+        onReport: (report, ms) => recordReport(ctx.metrics, namespace, name, report, ms),
+        retryBaseMs: ctx.retryBaseMs,
+      });
+      ctx.workers.running.set(key, worker);
+      log.info('sync worker started');
+    }
+  } else if (worker) {
+    void ctx.workers.stop(key);
+    worker = undefined;
+    log.info({ issues: staticIssues }, 'configuration is invalid; sync worker stopped');
+  }
+
+  const before = obj.status;
+  const written = await ctx.statusWriter.write(INTEGRATION, obj, (current) =>
+    computeIntegrationStatus({
+      current: current.status,
+      generation: current.metadata.generation ?? 1,
+      suspended,
+      staticIssues,
+      worker: worker?.state,
+      now: new Date(ctx.clock.now()),
+    }),
+  );
+  if (!written) return;
+  recordIntegrationGauges(ctx.metrics, namespace, name, written.status, suspended);
+  for (const ev of transitionEvents(before, written.status)) ctx.events.record(written, ev.type, ev.reason, ev.message);
+  ctx.enqueueChildren(namespace, name);
+}
+
+async function finalize(ctx: IntegrationContext, key: string, obj: IntegrationObject, log: Logger): Promise<void> {
+  const { namespace, name } = obj.metadata as { namespace: string; name: string };
+  if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) {
+    await ctx.workers.stop(key);
+    return;
+  }
+  const policy = obj.spec.deletionPolicy ?? 'Delete';
+  const writeDeleting = (cleanupError?: string) =>
+    ctx.statusWriter.write(INTEGRATION, obj, (current) =>
+      computeIntegrationStatus({
+        current: current.status,
+        generation: current.metadata.generation ?? 1,
+        suspended: current.spec.suspend === true,
+        deleting: { policy, cleanupError },
+        staticIssues: [],
+        now: new Date(ctx.clock.now()),
+      }),
+    );
+  const latest = (await writeDeleting()) ?? obj;
+
+  // Stop the worker first: it finishes the batch in flight, then nothing else touches the data.
+  await ctx.workers.stop(key);
+
+  if (obj.metadata.annotations?.[ANNOTATIONS.skipCleanup] === 'true') {
+    log.warn('skip-cleanup annotation set: releasing the finalizer without cleaning up');
+    ctx.events.record(latest, 'Warning', 'CleanupSkipped', `Finalizer released without cleanup (annotation ${ANNOTATIONS.skipCleanup}: "true"); sync artifacts were left in place`);
+  } else {
+    try {
+      const res = resolveIntegration(ctx.cache, obj);
+      if (!res.forCleanup) throw new Error(`cannot reach the target database to clean up: ${res.issues.join('; ')}`);
+      const engine = await ctx.engineFactory(res.forCleanup, { logger: log, observer: syncObserverFor(ctx.metrics, namespace, name) });
+      try {
+        await engine.cleanup(policy);
+      } finally {
+        await engine.close().catch(() => {});
+      }
+      log.info({ deletionPolicy: policy }, policy === 'Delete' ? 'removed sync artifacts' : 'kept sync artifacts (deletionPolicy Orphan)');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.events.record(latest, 'Warning', 'CleanupFailed', `Cleanup (deletionPolicy ${policy}) failed, will retry: ${message}. To release the finalizer anyway, annotate ${ANNOTATIONS.skipCleanup}="true"`);
+      await writeDeleting(message).catch(() => undefined);
+      throw err;
+    }
+  }
+  const fresh = ctx.cache.integration(namespace, name) ?? latest;
+  await ctx.client.patch(INTEGRATION, namespace, name, {
+    metadata: { finalizers: (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) },
+  });
+  forgetIntegration(ctx.metrics, namespace, name);
+  log.info('finalizer removed');
+}
+
+interface PendingEvent {
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+const FAILURE_REASONS = new Set<string>([
+  READY_REASONS.AuthenticationFailed,
+  READY_REASONS.PermissionDenied,
+  READY_REASONS.TargetUnavailable,
+  READY_REASONS.RateLimited,
+  READY_REASONS.SyncFailed,
+]);
+
+/** Events for what changed between two statuses: transitions only, never one per cycle. */
+export function transitionEvents(before: HubSpotIntegrationStatus | undefined, after: HubSpotIntegrationStatus | undefined): PendingEvent[] {
+  const out: PendingEvent[] = [];
+  const was = findCondition(before?.conditions, 'Ready');
+  const now = findCondition(after?.conditions, 'Ready');
+  if (!now) return out;
+  const changed = (c?: Condition) => !c || c.status !== now.status || c.reason !== now.reason;
+  if (now.reason === READY_REASONS.Suspended && was?.reason !== READY_REASONS.Suspended) {
+    out.push({ type: 'Normal', reason: 'Suspended', message: 'Sync suspended: no reads or writes until spec.suspend is false' });
+  }
+  if (was?.reason === READY_REASONS.Suspended && now.reason !== READY_REASONS.Suspended && now.reason !== READY_REASONS.Deleting) {
+    out.push({ type: 'Normal', reason: 'Resumed', message: 'Sync resumed' });
+  }
+  if (now.status === 'True' && was?.status !== 'True') out.push({ type: 'Normal', reason: 'Ready', message: now.message });
+  if (now.reason === READY_REASONS.InvalidSpec && (changed(was) || was?.message !== now.message)) {
+    out.push({ type: 'Warning', reason: 'InvalidSpec', message: now.message });
+  }
+  if (FAILURE_REASONS.has(now.reason) && (changed(was) || was?.message !== now.message)) {
+    out.push({ type: 'Warning', reason: 'SyncFailed', message: now.message });
+  }
+  if (!before?.lastSuccessfulSyncTime && after?.lastSuccessfulSyncTime) {
+    const objects = (after.objects ?? []).map((o) => `${o.type}: ${o.linkedRecords ?? 0} linked, ${o.hubspotRecords ?? 0} in HubSpot, ${o.targetRecords ?? 0} in the table`).join('; ');
+    out.push({ type: 'Normal', reason: 'InitialSyncCompleted', message: `Initial import completed${objects ? `: ${objects}` : ''}` });
+  }
+  // Record-level failures: one Event per category whose count changed.
+  const oldErrors = new Map((before?.errors ?? []).map((e) => [e.category, e.records]));
+  for (const e of after?.errors ?? []) {
+    if (oldErrors.get(e.category) !== e.records) {
+      out.push({ type: 'Warning', reason: 'SyncFailed', message: `${e.category}: ${e.records} record(s) failing: ${e.message}` });
+    }
+  }
+  return out;
+}
+
+export { splitKey, API_VERSION };

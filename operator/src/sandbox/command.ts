@@ -1,0 +1,348 @@
+/**
+ * `hubspot-operator sandbox` (DESIGN §5): everything embedded, no cluster, no HubSpot account,
+ * no database. Starts the Kubernetes API sandbox, the HubSpot API sandbox seeded with demo data
+ * and PGlite (also served to psql over a local socket), installs the CRDs, applies
+ * examples/sandbox/ with the embedded URLs filled in, runs the operator in-process, prints
+ * progress and a status summary, writes .sandbox/kubeconfig, and keeps syncing until Ctrl-C.
+ * The sandboxes depend on nothing of the operator; this command alone wires them together.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import pino from 'pino';
+import { parseOrThrow, parsePort, parsePositiveInt, untilSignal, UsageError } from '../cli.js';
+import { KubeClient, isStatus, type KubeObject, type ResourceType } from '../controller/kube-client.js';
+import type { EngineFactory } from '../controller/worker.js';
+import { createLogger } from '../observability/logger.js';
+import { createMetrics } from '../observability/metrics.js';
+import type { HubSpotIntegrationStatus } from '../api/types.js';
+
+export const SANDBOX_HELP = `Usage: hubspot-operator sandbox [flags]
+
+Runs everything embedded: a Kubernetes API server, a HubSpot API sandbox seeded with demo data,
+and PostgreSQL (PGlite, in-process). Installs the CRDs, applies examples/sandbox/, runs the
+operator, and keeps syncing until Ctrl-C. kubectl works with --kubeconfig .sandbox/kubeconfig.
+
+Flags:
+  --kube-port <port>           port of the Kubernetes API sandbox; default 6443 (0 = any free port)
+  --hubspot-port <port>        port of the HubSpot API sandbox; default 4010
+  --metrics-port <port>        port of the operator's /metrics, /healthz, /readyz; default 8080
+  --postgres-port <port>       port psql connects to (PGlite over a socket); default 5433
+  --records <n>                demo contacts to seed (companies: a quarter of it); default 2000
+  --database-url <url>         use this PostgreSQL (postgres://...) instead of PGlite
+  --components <list>          start only some of kube,hubspot,postgres,operator; default all
+  --no-examples                do not apply examples/sandbox/ (start empty)
+  --hubspot-token <token>      the private-app token the HubSpot sandbox accepts; default sandbox-token
+  --dir <path>                 where kubeconfig and operator.log are written; default .sandbox
+  --log-level <level>          operator log level (logs go to <dir>/operator.log); default info
+  -h, --help                   this help
+`;
+
+const COMPONENTS = ['kube', 'hubspot', 'postgres', 'operator'] as const;
+type Component = (typeof COMPONENTS)[number];
+/** The database URL the examples get when PGlite is used; the engine factory maps it to the shared instance. */
+export const SANDBOX_PGLITE_URL = 'pglite://sandbox';
+
+/** The contracts of the two sandboxes (operator/src/sandbox/kube, operator/src/sandbox/hubspot). */
+interface KubeSandbox {
+  url: string;
+  writeKubeconfig(path: string): void | Promise<void>;
+  close(): Promise<void>;
+}
+interface HubSpotSandbox {
+  url: string;
+  close(): Promise<void>;
+}
+type StartKube = (o: { port: number; host: string; kubeconfigPath?: string }) => Promise<KubeSandbox>;
+type StartHubSpot = (o: { port: number; host?: string; token?: string; seed?: { contacts: number; companies: number; demo: boolean }; indexingDelayMs?: number }) => Promise<HubSpotSandbox>;
+
+function repoRoot(): string {
+  // operator/src/sandbox/command.ts or operator/dist/sandbox/command.js → the package root.
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+const KNOWN_TYPES: Record<string, ResourceType & { namespaced: boolean }> = {
+  'v1/Namespace': { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+  'v1/Secret': { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false },
+  'hubspot-operator.dev/v1alpha1/HubSpotIntegration': { group: 'hubspot-operator.dev', version: 'v1alpha1', plural: 'hubspotintegrations', kind: 'HubSpotIntegration', namespaced: true },
+  'hubspot-operator.dev/v1alpha1/FieldMapping': { group: 'hubspot-operator.dev', version: 'v1alpha1', plural: 'fieldmappings', kind: 'FieldMapping', namespaced: true },
+  'hubspot-operator.dev/v1alpha1/SyncFilter': { group: 'hubspot-operator.dev', version: 'v1alpha1', plural: 'syncfilters', kind: 'SyncFilter', namespaced: true },
+};
+
+export function readManifests(dir: string): KubeObject[] {
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const out: KubeObject[] = [];
+  for (const f of files) {
+    for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
+      if (doc.errors.length) throw new Error(`${join(dir, f)}: ${doc.errors[0]!.message}`);
+      const obj = doc.toJS() as KubeObject | null;
+      if (obj) out.push(obj);
+    }
+  }
+  return out;
+}
+
+/** Creates or replaces each object; retries briefly while a just-installed CRD becomes served. */
+export async function applyObjects(client: KubeClient, objects: KubeObject[]): Promise<void> {
+  for (const obj of objects) {
+    const type = KNOWN_TYPES[`${obj.apiVersion}/${obj.kind}`];
+    if (!type) throw new Error(`cannot apply ${obj.apiVersion} ${obj.kind} ${obj.metadata?.name}: unsupported kind in the sandbox command`);
+    const ns = type.namespaced ? (obj.metadata.namespace ?? 'default') : undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        try {
+          await client.create(type, ns, obj);
+        } catch (err) {
+          if (!isStatus(err, 409)) throw err;
+          const existing = await client.get(type, ns, obj.metadata.name);
+          await client.replace(type, ns, obj.metadata.name, { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.metadata.resourceVersion } });
+        }
+        break;
+      } catch (err) {
+        if (isStatus(err, 404) && attempt < 50) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+/** Fills the sandbox URLs and token into the example manifests. */
+export function substituteExamples(objects: KubeObject[], o: { databaseUrl: string; hubspotUrl: string; token: string }): KubeObject[] {
+  return objects.map((obj) => {
+    const copy = structuredClone(obj) as KubeObject & { stringData?: Record<string, string>; data?: Record<string, string>; spec?: { hubspot?: { baseURL?: string } } };
+    if (copy.kind === 'Secret') {
+      if (copy.stringData?.url !== undefined) copy.stringData.url = o.databaseUrl;
+      if (copy.stringData?.token !== undefined) copy.stringData.token = o.token;
+    }
+    if (copy.kind === 'HubSpotIntegration' && copy.spec?.hubspot) copy.spec.hubspot.baseURL = o.hubspotUrl;
+    return copy;
+  });
+}
+
+function parseComponents(value: string | undefined): Set<Component> {
+  if (!value) return new Set(COMPONENTS);
+  const out = new Set<Component>();
+  for (const part of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!(COMPONENTS as readonly string[]).includes(part)) throw new UsageError(`--components: unknown component "${part}"; expected a comma-separated list of ${COMPONENTS.join(', ')}`);
+    out.add(part as Component);
+  }
+  if (out.has('operator') && !out.has('kube')) throw new UsageError('--components: operator needs kube (the operator runs against the Kubernetes API sandbox)');
+  return out;
+}
+
+export async function sandboxCommand(args: string[]): Promise<void> {
+  const { values } = parseOrThrow(args, {
+    'kube-port': { type: 'string' },
+    'hubspot-port': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'postgres-port': { type: 'string' },
+    records: { type: 'string' },
+    'database-url': { type: 'string' },
+    components: { type: 'string' },
+    examples: { type: 'boolean' },
+    'hubspot-token': { type: 'string' },
+    dir: { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(SANDBOX_HELP);
+    return;
+  }
+  const kubePort = parsePort(values['kube-port'], '--kube-port', 6443)!;
+  const hubspotPort = parsePort(values['hubspot-port'], '--hubspot-port', 4010)!;
+  const metricsPort = parsePort(values['metrics-port'], '--metrics-port', 8080)!;
+  const postgresPort = parsePort(values['postgres-port'], '--postgres-port', 5433)!;
+  const records = values.records === '0' ? 0 : parsePositiveInt(values.records, '--records', 2000);
+  const components = parseComponents(values.components);
+  const token = values['hubspot-token'] ?? 'sandbox-token';
+  const databaseUrlFlag = values['database-url'];
+  if (databaseUrlFlag !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrlFlag)) {
+    throw new UsageError('--database-url: expected a postgres:// or postgresql:// URL');
+  }
+  const dir = resolve(values.dir ?? '.sandbox');
+  mkdirSync(dir, { recursive: true });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const closers: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    out('stopping...');
+    for (const close of closers.reverse()) await close().catch((err) => process.stderr.write(`while stopping: ${err instanceof Error ? err.message : String(err)}\n`));
+  };
+
+  try {
+    let kube: KubeSandbox | undefined;
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    if (components.has('kube')) {
+      const { startKubeSandbox } = (await import(variable('./kube/index.js'))) as { startKubeSandbox: StartKube };
+      kube = await startKubeSandbox({ port: kubePort, host: '127.0.0.1', kubeconfigPath });
+      closers.push(() => kube!.close());
+      await kube.writeKubeconfig(kubeconfigPath);
+    }
+
+    let hubspot: HubSpotSandbox | undefined;
+    if (components.has('hubspot')) {
+      const { startHubSpotSandbox } = (await import(variable('./hubspot/index.js'))) as { startHubSpotSandbox: StartHubSpot };
+      out(`seeding the HubSpot sandbox with ${records} contacts and ${Math.ceil(records / 4)} companies...`);
+      hubspot = await startHubSpotSandbox({ port: hubspotPort, host: '127.0.0.1', token, seed: { contacts: records, companies: Math.ceil(records / 4), demo: true } });
+      closers.push(() => hubspot!.close());
+    }
+
+    let databaseUrl = databaseUrlFlag;
+    let psqlHint: string | undefined;
+    let sharedPglite: unknown;
+    if (components.has('postgres') && !databaseUrl) {
+      const { PGlite } = await import('@electric-sql/pglite');
+      const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+      const db = await PGlite.create();
+      sharedPglite = db;
+      const server = new PGLiteSocketServer({ db, port: postgresPort, host: '127.0.0.1', maxConnections: 4 });
+      await server.start();
+      closers.push(async () => {
+        await server.stop();
+        await db.close();
+      });
+      databaseUrl = SANDBOX_PGLITE_URL;
+      psqlHint = `psql "postgresql://postgres@127.0.0.1:${postgresPort}/postgres?sslmode=disable"`;
+    } else if (databaseUrl) {
+      psqlHint = `psql "<your --database-url>"`;
+    }
+
+    if (kube && values.examples !== false) {
+      const client = new KubeClient(loadConfig(kubeconfigPath));
+      await applyObjects(client, readManifests(join(repoRoot(), 'crds')));
+      if (!hubspot || !databaseUrl) throw new UsageError('--components: the examples need hubspot and postgres (or --database-url); add them or pass --no-examples');
+      const examples = substituteExamples(readManifests(join(repoRoot(), 'examples', 'sandbox')), { databaseUrl, hubspotUrl: hubspot.url, token });
+      await applyObjects(client, examples);
+    } else if (kube) {
+      await applyObjects(new KubeClient(loadConfig(kubeconfigPath)), readManifests(join(repoRoot(), 'crds')));
+    }
+
+    let metricsUrl = '-';
+    let operatorClient: KubeClient | undefined;
+    if (components.has('operator') && kube) {
+      const { runOperator, defaultEngineFactory } = await import('../controller/run.js');
+      const base = await defaultEngineFactory();
+      const engineFactory: EngineFactory = (cfg, deps) =>
+        cfg.credentials.databaseUrl === SANDBOX_PGLITE_URL && sharedPglite
+          ? (base as (c: typeof cfg, d: typeof deps & { pglite?: unknown }) => ReturnType<EngineFactory>)(cfg, { ...deps, pglite: sharedPglite })
+          : base(cfg, deps);
+      const logger = createLogger({ level: values['log-level'] ?? 'info', destination: pino.destination({ dest: join(dir, 'operator.log'), sync: false, append: true }) });
+      const progress = progressPrinter(out);
+      const running = await runOperator({
+        kubeConfig: loadConfig(kubeconfigPath),
+        logger,
+        metrics: createMetrics(),
+        metricsPort,
+        host: '127.0.0.1',
+        leaderElection: { enabled: false, namespace: 'default', name: 'hubspot-operator-leader' },
+        engineFactory,
+        watchTimeoutSeconds: 60,
+        onProgress: progress,
+      });
+      closers.push(() => running.stop());
+      metricsUrl = running.endpoints.metricsUrl;
+      operatorClient = running.operator.client;
+    }
+
+    out(`ready kube=${kube?.url ?? '-'} hubspot=${hubspot?.url ?? '-'} metrics=${metricsUrl}`);
+    if (kube) out(`  kubectl --kubeconfig ${relativeToCwd(kubeconfigPath)} get hubspot -A`);
+    if (psqlHint) out(`  ${psqlHint} -c 'select count(*) from contacts'`);
+    if (hubspot) out(`  curl -s -H 'Authorization: Bearer ${values['hubspot-token'] ? '<your token>' : 'sandbox-token'}' '${hubspot.url}/crm/v3/objects/contacts?limit=3'`);
+    out('Press Ctrl-C to stop.');
+
+    const watcher = operatorClient && values.examples !== false ? watchStatus(operatorClient, out) : undefined;
+    await untilSignal(async () => {
+      watcher?.stop();
+      await stopAll();
+    });
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function variable(specifier: string): string {
+  return specifier;
+}
+
+function loadConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+function relativeToCwd(path: string): string {
+  const cwd = process.cwd();
+  return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
+}
+
+/** Prints initial-import progress at most once a second per object type. */
+function progressPrinter(out: (line: string) => void) {
+  const last = new Map<string, number>();
+  return (namespace: string, integration: string, objectType: string, phase: string, done: number, total?: number) => {
+    const key = `${namespace}/${integration}/${objectType}/${phase}`;
+    const now = Date.now();
+    const finished = total !== undefined && done >= total;
+    if (!finished && now - (last.get(key) ?? 0) < 1000) return;
+    last.set(key, now);
+    out(`  ${integration} ${phase} ${objectType}: ${done}${total !== undefined ? `/${total}` : ''}`);
+  };
+}
+
+const INTEGRATIONS: ResourceType = KNOWN_TYPES['hubspot-operator.dev/v1alpha1/HubSpotIntegration']!;
+
+/** Prints a status summary when an integration becomes Ready, and a line per cycle that changed records. */
+function watchStatus(client: KubeClient, out: (line: string) => void): { stop(): void } {
+  let stopped = false;
+  const summarized = new Set<string>();
+  const lastSync = new Map<string, string>();
+  void (async () => {
+    while (!stopped) {
+      try {
+        const list = await client.list<KubeObject & { status?: HubSpotIntegrationStatus }>(INTEGRATIONS);
+        for (const item of list.items) {
+          const key = `${item.metadata.namespace}/${item.metadata.name}`;
+          const status = item.status;
+          const ready = status?.conditions?.find((c) => c.type === 'Ready');
+          if (ready?.status === 'True' && !summarized.has(key)) {
+            summarized.add(key);
+            out(summary(key, status!));
+          } else if (summarized.has(key) && status?.lastSyncTime && lastSync.get(key) !== status.lastSyncTime) {
+            const changes = (status.objects ?? [])
+              .map((o) => {
+                const t = o.lastCycle?.toTarget ?? {};
+                const h = o.lastCycle?.toHubSpot ?? {};
+                const n = (t.created ?? 0) + (t.updated ?? 0) + (t.deleted ?? 0) + (h.created ?? 0) + (h.updated ?? 0) + (h.deleted ?? 0);
+                return n ? `${o.type}: to table +${t.created ?? 0} ~${t.updated ?? 0} -${t.deleted ?? 0}, to HubSpot +${h.created ?? 0} ~${h.updated ?? 0} -${h.deleted ?? 0}` : '';
+              })
+              .filter(Boolean);
+            if (changes.length) out(`  ${status.lastSyncTime} synced ${changes.join('; ')}`);
+            if (ready && ready.status !== 'True') out(`  ${key} Ready=${ready.status} (${ready.reason}): ${ready.message}`);
+          }
+          if (status?.lastSyncTime) lastSync.set(key, status.lastSyncTime);
+        }
+      } catch {
+        /* the operator is stopping or the API is busy; try again */
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  return { stop: () => void (stopped = true) };
+}
+
+export function summary(key: string, status: HubSpotIntegrationStatus): string {
+  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  const lines = [`HubSpotIntegration ${key}: Ready=${ready?.status} (${ready?.reason})`];
+  for (const o of status.objects ?? []) {
+    lines.push(`  ${o.type.padEnd(10)} hubspot ${String(o.hubspotRecords ?? 0).padStart(6)}  table ${String(o.targetRecords ?? 0).padStart(6)}  linked ${String(o.linkedRecords ?? 0).padStart(6)}  pending ${o.pendingChanges ?? 0}`);
+  }
+  lines.push(status.errors?.length ? `  errors: ${status.errors.map((e) => `${e.category} ${e.records}`).join(', ')}` : '  errors: none');
+  if (status.apiUsage) lines.push(`  HubSpot API requests (24h): ${status.apiUsage.requestsLast24h} of ${status.apiUsage.dailyBudget}`);
+  return lines.join('\n');
+}
