@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { computeIntegrationStatus, computeChildStatus, jsonEqual } from '../../../operator/src/controller/status.js';
 import { transitionEvents } from '../../../operator/src/controller/integration-reconciler.js';
 import type { WorkerState } from '../../../operator/src/controller/worker.js';
+import type { FieldMappingStatus } from '../../../operator/src/api/types.js';
 import type { CycleReport } from '../../../operator/src/sync/types.js';
 
 const T0 = new Date('2026-11-23T10:00:00Z');
@@ -26,7 +27,7 @@ function worker(over: Partial<WorkerState> = {}): WorkerState {
   return { suspended: false, generation: 1, initialDone: true, specIssues: [], completedGeneration: 1, lastReport: report(), lastSyncTime: '2026-11-23T10:00:00Z', lastSuccessfulSyncTime: '2026-11-23T10:00:00Z', portalId: 1234567, ...over };
 }
 
-const cond = (s: { conditions?: { type: string }[] }, type: string) => s.conditions?.find((c) => c.type === type);
+const cond = (s: { conditions?: { type: string; message?: string }[] }, type: string) => s.conditions?.find((c) => c.type === type);
 
 describe('computeIntegrationStatus', () => {
   it('before the first cycle: Ready Unknown/Progressing and Reconciling InitialSync', () => {
@@ -80,8 +81,8 @@ describe('computeIntegrationStatus', () => {
       worker: worker({ specIssues: [{ kind: 'FieldMapping', name: 'fm', field: 'spec.fields[1].property', message: 'unknown HubSpot property "nope"' }] }), now: T0,
     });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
-    expect((cond(s, 'Ready') as { message: string }).message).toContain('spec.fields[1].property');
-    expect((cond(s, 'Ready') as { message: string }).message).toContain('Secret "db" not found');
+    expect(cond(s, 'Ready')!.message).toContain('spec.fields[1].property');
+    expect(cond(s, 'Ready')!.message).toContain('Secret "db" not found');
     expect(cond(s, 'Stalled')).toMatchObject({ reason: 'InvalidSpec' });
   });
 
@@ -122,9 +123,9 @@ describe('transitionEvents', () => {
 
 describe('computeChildStatus', () => {
   it('Ready True when valid, InvalidSpec naming the field otherwise', () => {
-    const ok = computeChildStatus<{ conditions?: never[]; fieldCount?: number; observedGeneration?: number }>(undefined, 1, [], { fieldCount: 3 }, T0, '3 fields');
+    const ok = computeChildStatus<FieldMappingStatus>(undefined, 1, [], { fieldCount: 3 }, T0, '3 fields');
     expect(ok).toMatchObject({ fieldCount: 3, observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
-    const bad = computeChildStatus(ok as never, 2, ['spec.fields[0].property: unknown property "nope"'], {}, T1, '');
+    const bad = computeChildStatus<FieldMappingStatus>(ok, 2, ['spec.fields[0].property: unknown property "nope"'], {}, T1, '');
     expect(bad).toMatchObject({ observedGeneration: 2, conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: 'spec.fields[0].property: unknown property "nope"', lastTransitionTime: '2026-11-23T10:05:00Z' }] });
   });
 });

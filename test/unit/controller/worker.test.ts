@@ -15,7 +15,10 @@ class ScriptedEngine implements SyncEngine {
   private release?: () => void;
   targetChange?: () => void;
   closed = false;
-  constructor(private clock: ManualClock) {}
+  private readonly clock: ManualClock;
+  constructor(clock: ManualClock) {
+    this.clock = clock;
+  }
   async validate() { return this.issues; }
   async runCycle(kind: CycleKind, signal: AbortSignal): Promise<CycleReport> {
     this.cycles.push({ kind, at: this.clock.now(), signal });
