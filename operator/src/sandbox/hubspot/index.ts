@@ -1,0 +1,20 @@
+/**
+ * HubSpot API sandbox: a local HTTP server that behaves like HubSpot's CRM API for what the
+ * operator and @hubspot/api-client use, plus an admin API under /__sandbox. See the README
+ * part "HubSpot API sandbox" for what it emulates and where it differs from HubSpot.
+ */
+import { HubSpotSandbox, type HubSpotSandboxOptions } from './sandbox.js';
+
+export { HubSpotSandbox, type HubSpotSandboxOptions, type SandboxStats } from './sandbox.js';
+export { HUBSPOT_LIMITS, GENEROUS_LIMITS, type Limits } from './limits.js';
+export type { FaultSettings } from './faults.js';
+export type { SeedOptions } from './seed.js';
+export type { SubscriptionInput } from './webhooks.js';
+export { signV3 } from './webhooks.js';
+
+/** Starts a sandbox listening on host:port (default 127.0.0.1, a free port). */
+export async function startHubSpotSandbox(opts: HubSpotSandboxOptions = {}): Promise<HubSpotSandbox> {
+  const sandbox = new HubSpotSandbox(opts);
+  await sandbox.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
+  return sandbox;
+}

@@ -1,0 +1,326 @@
+/**
+ * The records of one object type, held compactly: one small fixed-shape object per record with
+ * its values in an array indexed by property column (no per-record string keys), the derived
+ * properties (hs_object_id, create and last-modified dates) kept as numbers, and indexes:
+ * - `order`: all records by id (ids only grow, so appending keeps it sorted) for list paging;
+ * - sorted (timestamp, id) indexes on the create and last-modified dates for search;
+ * - hash indexes on unique properties (email for contacts, hasUniqueValue properties).
+ *
+ * Search is eventually consistent like HubSpot's: with an indexing delay, a write is applied to
+ * the records at once (reads see it) but search keeps seeing the previous version (a snapshot)
+ * until the delay has passed.
+ */
+import { PropertyRegistry, type PropertyDef } from './properties.js';
+import { SortedIndex } from './sorted-index.js';
+
+/** What search sees of a record: the record itself, or a snapshot while reindexing is pending. */
+export interface RecordView {
+  id: number;
+  c: number; // createdAt, epoch ms
+  u: number; // updatedAt (last modified), epoch ms
+  a: number; // archivedAt epoch ms, 0 while live
+  v: (string | undefined)[]; // values by property column
+}
+
+export class Rec implements RecordView {
+  id: number;
+  c: number;
+  u: number;
+  a = 0;
+  v: (string | undefined)[];
+  /** Search's view while a write waits to be indexed; null when search sees the record as is. */
+  s: Snapshot | null = null;
+  /** When the latest pending write becomes searchable. */
+  due = 0;
+
+  constructor(id: number, c: number, u: number, v: (string | undefined)[]) {
+    this.id = id;
+    this.c = c;
+    this.u = u;
+    this.v = v;
+  }
+}
+
+interface Snapshot extends RecordView {
+  /** False for a record created after the last indexing: search does not know it yet. */
+  visible: boolean;
+}
+
+export type ObjectKind = 'contacts' | 'companies' | 'deals' | 'custom';
+
+export interface ObjectTypeInfo {
+  /** Plural name used in URLs: contacts, companies, deals, or p_<name> for custom objects. */
+  name: string;
+  objectTypeId: string; // 0-1, 0-2, 0-3, 2-<n>
+  singular: string; // CONTACT, COMPANY, DEAL, or the custom singular label upper-cased (error messages)
+  label: string; // Contact, Company, Deal, ...
+  kind: ObjectKind;
+  fullyQualifiedName: string;
+}
+
+export class ObjectStore {
+  readonly info: ObjectTypeInfo;
+  readonly props: PropertyRegistry;
+  /** Property names of the derived values. */
+  readonly createdProp: string;
+  readonly modifiedProp: string;
+  private readonly byId = new Map<number, Rec>();
+  private order: Rec[] = [];
+  private readonly unique = new Map<string, Map<string, Rec>>();
+  readonly byModified = new SortedIndex();
+  readonly byCreated = new SortedIndex();
+  private pending: Rec[] = [];
+  private pendingDue: number[] = [];
+  private pendingHead = 0;
+  private live = 0;
+  /** Number of records search currently knows (live and indexed). */
+  private searchable = 0;
+  private indexingDelayMs: number;
+
+  constructor(info: ObjectTypeInfo, indexingDelayMs: number, props?: PropertyRegistry) {
+    this.info = info;
+    this.indexingDelayMs = indexingDelayMs;
+    this.props = props ?? new PropertyRegistry(info.kind);
+    this.createdProp = info.kind === 'custom' ? 'hs_createdate' : 'createdate';
+    this.modifiedProp = info.kind === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
+    if (info.kind === 'contacts') this.unique.set('email', new Map());
+    for (const def of this.props.list()) if (def.hasUniqueValue) this.unique.set(def.name, new Map());
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.order = [];
+    for (const m of this.unique.values()) m.clear();
+    this.byModified.clear();
+    this.byCreated.clear();
+    this.pending = [];
+    this.pendingDue = [];
+    this.pendingHead = 0;
+    this.live = 0;
+    this.searchable = 0;
+  }
+
+  get liveCount(): number {
+    return this.live;
+  }
+
+  get searchableCount(): number {
+    this.flushIndexing();
+    return this.searchable;
+  }
+
+  /** Names of the properties whose values must be unique. */
+  uniqueProperties(): string[] {
+    return [...this.unique.keys()];
+  }
+
+  addUniqueIndex(name: string): void {
+    if (!this.unique.has(name)) this.unique.set(name, new Map());
+  }
+
+  isUnique(name: string): boolean {
+    return this.unique.has(name);
+  }
+
+  get(id: number): Rec | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The live record holding `value` in a unique property, if any. */
+  findUnique(prop: string, value: string): Rec | undefined {
+    const key = prop === 'email' ? value.toLowerCase() : value;
+    return this.unique.get(prop)?.get(key);
+  }
+
+  /** Position in `order` of the first record with id >= `id`. */
+  private orderIndex(id: number): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.order[mid]!.id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Records by ascending id starting at `fromId`, live or archived as asked. */
+  *scanById(fromId: number, archived: boolean): Generator<Rec> {
+    for (let i = this.orderIndex(fromId); i < this.order.length; i++) {
+      const r = this.order[i]!;
+      if ((r.a !== 0) === archived) yield r;
+    }
+  }
+
+  /** Inserts a new record (id assigned by the caller, ascending). Values are validated already. */
+  insert(id: number, values: (string | undefined)[], now: number, createdAt?: number): Rec {
+    const rec = new Rec(id, createdAt ?? now, now, values);
+    this.byId.set(id, rec);
+    this.order.push(rec);
+    this.live++;
+    this.indexUnique(rec);
+    if (this.indexingDelayMs > 0) {
+      rec.s = { id, c: rec.c, u: rec.u, a: 0, v: [], visible: false };
+      this.schedule(rec, now);
+    } else this.indexSearch(rec);
+    return rec;
+  }
+
+  /**
+   * Applies changed values (column → value) and bumps the last-modified time. Returns the names
+   * of properties whose value actually changed; nothing is written when none did.
+   */
+  update(rec: Rec, changes: Map<PropertyDef, string | undefined>, now: number): string[] {
+    const changed: string[] = [];
+    let createdAt: number | undefined;
+    for (const [def, value] of changes) {
+      if (def.column < 0) {
+        if (def.name === this.createdProp && value !== undefined && Date.parse(value) !== rec.c) {
+          createdAt = Date.parse(value);
+          changed.push(def.name);
+        }
+        continue;
+      }
+      if (rec.v[def.column] !== value) changed.push(def.name);
+    }
+    if (changed.length === 0) return changed;
+    this.beforeSearchChange(rec, now);
+    this.unindexUnique(rec);
+    const v = rec.v.slice();
+    for (const [def, value] of changes) if (def.column >= 0) v[def.column] = value;
+    rec.v = v;
+    if (createdAt !== undefined) rec.c = createdAt;
+    rec.u = Math.max(now, rec.u);
+    this.indexUnique(rec);
+    this.afterSearchChange(rec, now);
+    return changed;
+  }
+
+  archive(rec: Rec, now: number): void {
+    if (rec.a !== 0) return;
+    this.beforeSearchChange(rec, now);
+    this.unindexUnique(rec);
+    rec.a = now;
+    this.live--;
+    this.afterSearchChange(rec, now);
+  }
+
+  /** Test/seed helper: sets timestamps directly (e.g. historical demo data). */
+  setTimestamps(rec: Rec, createdAt: number, updatedAt: number): void {
+    this.beforeSearchChange(rec, updatedAt);
+    rec.c = createdAt;
+    rec.u = updatedAt;
+    this.afterSearchChange(rec, updatedAt);
+  }
+
+  private beforeSearchChange(rec: Rec, now: number): void {
+    if (this.indexingDelayMs > 0) {
+      // Keep what search knows until the delay passes; only the first pending write snapshots.
+      if (rec.s === null) rec.s = { id: rec.id, c: rec.c, u: rec.u, a: rec.a, v: rec.v, visible: true };
+      this.schedule(rec, now);
+    } else this.unindexSearch(rec);
+  }
+
+  private afterSearchChange(rec: Rec, _now: number): void {
+    if (this.indexingDelayMs === 0) this.indexSearch(rec);
+  }
+
+  private schedule(rec: Rec, now: number): void {
+    rec.due = now + this.indexingDelayMs;
+    this.pending.push(rec);
+    this.pendingDue.push(rec.due);
+  }
+
+  /** Makes every write whose indexing delay has passed visible to search. */
+  flushIndexing(now = Date.now()): void {
+    // Entries are queued in write order with one delay, so their due times only grow.
+    while (this.pendingHead < this.pending.length) {
+      if (this.pendingDue[this.pendingHead]! > now) break;
+      const rec = this.pending[this.pendingHead]!;
+      this.pendingHead++;
+      const snap = rec.s;
+      if (snap === null) continue; // indexed already by an earlier entry
+      if (rec.due > now) continue; // written again since: its newer entry will index it
+      if (snap.visible) this.unindexView(snap);
+      rec.s = null;
+      this.indexSearch(rec);
+    }
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingDue = [];
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingDue = this.pendingDue.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+  }
+
+  /** Changes the indexing delay; pending writes become searchable at once. */
+  setIndexingDelay(ms: number): void {
+    this.flushIndexing(Number.POSITIVE_INFINITY);
+    this.indexingDelayMs = ms;
+  }
+
+  private indexSearch(rec: Rec): void {
+    if (rec.a !== 0) return;
+    this.byModified.insert(rec.u, rec.id);
+    this.byCreated.insert(rec.c, rec.id);
+    this.searchable++;
+  }
+
+  private unindexSearch(rec: Rec): void {
+    if (rec.a !== 0) return;
+    this.unindexView(rec);
+  }
+
+  private unindexView(view: RecordView): void {
+    if (view.a !== 0) return;
+    this.byModified.remove(view.u, view.id);
+    this.byCreated.remove(view.c, view.id);
+    this.searchable--;
+  }
+
+  private indexUnique(rec: Rec): void {
+    if (rec.a !== 0) return;
+    for (const [name, map] of this.unique) {
+      const def = this.props.get(name);
+      if (!def || def.column < 0) continue;
+      const value = rec.v[def.column];
+      if (value !== undefined) map.set(name === 'email' ? value.toLowerCase() : value, rec);
+    }
+  }
+
+  private unindexUnique(rec: Rec): void {
+    if (rec.a !== 0) return;
+    for (const [name, map] of this.unique) {
+      const def = this.props.get(name);
+      if (!def || def.column < 0) continue;
+      const value = rec.v[def.column];
+      if (value === undefined) continue;
+      const key = name === 'email' ? value.toLowerCase() : value;
+      if (map.get(key) === rec) map.delete(key);
+    }
+  }
+
+  /** What search sees of a record, or undefined when search does not know it (yet) or it is archived. */
+  searchView(rec: Rec): RecordView | undefined {
+    const view: RecordView = rec.s ?? rec;
+    if (rec.s !== null && !rec.s.visible) return undefined;
+    return view.a === 0 ? view : undefined;
+  }
+
+  /** Raw stored string of a property in a view (derived properties rendered like HubSpot does). */
+  value(view: RecordView, def: PropertyDef): string | undefined {
+    if (def.column >= 0) return view.v[def.column];
+    if (def.name === 'hs_object_id') return String(view.id);
+    if (def.name === this.createdProp) return new Date(view.c).toISOString();
+    if (def.name === this.modifiedProp) return new Date(view.u).toISOString();
+    return undefined;
+  }
+
+  /** Properties every response carries, whatever was asked (as HubSpot does). */
+  alwaysReturned(): string[] {
+    return [this.createdProp, 'hs_object_id', this.modifiedProp];
+  }
+}
