@@ -38,7 +38,7 @@ describe('search filters', () => {
         { email: 'bob@acme.com', firstname: 'Bob', score: '10', lifecyclestage: 'customer' },
         { email: 'cy@globex.com', firstname: 'Cy', score: '100', lifecyclestage: 'customer' },
         { email: 'di@globex.com', firstname: 'Di Anne', lifecyclestage: 'subscriber' },
-      ].map((properties) => ({ properties, associations: [] })),
+      ].map((properties) => ({ properties: properties as Record<string, string>, associations: [] })),
     });
   });
 
