@@ -1,0 +1,221 @@
+/**
+ * The built-in resources the sandbox serves without a CRD: what the operator, kubectl and a
+ * `helm template | kubectl apply --dry-run=server` of the chart need. Built-ins are stored as
+ * given (no schema); the few server-side behaviours users notice are applied by `normalize`.
+ */
+import { randomInt } from 'node:crypto';
+import { fieldErrors, invalid } from './errors.js';
+import { age } from './table.js';
+import type { BuiltinColumn, Json, KubeObject, ResourceType } from './types.js';
+
+export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+interface BuiltinSpec {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  verbs?: string[];
+  status?: boolean;
+  generation?: boolean;
+  columns?: BuiltinColumn[];
+  normalize?: ResourceType['normalize'];
+  /** Store key override, for resources served in two groups over one storage (Events). */
+  storeKey?: string;
+}
+
+const get = (obj: unknown, ...path: string[]): Json | undefined => {
+  let cur: unknown = obj;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur as Json | undefined;
+};
+
+const AGE: BuiltinColumn = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) };
+
+function normalizeSecret(obj: KubeObject): void {
+  const o = obj as KubeObject & { data?: Record<string, string>; stringData?: Record<string, string>; type?: string };
+  if (o.stringData && typeof o.stringData === 'object') {
+    o.data = { ...(o.data ?? {}) };
+    for (const [k, v] of Object.entries(o.stringData)) o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  }
+  delete o.stringData;
+  if (!o.type) o.type = 'Opaque';
+  const errors = [];
+  for (const [k, v] of Object.entries(o.data ?? {})) {
+    if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 !== 0) {
+      errors.push(fieldErrors.invalid(`data[${k}]`, '<secret contents redacted>', 'illegal base64 data'));
+    }
+  }
+  if (errors.length) throw invalid('Secret', '', obj.metadata.name ?? '', errors);
+}
+
+function normalizeNamespace(obj: KubeObject, old: KubeObject | undefined): void {
+  const o = obj as KubeObject & { spec?: { finalizers?: string[] }; status?: { phase?: string } };
+  o.spec = { finalizers: ['kubernetes'], ...(o.spec ?? {}) };
+  o.status = { ...(old?.status ?? {}), ...(o.status ?? {}) } as { phase?: string };
+  if (!o.status.phase) o.status.phase = 'Active';
+  o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kubernetes.io/metadata.name': o.metadata.name ?? '' };
+}
+
+function normalizeService(obj: KubeObject, old: KubeObject | undefined): void {
+  const spec = ((obj as { spec?: Record<string, unknown> }).spec ??= {});
+  spec.type ??= 'ClusterIP';
+  spec.sessionAffinity ??= 'None';
+  const oldIp = get(old, 'spec', 'clusterIP');
+  if (!spec.clusterIP) spec.clusterIP = typeof oldIp === 'string' ? oldIp : `10.96.${randomInt(0, 255)}.${randomInt(1, 254)}`;
+  spec.clusterIPs ??= [spec.clusterIP];
+  if (Array.isArray(spec.ports)) {
+    for (const p of spec.ports as Record<string, unknown>[]) {
+      p.protocol ??= 'TCP';
+      p.targetPort ??= p.port;
+    }
+  }
+}
+
+const ports = (o: KubeObject): string => {
+  const list = get(o, 'spec', 'ports');
+  if (!Array.isArray(list) || list.length === 0) return '<none>';
+  return list.map((p) => `${get(p, 'port')}/${get(p, 'protocol') ?? 'TCP'}`).join(',');
+};
+
+const SPECS: BuiltinSpec[] = [
+  {
+    group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], status: true,
+    columns: [{ name: 'Status', type: 'string', cell: (o) => get(o, 'status', 'phase') ?? null }, AGE],
+    normalize: normalizeNamespace,
+  },
+  {
+    group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true,
+    columns: [
+      { name: 'Type', type: 'string', cell: (o) => get(o, 'type') ?? null },
+      { name: 'Data', type: 'string', cell: (o) => Object.keys((get(o, 'data') as object | undefined) ?? {}).length },
+      AGE,
+    ],
+    normalize: normalizeSecret,
+  },
+  {
+    group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'],
+    columns: [
+      {
+        name: 'Data', type: 'string',
+        cell: (o) => Object.keys((get(o, 'data') as object | undefined) ?? {}).length + Object.keys((get(o, 'binaryData') as object | undefined) ?? {}).length,
+      },
+      AGE,
+    ],
+  },
+  {
+    group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'],
+    columns: [
+      { name: 'Last Seen', type: 'string', cell: (o) => age((get(o, 'lastTimestamp') ?? get(o, 'eventTime') ?? o.metadata.creationTimestamp) as string) },
+      { name: 'Type', type: 'string', cell: (o) => get(o, 'type') ?? null },
+      { name: 'Reason', type: 'string', cell: (o) => get(o, 'reason') ?? null },
+      { name: 'Object', type: 'string', cell: (o) => `${String(get(o, 'involvedObject', 'kind') ?? '').toLowerCase()}/${get(o, 'involvedObject', 'name') ?? ''}` },
+      { name: 'Message', type: 'string', cell: (o) => get(o, 'message') ?? null },
+    ],
+  },
+  {
+    group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'],
+    columns: [{ name: 'Secrets', type: 'string', cell: (o) => ((get(o, 'secrets') as Json[] | undefined) ?? []).length }, AGE],
+  },
+  {
+    group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true, shortNames: ['svc'], categories: ['all'], status: true,
+    columns: [
+      { name: 'Type', type: 'string', cell: (o) => get(o, 'spec', 'type') ?? null },
+      { name: 'Cluster-IP', type: 'string', cell: (o) => get(o, 'spec', 'clusterIP') ?? null },
+      { name: 'External-IP', type: 'string', cell: () => '<none>' },
+      { name: 'Port(s)', type: 'string', cell: ports },
+      AGE,
+    ],
+    normalize: normalizeService,
+  },
+  {
+    group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'], status: true,
+  },
+  {
+    group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], categories: ['all'],
+    status: true, generation: true,
+    columns: [
+      { name: 'Ready', type: 'string', cell: (o) => `${get(o, 'status', 'readyReplicas') ?? 0}/${get(o, 'spec', 'replicas') ?? 1}` },
+      { name: 'Up-to-date', type: 'integer', cell: (o) => get(o, 'status', 'updatedReplicas') ?? 0 },
+      { name: 'Available', type: 'integer', cell: (o) => get(o, 'status', 'availableReplicas') ?? 0 },
+      AGE,
+    ],
+  },
+  {
+    group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'],
+    status: true, generation: true,
+  },
+  {
+    group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true, shortNames: ['netpol'],
+    generation: true,
+  },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true },
+  { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false },
+  {
+    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true,
+    columns: [{ name: 'Role', type: 'string', cell: (o) => `${get(o, 'roleRef', 'kind')}/${get(o, 'roleRef', 'name')}` }, AGE],
+  },
+  {
+    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false,
+    columns: [{ name: 'Role', type: 'string', cell: (o) => `${get(o, 'roleRef', 'kind')}/${get(o, 'roleRef', 'name')}` }, AGE],
+  },
+  {
+    group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true,
+    columns: [{ name: 'Holder', type: 'string', cell: (o) => get(o, 'spec', 'holderIdentity') ?? '' }, AGE],
+  },
+  {
+    group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'],
+    columns: [
+      { name: 'Type', type: 'string', cell: (o) => get(o, 'type') ?? null },
+      { name: 'Reason', type: 'string', cell: (o) => get(o, 'reason') ?? null },
+      { name: 'Object', type: 'string', cell: (o) => `${String(get(o, 'regarding', 'kind') ?? '').toLowerCase()}/${get(o, 'regarding', 'name') ?? ''}` },
+      { name: 'Note', type: 'string', cell: (o) => get(o, 'note') ?? null },
+    ],
+  },
+  {
+    group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions', namespaced: false,
+    shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true, generation: true,
+    columns: [{ name: 'Created At', type: 'date', cell: (o) => o.metadata.creationTimestamp ?? null }],
+  },
+  {
+    group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false,
+    verbs: ['create'],
+  },
+  {
+    group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false,
+    verbs: ['create'],
+  },
+];
+
+function toResourceType(s: BuiltinSpec): ResourceType {
+  return {
+    group: s.group,
+    version: s.version,
+    kind: s.kind,
+    listKind: `${s.kind}List`,
+    plural: s.plural,
+    singular: s.kind.toLowerCase(),
+    namespaced: s.namespaced,
+    shortNames: s.shortNames ?? [],
+    categories: s.categories ?? [],
+    verbs: s.verbs ?? ALL_VERBS,
+    statusSubresource: s.status ?? false,
+    hasGeneration: s.generation ?? false,
+    storeKey: s.storeKey ?? (s.group ? `${s.plural}.${s.group}` : s.plural),
+    builtinColumns: s.columns,
+    normalize: s.normalize,
+  };
+}
+
+export function builtinResourceTypes(): ResourceType[] {
+  return SPECS.map(toResourceType);
+}
+
+/** Namespaces that exist from start, as in a fresh cluster. */
+export const INITIAL_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
