@@ -167,3 +167,14 @@ describe('argocd-cm snippet', () => {
     for (const [key, value] of Object.entries(snippet.data)) expect(value, `${key} differs from health.lua`).toBe(script);
   });
 });
+
+describe('chart README', () => {
+  it('shows an argocd-cm snippet that registers exactly health.lua for the three kinds', () => {
+    const readme = readFileSync(`${argocdDir}../README.md`, 'utf8');
+    const block = readme.split('```yaml').map((b) => b.split('```')[0]).find((b) => b.includes('name: argocd-cm'));
+    expect(block, 'argocd-cm snippet in charts/hubspot-operator/README.md').toBeDefined();
+    const cm = parse(block!) as { data: Record<string, string> };
+    expect(Object.keys(cm.data)).toHaveLength(3);
+    for (const [key, value] of Object.entries(cm.data)) expect(value, `${key} in the README differs from health.lua`).toBe(script);
+  });
+});
