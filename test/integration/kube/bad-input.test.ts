@@ -1,0 +1,102 @@
+/**
+ * Bad input to the Kubernetes API sandbox itself: every malformed request gets a `kind: Status`
+ * error with the right HTTP code and a message saying what is wrong — never a crash or a hang.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
+
+let kube: KubeSandbox;
+
+beforeAll(async () => {
+  kube = await startKubeSandbox({ onInternalError: (err) => { throw err; } });
+});
+afterAll(async () => {
+  await kube?.close();
+});
+
+async function call(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) {
+  const res = await fetch(kube.url + path, {
+    method,
+    headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/json', ...headers },
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as { kind: string; code: number; reason: string; message: string } };
+}
+
+describe('bad input', () => {
+  it('malformed JSON is 400 BadRequest', async () => {
+    const r = await call('POST', '/api/v1/namespaces/default/configmaps', '{"metadata": {"name": "x"');
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ kind: 'Status', code: 400, reason: 'BadRequest' });
+    expect(r.body.message).toMatch(/could not be decoded as JSON/);
+  });
+
+  it('a body that is not an object, or of the wrong kind, is 400', async () => {
+    expect((await call('POST', '/api/v1/namespaces/default/configmaps', '[1,2]')).status).toBe(400);
+    const wrongKind = await call('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } }));
+    expect(wrongKind.status).toBe(400);
+    expect(wrongKind.body.message).toMatch(/kind of the provided object \(Secret\) does not match/);
+  });
+
+  it('an unknown resource or group is 404 NotFound', async () => {
+    for (const path of ['/api/v1/namespaces/default/widgets', '/apis/nope.example.com/v1/things', '/apis/apps/v9/deployments']) {
+      const r = await call('GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.body).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource' });
+    }
+  });
+
+  it('creating in an unknown namespace is 404 naming the namespace', async () => {
+    const r = await call('POST', '/api/v1/namespaces/nowhere/configmaps', JSON.stringify({ metadata: { name: 'x' } }));
+    expect(r.status).toBe(404);
+    expect(r.body.message).toBe('namespaces "nowhere" not found');
+  });
+
+  it('a wrong content type is 415 UnsupportedMediaType', async () => {
+    const post = await call('POST', '/api/v1/namespaces/default/configmaps', 'name: x', { 'content-type': 'text/plain' });
+    expect(post.status).toBe(415);
+    expect(post.body).toMatchObject({ kind: 'Status', reason: 'UnsupportedMediaType' });
+    await call('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: 'ct' } }));
+    const patch = await call('PATCH', '/api/v1/namespaces/default/configmaps/ct', '{}', { 'content-type': 'application/json' });
+    expect(patch.status).toBe(415);
+    expect(patch.body.message).toMatch(/application\/merge-patch\+json/);
+  });
+
+  it('a body over 3 MiB is 413 RequestEntityTooLarge', async () => {
+    const big = JSON.stringify({ metadata: { name: 'big' }, data: { blob: 'x'.repeat(3 * 1024 * 1024 + 10) } });
+    const r = await call('POST', '/api/v1/namespaces/default/configmaps', big);
+    expect(r.status).toBe(413);
+    expect(r.body).toMatchObject({ kind: 'Status', code: 413, reason: 'RequestEntityTooLarge' });
+  });
+
+  it('bad selectors, limits and resource versions are 400', async () => {
+    expect((await call('GET', '/api/v1/configmaps?labelSelector=' + encodeURIComponent('a in (b'))).status).toBe(400);
+    expect((await call('GET', '/api/v1/configmaps?fieldSelector=' + encodeURIComponent('metadata.name'))).status).toBe(400);
+    expect((await call('GET', '/api/v1/configmaps?limit=-3')).status).toBe(400);
+    expect((await call('GET', '/api/v1/configmaps?continue=garbage')).status).toBe(400);
+    expect((await call('GET', '/api/v1/configmaps?watch=true&resourceVersion=abc')).status).toBe(400);
+  });
+
+  it('a bad JSON patch is refused with a Status, not a crash', async () => {
+    await call('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: 'jp' } }));
+    const notArray = await call('PATCH', '/api/v1/namespaces/default/configmaps/jp', '{"op":"add"}', { 'content-type': 'application/json-patch+json' });
+    expect(notArray.status).toBe(400);
+    const missing = await call('PATCH', '/api/v1/namespaces/default/configmaps/jp', '[{"op":"remove","path":"/data/nope"}]', { 'content-type': 'application/json-patch+json' });
+    expect(missing.status).toBe(422);
+  });
+
+  it('an invalid token is 401 Unauthorized; unsupported methods are 405', async () => {
+    const r = await call('GET', '/api/v1/namespaces', undefined, { authorization: 'Bearer wrong' });
+    expect(r.status).toBe(401);
+    expect(r.body).toMatchObject({ kind: 'Status', reason: 'Unauthorized' });
+    expect((await call('POST', '/api/v1/namespaces/default/configmaps/x', '{}')).status).toBe(405);
+  });
+
+  it('still serves after all of the above', async () => {
+    const res = await fetch(`${kube.url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('ok');
+  });
+});
