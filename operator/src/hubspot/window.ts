@@ -108,8 +108,9 @@ export class SlidingWindow {
       if (ownExcess > this.own.size) return Infinity;
       wait = Math.max(wait, this.expiry(this.own.at(ownExcess - 1)) - now);
     }
-    if (this.external.size > 0) {
-      // Until HubSpot told us its limit, others' requests count against our own budget.
+    if (this.serverMax !== undefined || this.external.size > 0) {
+      // HubSpot's limit caps everyone's requests together; until HubSpot told us its limit,
+      // others' requests count against our own budget.
       const allExcess = this.inFlight + this.own.size + this.external.size - (this.serverMax ?? this.capacity) + 1;
       if (allExcess > 0) {
         if (allExcess > this.own.size + this.external.size) return Infinity;

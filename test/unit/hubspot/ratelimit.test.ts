@@ -125,6 +125,19 @@ describe('AccountLimiter pacing (rolling window of completion times)', () => {
     expect(granted).toBe(5);
   });
 
+  it("caps at HubSpot's X-HubSpot-RateLimit-Max when it is below this account's setting", async () => {
+    const timers = new FakeTimers();
+    const limiter = new AccountLimiter(timers);
+    const m = member(settings(100));
+    const p = await limiter.acquire(m, false);
+    limiter.observeHeaders(headers({ 'X-HubSpot-RateLimit-Max': 3, 'X-HubSpot-RateLimit-Remaining': 2, 'X-HubSpot-RateLimit-Interval-Milliseconds': 1000 }));
+    p.complete();
+    let granted = 0;
+    for (let i = 0; i < 5; i++) void limiter.acquire(m, false).then(() => granted++);
+    await flush();
+    expect(granted).toBe(2);
+  });
+
   it('after a TEN_SECONDLY_ROLLING 429 waits until the window frees', async () => {
     const timers = new FakeTimers();
     const limiter = new AccountLimiter(timers);
