@@ -1,0 +1,277 @@
+/**
+ * The HubSpot client over real HTTP against the HubSpot API sandbox, steered through its admin
+ * API: pacing under a small rate limit, faults retried, daily limit, OAuth refresh, revoked
+ * tokens, missing scopes, shared limiter, batch isolation.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../../operator/src/sandbox/hubspot/index.js';
+import {
+  createHubSpotClient,
+  HubSpotApiError,
+  LimiterRegistry,
+  type HubSpotClient,
+  type HubSpotClientOptions,
+  type RequestObservation,
+} from '../../../operator/src/hubspot/index.js';
+
+let sandbox: HubSpotSandbox;
+
+async function admin(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${sandbox.url}/__sandbox${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`sandbox admin ${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/**
+ * One registry for the file, as one process has one: requests of an earlier test still count
+ * in the sandbox's window when the next test starts, and the limiter must know them.
+ */
+const limiters = new LimiterRegistry();
+const clients: HubSpotClient[] = [];
+
+const GENEROUS = { requestsPerWindow: 100_000, windowMs: 10_000, dailyRequests: 100_000_000, searchPerSecond: 10_000 };
+
+function client(extra: Partial<HubSpotClientOptions> = {}) {
+  const seen: RequestObservation[] = [];
+  const c = createHubSpotClient({
+    baseURL: sandbox.url,
+    auth: { kind: 'privateAppToken', token: sandbox.token },
+    rateLimit: { requestsPerTenSeconds: 100, dailyRequests: 250_000, searchRequestsPerSecond: 4 },
+    limiters,
+    retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    onRequest: (o) => seen.push(o),
+    ...extra,
+  });
+  clients.push(c);
+  return { c, seen };
+}
+
+/** Run `n` calls with `concurrency` workers; returns wall time from first start to last end. */
+async function pool(n: number, concurrency: number, call: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await call(next++);
+    }),
+  );
+  return performance.now() - started;
+}
+
+beforeAll(async () => {
+  sandbox = await startHubSpotSandbox({ port: 0, seed: { contacts: 50 } });
+});
+
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+afterEach(async () => {
+  // A finished test's clients no longer lower the account's shared budget.
+  for (const c of clients.splice(0)) c.close?.();
+  await admin('PUT', '/faults', {});
+  await admin('PUT', '/limits', GENEROUS);
+});
+
+describe('HubSpot client against the sandbox', () => {
+  it('paces to >= 95% of a 20-per-2-seconds limit with zero 429s', async () => {
+    const cap = 20;
+    const windowMs = 2000;
+    await admin('PUT', '/limits', { requestsPerWindow: cap, windowMs });
+    const before = (await admin('GET', '/stats')).rateLimited as number;
+    const { c, seen } = client({ rateLimit: { requestsPerTenSeconds: cap, dailyRequests: 250_000, searchRequestsPerSecond: 4 } });
+    const n = 100;
+    const elapsed = await pool(n, 8, () => c.listObjects('contacts', { limit: 10, properties: ['email'] }));
+    const after = (await admin('GET', '/stats')).rateLimited as number;
+    expect(after - before).toBe(0);
+    expect(seen.filter((o) => o.rateLimited)).toHaveLength(0);
+    expect(seen).toHaveLength(n);
+    // A perfect limiter sends `cap` at once, then `cap` more each window.
+    const idealMs = (n / cap - 1) * windowMs;
+    const ratio = idealMs / elapsed;
+    console.log(`pacing: ${n} requests in ${Math.round(elapsed)} ms, ideal ${idealMs} ms, ratio ${ratio.toFixed(3)}`);
+    expect(ratio).toBeGreaterThanOrEqual(0.95);
+    expect(ratio).toBeLessThanOrEqual(1.0);
+  });
+
+  it('two clients of one account share one limiter: together they stay within the limit', async () => {
+    await admin('PUT', '/limits', { requestsPerWindow: 10, windowMs: 500 });
+    const before = (await admin('GET', '/stats')).rateLimited as number;
+    const rateLimit = { requestsPerTenSeconds: 10, dailyRequests: 250_000, searchRequestsPerSecond: 4 };
+    // Two credentials of the same portal: they join one limiter once the portal is known.
+    await admin('POST', '/tokens', { token: 'second-token' });
+    const a = client({ rateLimit });
+    const b = client({ rateLimit, auth: { kind: 'privateAppToken', token: 'second-token' } });
+    expect(await a.c.getPortalId()).toBe(sandbox.portalId);
+    expect(await b.c.getPortalId()).toBe(sandbox.portalId);
+    const n = 40;
+    const elapsed = await Promise.all([
+      pool(n, 4, () => a.c.listObjects('contacts', { limit: 1, properties: [] })),
+      pool(n, 4, () => b.c.listObjects('contacts', { limit: 1, properties: [] })),
+    ]);
+    const after = (await admin('GET', '/stats')).rateLimited as number;
+    expect(after - before).toBe(0);
+    // 82 requests at 10 per 500 ms cannot take less than ~3.5 s together.
+    expect(Math.max(...elapsed)).toBeGreaterThanOrEqual(3500);
+    expect(a.c.usage().requestsLast24h + b.c.usage().requestsLast24h).toBe(2 * n + 2);
+  });
+
+  it('retries 5xx and connection resets to success', async () => {
+    await admin('PUT', '/faults', { errorRate: 0.25, errorStatus: 503, resetRate: 0.15 });
+    // 40% of attempts fail: ten attempts make a call fail only once in ~10,000.
+    const { c, seen } = client({ retry: { baseDelayMs: 1, maxDelayMs: 10, maxAttempts: 10 } });
+    const ids = (await sandboxIds(5));
+    for (let i = 0; i < 15; i++) {
+      const r = await c.batchRead('contacts', { ids, properties: ['email'] });
+      expect(r.results).toHaveLength(5);
+      expect(r.errors).toEqual([]);
+    }
+    const upsert = await c.batchUpsert('contacts', [{ id: 'fault-1@example.com', idProperty: 'email', properties: { firstname: 'F' } }]);
+    expect(upsert.results).toHaveLength(1);
+    const stats = await admin('GET', '/stats');
+    expect(stats.faults.injectedErrors + stats.faults.resets).toBeGreaterThan(0);
+    expect(seen.some((o) => o.code === 503)).toBe(true);
+  });
+
+  it('a DAILY 429 becomes RateLimit with policyName DAILY; other clients of the account then fail fast', async () => {
+    // Its own registry: in this process the account's daily limit is now known to be spent.
+    const dailyLimiters = new LimiterRegistry();
+    const { c } = client({ limiters: dailyLimiters });
+    const other = client({ limiters: dailyLimiters });
+    await c.listObjects('contacts', { limit: 1, properties: [] });
+    const today = (await admin('GET', '/stats')).usage[String(sandbox.portalId)].today as number;
+    await admin('PUT', '/limits', { dailyRequests: today + 1 });
+    await c.listObjects('contacts', { limit: 1, properties: [] });
+    const err = (await c.listObjects('contacts', { limit: 1, properties: [] }).catch((e: unknown) => e)) as HubSpotApiError;
+    expect(err).toBeInstanceOf(HubSpotApiError);
+    expect(err.category).toBe('RateLimit');
+    expect(err.policyName).toBe('DAILY');
+    expect(c.usage().remainingToday).toBe(0);
+    const calls = (await admin('GET', '/stats')).requests.total as number;
+    await expect(other.c.listObjects('contacts', { limit: 1, properties: [] })).rejects.toMatchObject({ category: 'RateLimit', policyName: 'DAILY' });
+    expect((await admin('GET', '/stats')).requests.total).toBe(calls); // HubSpot was not called
+  });
+
+  it('OAuth: an expired access token is refreshed and the request succeeds', async () => {
+    const { refreshToken } = await admin('POST', '/oauth-apps', { clientId: 'app-1', clientSecret: 'shh-secret' });
+    const { c, seen } = client({ auth: { kind: 'oauth', clientId: 'app-1', clientSecret: 'shh-secret', refreshToken } });
+    expect(await c.getPortalId()).toBe(sandbox.portalId);
+    await admin('PUT', '/faults', { expireTokens: true });
+    const page = await c.listObjects('contacts', { limit: 2, properties: ['email'] });
+    expect(page.results).toHaveLength(2);
+    expect(seen.map((o) => `${o.kind}:${o.code}`)).toEqual(['oauth:200', 'account:200', 'list:401', 'oauth:200', 'list:200']);
+  });
+
+  it('OAuth: a refused refresh token is Authentication, and names no secret', async () => {
+    await admin('POST', '/oauth-apps', { clientId: 'app-2', clientSecret: 'shh-secret-2' });
+    const { c } = client({ auth: { kind: 'oauth', clientId: 'app-2', clientSecret: 'shh-secret-2', refreshToken: 'not-a-real-refresh-token' } });
+    const err = (await c.getPortalId().catch((e: unknown) => e)) as HubSpotApiError;
+    expect(err.category).toBe('Authentication');
+    expect(err.message).not.toContain('not-a-real-refresh-token');
+    expect(err.message).not.toContain('shh-secret-2');
+  });
+
+  it('a revoked private-app token is Authentication', async () => {
+    await admin('POST', '/tokens', { token: 'soon-revoked' });
+    const { c } = client({ auth: { kind: 'privateAppToken', token: 'soon-revoked' } });
+    await c.listObjects('contacts', { limit: 1, properties: [] });
+    await admin('DELETE', '/tokens/soon-revoked');
+    const err = (await c.listObjects('contacts', { limit: 1, properties: [] }).catch((e: unknown) => e)) as HubSpotApiError;
+    expect(err.category).toBe('Authentication');
+    expect(err.status).toBe(401);
+    expect(err.message).not.toContain('soon-revoked');
+  });
+
+  it('a token without the write scope gets Permission', async () => {
+    await admin('POST', '/tokens', { token: 'read-only', scopes: ['crm.objects.contacts.read'] });
+    const { c } = client({ auth: { kind: 'privateAppToken', token: 'read-only' } });
+    await c.listObjects('contacts', { limit: 1, properties: [] });
+    const err = (await c.batchUpsert('contacts', [{ id: 'x@example.com', idProperty: 'email', properties: {} }]).catch((e: unknown) => e)) as HubSpotApiError;
+    expect(err.category).toBe('Permission');
+    expect(err.status).toBe(403);
+  });
+
+  it('batch create: one invalid and one duplicate record never block the other 98', async () => {
+    const { c, seen } = client();
+    const existing = await c.batchRead('contacts', { ids: (await sandboxIds(1)), properties: ['email'] });
+    const dupEmail = existing.results[0]!.properties.email!;
+    const inputs = Array.from({ length: 100 }, (_, i) => ({ properties: { email: `batch${i}@example.com`, firstname: `B${i}` } }));
+    inputs[17]!.properties.email = 'not an email';
+    inputs[80]!.properties.email = dupEmail;
+    const before = (await admin('GET', '/stats')).records.contacts as number;
+    const r = await c.batchCreate('contacts', inputs);
+    expect(r.errors.map((e) => [e.index, e.category])).toEqual([[17, 'Validation'], [80, 'Duplicate']]);
+    expect(r.errors[0]!.correlationId).toBeTruthy();
+    expect(r.results).toHaveLength(98);
+    expect((await admin('GET', '/stats')).records.contacts).toBe(before + 98);
+    expect(seen.filter((o) => o.kind === 'batch_create').length).toBeLessThanOrEqual(20);
+  });
+
+  it('batch update: a missing id is a per-input NotFound, the rest apply', async () => {
+    const { c } = client();
+    const ids = await sandboxIds(3);
+    const r = await c.batchUpdate('contacts', [
+      { id: ids[0]!, properties: { firstname: 'U0' } },
+      { id: '999999999', properties: { firstname: 'nobody' } },
+      { id: ids[2]!, properties: { firstname: 'U2' } },
+    ]);
+    expect(r.errors).toMatchObject([{ index: 1, category: 'NotFound' }]);
+    expect(r.inputIndexes).toEqual([0, 2]);
+    const read = await c.batchRead('contacts', { ids: [ids[0]!, ids[2]!], properties: ['firstname'] });
+    expect(read.results.map((o) => o.properties.firstname).sort()).toEqual(['U0', 'U2']);
+  });
+
+  it('upsert, search, archive and properties round-trip', async () => {
+    const { c } = client();
+    const up = await c.batchUpsert('contacts', [
+      { id: 'round@example.com', idProperty: 'email', properties: { firstname: 'Round' } },
+    ]);
+    expect(up.results[0]!.new).toBe(true);
+    const id = up.results[0]!.id;
+    const found = await c.searchObjects('contacts', {
+      filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'round@example.com' }] }],
+      properties: ['email', 'firstname'],
+      limit: 10,
+    });
+    expect(found.total).toBe(1);
+    expect(found.results[0]!.id).toBe(id);
+    const archived = await c.batchArchive('contacts', [id]);
+    expect(archived.errors).toEqual([]);
+    const props = await c.listProperties('contacts');
+    expect(props.some((p) => p.name === 'email')).toBe(true);
+    const created = await c.createProperty('contacts', { name: 'ext_id', label: 'External ID', type: 'string', hasUniqueValue: true });
+    expect(created.name).toBe('ext_id');
+    const again = (await c.createProperty('contacts', { name: 'ext_id', label: 'External ID', type: 'string' }).catch((e: unknown) => e)) as HubSpotApiError;
+    expect(again.category).toBe('Duplicate');
+  });
+
+  it('an unknown object type is NotFound', async () => {
+    const { c } = client();
+    const err = (await c.listObjects('p_nope', { limit: 1, properties: [] }).catch((e: unknown) => e)) as HubSpotApiError;
+    expect(err).toBeInstanceOf(HubSpotApiError);
+    expect(err.category).toBe('NotFound');
+  });
+
+  it('paces searches to the per-second search limit with zero 429s', async () => {
+    await admin('PUT', '/limits', { searchPerSecond: 4 });
+    const before = (await admin('GET', '/stats')).rateLimited as number;
+    const { c } = client();
+    const elapsed = await pool(12, 6, () =>
+      c.searchObjects('contacts', { filterGroups: [], properties: ['email'], limit: 1 }),
+    );
+    expect((await admin('GET', '/stats')).rateLimited - before).toBe(0);
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
+  });
+});
+
+/** IDs of seeded contacts. */
+async function sandboxIds(n: number): Promise<string[]> {
+  const { c } = client();
+  const page = await c.listObjects('contacts', { limit: n, properties: [] });
+  return page.results.map((o) => o.id);
+}
