@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
 import { parseAllDocuments } from 'yaml';
 import { typeErrors } from './k8s-types.js';
-import { FIXTURES_DIR, renderYaml, run, tools } from './tools.js';
+import { FIXTURES_DIR, renderYaml, run, tools, type RenderOptions } from './tools.js';
 
 let kube: KubeSandbox;
 const work = mkdtempSync(join(tmpdir(), 'hubspot-operator-dryrun-'));
@@ -67,10 +67,11 @@ describe('kubectl apply --dry-run=server of the rendered chart', () => {
 // The sandbox stores built-in kinds without their schema, so the built-ins are also checked
 // field by field against the Kubernetes API types.
 describe('rendered built-in objects match the Kubernetes API types', () => {
-  for (const [name, opts] of [
+  const cases: [string, RenderOptions][] = [
     ['default values', {}],
     ['all features', { valuesFiles: [join(FIXTURES_DIR, 'values-all-features.yaml')] }],
-  ] as const) {
+  ];
+  for (const [name, opts] of cases) {
     it(name, async () => {
       const objs = parseAllDocuments(await renderYaml(opts)).map((d) => d.toJS()).filter(Boolean);
       const builtins = objs.filter((o) => !String(o.apiVersion).includes('monitoring.coreos.com'));

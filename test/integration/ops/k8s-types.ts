@@ -33,15 +33,24 @@ function check(value: unknown, type: string, path: string, errors: string[]): vo
   } else if (type === 'IntOrString') {
     if (typeof value !== 'string' && typeof value !== 'number') fail('integer or string');
   } else if (array) {
-    if (!Array.isArray(value)) return fail('array');
+    if (!Array.isArray(value)) {
+      fail('array');
+      return;
+    }
     value.forEach((v, i) => check(v, array[1], `${path}[${i}]`, errors));
   } else if (map) {
-    if (typeof value !== 'object' || Array.isArray(value)) return fail('object');
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      fail('object');
+      return;
+    }
     for (const [k, v] of Object.entries(value)) check(v, map[1], `${path}.${k}`, errors);
   } else {
     const model = models[type];
     if (!model?.getAttributeTypeMap) return; // enums and aliases: nothing to walk
-    if (typeof value !== 'object' || Array.isArray(value)) return fail(`object (${type})`);
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      fail(`object (${type})`);
+      return;
+    }
     const attrs = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
     for (const [k, v] of Object.entries(value)) {
       const t = attrs.get(k);
