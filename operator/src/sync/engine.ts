@@ -1,0 +1,429 @@
+/**
+ * The sync engine of one integration (contract: ./types.ts). It owns the connections to
+ * HubSpot and the target database, prepares the state schema, plans each object type against
+ * the real HubSpot properties and table columns, and runs cycles:
+ *
+ *   per object type, in spec order:
+ *     HubSpot → target: import (until complete) | incremental | full (+ HubSpot deletes)
+ *     target → HubSpot: scan of unlinked rows (first sync, full) then the outbox
+ *
+ * Record-level failures are kept per record and never stop a cycle; systemic ones
+ * (Authentication, Permission, daily RateLimit, target unreachable) stop it and are returned in
+ * CycleReport.systemic. Aborting the signal stops at the next batch boundary.
+ */
+import type { Logger } from 'pino';
+import type { PGlite } from '@electric-sql/pglite';
+import type { ErrorCategory } from '../api/categories.js';
+import { createHubSpotClient } from '../hubspot/index.js';
+import type { HubSpotClient, PropertyDefinition } from '../hubspot/types.js';
+import { channelFor, installCapture, removeCapture } from '../target/postgres/capture.js';
+import { openDb, type Db } from '../target/postgres/db.js';
+import { isValidIdentifier, q } from '../target/postgres/identifiers.js';
+import { migrate } from '../target/postgres/migrations.js';
+import { countRows } from '../target/postgres/rows.js';
+import { StateStore } from '../target/postgres/state.js';
+import { describeTable, ensureTable } from '../target/postgres/tables.js';
+import { AbortedError, countersOf, emptyCounters, toSystemic, type SyncContext } from './context.js';
+import { buildObjectPlan, type ObjectPlan } from './mapping.js';
+import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
+import { tableRef } from './pull.js';
+import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
+import { propertyTypeFor } from './values.js';
+
+export interface SyncEngineDeps {
+  logger: Logger;
+  observer?: SyncObserver;
+  /** Use this HubSpot client (e.g. shared by the controller) instead of creating one. */
+  hubspot?: HubSpotClient;
+  /** Use this in-process database (the sandbox's PGlite) instead of opening credentials.databaseUrl. */
+  pglite?: PGlite;
+  /** Incremental search lookback (default 5 minutes): HubSpot search is eventually consistent. */
+  lookbackMs?: number;
+  /** Audit log retention in days (default 30). */
+  auditRetentionDays?: number;
+}
+
+/** The unique HubSpot property the operator creates for idempotent creates when no unique match property exists. */
+export const EXTERNAL_ID_PROPERTY = 'hubspot_operator_external_id';
+
+const DEFAULT_LOOKBACK_MS = 5 * 60_000;
+
+class Engine implements SyncEngine {
+  private readonly cfg: ResolvedIntegration;
+  private readonly deps: SyncEngineDeps;
+  private readonly log: Logger;
+  private db?: Db;
+  private state?: StateStore;
+  private hubspot?: HubSpotClient;
+  private migrated = false;
+  private readonly properties = new Map<string, Map<string, PropertyDefinition>>();
+  private readonly captured = new Set<string>();
+  private portalId?: number;
+  private unlisten?: () => Promise<void>;
+  private notified = false;
+  private readonly waiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(cfg: ResolvedIntegration, deps: SyncEngineDeps) {
+    this.cfg = cfg;
+    this.deps = deps;
+    this.log = deps.logger.child({ namespace: cfg.namespace, integration: cfg.name });
+  }
+
+  private get pg() {
+    const p = this.cfg.spec.target.postgres;
+    return { schema: p.schema ?? 'public', stateSchema: p.stateSchema ?? 'hubspot_operator', createTables: p.createTables ?? false };
+  }
+
+  private async database(): Promise<Db> {
+    if (!this.db) this.db = await openDb(this.cfg.credentials.databaseUrl, { pglite: this.deps.pglite });
+    return this.db;
+  }
+
+  private async store(): Promise<StateStore> {
+    const db = await this.database();
+    if (!this.migrated) {
+      await migrate(db, this.pg.stateSchema);
+      this.migrated = true;
+    }
+    if (!this.state) this.state = new StateStore(db, this.pg.stateSchema, this.cfg.uid);
+    return this.state;
+  }
+
+  private client(): HubSpotClient {
+    if (!this.hubspot) {
+      const h = this.cfg.spec.hubspot;
+      this.hubspot =
+        this.deps.hubspot ??
+        createHubSpotClient({
+          baseURL: h.baseURL ?? 'https://api.hubapi.com',
+          auth: this.cfg.credentials.hubspot,
+          rateLimit: {
+            requestsPerTenSeconds: h.rateLimit?.requestsPerTenSeconds ?? 100,
+            dailyRequests: h.rateLimit?.dailyRequests ?? 250_000,
+            searchRequestsPerSecond: h.rateLimit?.searchRequestsPerSecond ?? 4,
+          },
+          onRequest: (o) => this.deps.observer?.apiRequest?.(o.kind, o.code, o.rateLimited),
+        });
+    }
+    return this.hubspot;
+  }
+
+  private async propertiesOf(type: string, refresh: boolean): Promise<Map<string, PropertyDefinition>> {
+    let m = this.properties.get(type);
+    if (!m || refresh) {
+      m = new Map((await this.client().listProperties(type)).map((p) => [p.name, p]));
+      this.properties.set(type, m);
+    }
+    return m;
+  }
+
+  /** Plans of all object types with every spec problem found. */
+  private async plan(refresh: boolean): Promise<{ plans: { plan: ObjectPlan; pkDataType?: string }[]; issues: SpecIssue[] }> {
+    const spec = this.cfg.spec;
+    const issues: SpecIssue[] = [];
+    const { schema, stateSchema, createTables } = this.pg;
+    if (!isValidIdentifier(stateSchema)) {
+      issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: 'spec.target.postgres.stateSchema', message: `${JSON.stringify(stateSchema)} is not a valid SQL identifier` });
+    }
+    if (!isValidIdentifier(schema)) {
+      issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: 'spec.target.postgres.schema', message: `${JSON.stringify(schema)} is not a valid SQL identifier` });
+      return { plans: [], issues };
+    }
+    const types = new Set(spec.objects.map((o) => o.type));
+    const fmByType = new Map<string, ResolvedIntegration["fieldMappings"][number]>();
+    for (const fm of this.cfg.fieldMappings) {
+      if (!types.has(fm.spec.objectType)) {
+        issues.push({ kind: 'FieldMapping', name: fm.name, field: 'spec.objectType', message: `object type "${fm.spec.objectType}" is not synced by HubSpotIntegration ${this.cfg.name} (spec.objects)` });
+      } else if (fmByType.has(fm.spec.objectType)) {
+        issues.push({ kind: 'FieldMapping', name: fm.name, field: 'spec.objectType', message: `FieldMapping ${fmByType.get(fm.spec.objectType)!.name} already maps ${fm.spec.objectType}; at most one FieldMapping per object type` });
+      } else fmByType.set(fm.spec.objectType, fm);
+    }
+    for (const f of this.cfg.filters) {
+      if (!types.has(f.spec.objectType)) issues.push({ kind: 'SyncFilter', name: f.name, field: 'spec.objectType', message: `object type "${f.spec.objectType}" is not synced by HubSpotIntegration ${this.cfg.name}` });
+    }
+    const db = await this.database();
+    const plans: { plan: ObjectPlan; pkDataType?: string }[] = [];
+    for (const [index, o] of spec.objects.entries()) {
+      const properties = await this.propertiesOf(o.type, refresh);
+      const columns = isValidIdentifier(o.table) ? await describeTable(db, schema, o.table) : new Map();
+      const { plan, issues: found } = buildObjectPlan({
+        index,
+        object: o,
+        schema,
+        createTables,
+        fieldMapping: fmByType.get(o.type),
+        filters: this.cfg.filters.filter((f) => f.spec.objectType === o.type),
+        properties,
+        columns,
+      });
+      for (const i of found) issues.push({ ...i, name: i.name || this.cfg.name });
+      plans.push({ plan, pkDataType: columns?.get(plan.primaryKey)?.dataType });
+    }
+    return { plans, issues };
+  }
+
+  async validate(signal?: AbortSignal): Promise<SpecIssue[]> {
+    if (signal?.aborted) return [];
+    return (await this.plan(true)).issues;
+  }
+
+  /** Create what the spec asks for (tables/columns, HubSpot properties), then plan again. */
+  private async prepare(refresh: boolean): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
+    let { plans, issues } = await this.plan(refresh);
+    if (issues.length) return { runtimes: [], issues };
+    let changed = false;
+    const db = await this.database();
+    for (const { plan } of plans) {
+      for (const f of plan.missingProperties) {
+        const kind = propertyTypeFor(f.columnKind);
+        this.log.info({ objectType: plan.type, property: f.property }, 'creating missing HubSpot property');
+        await this.client().createProperty(plan.type, { name: f.property, label: f.property, type: kind.type, fieldType: kind.fieldType });
+        changed = true;
+      }
+      if (plan.missingColumns.length) {
+        this.log.info({ objectType: plan.type, table: plan.table, columns: plan.missingColumns.map((f) => f.column) }, 'creating missing table/columns');
+        await ensureTable(db, plan.schema, plan.table, plan.primaryKey, plan.missingColumns.map((f) => ({ column: f.column, type: plan.propertyTypes.get(f.property) })));
+        changed = true;
+      }
+    }
+    if (changed) ({ plans, issues } = await this.plan(true));
+    if (issues.length) return { runtimes: [], issues };
+    const runtimes: ObjectRuntime[] = [];
+    for (const { plan, pkDataType } of plans) {
+      if (plan.toHubSpot && !this.captured.has(plan.table)) {
+        await installCapture(db, { uid: this.cfg.uid, stateSchema: this.pg.stateSchema, schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey });
+        this.captured.add(plan.table);
+      }
+      const props = this.properties.get(plan.type)!;
+      const matchProp = plan.match ? props.get(plan.match.property) : undefined;
+      runtimes.push({
+        plan,
+        pkDataType,
+        uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || (plan.type === 'contacts' && matchProp.name === 'email')),
+        ensureExternalIdProperty: async () => {
+          const current = await this.propertiesOf(plan.type, false);
+          if (current.has(EXTERNAL_ID_PROPERTY)) return;
+          this.log.info({ objectType: plan.type }, `creating HubSpot property ${EXTERNAL_ID_PROPERTY} for idempotent creates`);
+          const def = await this.client().createProperty(plan.type, {
+            name: EXTERNAL_ID_PROPERTY,
+            label: 'HubSpot operator external ID',
+            type: 'string',
+            fieldType: 'text',
+            hasUniqueValue: true,
+          });
+          current.set(def.name ?? EXTERNAL_ID_PROPERTY, def);
+        },
+      });
+    }
+    return { runtimes, issues };
+  }
+
+  private context(state: StateStore, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {
+    return {
+      uid: this.cfg.uid,
+      logger: this.log,
+      observer: this.deps.observer,
+      db: state.db,
+      state,
+      hubspot: this.client(),
+      stateSchema: this.pg.stateSchema,
+      linksTable: `${q(this.pg.stateSchema)}.links`,
+      lookbackMs: this.deps.lookbackMs ?? DEFAULT_LOOKBACK_MS,
+      externalIdProperty: EXTERNAL_ID_PROPERTY,
+      signal,
+      counters,
+    };
+  }
+
+  private async syncObject(ctx: SyncContext, rt: ObjectRuntime, kind: CycleKind): Promise<void> {
+    const { plan } = rt;
+    const log = this.log.child({ objectType: plan.type });
+    const state = ctx.state;
+    const importCur = await state.getCursor(plan.type, 'import');
+    const meta = await state.getCursor(plan.type, 'meta');
+    const initialDone = !!importCur?.completed;
+    // A changed field set backfills: a full pass re-reads every record (only changed ones are written).
+    const backfill = initialDone && meta?.data.fingerprint !== undefined && meta.data.fingerprint !== plan.fingerprint;
+    const full = kind === 'full' || backfill;
+    if (backfill) log.info('field mapping changed: backfilling with a full pass');
+
+    if (plan.toTarget) {
+      if (!initialDone) {
+        const db = ctx.db;
+        // Match-key lookups are only needed when the target had rows (or pending changes) to link.
+        const tableRows = await countRows(db, tableRef(plan, rt.pkDataType));
+        const pending = await state.pendingChanges(plan.table);
+        await runImport(ctx, rt, tableRows > 0 || pending > 0 || importCur?.data.startedAtMs !== undefined);
+      } else if (full) {
+        await runFullPull(ctx, rt);
+      } else {
+        await runIncremental(ctx, rt);
+      }
+    } else if (!initialDone) {
+      await ctx.db.transaction((tx) => state.setCursor(tx, plan.type, 'import', { completed: true, data: {} }));
+    }
+    if (plan.toHubSpot) {
+      await runTargetScan(ctx, rt, 'seed');
+      if (full) await runTargetScan(ctx, rt, 'full_seed');
+      await runDrain(ctx, rt);
+    }
+    // The pass completed: forget the full-pass cursors, remember the field set.
+    await ctx.db.transaction(async (tx) => {
+      if (full) for (const p of ['full', 'full_archived', 'full_seed']) await state.deleteCursor(tx, plan.type, p);
+      const m = (await state.getCursor(plan.type, 'meta', tx)) ?? { completed: true, data: {} };
+      await state.setCursor(tx, plan.type, 'meta', { ...m, data: { ...m.data, fingerprint: plan.fingerprint, ...(full ? { lastFullMs: Date.now() } : {}) } });
+    });
+  }
+
+  async runCycle(kind: CycleKind, signal: AbortSignal): Promise<CycleReport> {
+    const startedAt = new Date().toISOString();
+    const counters = new Map<string, ReturnType<typeof emptyCounters>>();
+    let completed = false;
+    let systemic: CycleReport['systemic'];
+    let runtimes: ObjectRuntime[] = [];
+    let state: StateStore | undefined;
+    try {
+      state = await this.store();
+      if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
+        const actual = await this.client().getPortalId();
+        if (actual !== this.cfg.spec.hubspot.portalId) {
+          throw Object.assign(new Error(`the HubSpot credentials belong to portal ${actual}, but spec.hubspot.portalId is ${this.cfg.spec.hubspot.portalId}`), {
+            systemicCategory: 'Permission' as ErrorCategory,
+          });
+        }
+        this.portalId = actual;
+      }
+      const prepared = await this.prepare(kind !== 'incremental');
+      if (prepared.issues.length) {
+        const first = prepared.issues[0]!;
+        systemic = { category: 'Validation', reason: 'InvalidSpec', message: `${first.kind} ${first.name}: ${first.field}: ${first.message}` };
+      } else {
+        runtimes = prepared.runtimes;
+        const ctx = this.context(state, signal, counters);
+        for (const rt of runtimes) {
+          if (signal.aborted) throw new AbortedError();
+          countersOf(ctx, rt.plan.type);
+          await this.syncObject(ctx, rt, kind);
+        }
+        completed = true;
+        await state.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
+      }
+    } catch (err) {
+      const portalMismatch = (err as { systemicCategory?: ErrorCategory }).systemicCategory;
+      if (portalMismatch) systemic = { category: portalMismatch, reason: 'PermissionDenied', message: (err as Error).message };
+      else {
+        const s = toSystemic(err);
+        if (s instanceof AbortedError) this.log.info('cycle aborted at a batch boundary');
+        else {
+          systemic = { category: s.category, reason: s.reason, message: s.message };
+          this.log.warn({ category: s.category, reason: s.reason, msg2: s.message }, 'cycle stopped by a systemic failure');
+        }
+      }
+    }
+    return this.report(kind, startedAt, completed && !systemic, systemic, runtimes, counters, state);
+  }
+
+  private async report(
+    kind: CycleKind,
+    startedAt: string,
+    completed: boolean,
+    systemic: CycleReport['systemic'],
+    runtimes: ObjectRuntime[],
+    counters: Map<string, ReturnType<typeof emptyCounters>>,
+    state: StateStore | undefined,
+  ): Promise<CycleReport> {
+    const usage = this.hubspot?.usage();
+    const objects: ObjectReport[] = [];
+    let errors: CycleReport['errors'] = [];
+    let syncLagSeconds = 0;
+    if (state && systemic?.reason !== 'TargetUnavailable') {
+      try {
+        for (const o of this.cfg.spec.objects) {
+          const rt = runtimes.find((r) => r.plan.type === o.type);
+          const c = counters.get(o.type) ?? emptyCounters();
+          const meta = await state.getCursor(o.type, 'meta');
+          objects.push({
+            type: o.type,
+            hubspotRecords: Number(meta?.data.hubspotRecords ?? 0),
+            targetRecords: rt ? await countRows(state.db, tableRef(rt.plan, rt.pkDataType)) : 0,
+            linkedRecords: await state.countLinks(o.type),
+            pendingChanges: await state.pendingChanges(o.table),
+            lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed },
+            filterMatches: c.filterMatches,
+          });
+        }
+        errors = (await state.errorGroups()).map((g) => ({ ...g, category: g.category as ErrorCategory }));
+        syncLagSeconds = await state.syncLagSeconds();
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'could not read sync state for the report');
+      }
+    }
+    return {
+      kind,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      completed,
+      portalId: this.portalId,
+      objects,
+      errors,
+      systemic,
+      apiUsage: {
+        requestsLast24h: usage?.requestsLast24h ?? 0,
+        rateLimitedLast24h: usage?.rateLimitedLast24h ?? 0,
+        dailyBudget: usage?.dailyBudget ?? this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
+      },
+      syncLagSeconds,
+    };
+  }
+
+  async waitForTargetChange(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    if (!this.unlisten) {
+      const db = await this.database();
+      this.unlisten = await db.listen(channelFor(this.cfg.uid), () => {
+        if (this.waiters.size === 0) this.notified = true;
+        for (const w of [...this.waiters]) w();
+      });
+    }
+    if (this.notified) {
+      this.notified = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  async cleanup(policy: 'Delete' | 'Orphan'): Promise<void> {
+    if (policy === 'Orphan') return;
+    const db = await this.database();
+    const { stateSchema, schema } = this.pg;
+    if (!isValidIdentifier(stateSchema)) return;
+    for (const o of this.cfg.spec.objects) {
+      if (!isValidIdentifier(o.table) || !isValidIdentifier(schema)) continue;
+      await removeCapture(db, { uid: this.cfg.uid, stateSchema, schema, table: o.table, primaryKey: o.primaryKey ?? 'id' });
+    }
+    this.captured.clear();
+    const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${stateSchema}.links`]);
+    if (exists.rows[0]?.t) await new StateStore(db, stateSchema, this.cfg.uid).deleteAll();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of [...this.waiters]) w();
+    if (this.unlisten) await this.unlisten().catch(() => {});
+    if (this.db) await this.db.close();
+  }
+}
+
+export function createSyncEngine(cfg: ResolvedIntegration, deps: SyncEngineDeps): SyncEngine {
+  return new Engine(cfg, deps);
+}

@@ -1,0 +1,235 @@
+/**
+ * Resolve one synced object type into a plan: which fields map where, in which direction, with
+ * which mode, conflict rule and transform — from its FieldMapping, or the default mappings of
+ * DESIGN §2.2 — checked against the real HubSpot properties and target columns. Pure: the
+ * engine passes in what it read from both sides.
+ */
+import { createHash } from 'node:crypto';
+import type { FieldMappingSpec, FieldSpec, SyncFilterSpec, SyncedObjectSpec } from '../api/types.js';
+import { DEFAULT_MAPPED_PROPERTIES, isStandardObjectType, lastModifiedProperty } from '../api/constants.js';
+import type { PropertyDefinition } from '../hubspot/types.js';
+import { isValidIdentifier } from '../target/postgres/identifiers.js';
+import type { FieldPlan } from './conflict.js';
+import { compileFilters, type CompiledFilter } from './filter.js';
+import { compileTransform, transformIssues } from './transform.js';
+import type { SpecIssue } from './types.js';
+import type { ColumnInfo, ColumnKind } from '../target/postgres/tables.js';
+import type { PropertyType } from './values.js';
+
+export type { ColumnInfo };
+
+export type Direction = 'HubSpotToTarget' | 'TargetToHubSpot' | 'TwoWay';
+
+export interface ObjectPlan {
+  /** Index in spec.objects (for messages). */
+  index: number;
+  type: string;
+  schema: string;
+  table: string;
+  primaryKey: string;
+  direction: Direction;
+  toTarget: boolean;
+  toHubSpot: boolean;
+  match?: { property: string; column: string };
+  conflict: 'HubSpotWins' | 'TargetWins' | 'NewestWins';
+  createInHubSpot: boolean;
+  createInTarget: boolean;
+  deleteFromHubSpot: 'Ignore' | 'Propagate';
+  deleteFromTarget: 'Ignore' | 'Propagate';
+  fields: FieldPlan[];
+  filters: CompiledFilter[];
+  lastModifiedProperty: string;
+  /** Properties read from HubSpot: mapped, filtered on, and the last-modified property. */
+  properties: string[];
+  /** Fields whose property or column does not exist yet and will be created. */
+  missingProperties: FieldPlan[];
+  missingColumns: FieldPlan[];
+  tableMissing: boolean;
+  pkKind: ColumnKind;
+  pkHasDefault: boolean;
+  /** Changes when the field set changes: a new fingerprint backfills (re-reads) the object. */
+  fingerprint: string;
+  propertyTypes: Map<string, PropertyType>;
+}
+
+export interface PlanInput {
+  index: number;
+  object: SyncedObjectSpec;
+  schema: string;
+  createTables: boolean;
+  fieldMapping?: { name: string; spec: FieldMappingSpec };
+  filters: { name: string; spec: SyncFilterSpec }[];
+  properties: Map<string, PropertyDefinition>;
+  /** Columns of the table, or undefined when the table does not exist. */
+  columns: Map<string, ColumnInfo> | undefined;
+}
+
+export function allows(objectDir: Direction, fieldDir: Direction): boolean {
+  return objectDir === 'TwoWay' || objectDir === fieldDir;
+}
+
+function fingerprintOf(fields: FieldPlan[]): string {
+  const h = createHash('sha1');
+  for (const f of fields) {
+    h.update(JSON.stringify([f.property, f.column, f.toTarget, f.toHubSpot, f.mode, f.order ?? null, f.transform?.name ?? null]));
+  }
+  return h.digest('base64url');
+}
+
+/** Build the plan and collect every problem found; the plan is only usable when issues is empty. */
+export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: SpecIssue[] } {
+  const { object: o, index } = input;
+  const issues: SpecIssue[] = [];
+  const integrationIssue = (field: string, message: string) => issues.push({ kind: 'HubSpotIntegration', name: '', field, message });
+  const fmName = input.fieldMapping?.name ?? '';
+  const fmIssue = (field: string, message: string) => issues.push({ kind: 'FieldMapping', name: fmName, field, message });
+
+  const direction: Direction = o.direction ?? 'TwoWay';
+  const primaryKey = o.primaryKey ?? 'id';
+  for (const [field, value] of [
+    [`spec.objects[${index}].table`, o.table],
+    [`spec.objects[${index}].primaryKey`, primaryKey],
+    ['spec.target.postgres.schema', input.schema],
+  ] as const) {
+    if (!isValidIdentifier(value)) integrationIssue(field, `${JSON.stringify(value)} is not a valid SQL identifier (lower-case letters, digits, _; at most 63)`);
+  }
+  if (o.match && !isValidIdentifier(o.match.column)) {
+    integrationIssue(`spec.objects[${index}].match.column`, `${JSON.stringify(o.match.column)} is not a valid SQL identifier`);
+  }
+
+  const columns = input.columns;
+  const tableMissing = columns === undefined;
+  if (tableMissing && !input.createTables) {
+    integrationIssue(`spec.objects[${index}].table`, `table "${input.schema}.${o.table}" does not exist (set spec.target.postgres.createTables to create it)`);
+  }
+  const pkInfo = columns?.get(primaryKey);
+  if (columns && !pkInfo) integrationIssue(`spec.objects[${index}].primaryKey`, `column "${primaryKey}" does not exist in table "${input.schema}.${o.table}"`);
+
+  // The field specs: the FieldMapping's, or the defaults that exist on both sides.
+  let specs: { spec: FieldSpec; path: string | undefined }[];
+  if (input.fieldMapping) {
+    specs = input.fieldMapping.spec.fields.map((spec, i) => ({ spec, path: `spec.fields[${i}]` }));
+  } else {
+    const defaults = isStandardObjectType(o.type) ? DEFAULT_MAPPED_PROPERTIES[o.type] : [];
+    specs = defaults
+      .filter((p) => input.properties.has(p) && (tableMissing ? input.createTables : columns!.has(p)))
+      .map((p) => ({ spec: { property: p, column: p }, path: undefined }));
+  }
+  if (o.match && !specs.some((s) => s.spec.property === o.match!.property && s.spec.column === o.match!.column)) {
+    specs.push({ spec: { property: o.match.property, column: o.match.column }, path: undefined });
+  }
+
+  const createProps = input.fieldMapping?.spec.createMissingProperties ?? false;
+  const fields: FieldPlan[] = [];
+  const missingProperties: FieldPlan[] = [];
+  const missingColumns: FieldPlan[] = [];
+  const seenProps = new Map<string, string>();
+  const seenCols = new Map<string, string>();
+  for (const { spec, path } of specs) {
+    const where = path ?? `spec.objects[${index}].match`;
+    const report = path ? fmIssue : integrationIssue;
+    const fdir: Direction = spec.direction ?? direction;
+    if (!allows(direction, fdir)) report(`${where}.direction`, `direction ${fdir} is wider than the object's direction ${direction}`);
+    if (!isValidIdentifier(spec.column)) {
+      report(`${where}.column`, `${JSON.stringify(spec.column)} is not a valid SQL identifier (lower-case letters, digits, _; at most 63)`);
+      continue;
+    }
+    const prevP = seenProps.get(spec.property);
+    if (prevP !== undefined) report(`${where}.property`, `property "${spec.property}" is mapped twice (also at ${prevP})`);
+    const prevC = seenCols.get(spec.column);
+    if (prevC !== undefined) report(`${where}.column`, `column "${spec.column}" is mapped twice (also at ${prevC})`);
+    seenProps.set(spec.property, where);
+    seenCols.set(spec.column, where);
+    const mode = spec.mode ?? 'Overwrite';
+    if (mode === 'ForwardOnly' && !(spec.order && spec.order.length > 0)) report(`${where}.order`, 'mode ForwardOnly needs a non-empty order');
+    const tIssues = transformIssues(spec.transform);
+    for (const m of tIssues) report(`${where}.transform`, m);
+    const prop = input.properties.get(spec.property);
+    const col = columns?.get(spec.column);
+    const field: FieldPlan = {
+      property: spec.property,
+      column: spec.column,
+      propertyType: prop?.type ?? 'string',
+      columnKind: col?.kind ?? 'text',
+      transform: tIssues.length ? undefined : compileTransform(spec.transform),
+      toTarget: fdir !== 'TargetToHubSpot',
+      toHubSpot: fdir !== 'HubSpotToTarget',
+      mode,
+      order: spec.order,
+      conflict: spec.conflictResolution ?? o.conflictResolution ?? 'HubSpotWins',
+      required: spec.required ?? false,
+      isMatch: !!o.match && o.match.property === spec.property,
+    };
+    if (!prop) {
+      if (createProps) missingProperties.push(field);
+      else report(`${where}.property`, `HubSpot ${o.type} have no property "${spec.property}" (set createMissingProperties to create it)`);
+    } else if (field.toTarget === false && prop.modificationMetadata?.readOnlyValue) {
+      report(`${where}.property`, `property "${spec.property}" is read-only in HubSpot; it cannot be written (use direction HubSpotToTarget)`);
+    }
+    if (columns && !col) {
+      if (input.createTables) missingColumns.push(field);
+      else report(`${where}.column`, `table "${input.schema}.${o.table}" has no column "${spec.column}" (set spec.target.postgres.createTables to create it)`);
+    }
+    fields.push(field);
+  }
+  if (tableMissing && input.createTables) missingColumns.push(...fields);
+  // A read-only HubSpot property can still be mapped one-way into the target.
+  for (const f of fields) {
+    const p = input.properties.get(f.property);
+    if (p?.modificationMetadata?.readOnlyValue && f.toHubSpot) f.toHubSpot = false;
+  }
+
+  const propertyTypes = new Map<string, PropertyType>();
+  for (const [name, p] of input.properties) propertyTypes.set(name, p.type);
+  for (const f of missingProperties) propertyTypes.set(f.property, f.propertyType);
+
+  const mapped = new Set(fields.map((f) => f.property));
+  input.filters.forEach((flt) => {
+    (flt.spec.rules ?? []).forEach((r, j) => {
+      if (!mapped.has(r.property)) {
+        issues.push({
+          kind: 'SyncFilter',
+          name: flt.name,
+          field: `spec.rules[${j}].property`,
+          message: `property "${r.property}" is not mapped for ${o.type}; filters may only name mapped properties`,
+        });
+      }
+      const needsList = r.operator === 'In' || r.operator === 'NotIn';
+      const needsNone = r.operator === 'IsEmpty' || r.operator === 'IsNotEmpty';
+      if (needsList && !(r.values && r.values.length)) issues.push({ kind: 'SyncFilter', name: flt.name, field: `spec.rules[${j}].values`, message: `operator ${r.operator} needs a non-empty values list` });
+      if (!needsList && !needsNone && (r.value === undefined || r.value === null)) issues.push({ kind: 'SyncFilter', name: flt.name, field: `spec.rules[${j}].value`, message: `operator ${r.operator} needs a value` });
+    });
+  });
+
+  const lastMod = lastModifiedProperty(o.type);
+  const properties = [...new Set([...fields.map((f) => f.property), lastMod])];
+
+  const plan: ObjectPlan = {
+    index,
+    type: o.type,
+    schema: input.schema,
+    table: o.table,
+    primaryKey,
+    direction,
+    toTarget: direction !== 'TargetToHubSpot',
+    toHubSpot: direction !== 'HubSpotToTarget',
+    match: o.match ? { property: o.match.property, column: o.match.column } : undefined,
+    conflict: o.conflictResolution ?? 'HubSpotWins',
+    createInHubSpot: o.create?.inHubSpot ?? true,
+    createInTarget: o.create?.inTarget ?? true,
+    deleteFromHubSpot: o.deletes?.fromHubSpot ?? 'Ignore',
+    deleteFromTarget: o.deletes?.fromTarget ?? 'Ignore',
+    fields,
+    filters: compileFilters(input.filters),
+    lastModifiedProperty: lastMod,
+    properties,
+    missingProperties,
+    missingColumns,
+    tableMissing,
+    pkKind: pkInfo?.kind ?? 'integer',
+    pkHasDefault: tableMissing ? true : (pkInfo?.hasDefault ?? false),
+    fingerprint: fingerprintOf(fields),
+    propertyTypes,
+  };
+  return { plan, issues };
+}

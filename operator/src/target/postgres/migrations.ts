@@ -1,0 +1,118 @@
+/**
+ * Versioned migrations of the operator's state schema (DESIGN §3). Applied at engine start,
+ * idempotent, and safe when two processes start at once: the whole run holds a transaction
+ * advisory lock keyed by the schema name, and each version is recorded in `schema_migrations`.
+ * Only ever append a migration; never edit one that shipped.
+ */
+import type { Db, Queryable } from './db.js';
+import { q } from './identifiers.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  up(s: string): string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'links, cursors, outbox, record errors, audit log',
+    up: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${s}.links (
+        integration_uid text NOT NULL,
+        object_type text NOT NULL,
+        hubspot_id text NOT NULL,
+        target_key text NOT NULL,
+        hs_values jsonb NOT NULL DEFAULT '{}',
+        tg_values jsonb NOT NULL DEFAULT '{}',
+        hs_hash text,
+        tg_hash text,
+        hs_modified timestamptz,
+        tg_modified timestamptz,
+        -- A tombstone: the record was deleted on one side and the delete was not propagated
+        -- (policy Ignore); the survivor is no longer synced and never re-created.
+        deleted_side text,
+        synced_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (integration_uid, object_type, hubspot_id)
+      )`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS links_target_key ON ${s}.links (integration_uid, object_type, target_key)`,
+      `CREATE TABLE IF NOT EXISTS ${s}.cursors (
+        integration_uid text NOT NULL,
+        object_type text NOT NULL,
+        phase text NOT NULL,
+        watermark_ms bigint,
+        last_id text,
+        position text,
+        completed boolean NOT NULL DEFAULT false,
+        data jsonb NOT NULL DEFAULT '{}',
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (integration_uid, object_type, phase)
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${s}.outbox (
+        id bigserial PRIMARY KEY,
+        integration_uid text NOT NULL,
+        table_name text NOT NULL,
+        target_key text NOT NULL,
+        op char(1) NOT NULL,
+        captured_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      )`,
+      `CREATE INDEX IF NOT EXISTS outbox_order ON ${s}.outbox (integration_uid, table_name, id)`,
+      `CREATE INDEX IF NOT EXISTS outbox_key ON ${s}.outbox (integration_uid, table_name, target_key)`,
+      `CREATE TABLE IF NOT EXISTS ${s}.record_errors (
+        integration_uid text NOT NULL,
+        object_type text NOT NULL,
+        record_key text NOT NULL,
+        hubspot_id text,
+        target_key text,
+        direction text NOT NULL,
+        category text NOT NULL,
+        message text NOT NULL,
+        correlation_id text,
+        first_seen timestamptz NOT NULL DEFAULT now(),
+        last_seen timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (integration_uid, object_type, record_key)
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${s}.audit_log (
+        id bigserial PRIMARY KEY,
+        integration_uid text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(),
+        object_type text NOT NULL,
+        direction text NOT NULL,
+        operation text NOT NULL,
+        hubspot_id text,
+        target_key text,
+        outcome text NOT NULL,
+        category text,
+        message text
+      )`,
+      `CREATE INDEX IF NOT EXISTS audit_log_at ON ${s}.audit_log (at)`,
+      `CREATE INDEX IF NOT EXISTS audit_log_integration ON ${s}.audit_log (integration_uid, at)`,
+    ],
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** Create the state schema and apply every missing migration. Returns the versions applied now. */
+export async function migrate(db: Db, stateSchema: string): Promise<number[]> {
+  const s = q(stateSchema);
+  return db.transaction(async (tx: Queryable) => {
+    // Serialise concurrent migrators of this schema (two operator replicas starting at once).
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.migrate.${stateSchema}`]);
+    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const done = new Set(
+      (await tx.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`)).rows.map((r) => Number(r.version)),
+    );
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      for (const stmt of m.up(s)) await tx.query(stmt);
+      await tx.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * Reads and writes of business rows in a synced table. Identifiers are validated and quoted,
+ * values are always bind parameters. Writes run inside the caller's (operator-marked)
+ * transaction; a batch that fails falls back to one SAVEPOINT per row, so one bad row (a
+ * constraint or type violation) becomes a per-record `Target` error and the rest commit.
+ */
+import type { Queryable } from './db.js';
+import { checkIdentifier, q, qt } from './identifiers.js';
+
+export interface TableRef {
+  schema: string;
+  table: string;
+  primaryKey: string;
+  /** information_schema data_type of the key column, for index-friendly `= ANY($1::type[])`. */
+  pkDataType?: string;
+}
+
+const ARRAY_CASTS: Record<string, string> = {
+  smallint: 'smallint',
+  integer: 'integer',
+  bigint: 'bigint',
+  text: 'text',
+  'character varying': 'text',
+  uuid: 'uuid',
+  numeric: 'numeric',
+};
+
+function keyPredicate(t: TableRef, param: string): string {
+  const cast = t.pkDataType ? ARRAY_CASTS[t.pkDataType] : undefined;
+  return cast ? `${q(t.primaryKey)} = ANY(${param}::${cast}[])` : `${q(t.primaryKey)}::text = ANY(${param}::text[])`;
+}
+
+export type Row = Record<string, unknown>;
+
+/** Rows by key (the key as text), selecting only the needed columns. */
+export async function selectRows(tx: Queryable, t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>> {
+  if (keys.length === 0) return new Map();
+  const cols = [...new Set(columns)].map((c) => q(checkIdentifier(c, 'column'))).join(', ');
+  const res = await tx.query<Row>(
+    `SELECT ${q(t.primaryKey)}::text AS "__key"${cols ? `, ${cols}` : ''} FROM ${qt(t.schema, t.table)} WHERE ${keyPredicate(t, '$1')}`,
+    [keys],
+  );
+  return new Map(res.rows.map((r) => [String(r.__key), r]));
+}
+
+/** How a match column is compared: phone numbers by digits, everything else case- and space-insensitively. */
+export type MatchNormalisation = 'digits' | 'lowerTrim';
+
+export function matchKey(v: unknown, how: MatchNormalisation): string | null {
+  if (v === null || v === undefined) return null;
+  const s = v instanceof Date ? v.toISOString() : String(v);
+  const k = how === 'digits' ? s.replace(/\D+/g, '') : s.trim().toLowerCase();
+  return k === '' ? null : k;
+}
+
+/** Target rows whose normalised match column equals one of `values` (already normalised). */
+export async function selectByMatch(
+  tx: Queryable,
+  t: TableRef,
+  column: string,
+  how: MatchNormalisation,
+  values: string[],
+  columns: string[],
+): Promise<Row[]> {
+  if (values.length === 0) return [];
+  const c = q(checkIdentifier(column, 'match column'));
+  const expr = how === 'digits' ? `regexp_replace(${c}::text, '\\D', '', 'g')` : `lower(btrim(${c}::text))`;
+  const cols = [...new Set([...columns, column])].map((x) => q(checkIdentifier(x, 'column'))).join(', ');
+  const res = await tx.query<Row>(
+    `SELECT ${q(t.primaryKey)}::text AS "__key", ${cols} FROM ${qt(t.schema, t.table)} WHERE ${expr} = ANY($1::text[])`,
+    [values],
+  );
+  return res.rows;
+}
+
+/** Keys (as text) of rows after `afterKey` in key order that have no link yet, for the initial/full scan of the target. */
+export async function selectUnlinkedKeys(
+  tx: Queryable,
+  t: TableRef,
+  linksTable: string,
+  uid: string,
+  objectType: string,
+  afterKey: string | undefined,
+  limit: number,
+): Promise<string[]> {
+  const params: unknown[] = [uid, objectType, limit];
+  let after = '';
+  if (afterKey !== undefined) {
+    params.push(afterKey);
+    after = `AND t.${q(t.primaryKey)} > $4`;
+  }
+  const res = await tx.query<{ k: string }>(
+    `SELECT t.${q(t.primaryKey)}::text AS k FROM ${qt(t.schema, t.table)} t
+      WHERE NOT EXISTS (SELECT 1 FROM ${linksTable} l WHERE l.integration_uid = $1 AND l.object_type = $2 AND l.target_key = t.${q(t.primaryKey)}::text)
+        ${after}
+      ORDER BY t.${q(t.primaryKey)} LIMIT $3`,
+    params,
+  );
+  return res.rows.map((r) => r.k);
+}
+
+export interface WriteFailure {
+  index: number;
+  error: unknown;
+}
+
+async function withSavepoint<T>(tx: Queryable, name: string, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  await tx.query(`SAVEPOINT ${name}`);
+  try {
+    const value = await fn();
+    await tx.query(`RELEASE SAVEPOINT ${name}`);
+    return { ok: true, value };
+  } catch (error) {
+    await tx.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    await tx.query(`RELEASE SAVEPOINT ${name}`);
+    return { ok: false, error };
+  }
+}
+
+/**
+ * Insert rows (column → value; absent columns take their default) and return each row's key,
+ * or the failure of that row. One multi-row INSERT; on failure, row by row.
+ */
+export async function insertRows(tx: Queryable, t: TableRef, rows: Row[]): Promise<{ keys: (string | undefined)[]; failures: WriteFailure[] }> {
+  const keys: (string | undefined)[] = new Array(rows.length).fill(undefined);
+  const failures: WriteFailure[] = [];
+  if (rows.length === 0) return { keys, failures };
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))].map((c) => checkIdentifier(c, 'column'));
+  const build = (subset: Row[]) => {
+    const params: unknown[] = [];
+    const tuples = subset.map((r) => {
+      const vals = cols.map((c) => {
+        if (!(c in r)) return 'DEFAULT';
+        params.push(r[c]);
+        return `$${params.length}`;
+      });
+      return `(${vals.join(', ')})`;
+    });
+    const sql =
+      cols.length === 0
+        ? `INSERT INTO ${qt(t.schema, t.table)} DEFAULT VALUES RETURNING ${q(t.primaryKey)}::text AS k`
+        : `INSERT INTO ${qt(t.schema, t.table)} (${cols.map(q).join(', ')}) VALUES ${tuples.join(', ')} RETURNING ${q(t.primaryKey)}::text AS k`;
+    return { sql, params };
+  };
+  if (cols.length > 0) {
+    // PostgreSQL returns the rows of a multi-row VALUES insert in VALUES order.
+    const all = build(rows);
+    const res = await withSavepoint(tx, 'hso_batch', () => tx.query<{ k: string }>(all.sql, all.params));
+    if (res.ok && res.value.rows.length === rows.length) {
+      res.value.rows.forEach((r, i) => (keys[i] = r.k));
+      return { keys, failures };
+    }
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const one = build([rows[i]!]);
+    const res = await withSavepoint(tx, 'hso_row', () => tx.query<{ k: string }>(one.sql, one.params));
+    if (res.ok) keys[i] = res.value.rows[0]?.k;
+    else failures.push({ index: i, error: res.error });
+  }
+  return { keys, failures };
+}
+
+/** Update rows by key (each with its own column set). One savepoint for the batch, then row by row on failure. */
+export async function updateRows(tx: Queryable, t: TableRef, updates: { key: string; values: Row }[]): Promise<WriteFailure[]> {
+  const work = updates.filter((u) => Object.keys(u.values).length > 0);
+  const statements = updates.map((u) => {
+    const cols = Object.keys(u.values).map((c) => checkIdentifier(c, 'column'));
+    const params = cols.map((c) => u.values[c]);
+    params.push(u.key);
+    const sets = cols.map((c, i) => `${q(c)} = $${i + 1}`).join(', ');
+    return cols.length ? { sql: `UPDATE ${qt(t.schema, t.table)} SET ${sets} WHERE ${q(t.primaryKey)} = $${params.length}`, params } : undefined;
+  });
+  if (work.length === 0) return [];
+  const batch = await withSavepoint(tx, 'hso_batch', async () => {
+    for (const s of statements) if (s) await tx.query(s.sql, s.params);
+  });
+  if (batch.ok) return [];
+  const failures: WriteFailure[] = [];
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i];
+    if (!s) continue;
+    const res = await withSavepoint(tx, 'hso_row', () => tx.query(s.sql, s.params));
+    if (!res.ok) failures.push({ index: i, error: res.error });
+  }
+  return failures;
+}
+
+export async function deleteRows(tx: Queryable, t: TableRef, keys: string[]): Promise<WriteFailure[]> {
+  if (keys.length === 0) return [];
+  const batch = await withSavepoint(tx, 'hso_batch', () => tx.query(`DELETE FROM ${qt(t.schema, t.table)} WHERE ${keyPredicate(t, '$1')}`, [keys]));
+  if (batch.ok) return [];
+  const failures: WriteFailure[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const res = await withSavepoint(tx, 'hso_row', () => tx.query(`DELETE FROM ${qt(t.schema, t.table)} WHERE ${keyPredicate(t, '$1')}`, [[keys[i]]]));
+    if (!res.ok) failures.push({ index: i, error: res.error });
+  }
+  return failures;
+}
+
+export async function countRows(tx: Queryable, t: TableRef): Promise<number> {
+  const r = await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qt(t.schema, t.table)}`);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Describe a database error for a per-record message (constraint, type) without values from other rows. */
+export function describeDbError(err: unknown): string {
+  const e = err as { message?: string; code?: string; constraint?: string; column?: string; detail?: string };
+  const parts = [e.message ?? String(err)];
+  if (e.constraint) parts.push(`constraint ${e.constraint}`);
+  if (e.code) parts.push(`SQLSTATE ${e.code}`);
+  return parts.join('; ');
+}

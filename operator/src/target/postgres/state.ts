@@ -1,0 +1,400 @@
+/**
+ * The operator's state in `stateSchema`, keyed by integration UID (DESIGN §3): links between
+ * HubSpot records and target rows (with per-side hashes and canonical values of the last sync),
+ * cursors, the change outbox, current per-record errors and the append-only audit log.
+ * Bulk writes go through jsonb_to_recordset so a page of 100 records is one statement.
+ */
+import type { Db, Queryable } from './db.js';
+import { q } from './identifiers.js';
+
+export type Canon = string | null;
+
+export interface LinkRow {
+  hubspotId: string;
+  targetKey: string;
+  hsValues: Record<string, Canon>;
+  tgValues: Record<string, Canon>;
+  hsHash: string | null;
+  tgHash: string | null;
+  hsModified?: number;
+  tgModified?: number;
+  /** Set on a tombstone (delete not propagated): which side deleted the record. */
+  deletedSide?: 'hubspot' | 'target' | null;
+}
+
+export interface CursorRow {
+  watermarkMs?: number;
+  lastId?: string;
+  position?: string;
+  completed: boolean;
+  data: Record<string, unknown>;
+}
+
+export interface OutboxEntry {
+  key: string;
+  maxId: string;
+  /** Last captured operation: I, U, D, or R (re-check requested by the HubSpot → target pass). */
+  op: string;
+  firstCapturedMs: number;
+  lastCapturedMs: number;
+}
+
+export interface RecordError {
+  objectType: string;
+  hubspotId?: string;
+  targetKey?: string;
+  direction: 'toTarget' | 'toHubSpot';
+  category: string;
+  message: string;
+  correlationId?: string;
+}
+
+export interface AuditEntry {
+  objectType: string;
+  direction: 'toTarget' | 'toHubSpot';
+  operation: string;
+  hubspotId?: string;
+  targetKey?: string;
+  outcome: 'ok' | 'failed' | 'skipped';
+  category?: string;
+  message?: string;
+}
+
+export interface ErrorGroup {
+  category: string;
+  records: number;
+  message: string;
+  lastSeenTime: string;
+}
+
+function ms(v: unknown): number | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (v instanceof Date) return v.getTime();
+  const t = typeof v === 'number' ? v : Date.parse(String(v));
+  return Number.isNaN(t) ? undefined : t;
+}
+
+function iso(msValue: number | undefined): string | null {
+  return msValue === undefined || !Number.isFinite(msValue) ? null : new Date(msValue).toISOString();
+}
+
+function json(v: unknown): Record<string, Canon> {
+  if (!v) return {};
+  return (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, Canon>;
+}
+
+export class StateStore {
+  readonly db: Db;
+  readonly uid: string;
+  private readonly s: string;
+
+  constructor(db: Db, stateSchema: string, uid: string) {
+    this.db = db;
+    this.uid = uid;
+    this.s = q(stateSchema);
+  }
+
+  // ---- links -------------------------------------------------------------------------------
+
+  private static toLink(r: Record<string, unknown>): LinkRow {
+    return {
+      hubspotId: String(r.hubspot_id),
+      targetKey: String(r.target_key),
+      hsValues: json(r.hs_values),
+      tgValues: json(r.tg_values),
+      hsHash: (r.hs_hash as string | null) ?? null,
+      tgHash: (r.tg_hash as string | null) ?? null,
+      hsModified: ms(r.hs_modified),
+      tgModified: ms(r.tg_modified),
+      deletedSide: (r.deleted_side as LinkRow['deletedSide']) ?? null,
+    };
+  }
+
+  async linksByHubSpotIds(objectType: string, ids: string[], tx: Queryable = this.db): Promise<Map<string, LinkRow>> {
+    if (ids.length === 0) return new Map();
+    const res = await tx.query(
+      `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND hubspot_id = ANY($3::text[])`,
+      [this.uid, objectType, ids],
+    );
+    return new Map(res.rows.map((r) => [String(r.hubspot_id), StateStore.toLink(r)]));
+  }
+
+  async linksByTargetKeys(objectType: string, keys: string[], tx: Queryable = this.db): Promise<Map<string, LinkRow>> {
+    if (keys.length === 0) return new Map();
+    const res = await tx.query(
+      `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND target_key = ANY($3::text[])`,
+      [this.uid, objectType, keys],
+    );
+    return new Map(res.rows.map((r) => [String(r.target_key), StateStore.toLink(r)]));
+  }
+
+  async upsertLinks(tx: Queryable, objectType: string, links: LinkRow[]): Promise<void> {
+    if (links.length === 0) return;
+    const rows = links.map((l) => ({
+      hubspot_id: l.hubspotId,
+      target_key: l.targetKey,
+      hs_values: l.hsValues,
+      tg_values: l.tgValues,
+      hs_hash: l.hsHash,
+      tg_hash: l.tgHash,
+      hs_modified: iso(l.hsModified),
+      tg_modified: iso(l.tgModified),
+      deleted_side: l.deletedSide ?? null,
+    }));
+    const payload = JSON.stringify(rows);
+    // A target key re-linked to another HubSpot record (e.g. records merged in HubSpot) drops its old link.
+    await tx.query(
+      `DELETE FROM ${this.s}.links l USING jsonb_to_recordset($3::jsonb) AS x(hubspot_id text, target_key text)
+        WHERE l.integration_uid = $1 AND l.object_type = $2 AND l.target_key = x.target_key AND l.hubspot_id <> x.hubspot_id`,
+      [this.uid, objectType, payload],
+    );
+    await tx.query(
+      `INSERT INTO ${this.s}.links AS l (integration_uid, object_type, hubspot_id, target_key, hs_values, tg_values, hs_hash, tg_hash, hs_modified, tg_modified, deleted_side, synced_at)
+       SELECT $1, $2, x.hubspot_id, x.target_key, x.hs_values, x.tg_values, x.hs_hash, x.tg_hash, x.hs_modified, x.tg_modified, x.deleted_side, now()
+         FROM jsonb_to_recordset($3::jsonb) AS x(hubspot_id text, target_key text, hs_values jsonb, tg_values jsonb, hs_hash text, tg_hash text,
+                                                  hs_modified timestamptz, tg_modified timestamptz, deleted_side text)
+       ON CONFLICT (integration_uid, object_type, hubspot_id) DO UPDATE SET
+         target_key = EXCLUDED.target_key, hs_values = EXCLUDED.hs_values, tg_values = EXCLUDED.tg_values,
+         hs_hash = EXCLUDED.hs_hash, tg_hash = EXCLUDED.tg_hash, hs_modified = EXCLUDED.hs_modified,
+         tg_modified = EXCLUDED.tg_modified, deleted_side = EXCLUDED.deleted_side, synced_at = now()`,
+      [this.uid, objectType, payload],
+    );
+  }
+
+  async deleteLinks(tx: Queryable, objectType: string, hubspotIds: string[]): Promise<void> {
+    if (hubspotIds.length === 0) return;
+    await tx.query(`DELETE FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND hubspot_id = ANY($3::text[])`, [
+      this.uid,
+      objectType,
+      hubspotIds,
+    ]);
+  }
+
+  async countLinks(objectType: string): Promise<number> {
+    const r = await this.db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND deleted_side IS NULL`,
+      [this.uid, objectType],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  // ---- cursors -----------------------------------------------------------------------------
+
+  async getCursor(objectType: string, phase: string, tx: Queryable = this.db): Promise<CursorRow | undefined> {
+    const r = await tx.query(`SELECT * FROM ${this.s}.cursors WHERE integration_uid = $1 AND object_type = $2 AND phase = $3`, [
+      this.uid,
+      objectType,
+      phase,
+    ]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return {
+      watermarkMs: row.watermark_ms === null || row.watermark_ms === undefined ? undefined : Number(row.watermark_ms),
+      lastId: (row.last_id as string | null) ?? undefined,
+      position: (row.position as string | null) ?? undefined,
+      completed: Boolean(row.completed),
+      data: (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) ?? {},
+    };
+  }
+
+  async setCursor(tx: Queryable, objectType: string, phase: string, c: CursorRow): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.cursors (integration_uid, object_type, phase, watermark_ms, last_id, position, completed, data, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, now())
+       ON CONFLICT (integration_uid, object_type, phase) DO UPDATE SET watermark_ms = EXCLUDED.watermark_ms, last_id = EXCLUDED.last_id,
+         position = EXCLUDED.position, completed = EXCLUDED.completed, data = EXCLUDED.data, updated_at = now()`,
+      [this.uid, objectType, phase, c.watermarkMs ?? null, c.lastId ?? null, c.position ?? null, c.completed, JSON.stringify(c.data)],
+    );
+  }
+
+  async deleteCursor(tx: Queryable, objectType: string, phase: string): Promise<void> {
+    await tx.query(`DELETE FROM ${this.s}.cursors WHERE integration_uid = $1 AND object_type = $2 AND phase = $3`, [this.uid, objectType, phase]);
+  }
+
+  // ---- outbox ------------------------------------------------------------------------------
+
+  /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
+  async nextOutboxBatch(table: string, limit: number, tx: Queryable = this.db): Promise<OutboxEntry[]> {
+    const r = await tx.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
+      `WITH head AS (
+         SELECT target_key, min(id) AS first_id FROM (
+           SELECT id, target_key FROM ${this.s}.outbox WHERE integration_uid = $1 AND table_name = $2 ORDER BY id LIMIT $4
+         ) h GROUP BY target_key ORDER BY min(id) LIMIT $3
+       )
+       SELECT o.target_key, max(o.id)::text AS max_id, (array_agg(o.op ORDER BY o.id DESC))[1] AS last_op,
+              min(o.captured_at) AS first_at, max(o.captured_at) AS last_at
+         FROM ${this.s}.outbox o JOIN head USING (target_key)
+        WHERE o.integration_uid = $1 AND o.table_name = $2
+        GROUP BY o.target_key ORDER BY min(o.id)`,
+      [this.uid, table, limit, limit * 10],
+    );
+    return r.rows.map((row) => ({
+      key: row.target_key,
+      maxId: row.max_id,
+      op: String(row.last_op).trim(),
+      firstCapturedMs: ms(row.first_at) ?? Date.now(),
+      lastCapturedMs: ms(row.last_at) ?? Date.now(),
+    }));
+  }
+
+  /** Pending outbox entries for some keys (the HubSpot → target pass leaves rows deleted in the target to the push pass). */
+  async outboxFor(table: string, keys: string[], tx: Queryable = this.db): Promise<{ key: string; lastCapturedMs: number }[]> {
+    if (keys.length === 0) return [];
+    const r = await tx.query<{ target_key: string; last_at: unknown }>(
+      `SELECT target_key, max(captured_at) AS last_at FROM ${this.s}.outbox
+        WHERE integration_uid = $1 AND table_name = $2 AND target_key = ANY($3::text[]) GROUP BY target_key`,
+      [this.uid, table, keys],
+    );
+    return r.rows.map((row) => ({ key: row.target_key, lastCapturedMs: ms(row.last_at) ?? Date.now() }));
+  }
+
+  /** Remove the outbox rows an applied batch covered (rows captured since stay). */
+  async ackOutbox(tx: Queryable, table: string, entries: { key: string; maxId: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await tx.query(
+      `DELETE FROM ${this.s}.outbox o USING unnest($3::text[], $4::bigint[]) AS k(key, max_id)
+        WHERE o.integration_uid = $1 AND o.table_name = $2 AND o.target_key = k.key AND o.id <= k.max_id`,
+      [this.uid, table, entries.map((e) => e.key), entries.map((e) => e.maxId)],
+    );
+  }
+
+  async enqueue(tx: Queryable, table: string, keys: string[], op: 'I' | 'U' | 'D' | 'R'): Promise<void> {
+    if (keys.length === 0) return;
+    await tx.query(
+      `INSERT INTO ${this.s}.outbox (integration_uid, table_name, target_key, op) SELECT $1, $2, k, $4 FROM unnest($3::text[]) AS k`,
+      [this.uid, table, keys, op],
+    );
+  }
+
+  async pendingChanges(table: string): Promise<number> {
+    const r = await this.db.query<{ n: string }>(
+      `SELECT count(DISTINCT target_key)::text AS n FROM ${this.s}.outbox WHERE integration_uid = $1 AND table_name = $2`,
+      [this.uid, table],
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  /** Age in seconds of the oldest unapplied change of this integration (0 when none). */
+  async syncLagSeconds(): Promise<number> {
+    const r = await this.db.query<{ age: string | null }>(
+      `SELECT extract(epoch FROM now() - min(captured_at))::text AS age FROM ${this.s}.outbox WHERE integration_uid = $1`,
+      [this.uid],
+    );
+    const age = Number(r.rows[0]?.age ?? 0);
+    return Number.isFinite(age) && age > 0 ? age : 0;
+  }
+
+  // ---- record errors -----------------------------------------------------------------------
+
+  async recordErrors(tx: Queryable, errors: RecordError[]): Promise<void> {
+    if (errors.length === 0) return;
+    const rows = errors.map((e) => ({
+      object_type: e.objectType,
+      record_key: e.hubspotId ? `hubspot:${e.hubspotId}` : `target:${e.targetKey ?? ''}`,
+      hubspot_id: e.hubspotId ?? null,
+      target_key: e.targetKey ?? null,
+      direction: e.direction,
+      category: e.category,
+      message: e.message,
+      correlation_id: e.correlationId ?? null,
+    }));
+    // One row per record: the latest failure wins (first_seen is kept).
+    const dedup = [...new Map(rows.map((r) => [`${r.object_type}\u0000${r.record_key}`, r])).values()];
+    await tx.query(
+      `INSERT INTO ${this.s}.record_errors AS e (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id)
+       SELECT $1, x.object_type, x.record_key, x.hubspot_id, x.target_key, x.direction, x.category, x.message, x.correlation_id
+         FROM jsonb_to_recordset($2::jsonb) AS x(object_type text, record_key text, hubspot_id text, target_key text, direction text,
+                                                  category text, message text, correlation_id text)
+       ON CONFLICT (integration_uid, object_type, record_key) DO UPDATE SET hubspot_id = coalesce(EXCLUDED.hubspot_id, e.hubspot_id),
+         target_key = coalesce(EXCLUDED.target_key, e.target_key), direction = EXCLUDED.direction, category = EXCLUDED.category,
+         message = EXCLUDED.message, correlation_id = EXCLUDED.correlation_id, last_seen = now()`,
+      [this.uid, JSON.stringify(dedup)],
+    );
+  }
+
+  /** A record synced: forget its errors (matched by either ID). */
+  async clearErrors(tx: Queryable, objectType: string, hubspotIds: string[], targetKeys: string[]): Promise<void> {
+    if (hubspotIds.length === 0 && targetKeys.length === 0) return;
+    await tx.query(
+      `DELETE FROM ${this.s}.record_errors WHERE integration_uid = $1 AND object_type = $2
+          AND (hubspot_id = ANY($3::text[]) OR target_key = ANY($4::text[]))`,
+      [this.uid, objectType, hubspotIds, targetKeys],
+    );
+  }
+
+  async errorGroups(): Promise<ErrorGroup[]> {
+    const r = await this.db.query<{ category: string; records: string; message: string; last_seen: unknown }>(
+      `SELECT category, count(*)::text AS records, (array_agg(message ORDER BY last_seen DESC))[1] AS message, max(last_seen) AS last_seen
+         FROM ${this.s}.record_errors WHERE integration_uid = $1 GROUP BY category ORDER BY count(*) DESC, category`,
+      [this.uid],
+    );
+    return r.rows.map((row) => ({
+      category: row.category,
+      records: Number(row.records),
+      message: row.message,
+      lastSeenTime: new Date(ms(row.last_seen) ?? Date.now()).toISOString(),
+    }));
+  }
+
+  async listErrors(limit = 1000): Promise<(RecordError & { firstSeen: string; lastSeen: string })[]> {
+    const r = await this.db.query(
+      `SELECT * FROM ${this.s}.record_errors WHERE integration_uid = $1 ORDER BY last_seen DESC LIMIT $2`,
+      [this.uid, limit],
+    );
+    return r.rows.map((row) => ({
+      objectType: String(row.object_type),
+      hubspotId: (row.hubspot_id as string | null) ?? undefined,
+      targetKey: (row.target_key as string | null) ?? undefined,
+      direction: row.direction as RecordError['direction'],
+      category: String(row.category),
+      message: String(row.message),
+      correlationId: (row.correlation_id as string | null) ?? undefined,
+      firstSeen: new Date(ms(row.first_seen) ?? 0).toISOString(),
+      lastSeen: new Date(ms(row.last_seen) ?? 0).toISOString(),
+    }));
+  }
+
+  // ---- audit log ---------------------------------------------------------------------------
+
+  async audit(tx: Queryable, entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const rows = entries.map((e) => ({
+      object_type: e.objectType,
+      direction: e.direction,
+      operation: e.operation,
+      hubspot_id: e.hubspotId ?? null,
+      target_key: e.targetKey ?? null,
+      outcome: e.outcome,
+      category: e.category ?? null,
+      message: e.message ?? null,
+    }));
+    await tx.query(
+      `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message)
+       SELECT $1, x.object_type, x.direction, x.operation, x.hubspot_id, x.target_key, x.outcome, x.category, x.message
+         FROM jsonb_to_recordset($2::jsonb) AS x(object_type text, direction text, operation text, hubspot_id text, target_key text,
+                                                  outcome text, category text, message text)`,
+      [this.uid, JSON.stringify(rows)],
+    );
+  }
+
+  /** Drop audit entries older than the retention (bounded per call so a cycle never stalls on it). */
+  async pruneAudit(retentionDays: number, maxRows = 50_000): Promise<number> {
+    const r = await this.db.query(
+      `DELETE FROM ${this.s}.audit_log WHERE id IN (
+         SELECT id FROM ${this.s}.audit_log WHERE at < now() - make_interval(days => $1::int) ORDER BY at LIMIT $2)`,
+      [retentionDays, maxRows],
+    );
+    return r.rowCount;
+  }
+
+  // ---- cleanup -----------------------------------------------------------------------------
+
+  /** Remove every state row of this integration (deletionPolicy Delete). */
+  async deleteAll(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (const t of ['links', 'cursors', 'outbox', 'record_errors', 'audit_log']) {
+        await tx.query(`DELETE FROM ${this.s}.${q(t)} WHERE integration_uid = $1`, [this.uid]);
+      }
+    });
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Test harness for the sync engine: the HubSpot API sandbox (over HTTP), a test database with
+ * unique schemas, a resolved integration and its engine, and small helpers to read and write
+ * both sides the way a user would (HubSpot through its REST API, the target through SQL).
+ */
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../../operator/src/sandbox/hubspot/index.js';
+import { createSyncEngine } from '../../../operator/src/sync/index.js';
+import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine } from '../../../operator/src/sync/types.js';
+import type { FieldMappingSpec, HubSpotIntegrationSpec, SyncFilterSpec, SyncedObjectSpec } from '../../../operator/src/api/types.js';
+import { openTestDb, type TestDb, type TestDbKind } from '../../helpers/db.js';
+
+export const TOKEN = 'sandbox-token';
+
+export interface HarnessOptions {
+  dbKind?: TestDbKind;
+  /** Objects of the spec; `table` is created by `tables` DDL (use {schema} for the business schema). */
+  objects?: Partial<SyncedObjectSpec>[];
+  fieldMappings?: { name: string; spec: Omit<FieldMappingSpec, 'integrationRef'> }[];
+  filters?: { name: string; spec: Omit<SyncFilterSpec, 'integrationRef'> }[];
+  /** DDL run before the engine starts; `{schema}` is replaced by the test's business schema. */
+  ddl?: string[];
+  createTables?: boolean;
+  seed?: { contacts?: number; companies?: number; deals?: number };
+  indexingDelayMs?: number;
+  lookbackMs?: number;
+  sandbox?: HubSpotSandbox;
+}
+
+export const CONTACTS_DDL = `CREATE TABLE {schema}.contacts (
+  id bigserial PRIMARY KEY,
+  email text,
+  firstname text,
+  lastname text,
+  phone text,
+  company text,
+  lifecyclestage text
+)`;
+
+export class HubSpotHttp {
+  readonly url: string;
+  readonly token: string;
+  constructor(url: string, token = TOKEN) {
+    this.url = url;
+    this.token = token;
+  }
+
+  async call<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  create(type: string, properties: Record<string, string>): Promise<{ id: string; properties: Record<string, string | null> }> {
+    return this.call('POST', `/crm/v3/objects/${type}`, { properties });
+  }
+  update(type: string, id: string, properties: Record<string, string>): Promise<{ id: string }> {
+    return this.call('PATCH', `/crm/v3/objects/${type}/${id}`, { properties });
+  }
+  archive(type: string, id: string): Promise<void> {
+    return this.call('DELETE', `/crm/v3/objects/${type}/${id}`);
+  }
+  get(type: string, id: string, properties: string[]): Promise<{ id: string; properties: Record<string, string | null> }> {
+    return this.call('GET', `/crm/v3/objects/${type}/${id}?properties=${properties.join(',')}`);
+  }
+  async listAll(type: string, properties: string[]): Promise<{ id: string; properties: Record<string, string | null> }[]> {
+    const out: { id: string; properties: Record<string, string | null> }[] = [];
+    let after: string | undefined;
+    do {
+      const page: any = await this.call('GET', `/crm/v3/objects/${type}?limit=100&properties=${properties.join(',')}${after ? `&after=${after}` : ''}`);
+      out.push(...page.results);
+      after = page.paging?.next?.after;
+    } while (after);
+    return out;
+  }
+  stats(): Promise<{ requests: { total: number; byStatus: Record<string, number>; byRoute: Record<string, number> }; rateLimited: number }> {
+    return this.call('GET', '/__sandbox/stats');
+  }
+  faults(f: Record<string, unknown>): Promise<unknown> {
+    return this.call('PUT', '/__sandbox/faults', f);
+  }
+  limits(l: Record<string, unknown>): Promise<unknown> {
+    return this.call('PUT', '/__sandbox/limits', l);
+  }
+}
+
+/** Count HubSpot write requests (everything but reads and searches) in a stats snapshot. */
+export function writeRequests(byRoute: Record<string, number>): number {
+  let n = 0;
+  for (const [route, count] of Object.entries(byRoute)) {
+    const [method] = route.split(' ');
+    if (method === 'GET' || route.includes('/search') || route.includes('batch/read') || route.includes('__sandbox')) continue;
+    n += count;
+  }
+  return n;
+}
+
+export class Harness {
+  sandbox!: HubSpotSandbox;
+  ownsSandbox = true;
+  db!: TestDb;
+  hs!: HubSpotHttp;
+  cfg!: ResolvedIntegration;
+  engine!: SyncEngine;
+  opts: HarnessOptions;
+
+  constructor(opts: HarnessOptions) {
+    this.opts = opts;
+  }
+
+  static async start(opts: HarnessOptions = {}): Promise<Harness> {
+    const h = new Harness(opts);
+    h.sandbox = opts.sandbox ?? (await startHubSpotSandbox({ port: 0, indexingDelayMs: opts.indexingDelayMs ?? 0 }));
+    h.ownsSandbox = !opts.sandbox;
+    if (opts.seed) h.sandbox.seed({ ...opts.seed, historyDays: 0 });
+    h.hs = new HubSpotHttp(h.sandbox.url);
+    h.db = await openTestDb(opts.dbKind);
+    for (const stmt of opts.ddl ?? [CONTACTS_DDL]) await h.db.db.query(stmt.replaceAll('{schema}', `"${h.db.schema}"`));
+    h.cfg = h.buildConfig();
+    h.engine = h.newEngine();
+    return h;
+  }
+
+  buildConfig(): ResolvedIntegration {
+    const o = this.opts;
+    const objects = (o.objects ?? [{}]).map((x) => ({
+      type: 'contacts',
+      table: 'contacts',
+      primaryKey: 'id',
+      direction: 'TwoWay',
+      match: { property: 'email', column: 'email' },
+      conflictResolution: 'HubSpotWins',
+      create: { inHubSpot: true, inTarget: true },
+      deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore' },
+      ...x,
+    })) as SyncedObjectSpec[];
+    const spec = {
+      suspend: false,
+      hubspot: {
+        baseURL: this.sandbox.url,
+        auth: { privateAppToken: { secretRef: { name: 'hubspot', key: 'token' } } },
+        rateLimit: { requestsPerTenSeconds: 250, dailyRequests: 10_000_000, searchRequestsPerSecond: 100 },
+      },
+      target: { postgres: { connectionSecretRef: { name: 'db', key: 'url' }, schema: this.db.schema, stateSchema: this.db.stateSchema, createTables: o.createTables ?? false } },
+      objects,
+      schedule: { interval: '5m', fullResyncInterval: '24h' },
+      deletionPolicy: 'Delete',
+    } as HubSpotIntegrationSpec;
+    const ref = { name: 'acme' };
+    return {
+      uid: randomUUID(),
+      namespace: 'test',
+      name: 'acme',
+      generation: 1,
+      spec,
+      fieldMappings: (o.fieldMappings ?? []).map((m) => ({ name: m.name, spec: { integrationRef: ref, ...m.spec } as FieldMappingSpec })),
+      filters: (o.filters ?? []).map((f) => ({ name: f.name, spec: { integrationRef: ref, ...f.spec } as SyncFilterSpec })),
+      credentials: { hubspot: { kind: 'privateAppToken', token: TOKEN }, databaseUrl: this.db.url },
+    };
+  }
+
+  newEngine(): SyncEngine {
+    return createSyncEngine(this.cfg, {
+      logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
+      pglite: this.db.pglite,
+      lookbackMs: this.opts.lookbackMs ?? 60_000,
+    });
+  }
+
+  /** Replace the engine (e.g. after changing cfg), like the controller reconfiguring its worker. */
+  async restart(): Promise<void> {
+    await this.engine.close();
+    this.engine = this.newEngine();
+  }
+
+  async cycle(kind: CycleKind = 'incremental', { allowFailure = false } = {}): Promise<CycleReport> {
+    const report = await this.engine.runCycle(kind, new AbortController().signal);
+    if (!allowFailure && (!report.completed || report.systemic)) {
+      throw new Error(`cycle ${kind} did not complete: ${JSON.stringify(report.systemic)}`);
+    }
+    return report;
+  }
+
+  /** Run cycles until one makes no writes on either side (at most `max`). */
+  async settle(max = 4): Promise<CycleReport> {
+    let last!: CycleReport;
+    for (let i = 0; i < max; i++) {
+      last = await this.cycle();
+      const o = last.objects;
+      const writes = o.reduce((n, x) => n + Object.values(x.lastCycle.toTarget).reduce((a, b) => a + b, 0) + Object.values(x.lastCycle.toHubSpot).reduce((a, b) => a + b, 0), 0);
+      if (writes === 0) return last;
+    }
+    return last;
+  }
+
+  t(table = 'contacts'): string {
+    return `"${this.db.schema}"."${table}"`;
+  }
+
+  async rows<R = Record<string, any>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.db.db.query<R>(sql.replaceAll('{schema}', `"${this.db.schema}"`).replaceAll('{state}', `"${this.db.stateSchema}"`), params)).rows;
+  }
+
+  async exec(sql: string, params: unknown[] = []): Promise<void> {
+    await this.rows(sql, params);
+  }
+
+  async errors(): Promise<{ category: string; message: string; hubspot_id: string | null; target_key: string | null; correlation_id: string | null }[]> {
+    return this.rows(`SELECT category, message, hubspot_id, target_key, correlation_id FROM {state}.record_errors WHERE integration_uid = $1 ORDER BY message`, [this.cfg.uid]);
+  }
+
+  async close(): Promise<void> {
+    await this.engine?.close().catch(() => {});
+    await this.db?.cleanup().catch(() => {});
+    if (this.ownsSandbox) await this.sandbox?.close().catch(() => {});
+  }
+}
