@@ -2,7 +2,8 @@
 // pods, least-privilege RBAC, optional monitoring objects, CRDs identical to crds/.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../operator/src/cli.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { chartCrdDrift } from '../../../operator/scripts/sync-chart-crds.js';
 import { CHART_DIR, FIXTURES_DIR, REPO_ROOT, helm, render, renderError, tools, type KubeObject } from './tools.js';
@@ -83,7 +84,8 @@ describe('default render', () => {
     expect(c.image).toBe('ghcr.io/hubspot-operator/hubspot-operator:0.1.0');
     expect(c.args.slice(0, 2)).toEqual(['run', '--metrics-port=8080']);
     expect(c.args).toContain('--leader-elect');
-    expect(c.args).toContain('--leader-election-id=hs-hubspot-operator');
+    expect(c.args).toContain('--lease-name=hs-hubspot-operator');
+    expect(c.args).toContain('--lease-namespace=$(POD_NAMESPACE)');
     expect(c.args.some((a: string) => a.startsWith('--namespaces'))).toBe(false);
     expect(pod.volumes).toEqual([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]);
     expect(deploy.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
@@ -115,6 +117,28 @@ describe('default render', () => {
     expect(one(defaults, 'ClusterRole', 'hs-hubspot-operator-view').metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-view']).toBe('true');
     const edit = one(defaults, 'ClusterRole', 'hs-hubspot-operator-edit');
     expect(edit.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' });
+  });
+});
+
+describe('operator command line', () => {
+  it('`hubspot-operator run` accepts every argument the Deployment passes (default and all features)', async () => {
+    for (const objs of [defaults, allFeatures]) {
+      const args: string[] = one(objs, 'Deployment').spec.template.spec.containers[0].args;
+      expect(args[0]).toBe('run');
+      const out: string[] = [];
+      const err: string[] = [];
+      const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+      const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (err.push(String(chunk)), true));
+      try {
+        // --help makes the CLI stop after parsing: every flag is known and well-formed.
+        const code = await main([...args.map((a) => a.replace('$(POD_NAMESPACE)', 'hubspot-system')), '--help']);
+        expect(code, err.join('')).toBe(0);
+      } finally {
+        stdout.mockRestore();
+        stderr.mockRestore();
+      }
+      expect(out.join('')).toContain('Usage: hubspot-operator run');
+    }
   });
 });
 
@@ -162,7 +186,7 @@ describe('all features', () => {
     for (const b of bindings) expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'hs-hubspot-operator', namespace: 'ops' }]);
     expect(find(allFeatures, 'ClusterRoleBinding')).toEqual([]);
     const args: string[] = one(allFeatures, 'Deployment').spec.template.spec.containers[0].args;
-    expect(args).toEqual(expect.arrayContaining(['--namespaces=crm,sales', '--shard=hubspot-operator.dev/shard=a', '--leader-election-id=hubspot-operator-shard-a', '--log-level=debug', '--max-concurrent-reconciles=4']));
+    expect(args).toEqual(expect.arrayContaining(['--namespaces=crm,sales', '--shard=hubspot-operator.dev/shard=a', '--lease-name=hubspot-operator-shard-a', '--log-level=debug', '--concurrency=8', '--bind-address=0.0.0.0']));
     expect(one(allFeatures, 'Role', 'hs-hubspot-operator-leader-election').rules[1].resourceNames).toEqual(['hubspot-operator-shard-a']);
   });
 
