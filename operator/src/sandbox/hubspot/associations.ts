@@ -320,7 +320,7 @@ export function associationRoutes(state: SandboxState): Route[] {
         if (!Array.isArray(body) || body.length === 0) throw badRequest('body must be a non-empty array of {associationCategory, associationTypeId}');
         if (!exists(from, fromId) || !exists(to, toId)) throw new HubSpotHttpError(404, { message: missingError(from, to, fromId, toId).message, category: 'OBJECT_NOT_FOUND' });
         a.associate(from, fromId, to, toId, body.map((t) => Number((t as { associationTypeId?: unknown })?.associationTypeId)));
-        return { status: 200, body: linkJson(from, fromId, to, toId) };
+        return { status: 201, body: linkJson(from, fromId, to, toId) };
       },
     },
     {

@@ -15,6 +15,7 @@ import { GENEROUS_LIMITS, parseLimits, RateLimiter, type Limits } from './limits
 import { ObjectTypes } from './object-types.js';
 import { objectRoutes } from './objects-api.js';
 import { propertyRoutes, schemaRoutes } from './properties-api.js';
+import { seededRandom } from './random.js';
 import { seedRecords, type SeedOptions } from './seed.js';
 import type { SandboxState } from './state.js';
 import type { ObjectStore } from './store.js';
@@ -49,6 +50,8 @@ export class HubSpotSandbox {
   private readonly state: SandboxState;
   private readonly statsCounter = new Stats();
   private faults: FaultSettings = {};
+  /** Faults draw from a seeded sequence, restarted by each setFaults, so tests are reproducible. */
+  private faultRandom = seededRandom(1);
   private url_ = '';
 
   constructor(opts: HubSpotSandboxOptions = {}) {
@@ -111,7 +114,10 @@ export class HubSpotSandbox {
 
   // ---- admin helpers for in-process use (the same as the /__sandbox routes) ----
 
-  /** Empties all data: records, associations, custom schemas and properties; clears counters. */
+  /**
+   * Empties all data: records, associations, custom schemas and properties, webhook
+   * subscriptions; clears counters. Tokens, OAuth apps, limits and faults stay.
+   */
   reset(): void {
     this.state.types.reset();
     this.state.associations.reset();
@@ -132,6 +138,7 @@ export class HubSpotSandbox {
   setFaults(faults: FaultSettings & { expireTokens?: boolean }): void {
     const { expireTokens, ...rest } = faults;
     this.faults = rest;
+    this.faultRandom = seededRandom(1);
     if (expireTokens) this.state.credentials.expireOAuthTokens();
   }
 
@@ -215,12 +222,12 @@ export class HubSpotSandbox {
           this.statsCounter.faults.delayed++;
           await new Promise((r) => setTimeout(r, f.latencyMs));
         }
-        if (f.resetRate && Math.random() < f.resetRate) {
+        if (f.resetRate && this.faultRandom() < f.resetRate) {
           this.statsCounter.recordReset(routeKey);
           req.socket.destroy();
           return;
         }
-        if (f.errorRate && Math.random() < f.errorRate) {
+        if (f.errorRate && this.faultRandom() < f.errorRate) {
           this.statsCounter.faults.injectedErrors++;
           const status = f.errorStatus ?? 500;
           throw new HubSpotHttpError(status, {

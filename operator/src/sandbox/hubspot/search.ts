@@ -324,6 +324,11 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
   if (index && tieByIdOnly) {
     const ranges = groups.length === 0 ? [{ lo: -Infinity, hi: Infinity, pure: true }] : groups.map((g) => rangeOn(g, primary.def));
     const bounded = ranges.every((r) => r !== undefined) ? mergeRanges(ranges as Range[]) : [{ lo: -Infinity, hi: Infinity, pure: false }];
+    // The total can be had without walking every match when each group's range on the key is
+    // disjoint from the others: pure-range groups are counted from the index, the others by
+    // walking only their own (usually tiny) range — e.g. the sync's tie-break query
+    // "modified > t OR (modified = t AND id > x)".
+    const disjoint = !queryPred && ranges.every((r) => r !== undefined) && groups.length > 0 && areDisjoint(ranges as Range[]);
     const countable = !queryPred && ranges.every((r) => r !== undefined && r.pure);
     const views: RecordView[] = [];
     let total = 0;
@@ -335,10 +340,20 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
         if (!view || !matches(view)) continue;
         if (total >= after && views.length < limit) views.push(view);
         total++;
-        if (countable && views.length >= limit && total >= after + limit) break outer;
+        if ((countable || disjoint) && views.length >= limit && total >= after + limit) break outer;
       }
     }
     if (countable) total = bounded.reduce((n, r) => n + index.count(r.lo, r.hi), 0);
+    else if (disjoint) {
+      total = 0;
+      (ranges as Range[]).forEach((r, g) => {
+        if (r.pure) total += index.count(r.lo, r.hi);
+        else for (const id of index.iterate(r.lo, r.hi, false)) {
+          const view = store.searchView(store.get(id)!);
+          if (view && groupPreds[g]!.every((p) => p(view))) total++;
+        }
+      });
+    }
     return page(views, total, after, limit, 'index-walk', true);
   }
 
@@ -421,6 +436,12 @@ function countIds(store: ObjectStore, lo: number, hi: number): number {
     if (store.searchView(rec)) n++;
   }
   return n;
+}
+
+function areDisjoint(ranges: Range[]): boolean {
+  const sorted = [...ranges].sort((a, b) => a.lo - b.lo);
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.lo <= sorted[i - 1]!.hi) return false;
+  return true;
 }
 
 function mergeRanges(ranges: Range[]): Range[] {

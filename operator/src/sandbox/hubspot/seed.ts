@@ -5,6 +5,7 @@
  * lifecycle stages) for `hubspot-operator sandbox`; otherwise values are plain and predictable
  * (contact7@example.com). Deterministic: the same counts give the same data.
  */
+import { seededRandom as rng } from './random.js';
 import type { ObjectStore } from './store.js';
 import type { SandboxState } from './state.js';
 
@@ -26,18 +27,6 @@ const CITIES = ['Boston', 'Berlin', 'Paris', 'London', 'Tokyo', 'São Paulo', 'B
 const LIFECYCLE = ['subscriber', 'lead', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'customer', 'evangelist'];
 const INDUSTRIES = ['COMPUTER_SOFTWARE', 'FINANCIAL_SERVICES', 'RETAIL', 'HOSPITAL_HEALTH_CARE', 'LOGISTICS_AND_SUPPLY_CHAIN', 'INTERNET', 'MARKETING_AND_ADVERTISING', 'AUTOMOTIVE'];
 const STAGES = ['appointmentscheduled', 'qualifiedtobuy', 'presentationscheduled', 'decisionmakerboughtin', 'contractsent', 'closedwon', 'closedlost'];
-
-/** Small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 

@@ -196,11 +196,12 @@ export class Webhooks {
     this.retryTimers.add(t);
   }
 
+  /** Drops every subscription and pending or retrying delivery. */
   reset(): void {
-    for (const s of this.subs.values()) {
-      if (s.timer) clearTimeout(s.timer);
-      s.queue = [];
-    }
+    for (const s of this.subs.values()) if (s.timer) clearTimeout(s.timer);
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    this.subs.clear();
   }
 
   close(): void {
