@@ -1,0 +1,169 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { availableDbKinds } from '../../helpers/db.js';
+import { waitFor } from '../../helpers/wait.js';
+import { Harness, writeRequests } from './harness.js';
+
+const kinds = await availableDbKinds();
+
+async function tick(): Promise<void> {
+  // Two modification times must differ (millisecond clocks on both sides).
+  const t0 = Date.now();
+  await waitFor(() => Date.now() > t0 + 2, { intervalMs: 1, what: 'the clock to advance' });
+}
+
+describe.each(kinds)('two-way edits, conflicts, modes and deletes (%s)', (dbKind) => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('carries edits each way and makes zero writes on either side at rest', async () => {
+    h = await Harness.start({ dbKind });
+    const a = await h.hs.create('contacts', { email: 'alice@example.com', firstname: 'Alice', phone: '+1 555 0100' });
+    await h.cycle('initial');
+    const [row] = await h.rows(`SELECT id, firstname, phone FROM {schema}.contacts`);
+    expect(row).toMatchObject({ firstname: 'Alice', phone: '+1 555 0100' });
+
+    await h.hs.update('contacts', a.id, { firstname: 'Alicia' });
+    let r = await h.cycle();
+    expect(r.objects[0]!.lastCycle.toTarget.updated).toBe(1);
+    expect((await h.rows(`SELECT firstname FROM {schema}.contacts`))[0]!.firstname).toBe('Alicia');
+
+    // The same phone number written differently is not a change; a new last name is.
+    await h.exec(`UPDATE {schema}.contacts SET lastname = 'Liddell', phone = '+1 (555) 0100' WHERE id = $1`, [row!.id]);
+    r = await h.cycle();
+    expect(r.objects[0]!.lastCycle.toHubSpot.updated).toBe(1);
+    const got = await h.hs.get('contacts', a.id, ['lastname', 'phone']);
+    expect(got.properties.lastname).toBe('Liddell');
+    expect(got.properties.phone).toBe('+1 555 0100');
+    expect(await h.engine.runCycle('incremental', new AbortController().signal).then((x) => x.syncLagSeconds)).toBe(0);
+
+    const before = await h.hs.stats();
+    const audit = await h.rows(`SELECT count(*)::int AS n FROM {state}.audit_log`);
+    for (let i = 0; i < 2; i++) {
+      r = await h.cycle();
+      expect(r.objects[0]!.lastCycle.toTarget).toEqual({ created: 0, updated: 0, deleted: 0 });
+      expect(r.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 0, updated: 0, deleted: 0 });
+    }
+    const after = await h.hs.stats();
+    expect(writeRequests(after.requests.byRoute)).toBe(writeRequests(before.requests.byRoute));
+    expect(await h.rows(`SELECT count(*)::int AS n FROM {state}.audit_log`)).toEqual(audit);
+  });
+
+  it('resolves a field changed on both sides by HubSpotWins, TargetWins and NewestWins', async () => {
+    h = await Harness.start({
+      dbKind,
+      objects: [{ conflictResolution: 'HubSpotWins' }],
+      fieldMappings: [
+        {
+          name: 'contacts',
+          spec: {
+            objectType: 'contacts',
+            fields: [
+              { property: 'email', column: 'email' },
+              { property: 'firstname', column: 'firstname' },
+              { property: 'lastname', column: 'lastname', conflictResolution: 'TargetWins' },
+              { property: 'company', column: 'company', conflictResolution: 'NewestWins' },
+              { property: 'phone', column: 'phone', conflictResolution: 'NewestWins' },
+            ],
+          },
+        },
+      ],
+    });
+    // NewestWins compares record modification times (HubSpot's last-modified date, the target
+    // change's capture time): for a, HubSpot changes last; for b, the target does.
+    const a = await h.hs.create('contacts', { email: 'a@example.com', firstname: 'F0', lastname: 'L0', company: 'C0' });
+    const b = await h.hs.create('contacts', { email: 'b@example.com', company: 'C0' });
+    await h.cycle('initial');
+    await h.exec(`UPDATE {schema}.contacts SET firstname = 'F-target', lastname = 'L-target', company = 'C-target' WHERE email = 'a@example.com'`);
+    await h.hs.update('contacts', b.id, { company: 'C-hub' });
+    await tick();
+    await h.hs.update('contacts', a.id, { firstname: 'F-hub', lastname: 'L-hub', company: 'C-hub' });
+    await h.exec(`UPDATE {schema}.contacts SET company = 'C-target' WHERE email = 'b@example.com'`);
+    await h.settle();
+    const rows = await h.rows(`SELECT email, firstname, lastname, company FROM {schema}.contacts ORDER BY email`);
+    expect(rows).toEqual([
+      { email: 'a@example.com', firstname: 'F-hub', lastname: 'L-target', company: 'C-hub' },
+      { email: 'b@example.com', firstname: null, lastname: null, company: 'C-target' },
+    ]);
+    expect((await h.hs.get('contacts', a.id, ['firstname', 'lastname', 'company'])).properties).toMatchObject({ firstname: 'F-hub', lastname: 'L-target', company: 'C-hub' });
+    expect((await h.hs.get('contacts', b.id, ['company'])).properties.company).toBe('C-target');
+  });
+
+  it('FillEmpty never overwrites and ForwardOnly never moves lifecycle stage back; both sides converge', async () => {
+    const order = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist'];
+    h = await Harness.start({
+      dbKind,
+      fieldMappings: [
+        {
+          name: 'contacts',
+          spec: {
+            objectType: 'contacts',
+            fields: [
+              { property: 'email', column: 'email' },
+              { property: 'firstname', column: 'firstname', mode: 'FillEmpty' },
+              { property: 'company', column: 'company', mode: 'FillEmpty' },
+              { property: 'lifecyclestage', column: 'lifecyclestage', mode: 'ForwardOnly', order },
+            ],
+          },
+        },
+      ],
+    });
+    const a = await h.hs.create('contacts', { email: 'a@example.com', firstname: 'Hub', lifecyclestage: 'lead' });
+    await h.cycle('initial');
+    expect((await h.rows(`SELECT firstname, lifecyclestage FROM {schema}.contacts`))[0]).toEqual({ firstname: 'Hub', lifecyclestage: 'lead' });
+
+    // FillEmpty: a present value is never overwritten, an empty one is filled.
+    await h.exec(`UPDATE {schema}.contacts SET firstname = 'Target', company = 'Acme'`);
+    await h.settle();
+    expect((await h.hs.get('contacts', a.id, ['firstname', 'company'])).properties).toMatchObject({ firstname: 'Hub', company: 'Acme' });
+    expect((await h.rows(`SELECT firstname FROM {schema}.contacts`))[0]!.firstname).toBe('Target');
+
+    // ForwardOnly: forward in the target goes to HubSpot...
+    await h.exec(`UPDATE {schema}.contacts SET lifecyclestage = 'customer'`);
+    await h.settle();
+    expect((await h.hs.get('contacts', a.id, ['lifecyclestage'])).properties.lifecyclestage).toBe('customer');
+    // ...backwards in HubSpot is undone, and the target never moves back.
+    await h.hs.update('contacts', a.id, { lifecyclestage: 'lead' });
+    await h.settle();
+    expect((await h.rows(`SELECT lifecyclestage FROM {schema}.contacts`))[0]!.lifecyclestage).toBe('customer');
+    expect((await h.hs.get('contacts', a.id, ['lifecyclestage'])).properties.lifecyclestage).toBe('customer');
+    // ...and backwards in the target is undone too.
+    await h.exec(`UPDATE {schema}.contacts SET lifecyclestage = 'subscriber'`);
+    await h.settle();
+    expect((await h.rows(`SELECT lifecyclestage FROM {schema}.contacts`))[0]!.lifecyclestage).toBe('customer');
+    expect((await h.hs.get('contacts', a.id, ['lifecyclestage'])).properties.lifecyclestage).toBe('customer');
+  });
+
+  it.each([
+    ['Ignore', 'Ignore'],
+    ['Propagate', 'Propagate'],
+  ] as const)('applies deletes.fromHubSpot=%s and deletes.fromTarget=%s', async (fromHubSpot, fromTarget) => {
+    h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot, fromTarget } }] });
+    const a = await h.hs.create('contacts', { email: 'a@example.com', firstname: 'A' });
+    const b = await h.hs.create('contacts', { email: 'b@example.com', firstname: 'B' });
+    await h.cycle('initial');
+    // A is deleted in HubSpot (seen by the full reconciliation), B in the target (captured).
+    await h.hs.archive('contacts', a.id);
+    await h.exec(`DELETE FROM {schema}.contacts WHERE email = 'b@example.com'`);
+    await h.cycle('full');
+    await h.settle();
+    const emails = (await h.rows(`SELECT email FROM {schema}.contacts ORDER BY email`)).map((r) => r.email);
+    const live = (await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email).sort();
+    if (fromHubSpot === 'Propagate') {
+      expect(emails).toEqual([]);
+      expect(live).toEqual([]);
+    } else {
+      // Nothing is deleted, nothing is re-created: the survivors are no longer synced.
+      expect(emails).toEqual(['a@example.com']);
+      expect(live).toEqual(['b@example.com']);
+      await h.exec(`UPDATE {schema}.contacts SET firstname = 'changed'`);
+      await h.hs.update('contacts', b.id, { firstname: 'changed too' });
+      await h.cycle('full');
+      await h.settle();
+      expect((await h.rows(`SELECT email FROM {schema}.contacts ORDER BY email`)).map((r) => r.email)).toEqual(['a@example.com']);
+      expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email)).toEqual(['b@example.com']);
+    }
+  });
+});
