@@ -83,6 +83,7 @@ export class AccountLimiter {
   private timerDue = Infinity;
   private cancelTimer?: () => void;
   private settingsCheckedAt = -Infinity;
+  private consecutiveRateLimited = 0;
 
   constructor(timers: Timers, opts: { dailyProbeMs?: number } = {}) {
     this.timers = timers;
@@ -152,8 +153,14 @@ export class AccountLimiter {
   }
 
   /**
-   * HubSpot answered 429. TEN_SECONDLY_ROLLING (or unknown): the window is full, wait until it
-   * frees. SECONDLY: wait one second. DAILY: fail fast until a probe is due.
+   * HubSpot answered 429 (call after `observeHeaders` of that response).
+   * - TEN_SECONDLY_ROLLING (or unknown): the window is full. HubSpot's 429 carries the
+   *   rate-limit headers, so `observeHeaders` has already recorded who filled it and requests
+   *   wait until the oldest leaves the window. On top, and alone when the headers are missing
+   *   (a proxy, an injected fault), back off: 250 ms doubling per consecutive 429, at most one
+   *   window.
+   * - SECONDLY: wait one second.
+   * - DAILY: fail fast (RateLimit/DAILY) until a probe is due.
    */
   onRateLimited(policy: RateLimitPolicy | undefined, search: boolean): void {
     const now = this.timers.now();
@@ -165,9 +172,16 @@ export class AccountLimiter {
     } else if (policy === 'SECONDLY') {
       window.blockedUntil = Math.max(window.blockedUntil, now + 1000);
     } else {
-      window.markFull(now);
+      const delay = Math.min(window.windowMs, 250 * 2 ** Math.min(this.consecutiveRateLimited, 8));
+      this.consecutiveRateLimited++;
+      window.blockedUntil = Math.max(window.blockedUntil, now + delay);
     }
     this.pump();
+  }
+
+  /** A request succeeded: the next 429 starts its backoff from the beginning again. */
+  noteSuccess(): void {
+    this.consecutiveRateLimited = 0;
   }
 
   /** Recompute the shared budget from active members (at most once a second, or on change). */

@@ -89,19 +89,26 @@ export class Transport {
       if (!attempt.ok) {
         if (signal?.aborted) throw abortError(signal);
         const failure = attempt.timedOut ? `timed out after ${retry.timeoutMs} ms` : `network failure (${networkErrorCode(attempt.error) ?? errorText(attempt.error)})`;
-        if (isRetryableFailure(0, spec.idempotent, attempt.error) && ++transientFailures < retry.maxAttempts) {
+        transientFailures++;
+        const retryable = isRetryableFailure(0, spec.idempotent, attempt.error);
+        if (retryable && transientFailures < retry.maxAttempts) {
           await this.sleep(backoffDelay(transientFailures, retry, this.d.random), signal);
           continue;
         }
+        const attempts = transientFailures > 1 ? ` after ${transientFailures} attempts` : '';
+        const notResent = retryable ? '' : ' (not resent: the request may have been applied)';
         throw new HubSpotApiError(
-          this.d.redact(`HubSpot ${spec.what} failed: ${failure}${transientFailures > 0 ? ` after ${transientFailures + 1} attempts` : ''}${spec.idempotent ? '' : ' (not resent: the request may have been applied)'}`),
+          this.d.redact(`HubSpot ${spec.what} failed: ${failure}${attempts}${notResent}`),
           'Transient',
           0,
         );
       }
 
       const { status, text } = attempt;
-      if (status < 300) return { status, body: parseSuccess<T>(text, spec.what, status) };
+      if (status < 300) {
+        limiter.noteSuccess();
+        return { status, body: parseSuccess<T>(text, spec.what, status) };
+      }
 
       const body = parseErrorBody(text);
       if (status === 429) {

@@ -10,7 +10,7 @@
  * Two kinds of entries:
  * - own: requests of this process (in flight, or completed at a time);
  * - external: requests HubSpot reports that this process did not make (another operator, another
- *   app on the same account), inferred from the X-HubSpot-RateLimit-Remaining header or a 429.
+ *   app on the same account), inferred from the X-HubSpot-RateLimit-Remaining header.
  * Own entries are limited by `capacity` (this account's configured budget); own + external by
  * `serverMax` (HubSpot's limit, from X-HubSpot-RateLimit-Max) when known.
  */
@@ -164,13 +164,6 @@ export class SlidingWindow {
     if (remaining === undefined) return;
     const serverUsed = max - Math.max(0, remaining);
     const extra = serverUsed - this.occupied(now);
-    if (extra > 0) this.external.push(now, extra);
-  }
-
-  /** HubSpot said the window is full (429): record the unseen requests that filled it. */
-  markFull(now: number): void {
-    const limit = this.serverMax ?? this.capacity;
-    const extra = limit - this.occupied(now);
     if (extra > 0) this.external.push(now, extra);
   }
 }

@@ -138,6 +138,29 @@ describe('HubSpot client against the sandbox', () => {
     expect(seen.some((o) => o.code === 503)).toBe(true);
   });
 
+  it('rides out a 429 storm (TEN_SECONDLY_ROLLING) and counts it in usage', async () => {
+    await admin('PUT', '/faults', { errorRate: 0.3, errorStatus: 429 });
+    const { c, seen } = client({ retry: { maxRateLimitRetries: 20 } });
+    for (let i = 0; i < 12; i++) {
+      const page = await c.listObjects('contacts', { limit: 1, properties: [] });
+      expect(page.results).toHaveLength(1);
+    }
+    const limited = seen.filter((o) => o.rateLimited).length;
+    expect(limited).toBeGreaterThan(0);
+    expect(c.usage().rateLimitedLast24h).toBe(limited);
+    expect(c.usage().requestsLast24h).toBe(12 + limited);
+  });
+
+  it('a request that outlives its timeout is retried, then reported as Transient', async () => {
+    await admin('PUT', '/faults', { latencyMs: 400 });
+    const { c, seen } = client({ timeoutMs: 100, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    const err = (await c.listObjects('contacts', { limit: 1, properties: [] }).catch((e: unknown) => e)) as HubSpotApiError;
+    expect(err).toBeInstanceOf(HubSpotApiError);
+    expect(err.category).toBe('Transient');
+    expect(err.message).toMatch(/timed out after 100 ms after 2 attempts/);
+    expect(seen.map((o) => o.code)).toEqual([0, 0]);
+  });
+
   it('a DAILY 429 becomes RateLimit with policyName DAILY; other clients of the account then fail fast', async () => {
     // Its own registry: in this process the account's daily limit is now known to be spent.
     const dailyLimiters = new LimiterRegistry();

@@ -138,13 +138,14 @@ describe('AccountLimiter pacing (rolling window of completion times)', () => {
     expect(granted).toBe(2);
   });
 
-  it('after a TEN_SECONDLY_ROLLING 429 waits until the window frees', async () => {
+  it('after a TEN_SECONDLY_ROLLING 429 with rate-limit headers waits until the window frees', async () => {
     const timers = new FakeTimers();
     const limiter = new AccountLimiter(timers);
     const m = member(settings(10));
-    limiter.general.windowMs = 1000;
     const p = await limiter.acquire(m, false);
     await timers.advance(20);
+    // Someone else filled the window: HubSpot says 0 remaining of 10.
+    limiter.observeHeaders(headers({ 'X-HubSpot-RateLimit-Max': 10, 'X-HubSpot-RateLimit-Remaining': 0, 'X-HubSpot-RateLimit-Interval-Milliseconds': 1000 }));
     limiter.onRateLimited('TEN_SECONDLY_ROLLING', false);
     p.complete();
     let granted = false;
@@ -153,6 +154,30 @@ describe('AccountLimiter pacing (rolling window of completion times)', () => {
     expect(granted).toBe(false);
     await timers.advance(200);
     expect(granted).toBe(true);
+  });
+
+  it('after 429s without headers backs off 250 ms, doubling while they repeat, reset by a success', async () => {
+    const timers = new FakeTimers();
+    const limiter = new AccountLimiter(timers);
+    const m = member(settings(10));
+    const waitFor429 = async () => {
+      const p = await limiter.acquire(m, false);
+      limiter.onRateLimited('TEN_SECONDLY_ROLLING', false);
+      p.complete();
+      const t = timers.now();
+      let at = -1;
+      void limiter.acquire(m, false).then((q) => {
+        at = timers.now();
+        q.cancel();
+      });
+      while (at < 0) await timers.advance(10);
+      return at - t;
+    };
+    expect(await waitFor429()).toBe(250);
+    expect(await waitFor429()).toBe(500);
+    expect(await waitFor429()).toBe(1000);
+    limiter.noteSuccess();
+    expect(await waitFor429()).toBe(250);
   });
 
   it('after a SECONDLY 429 waits one second', async () => {
