@@ -11,10 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { KubeServer, MAX_BODY_BYTES } from './server.js';
 import type { KubeApi } from './api.js';
+import { SANDBOX_CA_CERT, SANDBOX_SERVER_CERT, SANDBOX_SERVER_KEY } from './tls.js';
 import type { KubeObject } from './types.js';
 
 export interface KubeSandboxOptions {
@@ -27,6 +29,11 @@ export interface KubeSandboxOptions {
   token?: string;
   /** 'AlwaysAllow' (default) or 'RBAC' (Roles, ClusterRoles and bindings are enforced). */
   authorization?: 'AlwaysAllow' | 'RBAC';
+  /**
+   * Serve HTTPS with the sandbox's fixed self-signed certificate (the kubeconfig carries its CA).
+   * kubectl sends credentials only over TLS, so this defaults to true with RBAC, false otherwise.
+   */
+  tls?: boolean;
   /** How often watches that asked for bookmarks get one (default 10 s). */
   bookmarkIntervalMs?: number;
   /** Request bodies above this size get 413 (default 3 MiB, like kube-apiserver). */
@@ -36,10 +43,12 @@ export interface KubeSandboxOptions {
 }
 
 export interface KubeSandbox {
-  /** Base URL, e.g. http://127.0.0.1:40123 */
+  /** Base URL, e.g. http://127.0.0.1:40123 (https:// with tls). */
   url: string;
   /** The admin token the kubeconfig carries. */
   token: string;
+  /** PEM of the CA that signed the serving certificate (tls only), for clients other than kubeconfig users. */
+  caCert?: string;
   /** A kubeconfig (YAML) for the admin user. */
   kubeconfig: string;
   /** Writes `kubeconfig` (or one for `token`) to a file, creating directories. */
@@ -62,6 +71,10 @@ export interface KubeSandbox {
 }
 
 export function renderKubeconfig(url: string, token: string, namespace = 'default', user = 'sandbox-admin'): string {
+  const trust = url.startsWith('https:')
+    ? `    certificate-authority-data: ${Buffer.from(SANDBOX_CA_CERT).toString('base64')}`
+    : // Plain HTTP: nothing to verify, but @kubernetes/client-node 1.x/2.x refuses http:// servers unless this is set.
+      '    insecure-skip-tls-verify: true';
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -69,8 +82,7 @@ export function renderKubeconfig(url: string, token: string, namespace = 'defaul
     '- name: hubspot-operator-sandbox',
     '  cluster:',
     `    server: ${url}`,
-    // Plain HTTP: nothing to verify, but @kubernetes/client-node 1.x/2.x refuses http:// servers unless this is set.
-    '    insecure-skip-tls-verify: true',
+    trust,
     'contexts:',
     '- name: hubspot-operator-sandbox',
     '  context:',
@@ -96,7 +108,10 @@ export async function startKubeSandbox(opts: KubeSandboxOptions = {}): Promise<K
     onInternalError: opts.onInternalError ?? ((err) => console.error('kube sandbox internal error:', err)),
   });
   kube.authn.addToken(token, { username: 'sandbox-admin', groups: ['system:masters'] });
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, kube.handle);
+  const tls = opts.tls ?? opts.authorization === 'RBAC';
+  const server: Server = tls
+    ? createTlsServer({ keepAliveTimeout: 5_000, cert: SANDBOX_SERVER_CERT, key: SANDBOX_SERVER_KEY }, kube.handle)
+    : createServer({ keepAliveTimeout: 5_000 }, kube.handle);
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -107,7 +122,7 @@ export async function startKubeSandbox(opts: KubeSandboxOptions = {}): Promise<K
   });
   const addr = server.address() as AddressInfo;
   const hostForUrl = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${hostForUrl}:${addr.port}`;
+  const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${addr.port}`;
   kube.serverAddress = `${hostForUrl}:${addr.port}`;
   const kubeconfig = renderKubeconfig(url, token);
   const writeKubeconfig = async (path: string, tok?: string): Promise<void> => {
@@ -119,6 +134,7 @@ export async function startKubeSandbox(opts: KubeSandboxOptions = {}): Promise<K
   return {
     url,
     token,
+    caCert: tls ? SANDBOX_CA_CERT : undefined,
     kubeconfig,
     writeKubeconfig,
     kubeconfigFor: (tok, namespace) => renderKubeconfig(url, tok, namespace ?? 'default', 'sandbox-user'),

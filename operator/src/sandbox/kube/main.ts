@@ -1,6 +1,6 @@
 /**
  * Runs the Kubernetes API sandbox on its own:
- *   npx tsx operator/src/sandbox/kube/main.ts [--port 6443] [--kubeconfig .sandbox/kubeconfig] [--rbac]
+ *   npx tsx operator/src/sandbox/kube/main.ts [--port 6443] [--kubeconfig .sandbox/kubeconfig] [--rbac] [--tls]
  * Prints `ready kube=<url>` once it serves; Ctrl-C stops it.
  */
 import { parseArgs } from 'node:util';
@@ -12,7 +12,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     kubeconfig: { type: 'string', default: '.sandbox/kubeconfig' },
     token: { type: 'string' },
-    rbac: { type: 'boolean', default: false },
+    rbac: { type: "boolean", default: false },
+    tls: { type: "boolean" },
   },
 });
 const port = Number(values.port);
@@ -26,6 +27,7 @@ const kube = await startKubeSandbox({
   kubeconfigPath: values.kubeconfig,
   token: values.token,
   authorization: values.rbac ? 'RBAC' : 'AlwaysAllow',
+  tls: values.tls,
 });
 console.log(`ready kube=${kube.url}`);
 console.log(`kubeconfig written to ${values.kubeconfig}: kubectl --kubeconfig ${values.kubeconfig} get namespaces`);
