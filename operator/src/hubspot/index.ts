@@ -279,9 +279,9 @@ class Client implements HubSpotClient {
     );
   }
 
-  batchUpsert(objectType: string, inputs: { id: string; idProperty: string; properties: Record<string, string> }[]): Promise<BatchResult> {
+  async batchUpsert(objectType: string, inputs: { id: string; idProperty: string; properties: Record<string, string> }[]): Promise<BatchResult> {
     const path = this.objectPath(objectType, '/batch/upsert');
-    return this.writeBatches(
+    const res = await this.writeBatches(
       objectType,
       inputs.map((inp) => ({ id: inp.id, idProperty: inp.idProperty, properties: inp.properties })),
       (part, positions) => ({
@@ -293,6 +293,15 @@ class Client implements HubSpotClient {
         idempotent: true,
       }),
     );
+    // HubSpot returns only the properties written; a result always carries the value it was
+    // matched by, so callers can key results by it.
+    res.results.forEach((o, k) => {
+      const input = inputs[res.inputIndexes?.[k] ?? -1];
+      if (input && o.properties && o.properties[input.idProperty] === undefined && input.idProperty !== 'hs_object_id') {
+        o.properties[input.idProperty] = input.id;
+      }
+    });
+    return res;
   }
 
   async batchArchive(objectType: string, ids: string[]): Promise<BatchResult> {

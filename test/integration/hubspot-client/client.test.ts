@@ -256,6 +256,10 @@ describe('HubSpot client against the sandbox', () => {
     ]);
     expect(up.results[0]!.new).toBe(true);
     const id = up.results[0]!.id;
+    // Upserting the existing record again: matched by email, the result says so.
+    const again2 = await c.batchUpsert('contacts', [{ id: 'round@example.com', idProperty: 'email', properties: { lastname: 'Trip' } }]);
+    expect(again2.results).toMatchObject([{ id, new: false, properties: { email: 'round@example.com', lastname: 'Trip' } }]);
+    expect(again2.inputIndexes).toEqual([0]);
     const found = await c.searchObjects('contacts', {
       filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'round@example.com' }] }],
       properties: ['email', 'firstname'],
@@ -271,6 +275,30 @@ describe('HubSpot client against the sandbox', () => {
     expect(created.name).toBe('ext_id');
     const again = (await c.createProperty('contacts', { name: 'ext_id', label: 'External ID', type: 'string' }).catch((e: unknown) => e)) as HubSpotApiError;
     expect(again.category).toBe('Duplicate');
+  });
+
+  it('custom objects go through the same routes by p_name and by type ID', async () => {
+    const res = await fetch(`${sandbox.url}/crm-object-schemas/v3/schemas`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'car',
+        labels: { singular: 'Car', plural: 'Cars' },
+        properties: [{ name: 'vin', label: 'VIN', type: 'string', fieldType: 'text', hasUniqueValue: true }],
+        requiredProperties: ['vin'],
+        primaryDisplayProperty: 'vin',
+      }),
+    });
+    expect(res.status).toBe(201);
+    const { objectTypeId } = (await res.json()) as { objectTypeId: string };
+    const { c } = client();
+    const created = await c.batchCreate('p_car', [{ properties: { vin: 'VIN-1' } }, { properties: {} }]);
+    expect(created.results).toHaveLength(1);
+    expect(created.errors).toMatchObject([{ index: 1, category: 'Validation' }]);
+    const page = await c.listObjects(objectTypeId, { limit: 10, properties: ['vin'] });
+    expect(page.results.map((o) => o.properties.vin)).toEqual(['VIN-1']);
+    const props = await c.listProperties('p_car');
+    expect(props.map((p) => p.name)).toContain('vin');
   });
 
   it('an unknown object type is NotFound', async () => {
