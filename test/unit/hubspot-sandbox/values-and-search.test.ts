@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { ObjectTypes } from '../../../operator/src/sandbox/hubspot/object-types.js';
+import { validateValue, type PropertyDef } from '../../../operator/src/sandbox/hubspot/properties.js';
+import { executeSearch, parseSearchRequest } from '../../../operator/src/sandbox/hubspot/search.js';
+import { HubSpotHttpError } from '../../../operator/src/sandbox/hubspot/errors.js';
+
+function prop(over: Partial<PropertyDef>): PropertyDef {
+  return {
+    name: 'p', label: 'P', type: 'string', fieldType: 'text', groupName: 'g', description: '', options: [], hasUniqueValue: false,
+    hubspotDefined: false, readOnlyValue: false, calculated: false, formField: true, displayOrder: 0, createdAt: '', updatedAt: '',
+    archived: false, column: 0, ...over,
+  };
+}
+
+describe('validateValue', () => {
+  it('normalises like HubSpot and names the failing code', () => {
+    expect(validateValue(prop({ name: 'email' }), '  Mixed@Case.IO ')).toEqual({ ok: true, value: 'mixed@case.io' });
+    expect(validateValue(prop({ name: 'email' }), 'a@b')).toMatchObject({ ok: false, error: { code: 'INVALID_EMAIL', propertyName: 'email' } });
+    expect(validateValue(prop({ type: 'number' }), 12)).toEqual({ ok: true, value: '12' });
+    expect(validateValue(prop({ type: 'number' }), '1,5')).toMatchObject({ ok: false, error: { code: 'INVALID_INTEGER' } });
+    expect(validateValue(prop({ type: 'date' }), '2024-02-29')).toEqual({ ok: true, value: '2024-02-29' });
+    expect(validateValue(prop({ type: 'datetime' }), 0)).toEqual({ ok: true, value: '1970-01-01T00:00:00.000Z' });
+    expect(validateValue(prop({ type: 'bool' }), true)).toEqual({ ok: true, value: 'true' });
+    const enumDef = prop({ type: 'enumeration', fieldType: 'checkbox', options: [{ label: 'A', value: 'a' }, { label: 'B', value: 'b' }] });
+    expect(validateValue(enumDef, 'a;b')).toEqual({ ok: true, value: 'a;b' });
+    expect(validateValue(enumDef, 'a;c')).toMatchObject({ ok: false, error: { code: 'INVALID_OPTION' } });
+    expect(validateValue(prop({}), '')).toEqual({ ok: true, value: undefined }); // "" clears
+    expect(validateValue(prop({}), { nested: true })).toMatchObject({ ok: false, error: { code: 'INVALID_PROPERTY_VALUE' } });
+  });
+});
+
+describe('search planner', () => {
+  function contactsWith(n: number) {
+    const types = new ObjectTypes(1, 0);
+    const store = types.resolve('contacts')!;
+    const email = store.props.get('email')!;
+    for (let i = 0; i < n; i++) {
+      const values: (string | undefined)[] = [];
+      values[email.column] = `c${i}@example.com`;
+      store.insert(types.allocateId(), values, 1_000 + Math.floor(i / 10), 1_000); // ten records per millisecond
+    }
+    return store;
+  }
+
+  it('answers sorted range queries from the index and counts the total without scanning', () => {
+    const store = contactsWith(5_000);
+    const req = parseSearchRequest(store, {
+      filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'BETWEEN', value: '1100', highValue: '1199' }] }],
+      sorts: [{ propertyName: 'lastmodifieddate', direction: 'DESCENDING' }],
+      limit: 5,
+    });
+    const out = executeSearch(store, req);
+    expect(out.plan).toBe('index-walk');
+    expect(out.total).toBe(1_000);
+    expect(out.views.map((v) => v.u)).toEqual([1199, 1199, 1199, 1199, 1199]);
+    expect(out.views.map((v) => v.id)).toEqual([2000, 1999, 1998, 1997, 1996]); // ties by id, same direction
+    expect(out.nextAfter).toBe(5);
+  });
+
+  it('looks up unique values directly and falls back to collect-and-sort for other sorts', () => {
+    const store = contactsWith(100);
+    const byEmail = executeSearch(store, parseSearchRequest(store, { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'IN', values: ['C5@example.com', 'c7@example.com'] }] }] }));
+    expect(byEmail.plan).toBe('lookup');
+    expect(byEmail.views.map((v) => v.id)).toEqual([6, 8]);
+    const byEmailSort = executeSearch(store, parseSearchRequest(store, { sorts: ['-email'], limit: 2 }));
+    expect(byEmailSort.plan).toBe('collect-sort');
+    expect(byEmailSort.total).toBe(100);
+    expect(byEmailSort.views.map((v) => v.id)).toEqual([10, 100]); // 'c9@…' > 'c99@…' > 'c98@…' as strings
+  });
+
+  it('rejects requests beyond HubSpot limits with 400s that say what is wrong', () => {
+    const store = contactsWith(1);
+    const fails = (body: Record<string, unknown>) => {
+      try {
+        parseSearchRequest(store, body);
+      } catch (err) {
+        expect(err).toBeInstanceOf(HubSpotHttpError);
+        return (err as HubSpotHttpError).body.message;
+      }
+      throw new Error('expected a 400');
+    };
+    expect(fails({ after: '9900', limit: 200 })).toContain('after (9900) + limit (200)');
+    expect(fails({ filterGroups: [{ filters: [{ propertyName: 'email', operator: 'LIKE', value: 'x' }] }] })).toContain('LIKE');
+    expect(fails({ filterGroups: [{ filters: [{ propertyName: 'email', operator: 'IN' }] }] })).toContain('values');
+    expect(fails({ sorts: [{ propertyName: 'email', direction: 'UP' }] })).toContain('ASCENDING or DESCENDING');
+    expect(fails({ after: 'abc' })).toContain('after');
+  });
+});
