@@ -160,6 +160,18 @@ describe('kubectl against the sandbox', () => {
     for (const line of filters.trim().split('\n')) expect(line).toMatch(/ unchanged$/);
   });
 
+  it('kubectl create (protobuf requests) makes namespaces, secrets and configmaps', async () => {
+    expect(await k.ok('create', 'namespace', 'crm')).toMatch(/namespace\/crm created/);
+    expect(await k.ok('create', 'secret', 'generic', 'acme-db', '-n', 'crm', '--from-literal=url=postgres://db/crm')).toMatch(/secret\/acme-db created/);
+    expect(await k.ok('get', 'secret', 'acme-db', '-n', 'crm', '-o', 'jsonpath={.data.url}')).toBe(Buffer.from('postgres://db/crm').toString('base64'));
+    expect(await k.ok('create', 'configmap', 'settings', '-n', 'crm', '--from-literal=a=b')).toMatch(/configmap\/settings created/);
+    const table = await k.ok('get', 'secrets,configmaps', '-n', 'crm');
+    expect(table).toMatch(/secret\/acme-db\s+Opaque\s+1\s+/);
+    expect(table).toMatch(/configmap\/settings\s+1\s+/);
+    const dup = await k.run('create', 'namespace', 'crm');
+    expect(dup.stderr).toMatch(/AlreadyExists.*namespaces "crm" already exists/);
+  });
+
   it('describe shows the object and its events', async () => {
     const uid = await k.ok('get', 'hsi', 'demo', '-n', 'demo', '-o', 'jsonpath={.metadata.uid}');
     const event = {

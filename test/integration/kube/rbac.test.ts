@@ -187,11 +187,15 @@ describe('RBAC', () => {
     });
   });
 
-  it('kubectl as the ServiceAccount sees the same rules (get, Forbidden errors)', async () => {
+  it('kubectl as the ServiceAccount sees the same rules (get, auth can-i, Forbidden errors)', async () => {
     expect(await asOperator.ok('get', 'hsi', '-n', 'crm')).toMatch(/acme/);
     const denied = await asOperator.run('get', 'secrets', '-n', 'crm');
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain(`secrets is forbidden: User "${SA}" cannot list resource "secrets" in API group "" in the namespace "crm"`);
+    expect((await asOperator.run('auth', 'can-i', 'update', 'hubspotintegrations', '--subresource=status', '-n', 'crm')).stdout.trim()).toBe('yes');
+    expect((await asOperator.run('auth', 'can-i', 'delete', 'hubspotintegrations', '-n', 'crm')).stdout.trim()).toBe('no');
+    expect((await asOperator.run('auth', 'can-i', 'get', 'secret/acme-hubspot', '-n', 'crm')).stdout.trim()).toBe('yes');
+    expect((await asOperator.run('auth', 'can-i', 'get', 'secret/unrelated', '-n', 'crm')).stdout.trim()).toBe('no');
   });
 
   it('SelfSubjectAccessReview answers from the same rules', async () => {

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { ApiError, badRequest, notAcceptable, unsupportedMediaType } from './errors.js';
+import { decodeProtobufObject } from './protobuf.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -30,10 +31,12 @@ export function mediaType(header: string | undefined): string {
 }
 
 const OBJECT_TYPES = ['application/json', 'application/yaml'];
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
-/** Decodes a create/update body (JSON or YAML). */
+/** Decodes a create/update body (JSON, YAML, or protobuf for the kinds kubectl's typed clients send). */
 export function decodeObject(buf: Buffer, contentType: string | undefined): unknown {
   const type = mediaType(contentType);
+  if (type === PROTOBUF) return decodeProtobufObject(buf);
   if (!OBJECT_TYPES.includes(type)) throw unsupportedMediaType(type, [...OBJECT_TYPES, 'application/vnd.kubernetes.protobuf']);
   return decodeAs(buf, type === 'application/yaml' ? 'yaml' : 'json');
 }
