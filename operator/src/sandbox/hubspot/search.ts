@@ -263,12 +263,13 @@ function rangeOn(group: Filter[], def: PropertyDef): Range | undefined {
     }
     const v = f.value !== undefined ? (comparable(def, f.value) as number) : undefined;
     switch (f.operator) {
-      case 'EQ': lo = Math.max(lo, v!); hi = Math.min(hi, v!); bounded = true; break;
-      case 'GT': lo = Math.max(lo, v! + 1); bounded = true; break; // keys are integers (ms, ids)
-      case 'GTE': lo = Math.max(lo, v!); bounded = true; break;
-      case 'LT': hi = Math.min(hi, v! - 1); bounded = true; break;
-      case 'LTE': hi = Math.min(hi, v!); bounded = true; break;
-      case 'BETWEEN': lo = Math.max(lo, v!); hi = Math.min(hi, comparable(def, f.highValue!) as number); bounded = true; break;
+      case 'EQ': lo = Math.max(lo, v!); hi = Math.min(hi, v!); bounded = true; break; // a fraction matches nothing
+      // Keys are integers (epoch ms, ids), so bounds round to the integers they admit.
+      case 'GT': lo = Math.max(lo, Math.floor(v!) + 1); bounded = true; break;
+      case 'GTE': lo = Math.max(lo, Math.ceil(v!)); bounded = true; break;
+      case 'LT': hi = Math.min(hi, Math.ceil(v!) - 1); bounded = true; break;
+      case 'LTE': hi = Math.min(hi, Math.floor(v!)); bounded = true; break;
+      case 'BETWEEN': lo = Math.max(lo, Math.ceil(v!)); hi = Math.min(hi, Math.floor(comparable(def, f.highValue!) as number)); bounded = true; break;
       case 'HAS_PROPERTY': break; // derived properties always have a value
       default: pure = false;
     }
