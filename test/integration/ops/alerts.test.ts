@@ -28,6 +28,7 @@ describe('alert definitions', () => {
       'HubSpotDailyAPIBudgetNearlyExhausted',
       'HubSpotAuthenticationFailing',
       'HubSpotOperatorAbsent',
+      'HubSpotOperatorNoLeader',
       'HubSpotOperatorWorkQueueBackingUp',
     ]);
   });
