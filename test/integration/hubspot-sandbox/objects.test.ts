@@ -283,4 +283,36 @@ describe('properties API', () => {
     const readOnly = await apiError(() => h.client.crm.contacts.basicApi.create({ properties: { lastmodifieddate: '2020-01-01' }, associations: [] }));
     expect(readOnly.body.errors[0].code).toBe('READ_ONLY_VALUE');
   });
+
+  it('updates a property definition: new options are accepted as values at once', async () => {
+    await h.client.crm.properties.coreApi.create('deals', {
+      name: 'region', label: 'Region', type: 'enumeration', fieldType: 'select', groupName: 'dealinformation',
+      options: [{ label: 'EMEA', value: 'emea', hidden: false, displayOrder: 0 }],
+    } as any);
+    const rejected = await apiError(() => h.client.crm.deals.basicApi.create({ properties: { region: 'apac' }, associations: [] }));
+    expect(rejected.body.errors[0].code).toBe('INVALID_OPTION');
+    const updated = await h.client.crm.properties.coreApi.update('deals', 'region', {
+      label: 'Sales region',
+      options: [{ label: 'EMEA', value: 'emea', hidden: false, displayOrder: 0 }, { label: 'APAC', value: 'apac', hidden: false, displayOrder: 1 }],
+    } as any);
+    expect(updated.label).toBe('Sales region');
+    const deal = await h.client.crm.deals.basicApi.create({ properties: { region: 'apac' }, associations: [] });
+    expect(deal.properties.region).toBe('apac');
+    const missing = await apiError(() => h.client.crm.properties.coreApi.getByName('deals', 'nope'));
+    expect(missing.code).toBe(404);
+  });
+
+  it('reads a custom object schema by name and lists its properties', async () => {
+    await h.client.crm.schemas.coreApi.create({
+      name: 'ticket_ext', labels: { singular: 'Ticket ext', plural: 'Ticket exts' }, requiredProperties: [], searchableProperties: [], secondaryDisplayProperties: [],
+      properties: [{ name: 'code', label: 'Code', type: 'string', fieldType: 'text' } as any], associatedObjects: [],
+    });
+    const schema = await h.client.crm.schemas.coreApi.getById('p_ticket_ext');
+    expect(schema.properties.map((p) => p.name)).toEqual(expect.arrayContaining(['code', 'hs_object_id', 'hs_lastmodifieddate', 'hs_createdate']));
+    const props = await h.client.crm.properties.coreApi.getAll(schema.objectTypeId);
+    expect(props.results.map((p) => p.name)).toContain('code');
+    const bad = await h.http('POST', '/crm-object-schemas/v3/schemas', { name: '9lives', labels: {}, properties: [] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('labels {singular, plural} are required');
+  });
 });

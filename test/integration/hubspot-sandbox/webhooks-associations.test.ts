@@ -137,6 +137,11 @@ describe('associations v4', () => {
     const primary = await h.client.crm.associations.v4.basicApi.create('deals', (await h.client.crm.deals.basicApi.create({ properties: { dealname: 'D' }, associations: [] })).id, 'companies', company.id, [{ associationCategory: 'HUBSPOT_DEFINED' as any, associationTypeId: 5 }]);
     expect(primary.labels).toContain('Primary');
 
+    const labels = await h.client.crm.associations.v4.schema.definitionsApi.getAll('deals', 'companies');
+    expect(labels.results.map((l) => [l.typeId, l.label ?? null])).toEqual(expect.arrayContaining([[341, null], [5, 'Primary']]));
+    const listed = await h.client.crm.companies.basicApi.getPage(10, undefined, ['name'], undefined, ['contacts']);
+    expect(listed.results[0]!.associations?.contacts?.results).toHaveLength(2);
+
     const none = await h.http('POST', '/crm/v4/associations/contacts/deals/batch/read', { inputs: [{ id: contacts[0]!.id }] });
     expect(none.status).toBe(207);
     expect(none.body.errors[0].subCategory).toBe('crm.associations.NO_ASSOCIATIONS_FOUND');

@@ -160,6 +160,7 @@ export class ObjectStore {
     this.live++;
     this.indexUnique(rec);
     if (this.indexingDelayMs > 0) {
+      this.flushDue(now);
       rec.s = { id, c: rec.c, u: rec.u, a: 0, v: [], visible: false };
       this.schedule(rec, now);
     } else this.indexSearch(rec);
@@ -215,6 +216,7 @@ export class ObjectStore {
 
   private beforeSearchChange(rec: Rec, now: number): void {
     if (this.indexingDelayMs > 0) {
+      this.flushDue(now);
       // Keep what search knows until the delay passes; only the first pending write snapshots.
       if (rec.s === null) rec.s = { id: rec.id, c: rec.c, u: rec.u, a: rec.a, v: rec.v, visible: true };
       this.schedule(rec, now);
@@ -223,6 +225,11 @@ export class ObjectStore {
 
   private afterSearchChange(rec: Rec, _now: number): void {
     if (this.indexingDelayMs === 0) this.indexSearch(rec);
+  }
+
+  /** Indexes what is due before each write too, so the queue stays short without searches. */
+  private flushDue(now: number): void {
+    if (this.pendingHead < this.pending.length && this.pendingDue[this.pendingHead]! <= now) this.flushIndexing(now);
   }
 
   private schedule(rec: Rec, now: number): void {
