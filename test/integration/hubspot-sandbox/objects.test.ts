@@ -309,7 +309,7 @@ describe('properties API', () => {
     });
     const schema = await h.client.crm.schemas.coreApi.getById('p_ticket_ext');
     expect(schema.properties.map((p) => p.name)).toEqual(expect.arrayContaining(['code', 'hs_object_id', 'hs_lastmodifieddate', 'hs_createdate']));
-    const props = await h.client.crm.properties.coreApi.getAll(schema.objectTypeId);
+    const props = await h.client.crm.properties.coreApi.getAll(schema.objectTypeId!);
     expect(props.results.map((p) => p.name)).toContain('code');
     const bad = await h.http('POST', '/crm-object-schemas/v3/schemas', { name: '9lives', labels: {}, properties: [] });
     expect(bad.status).toBe(400);
