@@ -107,6 +107,14 @@ describe('crds/', () => {
         }
       });
 
+      it('says every scalar default in the description (kubectl explain shows descriptions)', () => {
+        for (const { path, node } of all) {
+          if (node.default === undefined || typeof node.default === 'object') continue;
+          expect(node.description, path).toMatch(/default/i);
+          expect(node.description, path).toContain(String(node.default));
+        }
+      });
+
       it('gives every default a value its own schema accepts', () => {
         for (const { path, node } of all) {
           if (node.default === undefined) continue;

@@ -307,7 +307,7 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
         "suspend": {
           "type": "boolean",
           "default": false,
-          "description": "Pause the integration. While true, no reads or writes happen on either side (a batch in flight completes first); configuration and sync state are kept, changes made in the database keep being captured and are applied after resume."
+          "description": "Pause the integration. While true, no reads or writes happen on either side (a batch in flight completes first); configuration and sync state are kept, changes made in the database keep being captured and are applied after resume. Default false."
         },
         "hubspot": {
           "type": "object",
@@ -603,7 +603,7 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                       "Ignore",
                       "Propagate"
                     ],
-                    "description": "A record archived in HubSpot: Ignore keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync."
+                    "description": "A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync."
                   },
                   "fromTarget": {
                     "type": "string",
@@ -612,7 +612,7 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                       "Ignore",
                       "Propagate"
                     ],
-                    "description": "A row deleted from the table: Ignore keeps the HubSpot record, Propagate archives it in HubSpot."
+                    "description": "A row deleted from the table: Ignore (the default) keeps the HubSpot record, Propagate archives it in HubSpot."
                   }
                 }
               }

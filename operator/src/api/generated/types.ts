@@ -180,7 +180,7 @@ export interface HubSpotIntegration {
  */
 export interface HubSpotIntegrationSpec {
   /**
-   * Pause the integration. While true, no reads or writes happen on either side (a batch in flight completes first); configuration and sync state are kept, changes made in the database keep being captured and are applied after resume.
+   * Pause the integration. While true, no reads or writes happen on either side (a batch in flight completes first); configuration and sync state are kept, changes made in the database keep being captured and are applied after resume. Default false.
    */
   suspend?: boolean;
   hubspot: HubSpotConnection;
@@ -355,11 +355,11 @@ export interface SyncedObjectSpec {
    */
   deletes?: {
     /**
-     * A record archived in HubSpot: Ignore keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync.
+     * A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync.
      */
     fromHubSpot?: 'Ignore' | 'Propagate';
     /**
-     * A row deleted from the table: Ignore keeps the HubSpot record, Propagate archives it in HubSpot.
+     * A row deleted from the table: Ignore (the default) keeps the HubSpot record, Propagate archives it in HubSpot.
      */
     fromTarget?: 'Ignore' | 'Propagate';
   };
