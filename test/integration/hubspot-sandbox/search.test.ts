@@ -58,6 +58,7 @@ describe('search filters', () => {
       [{ propertyName: 'email', operator: 'CONTAINS_TOKEN', value: '*@globex.com' }, ['cy@globex.com', 'di@globex.com']],
       [{ propertyName: 'firstname', operator: 'CONTAINS_TOKEN', value: 'anne' }, ['di@globex.com']],
       [{ propertyName: 'email', operator: 'NOT_CONTAINS_TOKEN', value: '*@globex.com' }, ['ann@acme.com', 'bob@acme.com']],
+      [{ propertyName: 'email', operator: 'CONTAINS_TOKEN', value: 'acme.com' }, ['ann@acme.com', 'bob@acme.com']], // words in a row
     ];
     for (const [filter, expected] of cases) {
       const res = await search([[filter]]);
@@ -83,6 +84,19 @@ describe('search filters', () => {
     const byId = await search([]);
     const ids = byId.results.map((r) => Number(r.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it('matches multi-select (checkbox) values option by option', async () => {
+    await h.client.crm.properties.coreApi.create('contacts', {
+      name: 'tags', label: 'Tags', type: 'enumeration', fieldType: 'checkbox', groupName: 'contactinformation',
+      options: ['vip', 'beta', 'churn'].map((value, i) => ({ label: value, value, hidden: false, displayOrder: i })),
+    } as any);
+    const all = await search([]);
+    const id = (email: string) => all.results.find((r) => r.properties.email === email)!.id;
+    await h.client.crm.contacts.batchApi.update({ inputs: [{ id: id('ann@acme.com'), properties: { tags: 'vip;beta' } }, { id: id('bob@acme.com'), properties: { tags: 'churn' } }] });
+    expect(emails(await search([[{ propertyName: 'tags', operator: 'EQ', value: 'beta' }]]))).toEqual(['ann@acme.com']);
+    expect(emails(await search([[{ propertyName: 'tags', operator: 'IN', values: ['churn', 'vip'] }]]))).toEqual(['ann@acme.com', 'bob@acme.com']);
+    expect(emails(await search([[{ propertyName: 'tags', operator: 'NOT_IN', values: ['vip'] }]]))).toEqual(['bob@acme.com', 'cy@globex.com', 'di@globex.com']);
   });
 
   it('finds by free-text query', async () => {

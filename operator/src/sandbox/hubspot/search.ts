@@ -179,13 +179,24 @@ function tokenMatcher(pattern: string): (text: string) => boolean {
     const re = new RegExp(`^${p.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
     return (text) => re.test(text.toLowerCase()) || tokens(text).some((t) => re.test(t));
   }
-  return (text) => text.toLowerCase() === p || tokens(text).includes(p);
+  // A multi-word pattern ("acme.com") matches when its words appear in a row in the value.
+  const words = tokens(p);
+  return (text) => {
+    if (text.toLowerCase() === p) return true;
+    const t = tokens(text);
+    if (words.length === 0) return false;
+    for (let i = 0; i + words.length <= t.length; i++) {
+      if (words.every((w, k) => t[i + k] === w)) return true;
+    }
+    return false;
+  };
 }
 
 type Predicate = (view: RecordView) => boolean;
 
 function compileFilter(store: ObjectStore, f: Filter): Predicate {
   const { def } = f;
+  if (def.type === 'enumeration' && def.fieldType === 'checkbox') return compileMultiValue(store, f);
   const get = (view: RecordView) => valueOf(store, view, def);
   const val = f.value !== undefined ? comparable(def, f.value)! : undefined;
   switch (f.operator) {
@@ -224,6 +235,47 @@ function compileFilter(store: ObjectStore, f: Filter): Predicate {
     case 'NOT_CONTAINS_TOKEN': {
       const m = tokenMatcher(f.value!);
       return (v) => { const raw = store.value(v, def); return raw === undefined || !m(raw); };
+    }
+  }
+}
+
+/**
+ * Multi-select (checkbox) enumerations hold `a;b`: EQ and IN match when any selected option
+ * matches, NEQ and NOT_IN when none does.
+ */
+function compileMultiValue(store: ObjectStore, f: Filter): Predicate {
+  const options = (view: RecordView): string[] => store.value(view, f.def)?.toLowerCase().split(';') ?? [];
+  const wanted = new Set((f.values ?? (f.value !== undefined ? [f.value] : [])).map((v) => v.toLowerCase()));
+  switch (f.operator) {
+    case 'EQ':
+    case 'IN':
+      return (v) => options(v).some((o) => wanted.has(o));
+    case 'NEQ':
+    case 'NOT_IN':
+      return (v) => !options(v).some((o) => wanted.has(o));
+    case 'HAS_PROPERTY':
+      return (v) => store.value(v, f.def) !== undefined;
+    case 'NOT_HAS_PROPERTY':
+      return (v) => store.value(v, f.def) === undefined;
+    default: {
+      const m = tokenMatcher(f.value ?? '');
+      const negate = f.operator === 'NOT_CONTAINS_TOKEN';
+      if (f.operator === 'CONTAINS_TOKEN' || negate) return (v) => options(v).some((o) => m(o)) !== negate;
+      // Ordering operators compare the raw text, as for single-select enumerations.
+      const raw = (v: RecordView) => store.value(v, f.def)?.toLowerCase();
+      const x = f.value!.toLowerCase();
+      const hi = f.highValue?.toLowerCase();
+      return (v) => {
+        const r = raw(v);
+        if (r === undefined) return false;
+        switch (f.operator) {
+          case 'LT': return r < x;
+          case 'LTE': return r <= x;
+          case 'GT': return r > x;
+          case 'GTE': return r >= x;
+          default: return r >= x && r <= hi!;
+        }
+      };
     }
   }
 }
@@ -284,7 +336,11 @@ function lookupIds(store: ObjectStore, group: Filter[]): Rec[] | undefined {
     const vals = f.operator === 'EQ' ? [f.value!] : f.operator === 'IN' ? f.values! : undefined;
     if (!vals) continue;
     if (f.def.name === 'hs_object_id') return vals.map((v) => store.get(Number(v))).filter((r): r is Rec => r !== undefined);
-    if (store.isUnique(f.def.name)) return vals.map((v) => store.findUnique(f.def.name, v)).filter((r): r is Rec => r !== undefined);
+    // EQ is case-insensitive; the hash index answers exactly only where case cannot differ
+    // (emails are stored lower-case; other unique values only when they have no letters).
+    if (store.isUnique(f.def.name) && (f.def.name === 'email' || vals.every((v) => v.toLowerCase() === v.toUpperCase()))) {
+      return vals.map((v) => store.findUnique(f.def.name, v)).filter((r): r is Rec => r !== undefined);
+    }
   }
   return undefined;
 }
