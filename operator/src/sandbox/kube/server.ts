@@ -358,7 +358,7 @@ export class KubeServer {
         object = toTable(rt, [obj as KubeObject], undefined, include, !headersSent);
         headersSent = true;
       }
-      res.write(`${JSON.stringify({ type, object })}\n`);
+      res.write(`{"type":${JSON.stringify(type)},"object":${serialized(object)}}\n`);
     };
     const bookmark = (extra?: Record<string, string>): void =>
       write('BOOKMARK', {
@@ -418,6 +418,18 @@ export class KubeServer {
     }
     if (timeoutSeconds !== undefined && timeoutSeconds > 0) timers.push(setTimeout(active.stop, timeoutSeconds * 1000));
   }
+}
+
+/** Stored objects are never mutated, so one serialization serves every watcher of an event. */
+const jsonCache = new WeakMap<object, string>();
+function serialized(obj: unknown): string {
+  if (obj === null || typeof obj !== 'object') return JSON.stringify(obj);
+  let json = jsonCache.get(obj);
+  if (json === undefined) {
+    json = JSON.stringify(obj);
+    jsonCache.set(obj, json);
+  }
+  return json;
 }
 
 function includeObject(query: URLSearchParams): IncludeObject {
