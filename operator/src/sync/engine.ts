@@ -263,6 +263,7 @@ class Engine implements SyncEngine {
     } else if (!initialDone) {
       await ctx.db.transaction((tx) => state.setCursor(tx, plan.type, 'import', { completed: true, data: {} }));
     }
+    if (!initialDone || full) await state.analyze();
     if (plan.toHubSpot) {
       await runTargetScan(ctx, rt, 'seed');
       if (full) await runTargetScan(ctx, rt, 'full_seed');

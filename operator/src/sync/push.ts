@@ -74,7 +74,10 @@ function refineBaseline(plan: ObjectPlan, b: Baseline, result: HubSpotObject | u
 }
 
 export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], opts: PushOptions): Promise<void> {
-  if (entries.length === 0) return;
+  if (entries.length === 0) {
+    if (opts.commitCursor) await ctx.db.transaction((tx) => opts.commitCursor!(tx));
+    return;
+  }
   const counters = countersOf(ctx, plan.type);
   const t = tableRef(plan, opts.pkDataType);
   const typeOf = (p: string) => plan.propertyTypes.get(p);

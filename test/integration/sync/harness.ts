@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../operator/src/sandbox/hubspot/index.js';
 import { createSyncEngine } from '../../../operator/src/sync/index.js';
-import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine } from '../../../operator/src/sync/types.js';
+import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine, SyncObserver } from '../../../operator/src/sync/types.js';
 import type { FieldMappingSpec, HubSpotIntegrationSpec, SyncFilterSpec, SyncedObjectSpec } from '../../../operator/src/api/types.js';
 import { openTestDb, type TestDb, type TestDbKind } from '../../helpers/db.js';
 
@@ -26,6 +26,7 @@ export interface HarnessOptions {
   indexingDelayMs?: number;
   lookbackMs?: number;
   sandbox?: HubSpotSandbox;
+  observer?: SyncObserver;
 }
 
 export const CONTACTS_DDL = `CREATE TABLE {schema}.contacts (
@@ -169,6 +170,7 @@ export class Harness {
     return createSyncEngine(this.cfg, {
       logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }),
       pglite: this.db.pglite,
+      observer: this.opts.observer,
       lookbackMs: this.opts.lookbackMs ?? 60_000,
     });
   }

@@ -387,6 +387,11 @@ export class StateStore {
     return r.rowCount;
   }
 
+  /** Refresh planner statistics of the state tables after bulk changes (an import), so joins with them stay index-driven. */
+  async analyze(): Promise<void> {
+    for (const t of ['links', 'outbox']) await this.db.query(`ANALYZE ${this.s}.${q(t)}`);
+  }
+
   // ---- cleanup -----------------------------------------------------------------------------
 
   /** Remove every state row of this integration (deletionPolicy Delete). */
