@@ -107,6 +107,30 @@ describe('webhooks', () => {
     }
   });
 
+  it('delivers object.* events for custom objects and filters propertyChange by property', async () => {
+    const rx = await receiver();
+    try {
+      const schema = await h.client.crm.schemas.coreApi.create({
+        name: 'machine', labels: { singular: 'Machine', plural: 'Machines' }, requiredProperties: [], searchableProperties: [], secondaryDisplayProperties: [],
+        properties: [{ name: 'serial', label: 'Serial', type: 'string', fieldType: 'text' } as any, { name: 'note', label: 'Note', type: 'string', fieldType: 'text' } as any],
+        associatedObjects: [],
+      });
+      h.sandbox.subscribeWebhook({ targetUrl: rx.url, clientSecret: 's', events: ['object.creation', 'object.propertyChange'], propertyNames: ['serial'], batchDelayMs: 10 });
+      const rec = await h.client.crm.objects.basicApi.create('p_machine', { properties: { serial: 'S1' }, associations: [] });
+      await h.client.crm.objects.basicApi.update('p_machine', rec.id, { properties: { note: 'ignored', serial: 'S2' } });
+      const events = await waitFor(() => {
+        const all = rx.deliveries.flatMap((d) => JSON.parse(d.body) as Record<string, unknown>[]);
+        return all.length >= 2 ? all : undefined;
+      }, { what: 'custom object events' });
+      expect(events.map((e) => [e.subscriptionType, e.objectTypeId, e.propertyName ?? null])).toEqual([
+        ['object.creation', schema.objectTypeId, null],
+        ['object.propertyChange', schema.objectTypeId, 'serial'],
+      ]);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('rejects an invalid subscription with a precise message', async () => {
     const res = await h.http('POST', '/__sandbox/webhooks', { targetUrl: 'ftp://x', events: ['contact.explode'] });
     expect(res.status).toBe(400);
