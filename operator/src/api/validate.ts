@@ -182,6 +182,8 @@ function checkListKeys(schema: OpenAPISchema, value: unknown): ValidationIssue[]
     const keys = node['x-kubernetes-list-map-keys'] ?? [];
     const seen = new Set<string>();
     list.forEach((item, i) => {
+      // An item without its key is already reported as missing a required field.
+      if (listType === 'map' && (!isPlainObject(item) || keys.some((k) => item[k] === undefined))) return;
       const key =
         listType === 'map' && isPlainObject(item) ? JSON.stringify(keys.map((k) => item[k])) : JSON.stringify(item);
       if (seen.has(key)) {

@@ -98,6 +98,14 @@ describe('validate<Kind>', () => {
     ]);
   });
 
+  it('reports list items without their key once, as missing the key', () => {
+    const obj = integration({ objects: [{ table: 'a' }, { table: 'b' }] as never });
+    expect(validateHubSpotIntegration(obj).errors).toEqual([
+      { path: 'spec.objects[0].type', message: 'is required' },
+      { path: 'spec.objects[1].type', message: 'is required' },
+    ]);
+  });
+
   it('includes CEL rule failures with the path of the rule', () => {
     const fm = fieldMapping([{ property: 'lifecyclestage', column: 'stage', mode: 'ForwardOnly' }]);
     expect(validateFieldMapping(fm).errors).toEqual([
