@@ -330,7 +330,7 @@ class Client implements HubSpotClient {
       requestsLast24h,
       rateLimitedLast24h: this.rateLimited.sum(now),
       dailyBudget,
-      remainingInWindow: limiter.remainingInWindow ?? Math.max(0, limiter.general.capacity - limiter.general.occupied(performance.now())),
+      remainingInWindow: limiter.windowRemaining(),
       remainingToday: limiter.remainingToday !== undefined ? Math.min(limiter.remainingToday, ownLeft) : ownLeft,
     };
   }

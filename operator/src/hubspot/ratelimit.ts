@@ -128,6 +128,12 @@ export class AccountLimiter {
     });
   }
 
+  /** Requests left in the current window: as HubSpot last said, else as this process counts. */
+  windowRemaining(): number {
+    if (this.remainingInWindow !== undefined) return this.remainingInWindow;
+    return Math.max(0, this.general.capacity - this.general.occupied(this.timers.now()));
+  }
+
   /** Read X-HubSpot-RateLimit-* headers of a response (before its permit completes). */
   observeHeaders(h: { get(name: string): string | null }): void {
     const now = this.timers.now();

@@ -83,8 +83,14 @@ export class Transport {
         permit.cancel();
         throw this.clean(err);
       }
-      const attempt = await this.send(url, spec.method, token, payload, spec.kind, (headers) => limiter.observeHeaders(headers));
-      permit.complete();
+      let attempt: Awaited<ReturnType<Transport['send']>>;
+      try {
+        attempt = await this.send(url, spec.method, token, payload, spec.kind, (headers) => limiter.observeHeaders(headers));
+      } finally {
+        // Also when aborted mid-flight: the request may have reached HubSpot, and the slot
+        // must not leak from a limiter other integrations keep using.
+        permit.complete();
+      }
 
       if (!attempt.ok) {
         if (signal?.aborted) throw abortError(signal);
@@ -165,8 +171,20 @@ export class Transport {
     onHeaders?: (h: Headers) => void,
     contentType = 'application/json',
   ): Promise<{ ok: true; status: number; text: string } | { ok: false; status: 0; error: unknown; timedOut: boolean }> {
-    const timeout = AbortSignal.timeout(this.d.retry.timeoutMs);
-    const signal = this.d.signal ? AbortSignal.any([this.d.signal, timeout]) : timeout;
+    // One controller per attempt, aborted by the timeout or by the client's signal. (Not
+    // AbortSignal.any/timeout: their timers outlive the request, and the listener held here
+    // keeps the attempt abortable for exactly as long as it runs.)
+    const ac = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort();
+    }, this.d.retry.timeoutMs);
+    const outer = this.d.signal;
+    const onAbort = (): void => ac.abort(outer?.reason);
+    outer?.addEventListener('abort', onAbort, { once: true });
+    if (outer?.aborted) onAbort();
+    const signal = ac.signal;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = contentType;
@@ -182,8 +200,11 @@ export class Transport {
     } catch (error) {
       // A failure while reading the body counts as a network failure of the whole attempt.
       this.observe(kind, 0, started);
-      if (this.d.signal?.aborted) throw abortError(this.d.signal);
-      return { ok: false, status: 0, error, timedOut: timeout.aborted };
+      if (outer?.aborted) throw abortError(outer);
+      return { ok: false, status: 0, error, timedOut };
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHubSpotClient, HubSpotApiError, LimiterRegistry, type RequestObservation } from '../../../operator/src/hubspot/index.js';
+import { credentialKey } from '../../../operator/src/hubspot/ratelimit.js';
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
 
@@ -172,6 +173,21 @@ describe('HubSpot client requests', () => {
     const started = Date.now();
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('aborting mid-request frees its slot in the shared limiter', async () => {
+    vi.stubGlobal('fetch', (_url: string, init: RequestInit) =>
+      new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason))),
+    );
+    const limiters = new LimiterRegistry();
+    const ac = new AbortController();
+    const { c } = client({ limiters, signal: ac.signal });
+    const p = c.listObjects('contacts', { limit: 10, properties: [] });
+    const limiter = limiters.get(credentialKey('http://hubspot.test/', 'token:pat-secret-0001'));
+    await vi.waitFor(() => expect(limiter.general.inFlight).toBe(1));
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(limiter.general.inFlight).toBe(0);
   });
 
   it('rejects bad object types and settings with precise messages, before any request', async () => {
