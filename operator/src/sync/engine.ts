@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { PGlite } from '@electric-sql/pglite';
 import type { ErrorCategory } from '../api/categories.js';
 import { createHubSpotClient } from '../hubspot/index.js';
-import type { HubSpotClient, PropertyDefinition } from '../hubspot/types.js';
+import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { channelFor, installCapture, removeCapture } from '../target/postgres/capture.js';
 import { openDb, type Db } from '../target/postgres/db.js';
 import { isValidIdentifier, q } from '../target/postgres/identifiers.js';
@@ -205,14 +205,20 @@ class Engine implements SyncEngine {
           const current = await this.propertiesOf(plan.type, false);
           if (current.has(EXTERNAL_ID_PROPERTY)) return;
           this.log.info({ objectType: plan.type }, `creating HubSpot property ${EXTERNAL_ID_PROPERTY} for idempotent creates`);
-          const def = await this.client().createProperty(plan.type, {
-            name: EXTERNAL_ID_PROPERTY,
-            label: 'HubSpot operator external ID',
-            type: 'string',
-            fieldType: 'text',
-            hasUniqueValue: true,
-          });
-          current.set(def.name ?? EXTERNAL_ID_PROPERTY, def);
+          try {
+            const def = await this.client().createProperty(plan.type, {
+              name: EXTERNAL_ID_PROPERTY,
+              label: 'HubSpot operator external ID',
+              type: 'string',
+              fieldType: 'text',
+              hasUniqueValue: true,
+            });
+            current.set(def.name ?? EXTERNAL_ID_PROPERTY, def);
+          } catch (err) {
+            // Created meanwhile (another replica, or a run that crashed after creating it).
+            if (!(err instanceof HubSpotApiError && err.status === 409)) throw err;
+            await this.propertiesOf(plan.type, true);
+          }
         },
       });
     }
