@@ -60,6 +60,8 @@ export function validateMeta(meta: ObjectMeta, rule: NameRule): FieldError[] {
     if (!QUALIFIED_NAME.test(key)) errors.push(fieldErrors.invalid('metadata.annotations', key, 'name part must consist of alphanumeric characters'));
     if (typeof value !== 'string') errors.push(fieldErrors.invalid(`metadata.annotations[${key}]`, value, 'must be a string'));
   }
+  const annotationBytes = Object.entries(meta.annotations ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
+  if (annotationBytes > 262144) errors.push(fieldErrors.tooLong('metadata.annotations', 262144));
   if (meta.finalizers !== undefined && !Array.isArray(meta.finalizers)) errors.push(fieldErrors.invalid('metadata.finalizers', meta.finalizers, 'must be a list of strings'));
   return errors;
 }

@@ -140,9 +140,11 @@ export class ObjectStore {
     }
     let set = this.listeners.get(storeKey);
     if (!set) this.listeners.set(storeKey, (set = new Set()));
-    set.add(listener);
+    // A watch from a version newer than any event yet starts with the first event after it.
+    const live: StoreListener = fromRv > this.rv ? (e) => e.rv > fromRv && listener(e) : listener;
+    set.add(live);
     return () => {
-      set.delete(listener);
+      set.delete(live);
     };
   }
 }
