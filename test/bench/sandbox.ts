@@ -70,6 +70,10 @@ const results = Object.fromEntries([
     ],
     sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }], properties: ['email'], limit: 200,
   }), Math.min(SAMPLES, 30)),
+  await measure('search: all records with a pushed-down filter, next pages (total reused)', (i) => call('POST', '/crm/v3/objects/contacts/search', {
+    filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: '0' }, { propertyName: 'lifecyclestage', operator: 'IN', values: ['lead', 'customer'] }] }],
+    sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }], properties: ['email'], limit: 200, after: String((i % 40) * 200),
+  })),
   await measure('search: EQ on email (hash index)', (i) => {
     const rec = store.get(rnd(i))!;
     return call('POST', '/crm/v3/objects/contacts/search', {

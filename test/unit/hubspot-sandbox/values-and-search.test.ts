@@ -57,6 +57,25 @@ describe('search planner', () => {
     expect(out.nextAfter).toBe(5);
   });
 
+  it('reuses the total of a filtered query between pages only while nothing changed', () => {
+    const store = contactsWith(3_000);
+    const body = (after: number) => ({
+      filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: '0' }, { propertyName: 'email', operator: 'CONTAINS_TOKEN', value: '*@example.com' }] }],
+      sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
+      limit: 100,
+      after,
+    });
+    expect(executeSearch(store, parseSearchRequest(store, body(0))).total).toBe(3_000);
+    const second = executeSearch(store, parseSearchRequest(store, body(100)));
+    expect(second.total).toBe(3_000);
+    expect(second.views[0]!.id).toBe(101);
+    const email = store.props.get('email')!;
+    const values: (string | undefined)[] = [];
+    values[email.column] = 'late@example.com';
+    store.insert(99_999, values, 5_000);
+    expect(executeSearch(store, parseSearchRequest(store, body(200))).total).toBe(3_001);
+  });
+
   it('looks up unique values directly and falls back to collect-and-sort for other sorts', () => {
     const store = contactsWith(100);
     const byEmail = executeSearch(store, parseSearchRequest(store, { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'IN', values: ['C5@example.com', 'c7@example.com'] }] }] }));

@@ -387,6 +387,9 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
     // "modified > t OR (modified = t AND id > x)".
     const disjoint = !queryPred && ranges.every((r) => r !== undefined) && groups.length > 0 && areDisjoint(ranges as Range[]);
     const countable = !queryPred && ranges.every((r) => r !== undefined && r.pure);
+    // Paging through one query re-asks the same total: reuse it while nothing changed.
+    const cacheKey = countable ? undefined : totalCacheKey(input);
+    const cachedTotal = cacheKey === undefined ? undefined : cachedTotalOf(store, cacheKey);
     const views: RecordView[] = [];
     let total = 0;
     const walk = primary.desc ? [...bounded].reverse() : bounded;
@@ -397,10 +400,11 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
         if (!view || !matches(view)) continue;
         if (total >= after && views.length < limit) views.push(view);
         total++;
-        if ((countable || disjoint) && views.length >= limit && total >= after + limit) break outer;
+        if ((countable || disjoint || cachedTotal !== undefined) && views.length >= limit && total >= after + limit) break outer;
       }
     }
     if (countable) total = bounded.reduce((n, r) => n + index.count(r.lo, r.hi), 0);
+    else if (cachedTotal !== undefined) total = cachedTotal;
     else if (disjoint) {
       total = 0;
       (ranges as Range[]).forEach((r, g) => {
@@ -411,6 +415,7 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
         }
       });
     }
+    if (cacheKey !== undefined) rememberTotal(store, cacheKey, total);
     return page(views, total, after, limit, 'index-walk', true);
   }
 
@@ -439,6 +444,25 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
   for (const view of candidates) if (matches(view)) all.push(view);
   all.sort(compare);
   return page(all, all.length, after, limit, 'collect-sort');
+}
+
+const totals = new WeakMap<ObjectStore, Map<string, { version: number; total: number }>>();
+
+function totalCacheKey(input: SearchPlanInput): string {
+  const groups = input.groups.map((g) => g.map((f) => [f.def.name, f.operator, f.value, f.highValue, f.values]));
+  return JSON.stringify([groups, input.query ?? null]);
+}
+
+function cachedTotalOf(store: ObjectStore, key: string): number | undefined {
+  const hit = totals.get(store)?.get(key);
+  return hit && hit.version === store.searchVersion ? hit.total : undefined;
+}
+
+function rememberTotal(store: ObjectStore, key: string, total: number): void {
+  let m = totals.get(store);
+  if (!m) totals.set(store, (m = new Map()));
+  if (m.size >= 64) m.delete(m.keys().next().value!);
+  m.set(key, { version: store.searchVersion, total });
 }
 
 function page(views: RecordView[], total: number, after: number, limit: number, plan: SearchOutcome['plan'], alreadySliced = false): SearchOutcome {

@@ -76,6 +76,8 @@ export class ObjectStore {
   /** Number of records search currently knows (live and indexed). */
   private searchable = 0;
   private indexingDelayMs: number;
+  /** Changes whenever what search sees changes (lets search reuse a total between pages). */
+  searchVersion = 0;
 
   constructor(info: ObjectTypeInfo, indexingDelayMs: number, props?: PropertyRegistry) {
     this.info = info;
@@ -88,6 +90,7 @@ export class ObjectStore {
   }
 
   clear(): void {
+    this.searchVersion++;
     this.byId.clear();
     this.order = [];
     for (const m of this.unique.values()) m.clear();
@@ -270,6 +273,7 @@ export class ObjectStore {
   }
 
   private indexSearch(rec: Rec): void {
+    this.searchVersion++;
     if (rec.a !== 0) return;
     this.byModified.insert(rec.u, rec.id);
     this.byCreated.insert(rec.c, rec.id);
@@ -282,6 +286,7 @@ export class ObjectStore {
   }
 
   private unindexView(view: RecordView): void {
+    this.searchVersion++;
     if (view.a !== 0) return;
     this.byModified.remove(view.u, view.id);
     this.byCreated.remove(view.c, view.id);
