@@ -217,6 +217,12 @@ describe('batch endpoints', () => {
     const errors = (res as any).errors as any[];
     expect(errors.map((e) => [e.category, e.context.ids[0]])).toEqual([['VALIDATION_ERROR', b!.id], ['OBJECT_NOT_FOUND', '987654']]);
     expect(errors.every((e) => e.status === 'error')).toBe(true);
+    const traced = await h.http('POST', '/crm/v3/objects/contacts/batch/update', {
+      inputs: [{ id: a!.id, properties: { firstname: 'T' }, objectWriteTraceId: 't-1' }, { id: '555555', properties: {}, objectWriteTraceId: 't-2' }],
+    });
+    expect(traced.status).toBe(207);
+    expect(traced.body.results[0].objectWriteTraceId).toBe('t-1');
+    expect(traced.body.errors[0].context.objectWriteTraceId).toEqual(['t-2']);
     const dup = await apiError(() => h.client.crm.contacts.batchApi.update({ inputs: [{ id: a!.id, properties: {} }, { id: a!.id, properties: {} }] }));
     expect(dup.code).toBe(400);
   });

@@ -242,16 +242,16 @@ export function objectRoutes(state: SandboxState): Route[] {
           return { changes, assoc };
         } catch (err) {
           if (err instanceof HubSpotHttpError) {
-            err.body.context = { ...(err.body.context ?? {}), inputIndex: [String(i)] };
+            err.body.context = { ...(err.body.context ?? {}), inputIndex: [String(i)], ...traceContext(input) };
           }
           throw err;
         }
       });
       const now = Date.now();
-      const results = prepared.map(({ changes, assoc }) => {
+      const results = prepared.map(({ changes, assoc }, i) => {
         const rec = createRecord(state.types, s, changes, now, state.emit);
         state.associations.applyCreateAssociations(s, rec.id, assoc);
-        return objectJson(s, rec, writtenDefs(s, changes));
+        return withTrace(objectJson(s, rec, writtenDefs(s, changes)), inputs[i]!);
       });
       return batchReply(201, results, [], startedAt);
     },
@@ -276,10 +276,10 @@ export function objectRoutes(state: SandboxState): Route[] {
           const changes = prepareChanges(s, input.properties, 'update');
           checkUnique(s, changes, rec);
           updateRecord(s, rec, changes, now, state.emit);
-          results.push(objectJson(s, rec, writtenDefs(s, changes)));
+          results.push(withTrace(objectJson(s, rec, writtenDefs(s, changes)), input));
         } catch (err) {
           if (!(err instanceof HubSpotHttpError)) throw err;
-          errors.push(batchErrorFrom(err, { ids: [id] }));
+          errors.push(batchErrorFrom(err, { ids: [id], ...traceContext(input) }));
         }
       }
       return batchReply(200, results, errors, startedAt);
@@ -306,7 +306,7 @@ export function objectRoutes(state: SandboxState): Route[] {
           if (existing) {
             checkUnique(s, changes, existing);
             updateRecord(s, existing, changes, now, state.emit);
-            results.push({ ...objectJson(s, existing, writtenDefs(s, changes)), new: false });
+            results.push({ ...withTrace(objectJson(s, existing, writtenDefs(s, changes)), input), new: false });
           } else {
             if (!idProperty || idProperty === 'hs_object_id') throw notFoundObject(s, id);
             // The id becomes the value of the unique property, validated like any value.
@@ -314,11 +314,11 @@ export function objectRoutes(state: SandboxState): Route[] {
             checkRequired(state.types, s, withId);
             checkUnique(s, withId);
             const rec = createRecord(state.types, s, withId, now, state.emit);
-            results.push({ ...objectJson(s, rec, writtenDefs(s, withId)), new: true });
+            results.push({ ...withTrace(objectJson(s, rec, writtenDefs(s, withId)), input), new: true });
           }
         } catch (err) {
           if (!(err instanceof HubSpotHttpError)) throw err;
-          errors.push(batchErrorFrom(err, { ids: [id] }));
+          errors.push(batchErrorFrom(err, { ids: [id], ...traceContext(input) }));
         }
       }
       return batchReply(200, results, errors, startedAt);
@@ -366,6 +366,15 @@ export function objectRoutes(state: SandboxState): Route[] {
 
   // Literal routes (batch/*, search) outrank {objectId} in the router.
   return [list, create, batchRead, batchCreate, batchUpdate, batchUpsert, batchArchive, search, get, update, archive];
+}
+
+/** HubSpot echoes an input's `objectWriteTraceId` in its result and in errors about it. */
+function traceContext(input: Record<string, unknown>): Record<string, string[]> {
+  return typeof input.objectWriteTraceId === 'string' ? { objectWriteTraceId: [input.objectWriteTraceId] } : {};
+}
+
+function withTrace(json: ObjectJson, input: Record<string, unknown>): ObjectJson {
+  return typeof input.objectWriteTraceId === 'string' ? { ...json, objectWriteTraceId: input.objectWriteTraceId } : json;
 }
 
 function writtenDefs(store: ObjectStore, changes: Changes) {

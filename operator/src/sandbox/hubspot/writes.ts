@@ -152,6 +152,7 @@ export interface ObjectJson {
   archived: boolean;
   archivedAt?: string;
   new?: boolean;
+  objectWriteTraceId?: string;
 }
 
 export function objectJson(store: ObjectStore, view: RecordView, defs: PropertyDef[]): ObjectJson {
