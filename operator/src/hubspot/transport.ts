@@ -83,6 +83,10 @@ export class Transport {
         permit.cancel();
         throw this.clean(err);
       }
+      if (signal?.aborted) {
+        permit.cancel();
+        throw abortError(signal);
+      }
       let attempt: Awaited<ReturnType<Transport['send']>>;
       try {
         attempt = await this.send(url, spec.method, token, payload, spec.kind, (headers) => limiter.observeHeaders(headers));

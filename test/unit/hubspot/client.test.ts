@@ -176,15 +176,18 @@ describe('HubSpot client requests', () => {
   });
 
   it('aborting mid-request frees its slot in the shared limiter', async () => {
-    vi.stubGlobal('fetch', (_url: string, init: RequestInit) =>
-      new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason))),
-    );
+    let fetched = false;
+    vi.stubGlobal('fetch', (_url: string, init: RequestInit) => {
+      fetched = true;
+      return new Promise((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)));
+    });
     const limiters = new LimiterRegistry();
     const ac = new AbortController();
     const { c } = client({ limiters, signal: ac.signal });
     const p = c.listObjects('contacts', { limit: 10, properties: [] });
     const limiter = limiters.get(credentialKey('http://hubspot.test/', 'token:pat-secret-0001'));
     await vi.waitFor(() => expect(limiter.general.inFlight).toBe(1));
+    await vi.waitFor(() => expect(fetched).toBe(true));
     ac.abort();
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     expect(limiter.general.inFlight).toBe(0);
