@@ -178,7 +178,7 @@ describe('associations v4', () => {
       associations: [{ to: { id: company.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED' as any, associationTypeId: 279 }] }],
     });
     const withAssoc = await h.client.crm.contacts.basicApi.getById(contact.id, undefined, undefined, ['companies']);
-    expect(withAssoc.associations?.companies?.results.map((r) => r.id)).toEqual([company.id]);
+    expect(withAssoc.associations?.companies?.results.map((r) => [r.id, r.type])).toEqual([[company.id, 'contact_to_company_unlabeled']]);
     const bad = await apiError(() => h.client.crm.associations.v4.basicApi.create('contacts', contact.id, 'companies', company.id, [{ associationCategory: 'HUBSPOT_DEFINED' as any, associationTypeId: 9999 }]));
     expect(bad.code).toBe(400);
     expect(bad.body.message).toContain('9999');

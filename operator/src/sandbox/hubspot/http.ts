@@ -19,7 +19,6 @@ export interface RequestContext {
   jsonObject(): Record<string, unknown>;
   /** Filled by the pipeline for routes that need a token. */
   portalId: number;
-  tokenScopes?: Set<string>;
 }
 
 export interface Reply {

@@ -394,12 +394,20 @@ function rejectDuplicateIds(inputs: Record<string, unknown>[], store?: ObjectSto
   if (dups.size > 0) throw badRequest(`Duplicate IDs found in batch input: [${[...dups].join(', ')}]. IDs must be unique.`, undefined, { ids: [...dups] });
 }
 
+/**
+ * The v3 `associations` of a record, named like HubSpot's v3 API: `contact_to_company` for the
+ * primary type, `contact_to_company_unlabeled` for the plain one where a primary exists, the
+ * plain `deal_to_contact` otherwise, and the label (snake_cased) for labelled types.
+ */
 function attachAssociations(state: SandboxState, store: ObjectStore, json: ObjectJson, toTypes: string[]): void {
   const out: Record<string, { results: { id: string; type: string }[] }> = {};
   for (const t of toTypes) {
     const to = state.types.resolve(t);
     if (!to) continue;
-    out[to.info.name] = { results: state.associations.listFor(store, Number(json.id), to).flatMap((a) => a.types.map((ty) => ({ id: String(a.toId), type: ty.label ?? `${store.info.singular.toLowerCase()}_to_${to.info.singular.toLowerCase()}` }))) };
+    const base = `${store.info.singular.toLowerCase()}_to_${to.info.singular.toLowerCase()}`.replace(/\W+/g, '_');
+    const hasPrimary = state.associations.typesFor(store, to).some((d) => d.label === 'Primary');
+    const name = (label: string | null) => (label === 'Primary' ? base : label === null ? (hasPrimary ? `${base}_unlabeled` : base) : label.toLowerCase().replace(/\W+/g, '_'));
+    out[to.info.name] = { results: state.associations.listFor(store, Number(json.id), to).flatMap((a) => a.types.map((ty) => ({ id: String(a.toId), type: name(ty.label) }))) };
   }
   (json as unknown as Record<string, unknown>).associations = out;
 }

@@ -253,7 +253,6 @@ export class HubSpotSandbox {
   private authorize(ctx: RequestContext, route: Route): void {
     const token = this.state.credentials.authenticate(ctx.req.headers.authorization);
     ctx.portalId = token.portalId;
-    if (token.scopes) ctx.tokenScopes = token.scopes;
     const needed = route.scopes?.(ctx) ?? [];
     this.state.credentials.requireScope(token, needed);
   }
