@@ -33,6 +33,13 @@ describe('bad input', () => {
     expect(r.body.message).toMatch(/could not be decoded as JSON/);
   });
 
+  it('absurdly deep nesting is 400, not a stack overflow', async () => {
+    const deep = '{"metadata":{"name":"deep"},"data":' + '['.repeat(50_000) + ']'.repeat(50_000) + '}';
+    const r = await call('POST', '/api/v1/namespaces/default/configmaps', deep);
+    expect(r.status).toBe(400);
+    expect(r.body.message).toMatch(/nested more than 1000 levels/);
+  });
+
   it('a body that is not an object, or of the wrong kind, is 400', async () => {
     expect((await call('POST', '/api/v1/namespaces/default/configmaps', '[1,2]')).status).toBe(400);
     const wrongKind = await call('POST', '/api/v1/namespaces/default/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } }));

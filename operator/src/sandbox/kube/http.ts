@@ -44,12 +44,32 @@ export function decodeObject(buf: Buffer, contentType: string | undefined): unkn
 export function decodeAs(buf: Buffer, format: 'json' | 'yaml'): unknown {
   const text = buf.toString('utf8');
   if (!text.trim()) throw badRequest('the request body is empty: an object is required');
+  let value: unknown;
   try {
-    return format === 'yaml' ? parseYaml(text) : JSON.parse(text);
+    value = format === 'yaml' ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw badRequest(`the body of the request could not be decoded as ${format.toUpperCase()}: ${detail}`);
   }
+  if (nestingDepth(value, MAX_DEPTH) > MAX_DEPTH) throw badRequest(`the body of the request is nested more than ${MAX_DEPTH} levels deep`);
+  return value;
+}
+
+/** Deeper documents are refused up front: everything downstream (schemas, patches, clones) recurses. */
+const MAX_DEPTH = 1000;
+
+/** Nesting depth of a JSON value, counted without recursion, stopping once it exceeds `limit`. */
+function nestingDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
 }
 
 export interface Negotiated {

@@ -111,7 +111,13 @@ export class ObjectStore {
       this.compactedRv = this.history[drop - 1].rv;
       this.history = this.history.slice(drop);
     }
-    for (const l of [...(this.listeners.get(event.storeKey) ?? [])]) l(event);
+    for (const l of [...(this.listeners.get(event.storeKey) ?? [])]) {
+      try {
+        l(event);
+      } catch {
+        // One broken watcher must not fail the write or starve the other watchers.
+      }
+    }
   }
 
   /** Forgets all history: watches and continue tokens from before now get 410 Gone. */
