@@ -168,6 +168,38 @@ describe('validation and normalisation', () => {
     expect(tooMany.body.category).toBe('VALIDATION_ERROR');
     expect(tooMany.body.message).toContain('100');
 
+    const odd: [string, string, unknown][] = [
+      ['GET', '/crm/v3/objects/contacts?limit=abc', undefined],
+      ['GET', '/crm/v3/objects/contacts?after=-1', undefined],
+      ['GET', '/crm/v3/objects/contacts/%zz', undefined],
+      ['GET', '/crm/v3/objects/contacts/12?idProperty=firstname', undefined],
+      ['POST', '/crm/v3/objects/contacts', { properties: { firstname: ['a'] } }],
+      ['POST', '/crm/v3/objects/contacts', { properties: 'email=x' }],
+      ['POST', '/crm/v3/objects/contacts', [1, 2]],
+      ['POST', '/crm/v3/objects/contacts/batch/update', { inputs: 'all' }],
+      ['POST', '/crm/v3/objects/contacts/search', { filterGroups: [{ filters: [null] }] }],
+      ['POST', '/crm/v3/objects/contacts/search', { filterGroups: 'x', sorts: 5 }],
+      ['POST', '/crm/v3/objects/contacts/search', { sorts: [{ propertyName: 'email', direction: 'SIDEWAYS' }] }],
+      ['POST', '/crm/v3/objects/contacts/search', 'null'],
+      ['POST', '/crm/v3/properties/contacts', { name: 'Bad Name', type: 'json' }],
+      ['POST', '/crm/v4/associations/contacts/companies/batch/create', { inputs: [{ from: {}, to: { id: 'x' } }] }],
+      ['PUT', '/__sandbox/faults', 'not json'],
+      ['POST', '/__sandbox/tokens', { token: 'has space' }],
+      ['POST', '/__sandbox/seed', { contacts: -5 }],
+      ['DELETE', '/crm/v3/objects/contacts', undefined],
+    ];
+    for (const [method, path, body] of odd) {
+      const res = await h.http(method, path, body, typeof body === 'string' ? { 'content-type': 'application/json' } : {});
+      expect({ path, status: res.status >= 400 && res.status < 500 }).toEqual({ path, status: true });
+      expect(res.headers.get('content-type')).toContain('application/json');
+      expect(res.body.status).toBe('error');
+      expect(typeof res.body.message).toBe('string');
+    }
+
+    const noId = await h.http('POST', '/crm/v3/objects/contacts/batch/upsert', { inputs: [{ idProperty: 'email', properties: {} }] });
+    expect(noId.status).toBe(207); // per input, like the other upsert failures
+    expect(noId.body.errors[0].message).toContain('id is required');
+
     const notObject = await h.http('POST', '/crm/v3/objects/contacts/batch/read', { inputs: [1, 2] });
     expect(notObject.status).toBe(400);
     const unknownRoute = await h.http('GET', '/crm/v3/nothing-here');
