@@ -83,7 +83,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 class Client implements HubSpotClient {
   private readonly opts: HubSpotClientOptions;
   private readonly transport: Transport;
-  private readonly tokens: TokenSource;
   private readonly member: LimiterMember;
   private readonly requests = new RollingDayCounter();
   private readonly rateLimited = new RollingDayCounter();
@@ -114,7 +113,6 @@ class Client implements HubSpotClient {
       signal: opts.signal,
     });
     tokens = createTokenSource(opts.auth, (form) => this.transport.postTokenForm(form));
-    this.tokens = tokens;
     this.credKey = credentialKey(opts.baseURL, tokens.identity);
     this.accountKey = this.credKey;
     this.registry = registry;
@@ -248,7 +246,6 @@ class Client implements HubSpotClient {
   batchCreate(objectType: string, inputs: { properties: Record<string, string> }[]): Promise<BatchResult> {
     const path = this.objectPath(objectType, '/batch/create');
     return this.writeBatches(
-      objectType,
       inputs.map((inp, i) => ({ properties: inp.properties, traceId: String(i) })),
       (part, positions) => ({
         method: 'POST',
@@ -266,7 +263,6 @@ class Client implements HubSpotClient {
   batchUpdate(objectType: string, inputs: { id: string; properties: Record<string, string> }[]): Promise<BatchResult> {
     const path = this.objectPath(objectType, '/batch/update');
     return this.writeBatches(
-      objectType,
       inputs.map((inp) => ({ id: inp.id, properties: inp.properties })),
       (part, positions) => ({
         method: 'POST',
@@ -282,7 +278,6 @@ class Client implements HubSpotClient {
   async batchUpsert(objectType: string, inputs: { id: string; idProperty: string; properties: Record<string, string> }[]): Promise<BatchResult> {
     const path = this.objectPath(objectType, '/batch/upsert');
     const res = await this.writeBatches(
-      objectType,
       inputs.map((inp) => ({ id: inp.id, idProperty: inp.idProperty, properties: inp.properties })),
       (part, positions) => ({
         method: 'POST',
@@ -307,7 +302,6 @@ class Client implements HubSpotClient {
   async batchArchive(objectType: string, ids: string[]): Promise<BatchResult> {
     const path = this.objectPath(objectType, '/batch/archive');
     return this.writeBatches(
-      objectType,
       ids.map((id) => ({ id })),
       (part, positions) => ({
         method: 'POST',
@@ -341,7 +335,6 @@ class Client implements HubSpotClient {
 
   /** Batch writes: 100 inputs per request, with bad-input isolation inside each request. */
   private writeBatches(
-    _objectType: string,
     inputs: BatchInput[],
     spec: (part: BatchInput[], positions: number[]) => CallSpec,
   ): Promise<BatchResult> {
