@@ -140,6 +140,10 @@ describe('rate limits', () => {
     expect(third.body).toMatchObject({ policyName: 'SECONDLY', category: 'RATE_LIMITS', message: 'You have reached your secondly limit.' });
     // Non-search requests are unaffected by the search limit.
     expect((await h.http('GET', '/crm/v3/objects/contacts')).status).toBe(200);
+    // The SDK recognises the secondly message and retries after a second.
+    const retrying = h.clientWith(h.sandbox.token, 2);
+    const res = await retrying.crm.contacts.searchApi.doSearch({ filterGroups: [], sorts: [], properties: [], limit: 1, after: '0' });
+    expect(res.total).toBe(0);
   });
 
   it('validates PUT /__sandbox/limits', async () => {
