@@ -38,7 +38,32 @@ const get = (obj: unknown, ...path: string[]): Json | undefined => {
 
 const AGE: BuiltinColumn = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) };
 
-function normalizeSecret(obj: KubeObject): void {
+/** `immutable: true` Secrets and ConfigMaps refuse data changes, and cannot be made mutable again. */
+function checkImmutable(kind: string, obj: KubeObject, old: KubeObject | undefined): void {
+  if (!old || (old as { immutable?: boolean }).immutable !== true) return;
+  const errors = [];
+  if ((obj as { immutable?: boolean }).immutable !== true) errors.push(fieldErrors.forbidden('immutable', 'field is immutable when `immutable` is set'));
+  for (const field of ['data', 'binaryData']) {
+    if (JSON.stringify((obj as Record<string, unknown>)[field] ?? {}) !== JSON.stringify((old as Record<string, unknown>)[field] ?? {})) {
+      errors.push(fieldErrors.forbidden(field, 'field is immutable when `immutable` is set'));
+    }
+  }
+  if (errors.length) throw invalid(kind, '', obj.metadata.name ?? '', errors);
+}
+
+function checkRoleRef(kind: string, obj: KubeObject, old: KubeObject | undefined): void {
+  const roleRef = (obj as { roleRef?: { kind?: string; name?: string } }).roleRef;
+  const errors = [];
+  if (!roleRef?.kind || !roleRef.name) errors.push(fieldErrors.required('roleRef', 'kind and name are required'));
+  else if (!['Role', 'ClusterRole'].includes(roleRef.kind)) errors.push(fieldErrors.notSupported('roleRef.kind', roleRef.kind, ['ClusterRole', 'Role']));
+  if (kind === 'ClusterRoleBinding' && roleRef?.kind === 'Role') errors.push(fieldErrors.notSupported('roleRef.kind', 'Role', ['ClusterRole']));
+  if (old && JSON.stringify((old as { roleRef?: unknown }).roleRef) !== JSON.stringify(roleRef)) {
+    errors.push(fieldErrors.invalid('roleRef', roleRef ?? null, 'cannot change roleRef'));
+  }
+  if (errors.length) throw invalid(kind, 'rbac.authorization.k8s.io', obj.metadata.name ?? '', errors);
+}
+
+function normalizeSecret(obj: KubeObject, old: KubeObject | undefined): void {
   const o = obj as KubeObject & { data?: Record<string, string>; stringData?: Record<string, string>; type?: string };
   if (o.stringData && typeof o.stringData === 'object') {
     o.data = { ...(o.data ?? {}) };
@@ -53,6 +78,7 @@ function normalizeSecret(obj: KubeObject): void {
     }
   }
   if (errors.length) throw invalid('Secret', '', obj.metadata.name ?? '', errors);
+  checkImmutable('Secret', obj, old);
 }
 
 function normalizeNamespace(obj: KubeObject, old: KubeObject | undefined): void {
@@ -108,6 +134,7 @@ const SPECS: BuiltinSpec[] = [
       },
       AGE,
     ],
+    normalize: (obj, old) => checkImmutable('ConfigMap', obj, old),
   },
   {
     group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'],
@@ -159,10 +186,12 @@ const SPECS: BuiltinSpec[] = [
   { group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false },
   {
     group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true,
+    normalize: (obj, old) => checkRoleRef('RoleBinding', obj, old),
     columns: [{ name: 'Role', type: 'string', cell: (o) => `${get(o, 'roleRef', 'kind')}/${get(o, 'roleRef', 'name')}` }, AGE],
   },
   {
     group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', namespaced: false,
+    normalize: (obj, old) => checkRoleRef('ClusterRoleBinding', obj, old),
     columns: [{ name: 'Role', type: 'string', cell: (o) => `${get(o, 'roleRef', 'kind')}/${get(o, 'roleRef', 'name')}` }, AGE],
   },
   {
