@@ -5,8 +5,8 @@
  * (engine.validate(), run by the integration's worker). Ready=False/InvalidSpec names the field.
  */
 import { KINDS } from '../api/constants.js';
-import type { FieldMappingStatus, SyncFilterStatus } from '../api/types.js';
-import type { ResourceType } from './kube-client.js';
+import type { Condition, FieldMappingStatus, SyncFilterStatus } from '../api/types.js';
+import type { KubeObject, ResourceType } from './kube-client.js';
 import { splitKey, type IntegrationContext } from './integration-reconciler.js';
 import { resolveIntegration, type FieldMappingObject, type SyncFilterObject } from './resolve.js';
 import { computeChildStatus } from './status.js';
@@ -41,10 +41,11 @@ export async function reconcileFieldMapping(ctx: ChildContext, key: string): Pro
   const issues = issuesFor(ctx, 'FieldMapping', namespace, name, obj.spec.integrationRef.name);
   if (!issues) return;
   const fieldCount = obj.spec.fields?.length ?? 0;
-  await ctx.statusWriter.write(FIELD_MAPPING, obj, (current) =>
+  const res = await ctx.statusWriter.write(FIELD_MAPPING, obj, (current) =>
     computeChildStatus<FieldMappingStatus>(current.status, current.metadata.generation ?? 1, issues, { fieldCount }, new Date(ctx.clock.now()),
       `${fieldCount} field(s) mapped for ${obj.spec.objectType} of ${obj.spec.integrationRef.name}`),
   );
+  if (res?.wrote) invalidSpecEvent(ctx, res.obj, res.previous?.conditions, res.obj.status?.conditions);
 }
 
 export async function reconcileSyncFilter(ctx: ChildContext, key: string): Promise<void> {
@@ -58,8 +59,18 @@ export async function reconcileSyncFilter(ctx: ChildContext, key: string): Promi
   const matched = report?.objects.find((o) => o.type === obj.spec.objectType)?.filterMatches?.[name];
   const extra: Partial<SyncFilterStatus> = matched !== undefined ? { matchedRecords: matched } : {};
   const rules = obj.spec.rules?.length ?? 0;
-  await ctx.statusWriter.write(SYNC_FILTER, obj, (current) =>
+  const res = await ctx.statusWriter.write(SYNC_FILTER, obj, (current) =>
     computeChildStatus<SyncFilterStatus>(current.status, current.metadata.generation ?? 1, issues, extra, new Date(ctx.clock.now()),
       `${rules} rule(s) on ${obj.spec.objectType} of ${integrationName}`),
   );
+  if (res?.wrote) invalidSpecEvent(ctx, res.obj, res.previous?.conditions, res.obj.status?.conditions);
+}
+
+/** A Warning Event when a child becomes invalid or its problem changes. */
+function invalidSpecEvent(ctx: ChildContext, obj: KubeObject, before: Condition[] | undefined, after: Condition[] | undefined): void {
+  const was = before?.find((c) => c.type === 'Ready');
+  const now = after?.find((c) => c.type === 'Ready');
+  if (now?.reason === 'InvalidSpec' && (was?.reason !== 'InvalidSpec' || was.message !== now.message)) {
+    ctx.events.record(obj, 'Warning', 'InvalidSpec', now.message);
+  }
 }

@@ -15,7 +15,7 @@ import type { EventRecorder, EventType } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
 import { recordIntegrationGauges, recordReport, syncObserverFor } from '../observability/integration-metrics.js';
 import type { Clock } from './clock.js';
-import type { KubeClient, ResourceType } from './kube-client.js';
+import { isStatus, type KubeClient, type ResourceType } from './kube-client.js';
 import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
 import { computeIntegrationStatus } from './status.js';
 import type { StatusWriter } from './status-writer.js';
@@ -33,6 +33,8 @@ export interface IntegrationContext {
   engineFactory: EngineFactory;
   clock: Clock;
   workers: WorkerRegistry;
+  /** UIDs whose cleanup succeeded (so a lagging cache does not run it twice). */
+  cleanedUp: Set<string>;
   /** Re-enqueue an integration (worker state changed). */
   enqueue: (key: string) => void;
   /** Enqueue the FieldMappings and SyncFilters of an integration (their status depends on it). */
@@ -159,7 +161,6 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
     log.info({ issues: staticIssues }, 'configuration is invalid; sync worker stopped');
   }
 
-  const before = obj.status;
   const written = await ctx.statusWriter.write(INTEGRATION, obj, (current) =>
     computeIntegrationStatus({
       current: current.status,
@@ -171,8 +172,8 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
     }),
   );
   if (!written) return;
-  recordIntegrationGauges(ctx.metrics, namespace, name, written.status, suspended);
-  for (const ev of transitionEvents(before, written.status)) ctx.events.record(written, ev.type, ev.reason, ev.message);
+  recordIntegrationGauges(ctx.metrics, namespace, name, written.obj.status, suspended);
+  if (written.wrote) for (const ev of transitionEvents(written.previous, written.obj.status)) ctx.events.record(written.obj, ev.type, ev.reason, ev.message);
   ctx.enqueueChildren(namespace, name);
 }
 
@@ -194,12 +195,15 @@ async function finalize(ctx: IntegrationContext, key: string, obj: IntegrationOb
         now: new Date(ctx.clock.now()),
       }),
     );
-  const latest = (await writeDeleting()) ?? obj;
+  const latest = (await writeDeleting())?.obj ?? obj;
 
   // Stop the worker first: it finishes the batch in flight, then nothing else touches the data.
   await ctx.workers.stop(key);
 
-  if (obj.metadata.annotations?.[ANNOTATIONS.skipCleanup] === 'true') {
+  const uid = obj.metadata.uid ?? key;
+  if (ctx.cleanedUp.has(uid)) {
+    // Cleanup already succeeded; only the finalizer removal is left (our cache may lag behind).
+  } else if (obj.metadata.annotations?.[ANNOTATIONS.skipCleanup] === 'true') {
     log.warn('skip-cleanup annotation set: releasing the finalizer without cleaning up');
     ctx.events.record(latest, 'Warning', 'CleanupSkipped', `Finalizer released without cleanup (annotation ${ANNOTATIONS.skipCleanup}: "true"); sync artifacts were left in place`);
   } else {
@@ -212,6 +216,7 @@ async function finalize(ctx: IntegrationContext, key: string, obj: IntegrationOb
       } finally {
         await engine.close().catch(() => {});
       }
+      ctx.cleanedUp.add(uid);
       log.info({ deletionPolicy: policy }, policy === 'Delete' ? 'removed sync artifacts' : 'kept sync artifacts (deletionPolicy Orphan)');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -221,9 +226,13 @@ async function finalize(ctx: IntegrationContext, key: string, obj: IntegrationOb
     }
   }
   const fresh = ctx.cache.integration(namespace, name) ?? latest;
-  await ctx.client.patch(INTEGRATION, namespace, name, {
-    metadata: { finalizers: (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) },
-  });
+  try {
+    await ctx.client.patch(INTEGRATION, namespace, name, {
+      metadata: { finalizers: (fresh.metadata.finalizers ?? []).filter((f) => f !== FINALIZER) },
+    });
+  } catch (err) {
+    if (!isStatus(err, 404)) throw err;
+  }
   forgetIntegration(ctx.metrics, namespace, name);
   log.info('finalizer removed');
 }

@@ -172,6 +172,7 @@ export class Operator {
       engineFactory: this.o.engineFactory,
       clock: this.clock,
       workers: this.workers,
+      cleanedUp: new Set(),
       enqueue: enqueue(() => this.queues?.integrations),
       enqueueChildren: (ns, name) => this.enqueueChildren(ns, name),
       onProgress: this.o.onProgress,
@@ -214,10 +215,10 @@ export class Operator {
     this.integrations.on((_e, obj) => {
       this.queues?.integrations.add(objectKey(obj));
     });
-    const child = (queue: () => WorkQueue | undefined) => (_e: string, obj: FieldMappingObject | SyncFilterObject, old?: FieldMappingObject | SyncFilterObject) => {
+    const child = (queue: () => WorkQueue | undefined) => (event: string, obj: FieldMappingObject | SyncFilterObject, old?: FieldMappingObject | SyncFilterObject) => {
       queue()?.add(objectKey(obj));
       // The integration depends on the spec only; our own status writes need not wake it.
-      if (old && old.metadata.generation === obj.metadata.generation && !obj.metadata.deletionTimestamp) return;
+      if (event === 'update' && old && old.metadata.generation === obj.metadata.generation && !obj.metadata.deletionTimestamp) return;
       const ns = obj.metadata.namespace!;
       for (const o of [obj, old]) {
         const ref = o?.spec?.integrationRef?.name;

@@ -12,6 +12,12 @@ const MAX_ATTEMPTS = 5;
 
 export type StatusOf<T> = T extends { status?: infer S } ? S : never;
 
+export interface WriteResult<T extends { status?: unknown }> {
+  obj: T;
+  previous: StatusOf<T> | undefined;
+  wrote: boolean;
+}
+
 export class StatusWriter {
   private readonly client: KubeClient;
   private readonly logger: Logger;
@@ -24,18 +30,19 @@ export class StatusWriter {
 
   /**
    * Computes the desired status from `obj` and writes it if it differs from obj.status.
-   * Returns the object as stored afterwards (unchanged input when nothing was written),
-   * or undefined when the object is gone.
+   * Returns the object as stored afterwards with the status it replaced (`previous`, from the
+   * same version the write was based on, so transitions are judged once), or undefined when
+   * the object is gone.
    */
-  async write<T extends KubeObject & { status?: unknown }>(rt: ResourceType, obj: T, compute: (current: T) => StatusOf<T>): Promise<T | undefined> {
+  async write<T extends KubeObject & { status?: unknown }>(rt: ResourceType, obj: T, compute: (current: T) => StatusOf<T>): Promise<WriteResult<T> | undefined> {
     let current = obj;
     for (let attempt = 1; ; attempt++) {
       const desired = scrubStrings(compute(current));
-      if (jsonEqual(current.status, desired)) return current;
+      if (jsonEqual(current.status, desired)) return { obj: current, previous: current.status as StatusOf<T>, wrote: false };
       try {
         const written = await this.client.replaceStatus<T>(rt, current.metadata.namespace!, current.metadata.name, { ...current, status: desired });
         this.writes++;
-        return written;
+        return { obj: written, previous: current.status as StatusOf<T>, wrote: true };
       } catch (err) {
         if (isStatus(err, 404)) return undefined;
         if (!isStatus(err, 409) || attempt >= MAX_ATTEMPTS) throw err;
