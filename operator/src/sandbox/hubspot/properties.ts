@@ -321,7 +321,8 @@ export function validateValue(def: PropertyDef, raw: unknown): ValueResult {
           return fail('INVALID_OPTION', `${p} was not one of the allowed options: [${allowed.join(', ')}]`);
         }
       }
-      return { ok: true, value: text };
+      // Single values share the option's string: a million "customer"s cost one string.
+      return { ok: true, value: parts.length === 1 ? def.options.find((o) => o.value === text)!.value : text };
     }
   }
 }

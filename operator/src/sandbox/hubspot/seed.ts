@@ -43,11 +43,23 @@ function flat(s: string): string {
   return s.length < 13 ? s : (JSON.parse(JSON.stringify(s)) as string);
 }
 
+/** One shared instance per repeated value (company names, cities...): bounded, so unique values just pass. */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  const copy = flat(s);
+  if (interned.size < 10_000) interned.set(copy, copy);
+  return copy;
+}
+
+const UNIQUE_ISH = new Set(['email', 'phone', 'domain', 'name', 'dealname']);
+
 function setter(store: ObjectStore): (values: (string | undefined)[], name: string, value: string) => void {
   const cols = new Map(store.props.list().map((d) => [d.name, d.column]));
   return (values, name, value) => {
     const c = cols.get(name);
-    if (c !== undefined && c >= 0) values[c] = flat(value);
+    if (c !== undefined && c >= 0) values[c] = UNIQUE_ISH.has(name) ? flat(value) : intern(value);
   };
 }
 
