@@ -39,7 +39,7 @@ function objectScopes(state: SandboxState, access: 'read' | 'write') {
   };
 }
 
-function parseId(raw: unknown, what = 'id'): number | undefined {
+function parseId(raw: unknown): number | undefined {
   const s = typeof raw === 'number' ? String(raw) : raw;
   if (typeof s !== 'string' || !/^\d{1,15}$/.test(s)) return undefined;
   return Number(s);

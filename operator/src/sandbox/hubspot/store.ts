@@ -196,7 +196,7 @@ export class ObjectStore {
     if (createdAt !== undefined) rec.c = createdAt;
     rec.u = Math.max(now, rec.u);
     this.indexUnique(rec);
-    this.afterSearchChange(rec, now);
+    this.afterSearchChange(rec);
     return changed;
   }
 
@@ -206,7 +206,7 @@ export class ObjectStore {
     this.unindexUnique(rec);
     rec.a = now;
     this.live--;
-    this.afterSearchChange(rec, now);
+    this.afterSearchChange(rec);
   }
 
   /** Test/seed helper: sets timestamps directly (e.g. historical demo data). */
@@ -214,7 +214,7 @@ export class ObjectStore {
     this.beforeSearchChange(rec, updatedAt);
     rec.c = createdAt;
     rec.u = updatedAt;
-    this.afterSearchChange(rec, updatedAt);
+    this.afterSearchChange(rec);
   }
 
   private beforeSearchChange(rec: Rec, now: number): void {
@@ -226,7 +226,7 @@ export class ObjectStore {
     } else this.unindexSearch(rec);
   }
 
-  private afterSearchChange(rec: Rec, _now: number): void {
+  private afterSearchChange(rec: Rec): void {
     if (this.indexingDelayMs === 0) this.indexSearch(rec);
   }
 
