@@ -6,11 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { parseOrThrow, parsePort, parsePositiveInt, parseBool, untilSignal, UsageError } from './cli-args.js';
 
 const HELP = `hubspot-operator — keeps HubSpot CRM and PostgreSQL in sync, configured as Kubernetes resources
 
@@ -41,36 +37,6 @@ Flags (environment variable in brackets):
   --log-level <level>          fatal, error, warn, info, debug, trace or silent; default info [LOG_LEVEL]
   -h, --help                   this help
 `;
-
-export function parseOrThrow<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
-  try {
-    return parseArgs({ args, options, allowPositionals: false, allowNegative: true, strict: true });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message.replace(/^TypeError \[[A-Z_]+\]: /, '') : String(err));
-  }
-}
-
-/** A TCP port from a flag or environment value. */
-export function parsePort(value: string | undefined, what: string, fallback: number | undefined): number | undefined {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`${what}: "${value}" is not a port; expected an integer from 0 to 65535`);
-  return n;
-}
-
-export function parsePositiveInt(value: string | undefined, what: string, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: "${value}" is not a positive integer`);
-  return n;
-}
-
-function parseBool(value: string | undefined, what: string): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (/^(true|1|yes|on)$/i.test(value)) return true;
-  if (/^(false|0|no|off)$/i.test(value)) return false;
-  throw new UsageError(`${what}: "${value}" is not a boolean; expected true or false`);
-}
 
 async function runCommand(args: string[]): Promise<void> {
   const { values } = parseOrThrow(args, {
@@ -142,26 +108,6 @@ async function runCommand(args: string[]): Promise<void> {
     },
   });
   await untilSignal(async () => running.stop());
-}
-
-/** Resolves after SIGTERM/SIGINT and `onStop`; a second signal exits at once. */
-export function untilSignal(onStop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const handler = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        process.stderr.write(`received ${signal} again; exiting now\n`);
-        process.exit(130);
-      }
-      stopping = true;
-      void onStop().then(resolve, (err) => {
-        process.stderr.write(`error while stopping: ${err instanceof Error ? err.message : String(err)}\n`);
-        resolve();
-      });
-    };
-    process.on('SIGTERM', handler);
-    process.on('SIGINT', handler);
-  });
 }
 
 export async function main(argv: string[]): Promise<number> {

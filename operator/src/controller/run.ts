@@ -26,13 +26,10 @@ export interface RunOptions extends Omit<OperatorOptions, 'engineFactory'> {
   engineFactory?: EngineFactory;
 }
 
-/** The sync engine's factory, loaded lazily so `--help` stays fast. */
+/** The sync engine's factory (operator/src/sync). */
 export async function defaultEngineFactory(): Promise<EngineFactory> {
-  // A variable specifier keeps this file independent of the engine's build order.
-  const specifier = '../sync/index.js';
-  const mod = (await import(specifier)) as { createSyncEngine?: EngineFactory };
-  if (typeof mod.createSyncEngine !== 'function') throw new Error('the sync engine (operator/src/sync/index.ts) does not export createSyncEngine');
-  return mod.createSyncEngine;
+  const { createSyncEngine } = await import('../sync/index.js');
+  return createSyncEngine;
 }
 
 export async function runOperator(o: RunOptions): Promise<RunningOperator> {

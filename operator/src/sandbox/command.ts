@@ -12,12 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import pino from 'pino';
-import { parseOrThrow, parsePort, parsePositiveInt, untilSignal, UsageError } from '../cli.js';
+import { parseOrThrow, parsePort, parsePositiveInt, untilSignal, UsageError } from '../cli-args.js';
 import { KubeClient, isStatus, type KubeObject, type ResourceType } from '../controller/kube-client.js';
 import type { EngineFactory } from '../controller/worker.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { HubSpotIntegrationStatus } from '../api/types.js';
+import type { PGlite } from '@electric-sql/pglite';
+import { createSyncEngine } from '../sync/index.js';
 
 export const SANDBOX_HELP = `Usage: hubspot-operator sandbox [flags]
 
@@ -45,18 +47,15 @@ type Component = (typeof COMPONENTS)[number];
 /** The database URL the examples get when PGlite is used; the engine factory maps it to the shared instance. */
 export const SANDBOX_PGLITE_URL = 'pglite://sandbox';
 
-/** The contracts of the two sandboxes (operator/src/sandbox/kube, operator/src/sandbox/hubspot). */
 interface KubeSandbox {
   url: string;
-  writeKubeconfig(path: string): void | Promise<void>;
   close(): Promise<void>;
+  writeKubeconfig(path: string): Promise<void>;
 }
 interface HubSpotSandbox {
   url: string;
   close(): Promise<void>;
 }
-type StartKube = (o: { port: number; host: string; kubeconfigPath?: string }) => Promise<KubeSandbox>;
-type StartHubSpot = (o: { port: number; host?: string; token?: string; seed?: { contacts: number; companies: number; demo: boolean }; indexingDelayMs?: number }) => Promise<HubSpotSandbox>;
 
 function repoRoot(): string {
   // operator/src/sandbox/command.ts or operator/dist/sandbox/command.js → the package root.
@@ -179,7 +178,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
     let kube: KubeSandbox | undefined;
     const kubeconfigPath = join(dir, 'kubeconfig');
     if (components.has('kube')) {
-      const { startKubeSandbox } = (await import(variable('./kube/index.js'))) as { startKubeSandbox: StartKube };
+      const { startKubeSandbox } = await import('./kube/index.js');
       kube = await startKubeSandbox({ port: kubePort, host: '127.0.0.1', kubeconfigPath });
       closers.push(() => kube!.close());
       await kube.writeKubeconfig(kubeconfigPath);
@@ -187,7 +186,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
 
     let hubspot: HubSpotSandbox | undefined;
     if (components.has('hubspot')) {
-      const { startHubSpotSandbox } = (await import(variable('./hubspot/index.js'))) as { startHubSpotSandbox: StartHubSpot };
+      const { startHubSpotSandbox } = await import('./hubspot/index.js');
       out(`seeding the HubSpot sandbox with ${records} contacts and ${Math.ceil(records / 4)} companies...`);
       hubspot = await startHubSpotSandbox({ port: hubspotPort, host: '127.0.0.1', token, seed: { contacts: records, companies: Math.ceil(records / 4), demo: true } });
       closers.push(() => hubspot!.close());
@@ -195,7 +194,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
 
     let databaseUrl = databaseUrlFlag;
     let psqlHint: string | undefined;
-    let sharedPglite: unknown;
+    let sharedPglite: PGlite | undefined;
     if (components.has('postgres') && !databaseUrl) {
       const { PGlite } = await import('@electric-sql/pglite');
       const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
@@ -208,7 +207,8 @@ export async function sandboxCommand(args: string[]): Promise<void> {
         await db.close();
       });
       databaseUrl = SANDBOX_PGLITE_URL;
-      psqlHint = `psql "postgresql://postgres@127.0.0.1:${postgresPort}/postgres?sslmode=disable"`;
+      const served = server.getServerConn(); // host:port actually bound (port 0 = any free port)
+      psqlHint = `psql "postgresql://postgres@${served}/postgres?sslmode=disable"`;
     } else if (databaseUrl) {
       psqlHint = `psql "<your --database-url>"`;
     }
@@ -226,12 +226,10 @@ export async function sandboxCommand(args: string[]): Promise<void> {
     let metricsUrl = '-';
     let operatorClient: KubeClient | undefined;
     if (components.has('operator') && kube) {
-      const { runOperator, defaultEngineFactory } = await import('../controller/run.js');
-      const base = await defaultEngineFactory();
+      const { runOperator } = await import('../controller/run.js');
+      // The examples name SANDBOX_PGLITE_URL: those engines share the one in-process PGlite that psql also sees.
       const engineFactory: EngineFactory = (cfg, deps) =>
-        cfg.credentials.databaseUrl === SANDBOX_PGLITE_URL && sharedPglite
-          ? (base as (c: typeof cfg, d: typeof deps & { pglite?: unknown }) => ReturnType<EngineFactory>)(cfg, { ...deps, pglite: sharedPglite })
-          : base(cfg, deps);
+        createSyncEngine(cfg, cfg.credentials.databaseUrl === SANDBOX_PGLITE_URL && sharedPglite ? { ...deps, pglite: sharedPglite } : deps);
       const logger = createLogger({ level: values['log-level'] ?? 'info', destination: pino.destination({ dest: join(dir, 'operator.log'), sync: false, append: true }) });
       const progress = progressPrinter(out);
       const running = await runOperator({
@@ -265,10 +263,6 @@ export async function sandboxCommand(args: string[]): Promise<void> {
     await stopAll();
     throw err;
   }
-}
-
-function variable(specifier: string): string {
-  return specifier;
 }
 
 function loadConfig(path: string): KubeConfig {
