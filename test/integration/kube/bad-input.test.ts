@@ -2,7 +2,9 @@
  * Bad input to the Kubernetes API sandbox itself: every malformed request gets a `kind: Status`
  * error with the right HTTP code and a message saying what is wrong — never a crash or a hang.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
 
 let kube: KubeSandbox;
@@ -23,6 +25,18 @@ async function call(method: string, path: string, body?: string | Buffer, header
   });
   const text = await res.text();
   return { status: res.status, body: JSON.parse(text) as { kind: string; code: number; reason: string; message: string } };
+}
+
+/** Sets a dotted path (numeric segments index arrays), creating objects on the way. */
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+  const parts = path.split('.');
+  let cur = obj as Record<string, unknown>;
+  for (const p of parts.slice(0, -1)) {
+    if (cur[p] === null || typeof cur[p] !== 'object') cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]] = value;
+  return obj;
 }
 
 describe('bad input', () => {
@@ -99,6 +113,43 @@ describe('bad input', () => {
     expect(r.status).toBe(401);
     expect(r.body).toMatchObject({ kind: 'Status', reason: 'Unauthorized' });
     expect((await call('POST', '/api/v1/namespaces/default/configmaps/x', '{}')).status).toBe(405);
+  });
+
+  it('wrongly typed fields anywhere in an object are a 4xx Status, never a 500', async () => {
+    const values = [123, 'x', null, [], {}, true, [1, 'a'], { a: 1 }];
+    const fields = ['apiVersion', 'kind', 'metadata', 'metadata.name', 'metadata.namespace', 'metadata.labels', 'metadata.labels.a', 'metadata.annotations', 'metadata.finalizers', 'metadata.generateName', 'metadata.resourceVersion', 'metadata.ownerReferences', 'spec', 'spec.objects', 'data', 'stringData', 'roleRef', 'subjects'];
+    const paths = ['/api/v1/namespaces/default/configmaps', '/api/v1/namespaces/default/secrets', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', '/api/v1/namespaces'];
+    let n = 0;
+    for (const path of paths) {
+      for (const field of fields) {
+        for (const v of values) {
+          const body = setPath({ metadata: { name: `typed-${n++}` }, roleRef: { kind: 'Role', name: 'r' } }, field, v);
+          const r = await call('POST', path, JSON.stringify(body));
+          expect(r.status, `${path} ${field}=${JSON.stringify(v)}: ${r.body.message}`).toBeLessThan(500);
+          if (r.status === 201) expect(typeof (r.body as unknown as { metadata: { name: unknown } }).metadata.name).toBe('string');
+          else expect(r.body.kind).toBe('Status');
+        }
+      }
+    }
+  });
+
+  it('a malformed CRD is refused at admission and never breaks later writes', async () => {
+    const crd = parse(readFileSync('crds/hubspotintegrations.yaml', 'utf8'));
+    const schema = 'spec.versions.0.schema.openAPIV3Schema';
+    const fields = ['spec', 'spec.names', 'spec.names.shortNames', 'spec.versions', 'spec.versions.0', `${schema}`, `${schema}.properties`, `${schema}.properties.spec`, `${schema}.properties.spec.required`, `${schema}.properties.spec.x-kubernetes-validations`, `${schema}.properties.spec.properties.objects.items`, 'spec.versions.0.additionalPrinterColumns'];
+    for (const field of fields) {
+      for (const v of [123, 'x', null, [null], { a: 1 }]) {
+        const r = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', JSON.stringify(setPath(structuredClone(crd), field, v)));
+        expect(r.status, `${field}=${JSON.stringify(v)}: ${r.body.message}`).toBeLessThan(500);
+        if (r.status === 201) {
+          const w = await call('POST', '/apis/hubspot-operator.dev/v1alpha1/namespaces/default/hubspotintegrations', JSON.stringify({ metadata: { name: 'x' }, spec: { a: 1 } }));
+          expect(w.status, `write after ${field}=${JSON.stringify(v)}: ${w.body.message}`).toBeLessThan(500);
+          await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/hubspotintegrations.hubspot-operator.dev');
+        } else {
+          expect(r.body).toMatchObject({ kind: 'Status' });
+        }
+      }
+    }
   });
 
   it('still serves after all of the above', async () => {

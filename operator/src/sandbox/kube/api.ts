@@ -24,6 +24,7 @@ import { Registry } from './registry.js';
 import { validateCel } from './schema/cel.js';
 import { applyDefaults, prune, validate } from './schema/structural.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { checkShape } from './shape.js';
 import { ObjectStore } from './store.js';
 import { INITIAL_NAMESPACES } from './builtins.js';
 import { groupVersion, type KubeObject, type ResourceType } from './types.js';
@@ -254,6 +255,7 @@ export class KubeApi {
   private decode(rt: ResourceType, body: unknown): KubeObject {
     if (!isObject(body)) throw badRequest(`the body of the request must be a JSON object (a ${rt.kind})`);
     const obj = structuredClone(body) as unknown as KubeObject;
+    checkShape(rt, obj);
     obj.apiVersion ??= groupVersion(rt);
     obj.kind ??= rt.kind;
     if (obj.kind !== rt.kind) {
@@ -262,8 +264,7 @@ export class KubeApi {
     const [g] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : [''];
     if (g !== rt.group) throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${groupVersion(rt)})`);
     obj.apiVersion = groupVersion(rt);
-    if (obj.metadata === undefined) obj.metadata = {};
-    if (!isObject(obj.metadata)) throw badRequest('metadata must be an object');
+    obj.metadata ??= {};
     return obj;
   }
 

@@ -8,6 +8,7 @@ import { ALL_VERBS } from './builtins.js';
 import { fieldErrors, invalid, type FieldError } from './errors.js';
 import { parseJsonPath } from './jsonpath.js';
 import { checkRulesCompile } from './schema/cel.js';
+import { checkSchema } from './schema/meta-schema.js';
 import type { KubeObject, PrinterColumn, ResourceType, Schema } from './types.js';
 
 interface CrdVersion {
@@ -49,8 +50,17 @@ export function prepareCrd(obj: KubeObject, old: KubeObject | undefined): void {
   if (!spec || typeof spec !== 'object') {
     throw invalid('CustomResourceDefinition', 'apiextensions.k8s.io', name, [fieldErrors.required('spec')]);
   }
-  if (!spec.group) errors.push(fieldErrors.required('spec.group'));
+  const isObj = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isStrings = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+  if (typeof spec.group !== 'string' || !spec.group) errors.push(fieldErrors.required('spec.group'));
+  if (spec.names !== undefined && !isObj(spec.names)) errors.push(fieldErrors.invalid('spec.names', spec.names, 'must be an object'));
+  if (spec.versions !== undefined && !(Array.isArray(spec.versions) && spec.versions.every(isObj))) {
+    errors.push(fieldErrors.invalid('spec.versions', spec.versions, 'must be a list of objects'));
+  }
+  if (errors.length) throw invalid('CustomResourceDefinition', 'apiextensions.k8s.io', name, errors);
   const names = spec.names as CrdNames | undefined;
+  if (!isStrings(names?.shortNames)) errors.push(fieldErrors.invalid('spec.names.shortNames', names?.shortNames, 'must be a list of strings'));
+  if (!isStrings(names?.categories)) errors.push(fieldErrors.invalid('spec.names.categories', names?.categories, 'must be a list of strings'));
   if (!names?.plural) errors.push(fieldErrors.required('spec.names.plural'));
   else if (!DNS_LABEL.test(names.plural)) errors.push(fieldErrors.invalid('spec.names.plural', names.plural, 'a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\''));
   if (!names?.kind) errors.push(fieldErrors.required('spec.names.kind'));
@@ -67,13 +77,24 @@ export function prepareCrd(obj: KubeObject, old: KubeObject | undefined): void {
     const p = `spec.versions[${i}]`;
     if (!v.name) errors.push(fieldErrors.required(`${p}.name`));
     const schema = v.schema?.openAPIV3Schema;
-    if (!schema) {
+    if (v.additionalPrinterColumns !== undefined && !(Array.isArray(v.additionalPrinterColumns) && v.additionalPrinterColumns.every(isObj))) {
+      errors.push(fieldErrors.invalid(`${p}.additionalPrinterColumns`, v.additionalPrinterColumns, 'must be a list of objects'));
+      v.additionalPrinterColumns = [];
+    }
+    if (schema !== undefined && !isObj(schema)) {
+      errors.push(fieldErrors.invalid(`${p}.schema.openAPIV3Schema`, schema, 'must be an object'));
+    } else if (!schema) {
       errors.push(fieldErrors.required(`${p}.schema.openAPIV3Schema`, 'schemas are required'));
     } else {
       if (schema.type !== 'object') errors.push(fieldErrors.invalid(`${p}.schema.openAPIV3Schema.type`, schema.type ?? '', 'must be object at the root'));
-      const ruleErrors: Array<[string, string]> = [];
-      checkRulesCompile(schema, `${p}.schema.openAPIV3Schema`, ruleErrors);
-      for (const [field, msg] of ruleErrors) errors.push(fieldErrors.invalid(field, '', msg));
+      const shapeErrors: FieldError[] = [];
+      checkSchema(schema, `${p}.schema.openAPIV3Schema`, shapeErrors);
+      errors.push(...shapeErrors);
+      if (shapeErrors.length === 0) {
+        const ruleErrors: Array<[string, string]> = [];
+        checkRulesCompile(schema, `${p}.schema.openAPIV3Schema`, ruleErrors);
+        for (const [field, msg] of ruleErrors) errors.push(fieldErrors.invalid(field, '', msg));
+      }
     }
     (v.additionalPrinterColumns ?? []).forEach((c, j) => {
       try {
