@@ -19,12 +19,12 @@ export interface RunResult {
 }
 
 /** Runs a command without a shell; resolves with its exit code and output (never rejects on exit != 0). */
-export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
       cmd,
       args,
-      { env: opts.env ?? process.env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000 },
+      { env: opts.env ?? process.env, cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000 },
       (err, stdout, stderr) => {
         if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
         resolve({ code: err ? ((err as { code: number }).code ?? 1) : 0, stdout, stderr });
