@@ -10,9 +10,8 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discover
 import { ApiError, badRequest, methodNotAllowed, serverNotFound, unauthorized, unsupportedMediaType } from './errors.js';
 import { decodeAs, decodeObject, MAX_BODY_BYTES, mediaType, negotiate, readBody, send, sendError, type Negotiated } from './http.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { TooOldResourceVersion, type StoreEvent } from './store.js';
-import { toTable, type IncludeObject } from './table.js';
+import { includeObject, toTable } from './table.js';
+import { serveWatch, type ActiveWatch } from './watch.js';
 import type { Json, KubeObject, ResourceType } from './types.js';
 
 export interface ServerConfig {
@@ -38,10 +37,6 @@ export const KUBE_VERSION = {
 interface ResourceRequest extends Target {
   verb: string;
   watchPath: boolean;
-}
-
-interface ActiveWatch {
-  stop: () => void;
 }
 
 const PATCH_TYPES: Record<string, PatchType> = {
@@ -220,7 +215,13 @@ export class KubeServer {
       case 'watch': {
         req.resume();
         const neg = negotiate(req.headers.accept);
-        if (rr.verb === 'watch') return this.watch(req, res, rr, query, neg);
+        if (rr.verb === 'watch') {
+          return serveWatch(
+            { api: this.api, bookmarkIntervalMs: this.config.bookmarkIntervalMs, watches: this.watches },
+            res,
+            { rt, namespace: rr.namespace, name: rr.name, query, table: neg.table },
+          );
+        }
         if (rr.verb === 'get') {
           const obj = this.api.get(rr);
           return send(res, 200, neg.table ? toTable(rt, [obj], undefined, includeObject(query)) : this.asPartial(neg, obj), { yaml: neg.yaml });
@@ -319,122 +320,6 @@ export class KubeServer {
     const allowed = this.authorize(attrs);
     return { apiVersion: 'authorization.k8s.io/v1', kind: rt.kind, metadata: { creationTimestamp: null }, spec, status: { allowed, ...(allowed ? {} : { reason: '' }) } };
   }
-
-  // --- watch --------------------------------------------------------------------------------
-
-  private watch(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, query: URLSearchParams, neg: Negotiated): void {
-    const rt = rr.rt;
-    const labelSel = query.get('labelSelector') ? parseLabelSelector(query.get('labelSelector') as string) : undefined;
-    const fieldSel = query.get('fieldSelector') ? parseFieldSelector(query.get('fieldSelector') as string) : undefined;
-    const rvParam = query.get('resourceVersion') ?? '';
-    const sendInitial = truthy(query.get('sendInitialEvents'));
-    const bookmarks = truthy(query.get('allowWatchBookmarks'));
-    const timeoutRaw = query.get('timeoutSeconds');
-    const timeoutSeconds = timeoutRaw === null ? undefined : Number(timeoutRaw);
-    if (timeoutSeconds !== undefined && (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0)) {
-      throw badRequest(`invalid timeoutSeconds "${timeoutRaw}": must be a non-negative number`);
-    }
-    let fromRv: number | undefined;
-    if (rvParam !== '' && rvParam !== '0' && !sendInitial) {
-      fromRv = Number(rvParam);
-      if (!Number.isInteger(fromRv) || fromRv < 0) throw badRequest(`invalid resource version "${rvParam}": must be a non-negative integer`);
-    }
-    const ns = rt.namespaced ? rr.namespace : undefined;
-    const matches = (o: KubeObject | undefined): boolean =>
-      o !== undefined &&
-      (ns === undefined || o.metadata.namespace === ns) &&
-      (rr.name === undefined || o.metadata.name === rr.name) &&
-      (!labelSel || matchesLabels(labelSel, o.metadata.labels)) &&
-      (!fieldSel || matchesFields(fieldSel, o));
-
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
-    res.flushHeaders();
-    let headersSent = false;
-    const include = includeObject(query);
-    const write = (type: string, obj: unknown): void => {
-      if (res.writableEnded || res.destroyed) return;
-      let object = obj;
-      if (neg.table && (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED')) {
-        object = toTable(rt, [obj as KubeObject], undefined, include, !headersSent);
-        headersSent = true;
-      }
-      res.write(`{"type":${JSON.stringify(type)},"object":${serialized(object)}}\n`);
-    };
-    const bookmark = (extra?: Record<string, string>): void =>
-      write('BOOKMARK', {
-        kind: rt.kind,
-        apiVersion: rt.group ? `${rt.group}/${rt.version}` : rt.version,
-        metadata: { resourceVersion: String(this.api.store.resourceVersion), ...(extra ? { annotations: extra } : {}) },
-      });
-
-    const onEvent = (e: StoreEvent): void => {
-      const now = matches(e.object);
-      const before = e.old !== undefined && matches(e.old);
-      let type: string | undefined;
-      if (e.type === 'ADDED') type = now ? 'ADDED' : undefined;
-      else if (e.type === 'DELETED') type = before ? 'DELETED' : undefined;
-      else if (now && before) type = 'MODIFIED';
-      else if (now) type = 'ADDED';
-      else if (before) type = 'DELETED';
-      if (type) write(type, this.api.present(rt, e.object));
-    };
-
-    let unsubscribe: (() => void) | undefined;
-    let timers: NodeJS.Timeout[] = [];
-    const active: ActiveWatch = {
-      stop: () => {
-        unsubscribe?.();
-        for (const t of timers) clearTimeout(t);
-        timers = [];
-        this.watches.delete(active);
-        if (!res.writableEnded) res.end();
-      },
-    };
-    this.watches.add(active);
-    // Only the response's close means the client went away (a request's 'close' fires once its body is read).
-    res.on('close', active.stop);
-
-    try {
-      if (fromRv === undefined) {
-        const start = this.api.store.resourceVersion;
-        for (const o of this.api.store.list(rt.storeKey, ns)) if (matches(o)) write('ADDED', this.api.present(rt, o));
-        if (sendInitial && bookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' });
-        unsubscribe = this.api.store.watch(rt.storeKey, start, onEvent);
-      } else {
-        unsubscribe = this.api.store.watch(rt.storeKey, fromRv, onEvent);
-      }
-    } catch (err) {
-      if (err instanceof TooOldResourceVersion) {
-        write('ERROR', new ApiError(410, 'Expired', err.message).toStatus());
-        active.stop();
-        return;
-      }
-      active.stop();
-      throw err;
-    }
-    if (bookmarks && this.config.bookmarkIntervalMs > 0) {
-      const interval = setInterval(() => bookmark(), this.config.bookmarkIntervalMs);
-      timers.push(interval);
-    }
-    if (timeoutSeconds !== undefined && timeoutSeconds > 0) timers.push(setTimeout(active.stop, timeoutSeconds * 1000));
-  }
-}
-
-/** Stored objects are never mutated, so one serialization serves every watcher of an event. */
-const jsonCache = new WeakMap<object, string>();
-function serialized(obj: unknown): string {
-  if (obj === null || typeof obj !== 'object') return JSON.stringify(obj);
-  let json = jsonCache.get(obj);
-  if (json === undefined) {
-    json = JSON.stringify(obj);
-    jsonCache.set(obj, json);
-  }
-  return json;
-}
-
-function includeObject(query: URLSearchParams): IncludeObject {
-  const v = query.get('includeObject');
-  return v === 'Object' ? 'Object' : v === 'None' ? 'None' : 'Metadata';
 }
 
 export { MAX_BODY_BYTES };

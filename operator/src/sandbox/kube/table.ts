@@ -139,6 +139,12 @@ function columnsFor(rt: ResourceType): Column[] {
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
+/** The `includeObject` query parameter: what each row carries besides its cells (default: metadata). */
+export function includeObject(query: URLSearchParams): IncludeObject {
+  const v = query.get('includeObject');
+  return v === 'Object' ? 'Object' : v === 'None' ? 'None' : 'Metadata';
+}
+
 function partialMetadata(obj: KubeObject): Json {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata as unknown as Json };
 }
