@@ -74,6 +74,10 @@ const results = Object.fromEntries([
     filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: '0' }, { propertyName: 'lifecyclestage', operator: 'IN', values: ['lead', 'customer'] }] }],
     sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }], properties: ['email'], limit: 200, after: String((i % 40) * 200),
   })),
+  await measure('search: no index (sort by email, filter on country), first page', () => call('POST', '/crm/v3/objects/contacts/search', {
+    filterGroups: [{ filters: [{ propertyName: 'country', operator: 'EQ', value: 'Japan' }] }],
+    sorts: [{ propertyName: 'email', direction: 'ASCENDING' }], properties: ['email'], limit: 100,
+  }), Math.min(SAMPLES, 10)),
   await measure('search: EQ on email (hash index)', (i) => {
     const rec = store.get(rnd(i))!;
     return call('POST', '/crm/v3/objects/contacts/search', {

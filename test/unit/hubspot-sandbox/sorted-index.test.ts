@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SortedIndex } from '../../../operator/src/sandbox/hubspot/sorted-index.js';
 import { seededRandom } from '../../../operator/src/sandbox/hubspot/random.js';
+import { TopK } from '../../../operator/src/sandbox/hubspot/search.js';
 
 /** Reference model: a plain sorted array of [key, id]. */
 function model(pairs: [number, number][]) {
@@ -44,5 +45,17 @@ describe('SortedIndex', () => {
     expect(idx.countRange(1000, 1000)).toBe(3000);
     expect(idx.countRange(1001, 2000)).toBe(0);
     expect([...idx.descending(0, 999)]).toEqual([]);
+  });
+});
+
+describe('TopK', () => {
+  it('keeps the k smallest in order, like sorting everything and slicing', () => {
+    const r = seededRandom(3);
+    const xs = Array.from({ length: 5_000 }, () => Math.floor(r() * 1_000));
+    for (const k of [0, 1, 7, 200, 5_000, 6_000]) {
+      const top = new TopK<number>(k, (a, b) => a - b);
+      for (const x of xs) top.offer(x);
+      expect(top.sorted()).toEqual([...xs].sort((a, b) => a - b).slice(0, k));
+    }
   });
 });

@@ -440,10 +440,61 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
       }
     })();
   }
-  const all: RecordView[] = [];
-  for (const view of candidates) if (matches(view)) all.push(view);
-  all.sort(compare);
-  return page(all, all.length, after, limit, 'collect-sort');
+  // Only the first after + limit matches in sort order are needed: keep them in a bounded
+  // heap instead of sorting every match (a million-record sort would take seconds).
+  const top = new TopK<RecordView>(after + limit, compare);
+  let total = 0;
+  for (const view of candidates) {
+    if (!matches(view)) continue;
+    total++;
+    top.offer(view);
+  }
+  return page(top.sorted().slice(after, after + limit), total, after, limit, 'collect-sort', true);
+}
+
+/** The k smallest items under `compare`, kept in a max-heap. */
+export class TopK<T> {
+  private readonly heap: T[] = [];
+  private readonly k: number;
+  private readonly compare: (a: T, b: T) => number;
+
+  constructor(k: number, compare: (a: T, b: T) => number) {
+    this.k = k;
+    this.compare = compare;
+  }
+
+  offer(item: T): void {
+    const h = this.heap;
+    if (this.k === 0) return;
+    if (h.length < this.k) {
+      h.push(item);
+      let i = h.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (this.compare(h[i]!, h[parent]!) <= 0) break;
+        [h[i], h[parent]] = [h[parent]!, h[i]!];
+        i = parent;
+      }
+      return;
+    }
+    if (this.compare(item, h[0]!) >= 0) return; // not among the k smallest
+    h[0] = item;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let largest = i;
+      if (l < h.length && this.compare(h[l]!, h[largest]!) > 0) largest = l;
+      if (r < h.length && this.compare(h[r]!, h[largest]!) > 0) largest = r;
+      if (largest === i) break;
+      [h[i], h[largest]] = [h[largest]!, h[i]!];
+      i = largest;
+    }
+  }
+
+  sorted(): T[] {
+    return [...this.heap].sort(this.compare);
+  }
 }
 
 const totals = new WeakMap<ObjectStore, Map<string, { version: number; total: number }>>();
