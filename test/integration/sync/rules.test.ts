@@ -1,0 +1,167 @@
+/**
+ * Field rules end to end: every transform and its inverse, filters (include/exclude, both
+ * directions, push-down), typed columns, createTables / createMissingProperties, validate(),
+ * and SQL identifiers that cannot inject.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { availableDbKinds } from '../../helpers/db.js';
+import { Harness } from './harness.js';
+
+// PostgreSQL when available, else PGlite (the core flows run on both in the other files).
+const kinds = (await availableDbKinds()).slice(0, 1);
+
+describe.each(kinds)('rules (%s)', (dbKind) => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('applies each transform towards the target and its inverse towards HubSpot, without churn', async () => {
+    h = await Harness.start({
+      dbKind,
+      objects: [{ type: 'companies', table: 'companies', match: { property: 'domain', column: 'domain' } }],
+      ddl: [`CREATE TABLE {schema}.companies (id bigserial PRIMARY KEY, domain text, name text, city text, industry text, country text, phone text)`],
+      fieldMappings: [
+        {
+          name: 'companies',
+          spec: {
+            objectType: 'companies',
+            fields: [
+              { property: 'domain', column: 'domain', transform: { lowercase: true } },
+              { property: 'name', column: 'name', transform: { uppercase: true } },
+              { property: 'city', column: 'city', transform: { trim: true } },
+              { property: 'industry', column: 'industry', transform: { valueMap: { COMPUTER_SOFTWARE: 'Software', RETAIL: 'Retail' } } },
+              { property: 'country', column: 'country', transform: { countryCode: 'alpha2' } },
+            ],
+          },
+        },
+      ],
+    });
+    const c = await h.hs.create('companies', { domain: 'Acme.COM', name: 'Acme Inc', city: '  Berlin ', industry: 'COMPUTER_SOFTWARE', country: 'Germany' });
+    await h.cycle('initial');
+    expect((await h.rows(`SELECT domain, name, city, industry, country FROM {schema}.companies`))[0]).toEqual({
+      domain: 'acme.com',
+      name: 'ACME INC',
+      city: 'Berlin',
+      industry: 'Software',
+      country: 'DE',
+    });
+    // At rest nothing is written back although the values differ literally (lossy transforms).
+    const rest = await h.settle();
+    expect(rest.objects[0]!.lastCycle.toHubSpot.updated).toBe(0);
+    // Target → HubSpot uses the inverse: valueMap inverted, the others pass through.
+    await h.exec(`UPDATE {schema}.companies SET industry = 'Retail', country = 'FR', city = 'Paris'`);
+    await h.settle();
+    expect((await h.hs.get('companies', c.id, ['industry', 'country', 'city'])).properties).toMatchObject({ industry: 'RETAIL', country: 'FR', city: 'Paris' });
+    expect((await h.rows(`SELECT industry, country FROM {schema}.companies`))[0]).toEqual({ industry: 'Retail', country: 'FR' });
+  });
+
+  it('syncs only records that pass the filters, each way; a record that stops matching stops syncing and is kept', async () => {
+    h = await Harness.start({
+      dbKind,
+      filters: [
+        { name: 'acme', spec: { objectType: 'contacts', action: 'Include', appliesTo: 'Both', rules: [{ property: 'email', operator: 'EndsWith', value: '@acme.com' }] } },
+        { name: 'no-subscribers', spec: { objectType: 'contacts', action: 'Exclude', appliesTo: 'HubSpotToTarget', rules: [{ property: 'lifecyclestage', operator: 'In', values: ['subscriber'] }] } },
+      ],
+    });
+    const kept = await h.hs.create('contacts', { email: 'kept@acme.com', firstname: 'K', lifecyclestage: 'lead' });
+    await h.hs.create('contacts', { email: 'other@globex.com', firstname: 'O', lifecyclestage: 'lead' });
+    await h.hs.create('contacts', { email: 'sub@acme.com', firstname: 'S', lifecyclestage: 'subscriber' });
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname, lifecyclestage) VALUES ('pushed@acme.com', 'P', 'subscriber'), ('local@globex.com', 'L', 'lead')`);
+    const r = await h.cycle('initial');
+    expect((await h.rows(`SELECT email FROM {schema}.contacts ORDER BY email`)).map((x) => x.email)).toEqual(['kept@acme.com', 'local@globex.com', 'pushed@acme.com']);
+    // The Exclude applies HubSpot → target only, so pushed@acme.com (a subscriber) still goes to HubSpot.
+    expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email).sort()).toEqual(['kept@acme.com', 'other@globex.com', 'pushed@acme.com', 'sub@acme.com']);
+    expect(r.objects[0]!.filterMatches).toMatchObject({ acme: expect.any(Number), 'no-subscribers': 1 });
+
+    // Stops matching: no longer synced, not deleted.
+    await h.hs.update('contacts', kept.id, { lifecyclestage: 'subscriber', firstname: 'Changed' });
+    await h.settle();
+    expect((await h.rows(`SELECT firstname FROM {schema}.contacts WHERE email = 'kept@acme.com'`))[0]!.firstname).toBe('K');
+  });
+
+  it('creates missing tables, columns and HubSpot properties when asked, with column types from property types', async () => {
+    h = await Harness.start({
+      dbKind,
+      ddl: [],
+      createTables: true,
+      objects: [{ type: 'deals', table: 'deals', match: undefined }],
+      fieldMappings: [
+        {
+          name: 'deals',
+          spec: {
+            objectType: 'deals',
+            createMissingProperties: true,
+            fields: [
+              { property: 'dealname', column: 'dealname' },
+              { property: 'amount', column: 'amount' },
+              { property: 'closedate', column: 'closedate' },
+              { property: 'operator_note', column: 'dealname_note' },
+            ],
+          },
+        },
+      ],
+    });
+    await h.hs.create('deals', { dealname: 'Big one', amount: '1234.50', closedate: '2026-12-01T00:00:00.000Z' });
+    await h.cycle('initial');
+    const cols = await h.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'deals' ORDER BY column_name`, [h.db.schema]);
+    expect(Object.fromEntries(cols.map((c) => [c.column_name, c.data_type]))).toMatchObject({ amount: 'numeric', dealname: 'text', dealname_note: 'text', id: 'bigint' });
+    expect(['timestamp with time zone', 'date']).toContain(cols.find((c) => c.column_name === 'closedate')!.data_type);
+    expect((await h.rows(`SELECT dealname, amount::text AS amount FROM {schema}.deals`))[0]).toEqual({ dealname: 'Big one', amount: '1234.50' });
+    const props = await h.hs.call('GET', '/crm/v3/properties/deals');
+    expect(props.results.map((p: { name: string }) => p.name)).toContain('operator_note');
+  });
+
+  it('validate() names unknown properties and columns, wider directions, double mappings and unmapped filter properties', async () => {
+    h = await Harness.start({
+      dbKind,
+      fieldMappings: [
+        {
+          name: 'contacts',
+          spec: {
+            objectType: 'contacts',
+            fields: [
+              { property: 'email', column: 'email' },
+              { property: 'not_a_property', column: 'firstname' },
+              { property: 'lastname', column: 'not_a_column' },
+              { property: 'phone', column: 'email' },
+            ],
+          },
+        },
+      ],
+      filters: [{ name: 'f', spec: { objectType: 'contacts', rules: [{ property: 'city', operator: 'Equals', value: 'Berlin' }] } }],
+      objects: [{ direction: 'HubSpotToTarget' }],
+    });
+    h.cfg.fieldMappings[0]!.spec.fields.push({ property: 'company', column: 'company', direction: 'TwoWay' });
+    await h.restart();
+    const issues = await h.engine.validate();
+    expect(issues.map((i) => `${i.kind}/${i.name} ${i.field}`)).toEqual([
+      'FieldMapping/contacts spec.fields[1].property',
+      'FieldMapping/contacts spec.fields[2].column',
+      'FieldMapping/contacts spec.fields[3].column',
+      'FieldMapping/contacts spec.fields[4].direction',
+      'SyncFilter/f spec.rules[0].property',
+    ]);
+    const r = await h.cycle('initial', { allowFailure: true });
+    expect(r.systemic).toMatchObject({ category: 'Validation', reason: 'InvalidSpec' });
+    expect(r.systemic!.message).toContain('spec.fields[1].property');
+  });
+
+  it('no injection through table or column names: invalid identifiers are refused before any SQL runs', async () => {
+    h = await Harness.start({ dbKind, objects: [{ table: 'contacts"; DROP TABLE victims; --' }], ddl: CONTACTS_AND_VICTIMS });
+    h.cfg.fieldMappings.push({ name: 'm', spec: { integrationRef: { name: 'acme' }, objectType: 'contacts', fields: [{ property: 'email', column: 'email"); DELETE FROM victims; --' }] } });
+    await h.restart();
+    const issues = await h.engine.validate();
+    expect(issues.map((i) => i.field)).toEqual(expect.arrayContaining(['spec.objects[0].table', 'spec.fields[0].column']));
+    const r = await h.cycle('initial', { allowFailure: true });
+    expect(r.systemic?.reason).toBe('InvalidSpec');
+    expect((await h.rows(`SELECT count(*)::int AS n FROM {schema}.victims`))[0]!.n).toBe(1);
+  });
+});
+
+const CONTACTS_AND_VICTIMS = [
+  `CREATE TABLE {schema}.contacts (id bigserial PRIMARY KEY, email text, firstname text)`,
+  `CREATE TABLE {schema}.victims (id int)`,
+  `INSERT INTO {schema}.victims VALUES (1)`,
+];
