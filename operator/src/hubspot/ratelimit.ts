@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { abortError } from './errors.js';
 import { HubSpotApiError, type RateLimitSettings } from './types.js';
-import { SlidingWindow } from './window.js';
+import { SlidingWindow, type OwnSnapshot } from './window.js';
 
 /** Monotonic clock and timer, injectable so pacing is testable without real time. */
 export interface Timers {
@@ -54,6 +54,8 @@ export interface LimiterMember {
 export interface Permit {
   complete(): void;
   cancel(): void;
+  /** For observeHeaders: what HubSpot could count of ours when this request arrived. */
+  readonly snapshot?: OwnSnapshot;
 }
 
 interface Waiter {
@@ -135,13 +137,13 @@ export class AccountLimiter {
   }
 
   /** Read X-HubSpot-RateLimit-* headers of a response (before its permit completes). */
-  observeHeaders(h: { get(name: string): string | null }): void {
+  observeHeaders(h: { get(name: string): string | null }, permit?: Permit): void {
     const now = this.timers.now();
     const max = num(h.get('x-hubspot-ratelimit-max'));
     const remaining = num(h.get('x-hubspot-ratelimit-remaining'));
     const interval = num(h.get('x-hubspot-ratelimit-interval-milliseconds'));
     if (max !== undefined || remaining !== undefined || interval !== undefined) {
-      this.general.observe(now, max, remaining, interval);
+      this.general.observe(now, max, remaining, interval, permit?.snapshot);
       if (remaining !== undefined) this.remainingInWindow = remaining;
     }
     const dailyRemaining = num(h.get('x-hubspot-ratelimit-daily-remaining'));
@@ -219,7 +221,7 @@ export class AccountLimiter {
   private grant(w: Waiter): void {
     if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
     const window = w.search ? this.search : this.general;
-    window.take();
+    const snapshot = window.take(this.timers.now());
     let done = false;
     const finish = (sent: boolean): void => {
       if (done) return;
@@ -228,7 +230,7 @@ export class AccountLimiter {
       else window.cancel();
       this.pump();
     };
-    w.resolve({ complete: () => finish(true), cancel: () => finish(false) });
+    w.resolve({ complete: () => finish(true), cancel: () => finish(false), snapshot: w.search ? undefined : snapshot });
   }
 
   private arm(now: number): void {

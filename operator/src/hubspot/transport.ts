@@ -89,7 +89,7 @@ export class Transport {
       }
       let attempt: Awaited<ReturnType<Transport['send']>>;
       try {
-        attempt = await this.send(url, spec.method, token, payload, spec.kind, (headers) => limiter.observeHeaders(headers));
+        attempt = await this.send(url, spec.method, token, payload, spec.kind, (headers) => limiter.observeHeaders(headers, permit));
       } finally {
         // Also when aborted mid-flight: the request may have reached HubSpot, and the slot
         // must not leak from a limiter other integrations keep using.

@@ -58,6 +58,12 @@ export class TimestampQueue {
   }
 }
 
+/** Our side of the window when a request started (see SlidingWindow.observe). */
+export interface OwnSnapshot {
+  ownAtStart: number;
+  startedAtStart: number;
+}
+
 export class SlidingWindow {
   /** This process's budget per window. */
   capacity: number;
@@ -137,9 +143,17 @@ export class SlidingWindow {
     }
   }
 
-  /** A request starts: it holds a slot until `complete` or `cancel`. */
-  take(): void {
+  /** Requests started since creation (to bound what HubSpot can have counted of ours). */
+  started = 0;
+
+  /**
+   * A request starts: it holds a slot until `complete` or `cancel`. Returns how many of our
+   * requests HubSpot could count at most when this one arrives, minus those started later.
+   */
+  take(now: number): OwnSnapshot {
     this.inFlight++;
+    this.started++;
+    return { ownAtStart: this.ownOccupied(now), startedAtStart: this.started };
   }
 
   /** The request finished (any outcome that reached the network): its slot frees one window later. */
@@ -154,16 +168,23 @@ export class SlidingWindow {
   }
 
   /**
-   * Correct our view from HubSpot's X-HubSpot-RateLimit-{Max,Remaining,Interval-Milliseconds}:
-   * requests HubSpot counts beyond ours were made by someone else and are recorded as external.
+   * Correct our view from HubSpot's X-HubSpot-RateLimit-{Max,Remaining,Interval-Milliseconds}
+   * of the response to the request that took `snap`: requests HubSpot counts beyond all of ours
+   * it could have counted were made by someone else, and are recorded as external.
+   *
+   * "All of ours it could have counted" is bounded from the request's start, not from now: the
+   * response may reach us well after HubSpot computed it, when some of our requests it still
+   * counted have already left our window. Comparing with now would invent outside traffic.
    */
-  observe(now: number, max: number | undefined, remaining: number | undefined, intervalMs: number | undefined): void {
+  observe(now: number, max: number | undefined, remaining: number | undefined, intervalMs: number | undefined, snap?: OwnSnapshot): void {
     if (intervalMs !== undefined && intervalMs > 0) this.windowMs = intervalMs;
     if (max === undefined || max <= 0) return;
     this.serverMax = max;
     if (remaining === undefined) return;
     const serverUsed = max - Math.max(0, remaining);
-    const extra = serverUsed - this.occupied(now);
+    const ours = snap ? snap.ownAtStart + (this.started - snap.startedAtStart) : this.ownOccupied(now);
+    this.prune(now);
+    const extra = serverUsed - ours - this.external.size;
     if (extra > 0) this.external.push(now, extra);
   }
 }

@@ -52,7 +52,7 @@ async function simulate(opts: { cap: number; windowMs: number; requests: number;
       if (ok) arrivals.push(now);
       const remaining = Math.max(0, opts.cap - serverCount(now));
       await new Promise<void>((r) => timers.setTimer(r, down));
-      limiter.observeHeaders(headers({ 'X-HubSpot-RateLimit-Max': opts.cap, 'X-HubSpot-RateLimit-Remaining': remaining, 'X-HubSpot-RateLimit-Interval-Milliseconds': opts.windowMs }));
+      limiter.observeHeaders(headers({ 'X-HubSpot-RateLimit-Max': opts.cap, 'X-HubSpot-RateLimit-Remaining': remaining, 'X-HubSpot-RateLimit-Interval-Milliseconds': opts.windowMs }), permit);
       if (!ok) {
         rejected++;
         issued--; // resent
@@ -123,6 +123,20 @@ describe('AccountLimiter pacing (rolling window of completion times)', () => {
     expect(granted).toBe(2);
     await timers.advance(1010);
     expect(granted).toBe(5);
+  });
+
+  it('a response that reaches us late does not invent outside traffic', async () => {
+    const timers = new FakeTimers();
+    const limiter = new AccountLimiter(timers);
+    const m = member(settings(10));
+    limiter.general.windowMs = 1000;
+    (await limiter.acquire(m, false)).complete(); // A, done at t=0
+    await timers.advance(990);
+    const b = await limiter.acquire(m, false); // B starts at t=990
+    await timers.advance(25); // HubSpot counted A and B; its answer is read at t=1015, A has left our window
+    limiter.observeHeaders(headers({ 'X-HubSpot-RateLimit-Max': 10, 'X-HubSpot-RateLimit-Remaining': 8, 'X-HubSpot-RateLimit-Interval-Milliseconds': 1000 }), b);
+    b.complete();
+    expect(limiter.general.external.size).toBe(0);
   });
 
   it("caps at HubSpot's X-HubSpot-RateLimit-Max when it is below this account's setting", async () => {
