@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { waitFor } from '../../helpers/wait.js';
 import { RELEASE_NS, SERVICE_ACCOUNT as SA, readyCondition as ready, startChartEnvironment, type ChartEnvironment } from './chart-environment.js';
+import { runHealthScript } from '../../unit/ops/argocd-lua.js';
 import { CHART_DIR, findPromtool, run, type KubeObject } from './tools.js';
 
 const NS = 'crm';
@@ -75,6 +76,23 @@ describe('the operator under exactly the chart RBAC', () => {
     expect(missing, 'series used by alerts/dashboard that the operator does not export').toEqual([]);
     expect(body).toMatch(/^hubspot_operator_integration_ready\{namespace="crm",integration="acme"\} 1$/m);
     expect(body).toMatch(/^leader_election_master_status\{name="hs-hubspot-operator"\} 1$/m);
+  });
+
+  it('looks Healthy to Argo CD once synced, and Suspended when suspended', async () => {
+    const health = readFileSync(join(CHART_DIR, 'argocd', 'health.lua'), 'utf8');
+    expect(runHealthScript(health, await env.getIntegration(NS, 'acme'))).toMatchObject({ status: 'Healthy' });
+    await env.kubectl('patch', 'hubspotintegration', 'acme', '-n', NS, '--type=merge', '-p', '{"spec":{"suspend":true}}');
+    const suspended = await waitFor(
+      async () => {
+        const i = await env.getIntegration(NS, 'acme');
+        return ready(i)?.reason === 'Suspended' ? i : undefined;
+      },
+      { what: 'Ready=False/Suspended' },
+    );
+    expect(runHealthScript(health, suspended)).toMatchObject({ status: 'Suspended' });
+    await env.kubectl('patch', 'hubspotintegration', 'acme', '-n', NS, '--type=merge', '-p', '{"spec":{"suspend":false}}');
+    const resumed = await env.waitReady(NS, 'acme');
+    expect(runHealthScript(health, resumed)).toMatchObject({ status: 'Healthy' });
   });
 
   it('fails with 403 exactly where a permission was removed (hubspotintegrations/status)', async () => {
