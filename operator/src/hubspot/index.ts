@@ -355,6 +355,7 @@ class Client implements HubSpotClient {
       out.errors.push(...r.errors.map((e) => (e.index >= 0 ? { ...e, index: e.index + offset } : e)));
       offset += part.length;
     }
+    out.errors.sort((a, b) => a.index - b.index);
     return out;
   }
 }
