@@ -11,7 +11,7 @@
  */
 import type { HubSpotObject, SearchFilter, SearchRequest } from '../hubspot/types.js';
 import type { Queryable } from '../target/postgres/db.js';
-import { selectUnlinkedKeys } from '../target/postgres/rows.js';
+import { selectKeysAfter } from '../target/postgres/rows.js';
 import { checkAbort, hsModifiedOf, type SyncContext } from './context.js';
 import { applyHubSpotDeletes } from './deletes.js';
 import { pushDownFilters } from './filter.js';
@@ -22,6 +22,8 @@ import { pushBatch, type PushOptions } from './push.js';
 export const LIST_PAGE = 100;
 export const SEARCH_PAGE = 200;
 export const PUSH_BATCH = 100;
+/** Keys read per step of the scan for unlinked target rows. */
+export const SCAN_WINDOW = 500;
 /** HubSpot search returns at most 10,000 results per query. */
 export const SEARCH_CAP = 10_000;
 
@@ -188,28 +190,45 @@ function pushOptions(rt: ObjectRuntime, fromOutbox: boolean, commitCursor?: (tx:
   return { pkDataType: rt.pkDataType, uniqueMatch: rt.uniqueMatch, ensureExternalIdProperty: rt.ensureExternalIdProperty, fromOutbox, commitCursor };
 }
 
-/** Target rows without a link, in key order (resumable by the last key). */
+/** Target rows without a link, in key order (resumable by the last key scanned). */
 export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 'seed' | 'full_seed'): Promise<void> {
   const { plan } = rt;
   const cur = (await ctx.state.getCursor(plan.type, phase)) ?? { completed: false, data: {} };
   if (cur.completed) return;
   let afterKey = cur.position;
   let done = 0;
+  const t = tableRef(plan, rt.pkDataType);
   for (;;) {
     checkAbort(ctx.signal);
-    const keys = await selectUnlinkedKeys(ctx.db, tableRef(plan, rt.pkDataType), ctx.linksTable, ctx.uid, plan.type, afterKey, PUSH_BATCH);
-    const last = keys[keys.length - 1];
-    const next = { completed: keys.length < PUSH_BATCH, position: last ?? afterKey, data: {} };
+    // Up to PUSH_BATCH unlinked keys, scanning at most SCAN_WINDOW keys per batch.
+    const unlinked: string[] = [];
+    let exhausted = false;
+    let lastScanned = afterKey;
+    while (unlinked.length < PUSH_BATCH && !exhausted) {
+      const keys = await selectKeysAfter(ctx.db, t, lastScanned, SCAN_WINDOW);
+      exhausted = keys.length < SCAN_WINDOW;
+      if (keys.length === 0) break;
+      const linked = await ctx.state.linksByTargetKeys(plan.type, keys);
+      for (const k of keys) {
+        lastScanned = k;
+        if (!linked.has(k)) unlinked.push(k);
+        if (unlinked.length >= PUSH_BATCH) {
+          exhausted = exhausted && k === keys[keys.length - 1];
+          break;
+        }
+      }
+    }
+    const next = { completed: exhausted && unlinked.length < PUSH_BATCH, position: lastScanned, data: {} };
     await pushBatch(
       ctx,
       plan,
-      keys.map((k) => ({ key: k, op: 'S' })),
+      unlinked.map((k) => ({ key: k, op: 'S' })),
       pushOptions(rt, false, (tx) => ctx.state.setCursor(tx, plan.type, phase, next)),
     );
-    done += keys.length;
+    done += unlinked.length;
     progress(ctx, plan.type, phase, done);
-    if (next.completed) return;
-    afterKey = last;
+    if (next.completed || (exhausted && unlinked.length === 0)) return;
+    afterKey = lastScanned;
   }
 }
 

@@ -74,27 +74,20 @@ export async function selectByMatch(
   return res.rows;
 }
 
-/** Keys (as text) of rows after `afterKey` in key order that have no link yet, for the initial/full scan of the target. */
-export async function selectUnlinkedKeys(
-  tx: Queryable,
-  t: TableRef,
-  linksTable: string,
-  uid: string,
-  objectType: string,
-  afterKey: string | undefined,
-  limit: number,
-): Promise<string[]> {
-  const params: unknown[] = [uid, objectType, limit];
-  let after = '';
+/**
+ * Keys (as text) of the next `limit` rows after `afterKey` in key order: a keyset scan on the
+ * primary key index, for the scan of target rows that have no link yet (the caller filters
+ * linked ones with an index lookup — an anti-join over the whole links table would not scale).
+ */
+export async function selectKeysAfter(tx: Queryable, t: TableRef, afterKey: string | undefined, limit: number): Promise<string[]> {
+  const params: unknown[] = [limit];
+  let where = '';
   if (afterKey !== undefined) {
     params.push(afterKey);
-    after = `AND t.${q(t.primaryKey)} > $4`;
+    where = `WHERE ${q(t.primaryKey)} > $2`;
   }
   const res = await tx.query<{ k: string }>(
-    `SELECT t.${q(t.primaryKey)}::text AS k FROM ${qt(t.schema, t.table)} t
-      WHERE NOT EXISTS (SELECT 1 FROM ${linksTable} l WHERE l.integration_uid = $1 AND l.object_type = $2 AND l.target_key = t.${q(t.primaryKey)}::text)
-        ${after}
-      ORDER BY t.${q(t.primaryKey)} LIMIT $3`,
+    `SELECT ${q(t.primaryKey)}::text AS k FROM ${qt(t.schema, t.table)} ${where} ORDER BY ${q(t.primaryKey)} LIMIT $1`,
     params,
   );
   return res.rows.map((r) => r.k);
