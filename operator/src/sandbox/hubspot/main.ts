@@ -40,9 +40,10 @@ if (values.help) {
   process.exit(0);
 }
 
+const port = intArg('port', values.port, 0);
 const sandbox = await startHubSpotSandbox({
   host: values.host!,
-  port: intArg('port', values.port, 0),
+  port,
   ...(values.token ? { token: values.token } : {}),
   portalId: intArg('portal-id', values['portal-id'], 1234567),
   seed: {
@@ -53,6 +54,10 @@ const sandbox = await startHubSpotSandbox({
   },
   indexingDelayMs: intArg('indexing-delay-ms', values['indexing-delay-ms'], 0),
   ...(values['real-limits'] ? { limits: HUBSPOT_LIMITS } : {}),
+}).catch((err: NodeJS.ErrnoException) => {
+  const why = err.code === 'EADDRINUSE' ? 'the address is in use' : err.message;
+  process.stderr.write(`hubspot sandbox: cannot listen on ${values.host}:${port}: ${why}\n`);
+  process.exit(1);
 });
 process.stdout.write(`hubspot=${sandbox.url}\n`);
 
