@@ -352,5 +352,12 @@ describe('properties API', () => {
     const bad = await h.http('POST', '/crm-object-schemas/v3/schemas', { name: '9lives', labels: {}, properties: [] });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('labels {singular, plural} are required');
+    const reserved = await h.http('POST', '/crm-object-schemas/v3/schemas', {
+      name: 'gadget', labels: { singular: 'Gadget', plural: 'Gadgets' },
+      properties: [{ name: 'hs_object_id', label: 'X', type: 'string' }, { name: 'size', label: 'S', type: 'number' }, { name: 'size', label: 'S', type: 'number' }],
+    });
+    expect(reserved.status).toBe(400);
+    expect(reserved.body.message).toContain('reserved');
+    expect(reserved.body.message).toContain('size is defined twice');
   });
 });

@@ -114,6 +114,10 @@ export class ObjectTypes {
       for (const msg of checkNewProperty((p ?? {}) as Record<string, unknown>)) problems.push(`properties[${i}]: ${msg}`);
     });
     const propNames = Array.isArray(props) ? props.map((p) => (p as { name?: unknown })?.name) : [];
+    propNames.forEach((n, i) => {
+      if (typeof n === 'string' && n.startsWith('hs_')) problems.push(`properties[${i}]: names starting with hs_ are reserved for HubSpot`);
+      if (typeof n === 'string' && propNames.indexOf(n) !== i) problems.push(`properties[${i}]: ${n} is defined twice`);
+    });
     const listOf = (key: string): string[] => {
       const v = body[key];
       if (v === undefined) return [];
