@@ -45,6 +45,7 @@ export function propertyRoutes(state: SandboxState): Route[] {
         const s = state.types.require(ctx.params.objectType!);
         const body = ctx.jsonObject();
         const problems = checkNewProperty(body);
+        if (typeof body.name === 'string' && body.name.startsWith('hs_') && !s.props.get(body.name)) problems.push('names starting with hs_ are reserved for HubSpot');
         if (problems.length > 0) throw badRequest(`Invalid property definition: ${problems.join('; ')}`, problems.map((message) => ({ message, code: 'INVALID_PROPERTY' })));
         if (s.props.get(body.name as string)) {
           throw new HubSpotHttpError(409, { message: `A property named '${body.name}' already exists.`, category: 'CONFLICT', context: { name: [body.name as string] } });
