@@ -213,14 +213,15 @@ export async function sandboxCommand(args: string[]): Promise<void> {
       psqlHint = `psql "<your --database-url>"`;
     }
 
-    if (kube && values.examples !== false) {
+    if (kube) {
       const client = new KubeClient(loadConfig(kubeconfigPath));
       await applyObjects(client, readManifests(join(repoRoot(), 'crds')));
-      if (!hubspot || !databaseUrl) throw new UsageError('--components: the examples need hubspot and postgres (or --database-url); add them or pass --no-examples');
-      const examples = substituteExamples(readManifests(join(repoRoot(), 'examples', 'sandbox')), { databaseUrl, hubspotUrl: hubspot.url, token });
-      await applyObjects(client, examples);
-    } else if (kube) {
-      await applyObjects(new KubeClient(loadConfig(kubeconfigPath)), readManifests(join(repoRoot(), 'crds')));
+      if (values.examples !== false && hubspot && databaseUrl) {
+        const examples = substituteExamples(readManifests(join(repoRoot(), 'examples', 'sandbox')), { databaseUrl, hubspotUrl: hubspot.url, token });
+        await applyObjects(client, examples);
+      } else if (values.examples !== false) {
+        out('  (examples/sandbox/ not applied: they need the hubspot and postgres components, or --database-url)');
+      }
     }
 
     let metricsUrl = '-';
@@ -254,7 +255,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
     if (hubspot) out(`  curl -s -H 'Authorization: Bearer ${values['hubspot-token'] ? '<your token>' : 'sandbox-token'}' '${hubspot.url}/crm/v3/objects/contacts?limit=3'`);
     out('Press Ctrl-C to stop.');
 
-    const watcher = operatorClient && values.examples !== false ? watchStatus(operatorClient, out) : undefined;
+    const watcher = operatorClient ? watchStatus(operatorClient, out) : undefined;
     await untilSignal(async () => {
       watcher?.stop();
       await stopAll();
