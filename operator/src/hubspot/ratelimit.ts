@@ -71,6 +71,8 @@ export type RateLimitPolicy = 'TEN_SECONDLY_ROLLING' | 'SECONDLY' | 'DAILY' | st
 export class AccountLimiter {
   readonly general: SlidingWindow;
   readonly search: SlidingWindow;
+  /** HubSpot's per-second limit on non-search requests, once X-HubSpot-RateLimit-Secondly told it. */
+  secondly?: SlidingWindow;
   /** Last values HubSpot reported, for usage(). */
   remainingInWindow?: number;
   remainingToday?: number;
@@ -146,6 +148,17 @@ export class AccountLimiter {
       this.general.observe(now, max, remaining, interval, permit?.snapshot);
       if (remaining !== undefined) this.remainingInWindow = remaining;
     }
+    const perSecond = num(h.get('x-hubspot-ratelimit-secondly'));
+    if (perSecond !== undefined && perSecond > 0) {
+      // Keeps the burst at the start of each window within HubSpot's per-second limit.
+      if (!this.secondly) {
+        // Requests already made (or in flight) count in HubSpot's current second too.
+        this.secondly = new SlidingWindow(perSecond, SEARCH_WINDOW_MS);
+        this.secondly.own.merge(this.general.own.toArray());
+        this.secondly.external.push(now, this.general.inFlight);
+      }
+      this.secondly.capacity = perSecond;
+    }
     const dailyRemaining = num(h.get('x-hubspot-ratelimit-daily-remaining'));
     if (dailyRemaining !== undefined) {
       this.remainingToday = dailyRemaining;
@@ -213,21 +226,25 @@ export class AccountLimiter {
   /** Grant slots to waiters in arrival order while their window allows, then arm one timer. */
   private pump(): void {
     const now = this.timers.now();
-    while (this.generalQueue.length > 0 && this.general.waitMs(now) === 0) this.grant(this.generalQueue.shift()!);
+    while (this.generalQueue.length > 0 && this.generalWaitMs(now) === 0) this.grant(this.generalQueue.shift()!);
     while (this.searchQueue.length > 0 && this.search.waitMs(now) === 0) this.grant(this.searchQueue.shift()!);
     this.arm(now);
   }
 
   private grant(w: Waiter): void {
     if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
-    const window = w.search ? this.search : this.general;
-    const snapshot = window.take(this.timers.now());
+    const windows = w.search ? [this.search] : this.secondly ? [this.general, this.secondly] : [this.general];
+    const now = this.timers.now();
+    const snapshot = windows.map((x) => x.take(now))[0];
     let done = false;
     const finish = (sent: boolean): void => {
       if (done) return;
       done = true;
-      if (sent) window.complete(this.timers.now());
-      else window.cancel();
+      const t = this.timers.now();
+      for (const x of windows) {
+        if (sent) x.complete(t);
+        else x.cancel();
+      }
       this.pump();
     };
     w.resolve({ complete: () => finish(true), cancel: () => finish(false), snapshot: w.search ? undefined : snapshot });
@@ -235,7 +252,7 @@ export class AccountLimiter {
 
   private arm(now: number): void {
     let wait = Infinity;
-    if (this.generalQueue.length > 0) wait = this.general.waitMs(now);
+    if (this.generalQueue.length > 0) wait = this.generalWaitMs(now);
     if (this.searchQueue.length > 0) wait = Math.min(wait, this.search.waitMs(now));
     if (!Number.isFinite(wait)) return; // woken by a completing request
     const due = now + Math.max(1, Math.ceil(wait));
@@ -247,6 +264,11 @@ export class AccountLimiter {
       this.timerDue = Infinity;
       this.pump();
     }, due - now);
+  }
+
+  private generalWaitMs(now: number): number {
+    const w = this.general.waitMs(now);
+    return this.secondly ? Math.max(w, this.secondly.waitMs(now)) : w;
   }
 
   private remove(w: Waiter): void {

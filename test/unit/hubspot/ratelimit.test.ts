@@ -194,6 +194,27 @@ describe('AccountLimiter pacing (rolling window of completion times)', () => {
     expect(await waitFor429()).toBe(250);
   });
 
+  it("keeps within HubSpot's per-second limit when X-HubSpot-RateLimit-Secondly is sent", async () => {
+    const timers = new FakeTimers();
+    const limiter = new AccountLimiter(timers);
+    const m = member(settings(100));
+    const p = await limiter.acquire(m, false);
+    limiter.observeHeaders(headers({ 'X-HubSpot-RateLimit-Max': 100, 'X-HubSpot-RateLimit-Remaining': 99, 'X-HubSpot-RateLimit-Secondly': 3, 'X-HubSpot-RateLimit-Secondly-Remaining': 2 }), p);
+    p.complete();
+    const starts: number[] = [];
+    const all = Array.from({ length: 8 }, async () => {
+      const q = await limiter.acquire(m, false);
+      starts.push(timers.now());
+      q.complete();
+    });
+    for (let i = 0; i < 40; i++) await timers.advance(100);
+    await Promise.all(all);
+    // One already used in the first second: 2 more, then 3 per second.
+    expect(starts.filter((t) => t < 1000)).toHaveLength(2);
+    expect(starts.filter((t) => t < 2000)).toHaveLength(5);
+    expect(starts).toHaveLength(8);
+  });
+
   it('after a SECONDLY 429 waits one second', async () => {
     const timers = new FakeTimers();
     const limiter = new AccountLimiter(timers);
