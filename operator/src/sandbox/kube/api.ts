@@ -18,6 +18,7 @@ import {
   type FieldError,
 } from './errors.js';
 import { generateName, now, validateMeta, type NameRule } from './meta.js';
+import { applyConfig, recordUpdate, type Walk, type WriteSlot } from './managed-fields.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { prepareCrd, typesFromCrd } from './crd.js';
 import { Registry } from './registry.js';
@@ -34,6 +35,10 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
+  /** Who makes the write, for metadata.managedFields (kube: the fieldManager parameter or the user agent). */
+  fieldManager?: string;
+  /** Server-side apply: take over fields other managers own instead of failing with 409. */
+  force?: boolean;
 }
 
 export interface WriteResult {
@@ -58,6 +63,9 @@ export interface Target {
 }
 
 export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
+
+/** Objects whose managedFields were computed by server-side apply (kept as is by create/commitUpdate). */
+const presetManagedFields = new WeakSet<KubeObject>();
 
 const NAMESPACES = 'namespaces';
 const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
@@ -101,7 +109,7 @@ export class KubeApi {
   constructor() {
     const nsType = this.registry.lookup('', 'v1', NAMESPACES) as ResourceType;
     for (const name of INITIAL_NAMESPACES) {
-      this.create({ rt: nsType }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, {});
+      this.create({ rt: nsType }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'kube-apiserver' });
     }
   }
 
@@ -213,11 +221,23 @@ export class KubeApi {
     return warnings;
   }
 
+  // --- field managers -----------------------------------------------------------------------
+
+  private walk(rt: ResourceType): Walk {
+    return { schema: rt.schema, crd: Boolean(rt.crdName) };
+  }
+
+  private slot(t: Target, opts: WriteOptions): WriteSlot {
+    const part = t.subresource === 'status' ? 'status' : t.rt.statusSubresource ? 'main' : 'all';
+    return { manager: opts.fieldManager || 'unknown', apiVersion: groupVersion(t.rt), subresource: t.subresource, part };
+  }
+
   // --- create -------------------------------------------------------------------------------
 
   create(t: Target, body: unknown, opts: WriteOptions): WriteResult {
     const rt = t.rt;
     const obj = this.decode(rt, body);
+    if (presetManagedFields.has(body as KubeObject)) presetManagedFields.add(obj);
     if (t.subresource) throw new ApiError(405, 'MethodNotAllowed', `create is not supported on ${rt.plural}/${t.subresource}`);
     const meta = obj.metadata;
     if (!meta.name && meta.generateName) meta.name = generateName(meta.generateName);
@@ -234,16 +254,21 @@ export class KubeApi {
     }
     if (rt.verbs.length === 1 && rt.verbs[0] === 'create') throw badRequest(`${rt.kind} is handled by the authorizer`);
     for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink']) delete meta[k];
+    if (!presetManagedFields.has(obj)) delete meta.managedFields;
     if (rt.statusSubresource && rt.crdName) delete obj.status;
     const existing = this.store.get(rt.storeKey, meta.namespace ?? '', meta.name);
     if (existing) throw alreadyExists(rt.plural, rt.group, meta.name);
     if (rt.namespaced && this.isTerminating(meta.namespace as string)) {
       throw new ApiError(403, 'Forbidden', `${rt.plural} "${meta.name}" is forbidden: unable to create new content in namespace ${meta.namespace} because it is being terminated`);
     }
+    const preset = meta.managedFields;
     const warnings = this.admit(rt, obj, undefined, opts);
     meta.uid = randomUUID();
     meta.creationTimestamp = now();
     if (rt.hasGeneration) meta.generation = 1;
+    // A create through server-side apply arrives with its Apply entry; any other create owns what it set.
+    meta.managedFields = presetManagedFields.has(obj) ? preset : recordUpdate(undefined, obj, this.walk(rt), this.slot(t, opts));
+    presetManagedFields.delete(obj);
     if (opts.dryRun) return { object: this.present(rt, obj), warnings, code: 201 };
     meta.resourceVersion = String(this.store.nextResourceVersion());
     this.store.put(rt.storeKey, obj, undefined);
@@ -333,6 +358,10 @@ export class KubeApi {
     if (rt.hasGeneration) meta.generation = oldMeta.generation;
     else delete meta.generation;
     meta.resourceVersion = oldMeta.resourceVersion;
+    const applied = presetManagedFields.has(incoming) ? incoming.metadata.managedFields : undefined;
+    presetManagedFields.delete(incoming);
+    meta.managedFields = oldMeta.managedFields;
+    if (meta.managedFields === undefined) delete meta.managedFields;
 
     const warnings = this.admit(rt, obj, old, opts);
 
@@ -341,6 +370,10 @@ export class KubeApi {
       meta.generation = (oldMeta.generation ?? 0) + 1;
     }
     const unchanged = canonical({ ...obj, apiVersion: '' }) === canonical({ ...old, apiVersion: '' });
+    if (!unchanged) {
+      meta.managedFields = (applied ?? recordUpdate(old, obj, this.walk(rt), this.slot(t, opts))) as unknown[];
+      if (!meta.managedFields.length) delete meta.managedFields;
+    }
     if (opts.dryRun || unchanged) {
       // kube-apiserver skips no-op writes: same resourceVersion, no watch event.
       return { object: this.present(rt, unchanged ? old : obj), warnings, code: 200 };
@@ -360,23 +393,13 @@ export class KubeApi {
     const rt = t.rt;
     const [ns, name] = this.key(t);
     const old = this.store.get(rt.storeKey, ns, name);
-    if (!old) {
-      if (type === 'apply' && !t.subresource) {
-        const body = structuredClone(patch) as KubeObject;
-        if (isObject(body)) body.metadata = { ...(isObject(body.metadata) ? body.metadata : {}), name };
-        return this.create({ ...t, name: undefined }, body, opts);
-      }
-      throw notFound(rt.plural, rt.group, name);
-    }
+    if (type === 'apply') return this.apply(t, old, patch, opts);
+    if (!old) throw notFound(rt.plural, rt.group, name);
     const current = structuredClone(this.present(rt, old)) as unknown;
     let patched: unknown;
     switch (type) {
       case 'merge':
         if (!isObject(patch)) throw badRequest('a merge patch must be a JSON object');
-        patched = mergePatch(current, patch);
-        break;
-      case 'apply':
-        if (!isObject(patch)) throw badRequest('an apply patch must be an object');
         patched = mergePatch(current, patch);
         break;
       case 'strategic':
@@ -395,6 +418,28 @@ export class KubeApi {
     if (rv !== undefined && rv !== old.metadata.resourceVersion) throw conflict(rt.plural, rt.group, name, STALE_OBJECT);
     obj.metadata.resourceVersion = old.metadata.resourceVersion;
     return this.commitUpdate(t, old, obj, opts);
+  }
+
+  /** Server-side apply (`application/apply-patch+yaml`): creates or merges with field ownership. */
+  private apply(t: Target, old: KubeObject | undefined, patch: unknown, opts: WriteOptions): WriteResult {
+    const rt = t.rt;
+    const name = t.name ?? '';
+    if (!opts.fieldManager) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
+    if (!isObject(patch) || typeof patch.apiVersion !== 'string' || typeof patch.kind !== 'string') {
+      throw badRequest('an apply configuration must be an object with apiVersion and kind');
+    }
+    const config = this.decode(rt, patch);
+    if (config.metadata.name !== undefined && config.metadata.name !== name) {
+      throw badRequest(`the name of the object (${config.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    config.metadata.name = name;
+    if (!old && t.subresource) throw notFound(rt.plural, rt.group, name);
+    const current = old ? this.present(rt, old) : undefined;
+    const obj = applyConfig(current, config, this.walk(rt), this.slot(t, opts), Boolean(opts.force), rt.kind);
+    presetManagedFields.add(obj);
+    if (!old) return this.create({ ...t, name: undefined }, obj, opts);
+    obj.metadata.resourceVersion = (old as KubeObject).metadata.resourceVersion;
+    return this.commitUpdate(t, old as KubeObject, obj, opts);
   }
 
   // --- delete -------------------------------------------------------------------------------

@@ -197,14 +197,18 @@ export class KubeServer {
     return { rt, namespace, name, subresource, verb, watchPath };
   }
 
-  private writeOptions(query: URLSearchParams): WriteOptions {
+  private writeOptions(query: URLSearchParams, req?: IncomingMessage): WriteOptions {
     const dry = query.getAll('dryRun');
     for (const d of dry) if (d !== 'All' && d !== '') throw badRequest(`Invalid dry run value: ${d}: supported values are "All"`);
     const fv = query.get('fieldValidation');
     if (fv && !['Strict', 'Warn', 'Ignore'].includes(fv)) {
       throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${fv}"`);
     }
-    return { dryRun: dry.includes('All'), fieldValidation: (fv as FieldValidation | null) ?? 'Warn' };
+    // kube-apiserver names an unnamed field manager after the client's user agent ("kubectl/v1.32 ..." → "kubectl").
+    const agent = String(req?.headers['user-agent'] ?? '').split('/')[0].trim();
+    const fieldManager = query.get('fieldManager') || agent || 'unknown';
+    if (fieldManager.length > 128) throw badRequest('fieldManager must not be longer than 128 characters');
+    return { dryRun: dry.includes('All'), fieldValidation: (fv as FieldValidation | null) ?? 'Warn', fieldManager, force: truthy(query.get('force')) };
   }
 
   private async resource(req: IncomingMessage, res: ServerResponse, rr: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
@@ -235,13 +239,13 @@ export class KubeServer {
         const neg = negotiate(req.headers.accept);
         const body = decodeObject(await readBody(req, this.config.maxBodyBytes), req.headers['content-type']);
         if (rt.group === 'authorization.k8s.io') return send(res, 201, this.accessReview(rt, body, user));
-        const r = this.api.create(rr, body, this.writeOptions(query));
+        const r = this.api.create(rr, body, this.writeOptions(query, req));
         return send(res, r.code, r.object, { yaml: neg.yaml, warnings: r.warnings });
       }
       case 'update': {
         const neg = negotiate(req.headers.accept);
         const body = decodeObject(await readBody(req, this.config.maxBodyBytes), req.headers['content-type']);
-        const r = this.api.update(rr, body, this.writeOptions(query));
+        const r = this.api.update(rr, body, this.writeOptions(query, req));
         return send(res, r.code, r.object, { yaml: neg.yaml, warnings: r.warnings });
       }
       case 'patch': {
@@ -249,8 +253,9 @@ export class KubeServer {
         const type = PATCH_TYPES[mediaType(req.headers['content-type'])];
         const buf = await readBody(req, this.config.maxBodyBytes);
         if (!type) throw unsupportedMediaType(mediaType(req.headers['content-type']), Object.keys(PATCH_TYPES));
+        if (type === 'apply' && !query.get('fieldManager')) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
         const patch = decodeAs(buf, type === 'apply' ? 'yaml' : 'json');
-        const r = this.api.patch(rr, type, patch, this.writeOptions(query));
+        const r = this.api.patch(rr, type, patch, this.writeOptions(query, req));
         return send(res, r.code, r.object, { yaml: neg.yaml, warnings: r.warnings });
       }
       case 'delete':
@@ -262,7 +267,7 @@ export class KubeServer {
           if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) throw badRequest('DeleteOptions must be a JSON object');
           options = decoded as Record<string, unknown>;
         }
-        const opts = this.writeOptions(query);
+        const opts = this.writeOptions(query, req);
         if (Array.isArray(options.dryRun) && options.dryRun.includes('All')) opts.dryRun = true;
         const policy = query.get('propagationPolicy') ?? options.propagationPolicy;
         if (policy !== undefined && policy !== null && !['Orphan', 'Background', 'Foreground'].includes(String(policy))) {

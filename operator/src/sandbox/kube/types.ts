@@ -18,6 +18,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   finalizers?: string[];
   ownerReferences?: JsonObject[];
+  managedFields?: unknown[];
   [key: string]: unknown;
 }
 

@@ -1,0 +1,133 @@
+/**
+ * Server-side apply and field ownership: managedFields are recorded for every write, an apply
+ * merges by list keys and removes what the manager stopped applying, and changing a field
+ * another manager owns is a 409 naming that manager unless forced — with kubectl and raw HTTP.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
+import { kubectlFor, type Kubectl } from './kubectl-helper.js';
+
+let kube: KubeSandbox;
+let k: Kubectl;
+const PATH = '/apis/hubspot-operator.dev/v1alpha1/namespaces/default/hubspotintegrations';
+
+type Body = Record<string, any>;
+async function apply(name: string, config: Body, manager: string, force = false): Promise<{ status: number; body: Body }> {
+  const res = await fetch(`${kube.url}${PATH}/${name}?fieldManager=${manager}${force ? '&force=true' : ''}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/apply-patch+yaml' },
+    body: stringify(config),
+  });
+  return { status: res.status, body: (await res.json()) as Body };
+}
+
+function config(name: string, spec: Body): Body {
+  return {
+    apiVersion: 'hubspot-operator.dev/v1alpha1',
+    kind: 'HubSpotIntegration',
+    metadata: { name },
+    spec: {
+      hubspot: { auth: { privateAppToken: { secretRef: { name: 'hs', key: 'token' } } } },
+      target: { postgres: { connectionSecretRef: { name: 'db', key: 'url' } } },
+      objects: [{ type: 'contacts', table: 'contacts' }],
+      ...spec,
+    },
+  };
+}
+
+const managers = (obj: Body): string[] => (obj.metadata.managedFields as Body[]).map((e) => `${e.manager}/${e.operation}`).sort();
+
+beforeAll(async () => {
+  kube = await startKubeSandbox();
+  k = await kubectlFor(kube);
+  await k.ok('apply', '--server-side', '-f', 'crds/hubspotintegrations.yaml');
+});
+afterAll(async () => {
+  await k?.cleanup();
+  await kube?.close();
+});
+
+describe('server-side apply', () => {
+  it('creates, records the Apply owner, and merges list items by key', async () => {
+    const created = await apply('ssa', config('ssa', { suspend: true }), 'gitops');
+    expect(created.status).toBe(201);
+    expect(managers(created.body)).toEqual(['gitops/Apply']);
+    const fields = created.body.metadata.managedFields[0].fieldsV1;
+    expect(fields['f:spec']['f:objects']['k:{"type":"contacts"}']).toEqual({ '.': {}, 'f:table': {}, 'f:type': {} });
+
+    // Another manager adds a list item; both items stay, each owned by its manager.
+    const second = await apply('ssa', { apiVersion: 'hubspot-operator.dev/v1alpha1', kind: 'HubSpotIntegration', metadata: { name: 'ssa' }, spec: { objects: [{ type: 'deals', table: 'deals' }] } }, 'deals-team');
+    expect(second.status).toBe(200);
+    expect(second.body.spec.objects.map((o: Body) => o.type)).toEqual(['contacts', 'deals']);
+    expect(managers(second.body)).toEqual(['deals-team/Apply', 'gitops/Apply']);
+  });
+
+  it('removes fields the manager no longer applies', async () => {
+    const before = await apply('ssa', config('ssa', { suspend: true, deletionPolicy: 'Orphan' }), 'gitops');
+    expect(before.body.spec.deletionPolicy).toBe('Orphan');
+    const after = await apply('ssa', config('ssa', { suspend: true }), 'gitops');
+    // deletionPolicy was only gitops's: it is removed, then defaulted again by the schema.
+    expect(after.body.spec.deletionPolicy).toBe('Delete');
+    expect(after.body.spec.objects.map((o: Body) => o.type)).toEqual(['contacts', 'deals']);
+  });
+
+  it('refuses to change a field another manager owns, unless forced', async () => {
+    const conflict = await apply('ssa', config('ssa', { suspend: false }), 'intruder');
+    expect(conflict.status).toBe(409);
+    expect(conflict.body).toMatchObject({ kind: 'Status', reason: 'Conflict' });
+    expect(conflict.body.message).toBe('Apply failed with 1 conflict: conflict with "gitops" using hubspot-operator.dev/v1alpha1: .spec.suspend');
+    expect(conflict.body.details.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "gitops" using hubspot-operator.dev/v1alpha1', field: '.spec.suspend' }]);
+    // The same value is no conflict: the field becomes shared.
+    expect((await apply('ssa', config('ssa', { suspend: true }), 'intruder')).status).toBe(200);
+    const forced = await apply('ssa', config('ssa', { suspend: false }), 'intruder', true);
+    expect(forced.status).toBe(200);
+    expect(forced.body.spec.suspend).toBe(false);
+    const gitops = (forced.body.metadata.managedFields as Body[]).find((e) => e.manager === 'gitops');
+    expect(gitops?.fieldsV1['f:spec']['f:suspend']).toBeUndefined();
+  });
+
+  it('kubectl apply --server-side conflicts with a kubectl patch, and --force-conflicts takes over', async () => {
+    const manifest = readFileSync('examples/acme/10-hubspotintegration.yaml', 'utf8');
+    const file = await k.file('acme.yaml', manifest);
+    expect(await k.ok('apply', '--server-side', '-f', file)).toMatch(/hubspotintegration.hubspot-operator.dev\/acme serverside-applied/);
+    await k.ok('patch', 'hsi', 'acme', '--type=merge', '-p', '{"spec":{"suspend":true}}');
+    const refused = await k.run('apply', '--server-side', '-f', file);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/Apply failed with 1 conflict: conflict with "kubectl-patch" using hubspot-operator.dev\/v1alpha1: .spec.suspend/);
+    await k.ok('apply', '--server-side', '--force-conflicts', '-f', file);
+    expect(await k.ok('get', 'hsi', 'acme', '-o', 'jsonpath={.spec.suspend}')).toBe('false');
+    const obj = parse(await k.ok('get', 'hsi', 'acme', '-o', 'yaml', '--show-managed-fields'));
+    // kubectl-patch owned only spec.suspend; having lost it, its entry is gone.
+    expect(managers(obj)).toEqual(['kubectl/Apply']);
+  });
+
+  it('ordinary writes record Update owners and no-op writes leave managedFields alone', async () => {
+    const cm = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps?fieldManager=creator`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'owned', labels: { a: 'b' } }, data: { x: '1' } }),
+    }).then((r) => r.json() as Promise<Body>);
+    expect(cm.metadata.managedFields).toEqual([
+      expect.objectContaining({ manager: 'creator', operation: 'Update', fieldsV1: { 'f:data': { 'f:x': {} }, 'f:metadata': { 'f:labels': { 'f:a': {} } } } }),
+    ]);
+    const same = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps/owned?fieldManager=other`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ data: { x: '1' } }),
+    }).then((r) => r.json() as Promise<Body>);
+    expect(same.metadata.resourceVersion).toBe(cm.metadata.resourceVersion);
+    expect(same.metadata.managedFields).toEqual(cm.metadata.managedFields);
+  });
+
+  it('requires a fieldManager for apply', async () => {
+    const res = await fetch(`${kube.url}${PATH}/nomanager`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/apply-patch+yaml' },
+      body: stringify(config('nomanager', {})),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Body).message).toMatch(/fieldManager/);
+  });
+});
