@@ -67,7 +67,8 @@ function listen(server: Server, port: number, host: string): Promise<string> {
 
 export async function startEndpoints(o: EndpointsOptions): Promise<Endpoints> {
   const host = o.host ?? '0.0.0.0';
-  const shared = o.healthPort === undefined || o.healthPort === o.metricsPort;
+  // Port 0 means "any free port", so two zeros are two servers.
+  const shared = o.healthPort === undefined || (o.healthPort === o.metricsPort && o.healthPort !== 0);
   const servers: Server[] = [];
   const metricsServer = createServer(handler(shared ? { metrics: o.registry, healthz: o.healthz, readyz: o.readyz } : { metrics: o.registry }));
   servers.push(metricsServer);
