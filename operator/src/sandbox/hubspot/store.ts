@@ -29,10 +29,6 @@ export class Rec implements RecordView {
   u: number;
   a = 0;
   v: (string | undefined)[];
-  /** Search's view while a write waits to be indexed; null when search sees the record as is. */
-  s: Snapshot | null = null;
-  /** When the latest pending write becomes searchable. */
-  due = 0;
 
   constructor(id: number, c: number, u: number, v: (string | undefined)[]) {
     this.id = id;
@@ -42,9 +38,12 @@ export class Rec implements RecordView {
   }
 }
 
+/** What search still sees of a record whose latest write waits to be indexed. */
 interface Snapshot extends RecordView {
   /** False for a record created after the last indexing: search does not know it yet. */
   visible: boolean;
+  /** When the latest pending write becomes searchable. */
+  due: number;
 }
 
 export type ObjectKind = 'contacts' | 'companies' | 'deals' | 'custom';
@@ -69,6 +68,8 @@ export class ObjectStore {
   private readonly unique = new Map<string, Map<string, Rec>>();
   readonly byModified = new SortedIndex();
   readonly byCreated = new SortedIndex();
+  /** Records with a write not yet indexed, and what search sees of them meanwhile. */
+  private readonly snapshots = new Map<Rec, Snapshot>();
   private pending: Rec[] = [];
   private pendingDue: number[] = [];
   private pendingHead = 0;
@@ -95,6 +96,7 @@ export class ObjectStore {
     for (const m of this.unique.values()) m.clear();
     this.byModified.clear();
     this.byCreated.clear();
+    this.snapshots.clear();
     this.pending = [];
     this.pendingDue = [];
     this.pendingHead = 0;
@@ -168,7 +170,7 @@ export class ObjectStore {
     this.indexUnique(rec);
     if (this.indexingDelayMs > 0) {
       this.flushDue(now);
-      rec.s = { id, c: rec.c, u: rec.u, a: 0, v: [], visible: false };
+      this.snapshots.set(rec, { id, c: rec.c, u: rec.u, a: 0, v: [], visible: false, due: 0 });
       this.schedule(rec, now);
     } else this.indexSearch(rec);
     return rec;
@@ -225,7 +227,7 @@ export class ObjectStore {
     if (this.indexingDelayMs > 0) {
       this.flushDue(now);
       // Keep what search knows until the delay passes; only the first pending write snapshots.
-      if (rec.s === null) rec.s = { id: rec.id, c: rec.c, u: rec.u, a: rec.a, v: rec.v, visible: true };
+      if (!this.snapshots.has(rec)) this.snapshots.set(rec, { id: rec.id, c: rec.c, u: rec.u, a: rec.a, v: rec.v, visible: true, due: 0 });
       this.schedule(rec, now);
     } else this.unindexSearch(rec);
   }
@@ -240,9 +242,10 @@ export class ObjectStore {
   }
 
   private schedule(rec: Rec, now: number): void {
-    rec.due = now + this.indexingDelayMs;
+    const due = now + this.indexingDelayMs;
+    this.snapshots.get(rec)!.due = due;
     this.pending.push(rec);
-    this.pendingDue.push(rec.due);
+    this.pendingDue.push(due);
   }
 
   /** Makes every write whose indexing delay has passed visible to search. */
@@ -252,11 +255,11 @@ export class ObjectStore {
       if (this.pendingDue[this.pendingHead]! > now) break;
       const rec = this.pending[this.pendingHead]!;
       this.pendingHead++;
-      const snap = rec.s;
-      if (snap === null) continue; // indexed already by an earlier entry
-      if (rec.due > now) continue; // written again since: its newer entry will index it
+      const snap = this.snapshots.get(rec);
+      if (snap === undefined) continue; // indexed already by an earlier entry
+      if (snap.due > now) continue; // written again since: its newer entry will index it
       if (snap.visible) this.unindexView(snap);
-      rec.s = null;
+      this.snapshots.delete(rec);
       this.indexSearch(rec);
     }
     if (this.pendingHead === this.pending.length) {
@@ -321,8 +324,9 @@ export class ObjectStore {
 
   /** What search sees of a record, or undefined when search does not know it (yet) or it is archived. */
   searchView(rec: Rec): RecordView | undefined {
-    const view: RecordView = rec.s ?? rec;
-    if (rec.s !== null && !rec.s.visible) return undefined;
+    const snap = this.snapshots.size === 0 ? undefined : this.snapshots.get(rec);
+    if (snap !== undefined && !snap.visible) return undefined;
+    const view: RecordView = snap ?? rec;
     return view.a === 0 ? view : undefined;
   }
 
