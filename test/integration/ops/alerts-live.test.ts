@@ -4,7 +4,7 @@
 // (label sets, vector matching), nothing alerts while the integration is healthy, revoking the
 // HubSpot token makes HubSpotAuthenticationFailing fire, and suspending silences it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -112,6 +112,29 @@ describe.skipIf(!prometheusBin)('alert rules on a real Prometheus scraping the o
     await waitFor(async () => (await query(`hubspot_operator:api_daily_budget_used:ratio{namespace="${NS}",integration="acme"} >= 0`)).length === 1, {
       what: 'hubspot_operator:api_daily_budget_used:ratio for crm/acme',
     });
+  });
+
+  it('answers every dashboard query, with data for the integration on the main panels', async () => {
+    const dashboard = JSON.parse(readFileSync(join(CHART_DIR, 'files', 'dashboards', 'hubspot-operator.json'), 'utf8'));
+    const panels = dashboard.panels.filter((p: { targets?: unknown[] }) => p.targets) as { title: string; targets: { expr: string }[] }[];
+    // What Grafana substitutes: "All" for the variables, a short rate window for 1 s scrapes.
+    const promql = (e: string) => e.replaceAll('$__rate_interval', '30s').replaceAll('$namespace', '.*').replaceAll('$integration', '.*').replaceAll('$job', '.*hubspot-operator.*');
+    const results = new Map<string, number>();
+    for (const p of panels) {
+      let n = 0;
+      for (const t of p.targets) n += (await query(promql(t.expr))).length; // throws on a query error
+      results.set(p.title, n);
+    }
+    const withData = (title: string) => waitFor(async () => {
+      const p = panels.find((x) => x.title === title)!;
+      let n = 0;
+      for (const t of p.targets) n += (await query(promql(t.expr))).length;
+      return n > 0;
+    }, { what: `data in dashboard panel "${title}"` });
+    for (const title of ['Ready', 'Integrations', 'Records synced by direction and operation', 'API requests by kind and status code', 'Reconcile rate', 'Reconcile latency', 'Work queue depth', 'Leader', 'Time since last successful sync']) {
+      expect(results.has(title), `panel "${title}"`).toBe(true);
+      await withData(title);
+    }
   });
 
   it('stays silent while the integration is healthy', async () => {
