@@ -267,6 +267,18 @@ describe('operator end to end', () => {
     expect(standby.logged(/sync cycle started/)).toBe(true);
   });
 
+  it('SIGTERM stops gracefully: exit code 0 and the Lease released, so the next operator leads at once', async () => {
+    const current = await leader();
+    expect(await current.kill('SIGTERM')).toBe(0);
+    expect(current.logged(/"msg":"stopped"/)).toBe(true);
+    const lease = await client.get<Obj & { spec: { holderIdentity?: string } }>(R.lease, 'default', 'hubspot-operator-leader');
+    expect(lease.spec.holderIdentity ?? '').toBe('');
+    const next = startOperator(kubeconfigPath, 'operator-c');
+    operators.push(next);
+    await next.started();
+    await waitFor(() => next.logged(/became the leader/), { timeoutMs: 10_000, what: 'the next operator leads' });
+  });
+
   it('delete with Orphan keeps the sync state; with Delete removes state and triggers; business rows stay; objects are gone', async () => {
     const uidBulk = (await getIntegration('bulk')).metadata.uid!;
     const uidCrm = (await getIntegration('crm')).metadata.uid!;
