@@ -1,6 +1,7 @@
 // The Helm chart as a platform engineer meets it: lint, render, the schema's refusals, hardened
 // pods, least-privilege RBAC, optional monitoring objects, CRDs identical to crds/.
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../operator/src/cli.js';
@@ -43,6 +44,25 @@ describe('helm lint', () => {
       expect(r.stdout + r.stderr, `helm lint ${args.join(' ')}`).toContain('1 chart(s) linted, 0 chart(s) failed');
       expect(r.code).toBe(0);
       expect(r.stderr).not.toMatch(/funcMap fail|WARNING|ERROR/);
+    }
+  });
+});
+
+describe('helm package', () => {
+  it('produces a self-contained chart that renders exactly like the source directory', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'hubspot-operator-package-'));
+    try {
+      const r = await helm(['package', CHART_DIR, '--destination', out]);
+      expect(r.code, r.stderr).toBe(0);
+      const tgz = join(out, 'hubspot-operator-0.1.0.tgz');
+      expect(r.stdout).toContain(tgz);
+      const fromPackage = await helm(['template', 'hs', tgz, '--namespace', 'hubspot-system', '--values', ALL_FEATURES]);
+      const fromDir = await helm(['template', 'hs', CHART_DIR, '--namespace', 'hubspot-system', '--values', ALL_FEATURES]);
+      expect(fromPackage.code, fromPackage.stderr).toBe(0);
+      expect(fromPackage.stdout.replaceAll(tgz, '')).toBe(fromDir.stdout);
+      expect(fromPackage.stdout).toContain('kind: CustomResourceDefinition');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });
