@@ -220,6 +220,23 @@ describe('RBAC', () => {
     });
   });
 
+  it('kubectl create token mints an expiring ServiceAccount token; whoami and can-i --list report it', async () => {
+    const token = (await admin.ok('create', 'token', 'operator', '-n', 'crm', '--duration=15m')).trim();
+    const k = await kubectlFor(kube, token);
+    try {
+      const whoami = await k.ok('auth', 'whoami');
+      expect(whoami).toMatch(new RegExp(`Username\\s+${SA}`));
+      expect(whoami).toMatch(/system:serviceaccounts:crm/);
+      const list = await k.ok('auth', 'can-i', '--list', '-n', 'crm');
+      expect(list).toMatch(/hubspotintegrations.hubspot-operator.dev\s+\[\]\s+\[\]\s+\[get list watch\]/);
+      expect(list).toMatch(/secrets\s+\[\]\s+\[acme-hubspot\]\s+\[get\]/);
+    } finally {
+      await k.cleanup();
+    }
+    const missing = await admin.run('create', 'token', 'nobody', '-n', 'crm');
+    expect(missing.stderr).toMatch(/serviceaccounts "nobody" not found/);
+  });
+
   it('unauthenticated requests may only read health and version', async () => {
     expect(kube.url).toMatch(/^https:/);
     expect((await anonymousGet('/healthz')).status).toBe(200);

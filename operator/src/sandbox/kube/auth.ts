@@ -17,19 +17,20 @@ export interface UserInfo {
 export const ANONYMOUS: UserInfo = { username: 'system:anonymous', groups: ['system:unauthenticated'] };
 
 export class Authenticator {
-  private readonly tokens = new Map<string, UserInfo>();
+  private readonly tokens = new Map<string, { user: UserInfo; expiresAt?: number }>();
 
-  addToken(token: string, user: UserInfo): void {
-    this.tokens.set(token, { username: user.username, groups: [...new Set([...user.groups, 'system:authenticated'])] });
+  addToken(token: string, user: UserInfo, expiresAt?: number): void {
+    this.tokens.set(token, { user: { username: user.username, groups: [...new Set([...user.groups, 'system:authenticated'])] }, expiresAt });
   }
 
-  /** A token for `system:serviceaccount:<namespace>:<name>`, as the TokenRequest API would mint. */
-  issueServiceAccountToken(namespace: string, name: string): string {
+  /** A token for `system:serviceaccount:<namespace>:<name>`, as the TokenRequest API mints them (optionally expiring). */
+  issueServiceAccountToken(namespace: string, name: string, expiresAt?: number): string {
     const token = `sa-${namespace}-${name}-${randomBytes(12).toString('hex')}`;
-    this.addToken(token, {
-      username: `system:serviceaccount:${namespace}:${name}`,
-      groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`],
-    });
+    this.addToken(
+      token,
+      { username: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`] },
+      expiresAt,
+    );
     return token;
   }
 
@@ -42,7 +43,13 @@ export class Authenticator {
     if (!authorization) return ANONYMOUS;
     const m = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!m) return undefined;
-    return this.tokens.get(m[1]);
+    const entry = this.tokens.get(m[1]);
+    if (!entry) return undefined;
+    if (entry.expiresAt !== undefined && Date.now() >= entry.expiresAt) {
+      this.tokens.delete(m[1]);
+      return undefined;
+    }
+    return entry.user;
   }
 }
 
@@ -60,7 +67,7 @@ export interface Decision {
   reason?: string;
 }
 
-interface PolicyRule {
+export interface PolicyRule {
   verbs?: string[];
   apiGroups?: string[];
   resources?: string[];
@@ -138,7 +145,7 @@ export class RbacAuthorizer {
       if (PUBLIC_PATHS.includes(p)) return { allowed: true };
       if (a.user.groups.includes('system:authenticated') && DISCOVERY_PREFIXES.some((x) => p === x || p.startsWith(`${x}/`))) return { allowed: true };
     }
-    if (a.resource?.group === 'authorization.k8s.io' && a.resource.resource.startsWith('selfsubject') && a.verb === 'create') {
+    if ((a.resource?.group === 'authorization.k8s.io' || a.resource?.group === 'authentication.k8s.io') && a.resource.resource.startsWith('selfsubject') && a.verb === 'create') {
       return { allowed: true };
     }
     for (const b of this.store.list(`clusterrolebindings.${RBAC}`)) {
@@ -151,6 +158,24 @@ export class RbacAuthorizer {
       }
     }
     return { allowed: false };
+  }
+
+  /** Every rule that applies to `user` in `namespace` (SelfSubjectRulesReview, `kubectl auth can-i --list`). */
+  rulesFor(user: UserInfo, namespace: string): PolicyRule[] {
+    if (user.groups.includes('system:masters')) return [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }];
+    const rules: PolicyRule[] = [{ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] }];
+    const bound = (b: KubeObject): boolean => ((b as { subjects?: Subject[] }).subjects ?? []).some((s) => subjectMatches(s, user));
+    for (const b of this.store.list(`clusterrolebindings.${RBAC}`)) {
+      const ref = (b as { roleRef?: { kind: string; name: string } }).roleRef;
+      if (ref && bound(b)) rules.push(...this.rulesOf(ref.kind, ref.name, ''));
+    }
+    if (namespace) {
+      for (const b of this.store.list(`rolebindings.${RBAC}`, namespace)) {
+        const ref = (b as { roleRef?: { kind: string; name: string } }).roleRef;
+        if (ref && bound(b)) rules.push(...this.rulesOf(ref.kind, ref.name, namespace));
+      }
+    }
+    return rules;
   }
 
   private bindingAllows(binding: KubeObject, a: Attributes, namespace: string): boolean {

@@ -11,6 +11,7 @@ import type { BuiltinColumn, Json, KubeObject, ResourceType } from './types.js';
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 interface BuiltinSpec {
+  extraSubresources?: ResourceType['extraSubresources'];
   group: string;
   version: string;
   kind: string;
@@ -148,6 +149,7 @@ const SPECS: BuiltinSpec[] = [
   },
   {
     group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'],
+    extraSubresources: [{ name: 'token', group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] }],
     columns: [{ name: 'Secrets', type: 'string', cell: (o) => ((get(o, 'secrets') as Json[] | undefined) ?? []).length }, AGE],
   },
   {
@@ -220,6 +222,14 @@ const SPECS: BuiltinSpec[] = [
     group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', namespaced: false,
     verbs: ['create'],
   },
+  {
+    group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', namespaced: false,
+    verbs: ['create'],
+  },
+  {
+    group: 'authentication.k8s.io', version: 'v1', kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', namespaced: false,
+    verbs: ['create'],
+  },
 ];
 
 function toResourceType(s: BuiltinSpec): ResourceType {
@@ -239,6 +249,7 @@ function toResourceType(s: BuiltinSpec): ResourceType {
     storeKey: s.storeKey ?? (s.group ? `${s.plural}.${s.group}` : s.plural),
     builtinColumns: s.columns,
     normalize: s.normalize,
+    extraSubresources: s.extraSubresources,
   };
 }
 

@@ -56,6 +56,9 @@ export function apiResourceList(registry: Registry, group: string, version: stri
     if (rt.statusSubresource) {
       resources.push({ name: `${rt.plural}/status`, singularName: '', namespaced: rt.namespaced, kind: rt.kind, verbs: ['get', 'patch', 'update'] });
     }
+    for (const sub of rt.extraSubresources ?? []) {
+      resources.push({ name: `${rt.plural}/${sub.name}`, singularName: '', namespaced: rt.namespaced, group: sub.group, version: sub.version, kind: sub.kind, verbs: sub.verbs });
+    }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
 }

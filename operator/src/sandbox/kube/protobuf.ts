@@ -1,7 +1,7 @@
 /**
  * Decoding of the Kubernetes protobuf wire format for the few built-in kinds kubectl's typed
  * clients send that way (`kubectl create namespace|secret|configmap|serviceaccount|role|
- * rolebinding|clusterrole|clusterrolebinding`, `kubectl auth can-i`). Objects are turned into
+ * rolebinding|clusterrole|clusterrolebinding|token`, `kubectl auth can-i|whoami`). Objects are turned into
  * the JSON shape the rest of the sandbox handles; answers are always JSON, which kubectl accepts.
  * Field numbers are those of k8s.io/api's generated.proto.
  */
@@ -100,6 +100,12 @@ const KINDS: Record<string, Descriptor> = {
       type: { message: { 1: { name: 'resourceAttributes', type: { message: RESOURCE_ATTRIBUTES } }, 2: { name: 'nonResourceAttributes', type: { message: NON_RESOURCE_ATTRIBUTES } } } },
     },
   },
+  TokenRequest: {
+    1: meta,
+    2: { name: 'spec', type: { message: { 1: { name: 'audiences', type: 'string', repeated: true }, 4: { name: 'expirationSeconds', type: 'int' } } } },
+  },
+  SelfSubjectReview: { 1: meta },
+  SelfSubjectRulesReview: { 1: meta, 2: { name: 'spec', type: { message: { 1: { name: 'namespace', type: 'string' } } } } },
   SubjectAccessReview: {
     1: meta,
     2: {

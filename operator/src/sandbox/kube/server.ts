@@ -22,6 +22,11 @@ export interface ServerConfig {
   onInternalError?: (err: unknown) => void;
 }
 
+/** SelfSubjectReview (`kubectl auth whoami`): who the request authenticated as. */
+function selfSubjectReview(user: UserInfo): unknown {
+  return { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, status: { userInfo: { username: user.username, groups: user.groups } } };
+}
+
 export const KUBE_VERSION = {
   major: '1',
   minor: '32',
@@ -165,7 +170,8 @@ export class KubeServer {
     if (!rt) throw serverNotFound();
     if (namespace !== undefined && !rt.namespaced) throw serverNotFound();
     if (name !== undefined && rt.namespaced && namespace === undefined) throw serverNotFound();
-    if (subresource !== undefined && !(subresource === 'status' && rt.statusSubresource) && !(subresource === 'finalize' && rt.plural === 'namespaces')) {
+    const action = rt.extraSubresources?.find((x) => x.name === subresource);
+    if (subresource !== undefined && !(subresource === 'status' && rt.statusSubresource) && !(subresource === 'finalize' && rt.plural === 'namespaces') && !action) {
       throw serverNotFound();
     }
     const isWatch = watchPath || truthy(query.get('watch'));
@@ -176,7 +182,7 @@ export class KubeServer {
         verb = isWatch ? 'watch' : name !== undefined ? 'get' : 'list';
         break;
       case 'POST':
-        if (name !== undefined) throw methodNotAllowed();
+        if (name !== undefined && !action?.verbs.includes('create')) throw methodNotAllowed();
         verb = 'create';
         break;
       case 'PUT':
@@ -193,7 +199,7 @@ export class KubeServer {
       default:
         throw methodNotAllowed();
     }
-    if (!rt.verbs.includes(verb) && !(subresource && ['get', 'update', 'patch'].includes(verb))) throw methodNotAllowed();
+    if (action ? !action.verbs.includes(verb) : !rt.verbs.includes(verb) && !(subresource && ['get', 'update', 'patch'].includes(verb))) throw methodNotAllowed();
     return { rt, namespace, name, subresource, verb, watchPath };
   }
 
@@ -238,7 +244,10 @@ export class KubeServer {
       case 'create': {
         const neg = negotiate(req.headers.accept);
         const body = decodeObject(await readBody(req, this.config.maxBodyBytes), req.headers['content-type']);
+        if (rt.plural === 'selfsubjectrulesreviews') return send(res, 201, this.rulesReview(body, user));
         if (rt.group === 'authorization.k8s.io') return send(res, 201, this.accessReview(rt, body, user));
+        if (rt.group === 'authentication.k8s.io') return send(res, 201, selfSubjectReview(user));
+        if (rr.subresource === 'token') return send(res, 201, this.tokenRequest(rr, body));
         const r = this.api.create(rr, body, this.writeOptions(query, req));
         return send(res, r.code, r.object, { yaml: neg.yaml, warnings: r.warnings });
       }
@@ -301,6 +310,35 @@ export class KubeServer {
       };
     }
     return { apiVersion: rt.group ? `${rt.group}/${rt.version}` : rt.version, kind: rt.listKind, metadata, items };
+  }
+
+  /** TokenRequest (`kubectl create token <sa>`): a bearer token for the ServiceAccount, expiring like kube's. */
+  private tokenRequest(rr: ResourceRequest, body: unknown): unknown {
+    const sa = this.api.get(rr); // 404 when the ServiceAccount does not exist
+    const spec = ((body ?? {}) as { spec?: { expirationSeconds?: number; audiences?: string[] } }).spec ?? {};
+    const seconds = spec.expirationSeconds ?? 3600;
+    if (!Number.isInteger(seconds) || seconds < 600) {
+      throw badRequest(`spec.expirationSeconds: Invalid value: ${JSON.stringify(seconds)}: may not specify a duration less than 10 minutes`);
+    }
+    const expiresAt = Date.now() + seconds * 1000;
+    const token = this.authn.issueServiceAccountToken(sa.metadata.namespace ?? '', sa.metadata.name ?? '', expiresAt);
+    return {
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
+      metadata: { name: sa.metadata.name, namespace: sa.metadata.namespace, creationTimestamp: null },
+      spec: { audiences: spec.audiences ?? ['https://kubernetes.default.svc'], expirationSeconds: seconds, boundObjectRef: null },
+      status: { token, expirationTimestamp: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    };
+  }
+
+  /** SelfSubjectRulesReview: the rules the caller has in a namespace (everything, without RBAC). */
+  private rulesReview(body: unknown, user: UserInfo): unknown {
+    const namespace = ((body ?? {}) as { spec?: { namespace?: string } }).spec?.namespace ?? '';
+    const rules =
+      this.config.authorization === 'AlwaysAllow' ? [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }, { verbs: ['*'], nonResourceURLs: ['*'] }] : this.rbac.rulesFor(user, namespace);
+    const resourceRules = rules.filter((r) => r.resources).map((r) => ({ verbs: r.verbs ?? [], apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) }));
+    const nonResourceRules = rules.filter((r) => r.nonResourceURLs).map((r) => ({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs ?? [] }));
+    return { kind: 'SelfSubjectRulesReview', apiVersion: 'authorization.k8s.io/v1', metadata: { creationTimestamp: null }, spec: { namespace }, status: { resourceRules, nonResourceRules, incomplete: false } };
   }
 
   /** SelfSubjectAccessReview / SubjectAccessReview: `kubectl auth can-i` against the same authorizer. */

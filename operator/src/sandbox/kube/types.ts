@@ -110,6 +110,8 @@ export interface ResourceType {
   verbs: string[];
   /** True when `/status` is a subresource (writes to the main resource then ignore status). */
   statusSubresource: boolean;
+  /** Action subresources besides status, e.g. serviceaccounts/token (TokenRequest). */
+  extraSubresources?: Array<{ name: string; group: string; version: string; kind: string; verbs: string[] }>;
   /** metadata.generation is maintained (moves on spec changes). */
   hasGeneration: boolean;
   /** Objects of all versions of one resource share this store key (`<plural>.<group>`). */
