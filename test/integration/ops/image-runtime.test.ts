@@ -4,17 +4,29 @@
 // ENTRYPOINT then runs the operator against the Kubernetes API sandbox: if anything it loads at
 // run time were a dev dependency, it would fail here.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startHubSpotSandbox, type HubSpotSandbox } from '../../../operator/src/sandbox/hubspot/index.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
 import { waitFor } from '../../helpers/wait.js';
 import { REPO_ROOT, run, tools } from './tools.js';
 
 const app = mkdtempSync(join(tmpdir(), 'hubspot-operator-image-'));
 let kube: KubeSandbox;
+let hubspot: HubSpotSandbox;
 const kubeconfig = join(app, 'kubeconfig');
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
+const schema = `ops_image_${randomBytes(4).toString('hex')}`;
+const kubectl = async (...args: string[]) => {
+  const r = await run(tools().kubectl, ['--kubeconfig', kubeconfig, ...args]);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
 
 /** ENTRYPOINT + CMD of the final stage, with the image's /app mapped to the assembled directory. */
 function entrypoint(): string[] {
@@ -37,12 +49,41 @@ beforeAll(async () => {
   expect(deps.code, `npm ci --omit=dev: ${deps.stderr}`).toBe(0);
   kube = await startKubeSandbox({ port: 0 });
   await kube.writeKubeconfig(kubeconfig);
-  const crds = await run(tools().kubectl, ['--kubeconfig', kubeconfig, 'apply', '-f', join(app, 'crds')]);
-  expect(crds.code, crds.stderr).toBe(0);
+  await kubectl('apply', '-f', join(app, 'crds'));
+  // One integration, so the sync engine and its drivers (HubSpot client, pg) load from the
+  // production dependencies too.
+  hubspot = await startHubSpotSandbox({ port: 0, seed: { contacts: 5, companies: 0 } });
+  const manifests = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'crm' } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'hs', namespace: 'crm' }, stringData: { token: hubspot.token } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'crm' }, stringData: { url: DATABASE_URL } },
+    {
+      apiVersion: 'hubspot-operator.dev/v1alpha1',
+      kind: 'HubSpotIntegration',
+      metadata: { name: 'acme', namespace: 'crm' },
+      spec: {
+        hubspot: { baseURL: hubspot.url, auth: { privateAppToken: { secretRef: { name: 'hs', key: 'token' } } } },
+        target: { postgres: { connectionSecretRef: { name: 'db', key: 'url' }, schema, stateSchema: `${schema}_state`, createTables: true } },
+        objects: [{ type: 'contacts', table: 'contacts', direction: 'HubSpotToTarget', match: { property: 'email', column: 'email' } }],
+      },
+    },
+  ];
+  writeFileSync(join(app, 'integration.yaml'), manifests.map((m) => stringify(m)).join('---\n'));
+  await kubectl('apply', '-f', join(app, 'integration.yaml'));
 }, 180_000);
 
 afterAll(async () => {
   await kube?.close();
+  await hubspot?.close();
+  const db = new pg.Client({ connectionString: DATABASE_URL });
+  await db.connect().then(
+    async () => {
+      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await db.query(`DROP SCHEMA IF EXISTS ${schema}_state CASCADE`);
+      await db.end();
+    },
+    () => undefined,
+  );
   rmSync(app, { recursive: true, force: true });
 });
 
@@ -58,7 +99,7 @@ describe('the image contents (production dependencies only)', () => {
     for (const dev of Object.keys(pkg.devDependencies)) if (devOnly.has(`node_modules/${dev}`)) expect(installed).not.toContain(`node_modules/${dev}`);
   });
 
-  it('run the operator with the image ENTRYPOINT: it starts, serves /readyz and /metrics, and stops on SIGTERM', async () => {
+  it('run the operator with the image ENTRYPOINT: it starts, syncs an integration to Ready, serves /readyz and /metrics, and stops on SIGTERM', async () => {
     const [cmd, ...args] = entrypoint();
     expect(cmd).toBe('node');
     expect(args.slice(-1)).toEqual(['run']);
@@ -81,8 +122,18 @@ describe('the image contents (production dependencies only)', () => {
       );
       const base = metricsUrl.replace(/\/metrics$/, '');
       await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: `/readyz to answer 200; output:\n${output}` });
+      await waitFor(
+        async () => {
+          const i = JSON.parse(await kubectl('get', 'hubspotintegration', 'acme', '-n', 'crm', '-o', 'json'));
+          const ready = i.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+          if (ready?.status === 'False' && ready.reason !== 'Progressing') throw new Error(`Ready=False ${ready.reason}: ${ready.message}\n${output}`);
+          return ready?.status === 'True';
+        },
+        { timeoutMs: 60_000, what: 'HubSpotIntegration crm/acme to become Ready' },
+      );
       const metrics = await (await fetch(metricsUrl)).text();
       expect(metrics).toContain('# TYPE controller_runtime_reconcile_total counter');
+      expect(metrics).toMatch(/^hubspot_operator_integration_ready\{namespace="crm",integration="acme"\} 1$/m);
       writeFileSync(join(app, 'operator.log'), output);
     } finally {
       child.kill('SIGTERM');
