@@ -7,6 +7,7 @@ import type { ErrorCategory } from '../api/categories.js';
 import { HubSpotApiError, type HubSpotClient, type HubSpotObject } from '../hubspot/types.js';
 import { isConnectionError, type Db } from '../target/postgres/db.js';
 import type { StateStore } from '../target/postgres/state.js';
+import { matchKey } from '../target/postgres/rows.js';
 import type { Baseline, FieldPlan } from './conflict.js';
 import { hashValues } from './hash.js';
 import type { ObjectPlan } from './mapping.js';
@@ -128,8 +129,14 @@ export function tgHashOf(plan: ObjectPlan, values: Record<string, Canon>): strin
   return hashValues(plan.fields.map((f) => f.column), values);
 }
 
-export function baselineHashes(plan: ObjectPlan, b: Baseline): { hsHash: string; tgHash: string } {
-  return { hsHash: hsHashOf(plan, b.hs), tgHash: tgHashOf(plan, b.tg) };
+/** The link columns derived from a baseline: per-side hashes and the normalised match value. */
+export function baselineHashes(plan: ObjectPlan, b: Baseline): { hsHash: string; tgHash: string; matchKey: string | null } {
+  let key: string | null = null;
+  if (plan.match) {
+    const how = /phone|mobile/i.test(plan.match.property) ? 'digits' : 'lowerTrim';
+    key = matchKey(b.hs[plan.match.property] ?? b.tg[plan.match.column] ?? null, how);
+  }
+  return { hsHash: hsHashOf(plan, b.hs), tgHash: tgHashOf(plan, b.tg), matchKey: key };
 }
 
 /** Modification time of a HubSpot record (its last-modified property, else updatedAt). */

@@ -314,6 +314,8 @@ class Engine implements SyncEngine {
           await this.syncObject(ctx, rt, kind);
         }
         completed = true;
+        // Listen from the first cycle on, so a change captured after it wakes the next wait.
+        if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
         await state.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
       }
     } catch (err) {
@@ -384,14 +386,23 @@ class Engine implements SyncEngine {
     };
   }
 
+  /** Subscribe to the integration's NOTIFY channel (once); true when this call subscribed. */
+  private async subscribe(): Promise<boolean> {
+    if (this.unlisten) return false;
+    const db = await this.database();
+    this.unlisten = await db.listen(channelFor(this.cfg.uid), () => {
+      if (this.waiters.size === 0) this.notified = true;
+      for (const w of [...this.waiters]) w();
+    });
+    return true;
+  }
+
   async waitForTargetChange(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
-    if (!this.unlisten) {
-      const db = await this.database();
-      this.unlisten = await db.listen(channelFor(this.cfg.uid), () => {
-        if (this.waiters.size === 0) this.notified = true;
-        for (const w of [...this.waiters]) w();
-      });
+    if (await this.subscribe()) {
+      // Changes captured before the subscription existed are in the outbox: do not wait for them.
+      const state = await this.store();
+      if ((await state.syncLagSeconds()) > 0) return;
     }
     if (this.notified) {
       this.notified = false;

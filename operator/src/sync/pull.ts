@@ -246,7 +246,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
       await ctx.state.upsertLinks(tx, plan.type, newLinks);
       // HubSpot corrections (ForwardOnly, FillEmpty, target-won conflicts) go through the push pass.
       await ctx.state.enqueue(tx, plan.table, recheck, 'R');
-      await ctx.state.clearErrors(tx, plan.type, okHubSpotIds, okTargetKeys);
+      await ctx.state.clearErrors(tx, plan.type, okHubSpotIds, okTargetKeys, 'toTarget');
       await ctx.state.recordErrors(tx, errors);
       await ctx.state.audit(tx, audit);
       await opts.commitCursor(tx, matched);

@@ -10,7 +10,7 @@
 import type { BatchResult, HubSpotObject } from '../hubspot/types.js';
 import type { Queryable } from '../target/postgres/db.js';
 import type { AuditEntry, LinkRow, RecordError } from '../target/postgres/state.js';
-import { describeDbError, matchKey, selectByMatch, selectRows, updateRows, type Row } from '../target/postgres/rows.js';
+import { describeDbError, matchKey, selectRows, updateRows, type Row } from '../target/postgres/rows.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import {
   baselineHashes,
@@ -169,24 +169,28 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
     }
   }
 
-  // Two target rows with one match key cannot both become (or link to) one HubSpot record.
+  // Two target rows with one match key cannot both become (or link to) one HubSpot record:
+  // rows of this batch sharing a key, or a key already linked to another row (links.match_key,
+  // indexed — no scan of the target table).
   if (plan.match && creates.length) {
     const how = matchNormalisation(plan);
     const field = plan.fields.find((f) => f.isMatch)!;
     const keyOf = (c: Create) => matchKey(c.props[field.property], how);
-    const wanted = [...new Set(creates.map(keyOf).filter((k): k is string => k !== null))];
-    const sameKey = await selectByMatch(ctx.db, t, plan.match.column, how, wanted, []);
-    const rowsByKey = new Map<string, string[]>();
-    for (const r of sameKey) {
-      const k = matchKey(r[plan.match.column], how);
-      if (k !== null) rowsByKey.set(k, [...(rowsByKey.get(k) ?? []), String(r.__key)]);
+    const holders = new Map<string, string[]>();
+    for (const c of creates) {
+      const k = keyOf(c);
+      if (k !== null) holders.set(k, [...(holders.get(k) ?? []), c.e.key]);
+    }
+    for (const l of await ctx.state.linksByMatchKeys(plan.type, [...holders.keys()])) {
+      const list = holders.get(l.matchKey!);
+      if (list && !list.includes(l.targetKey)) list.unshift(l.targetKey);
     }
     for (const c of [...creates]) {
       const k = keyOf(c);
-      const holders = k === null ? [] : (rowsByKey.get(k) ?? []);
-      if (holders.length > 1) {
+      const rowsWithKey = k === null ? [] : (holders.get(k) ?? []);
+      if (rowsWithKey.length > 1) {
         creates.splice(creates.indexOf(c), 1);
-        fail(c.e.key, undefined, 'Duplicate', `${plan.table} key ${c.e.key}: ${holders.length} target rows (keys ${holders.join(', ')}) have ${plan.match.column} = ${JSON.stringify(k)}; remove the duplicate`);
+        fail(c.e.key, undefined, 'Duplicate', `${plan.table} key ${c.e.key}: ${rowsWithKey.length} target rows (keys ${rowsWithKey.join(', ')}) have ${plan.match.column} = ${JSON.stringify(k)}; remove the duplicate`);
       }
     }
   }
@@ -325,7 +329,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
       await ctx.state.deleteLinks(tx, plan.type, linkDeletes);
       await ctx.state.upsertLinks(tx, plan.type, linkUpserts);
       if (opts.fromOutbox) await ctx.state.ackOutbox(tx, plan.table, entries.filter((e) => e.maxId).map((e) => ({ key: e.key, maxId: e.maxId! })));
-      await ctx.state.clearErrors(tx, plan.type, okHs, okTg);
+      await ctx.state.clearErrors(tx, plan.type, okHs, okTg, 'toHubSpot');
       await ctx.state.recordErrors(tx, errors);
       await ctx.state.audit(tx, audit);
       if (opts.commitCursor) await opts.commitCursor(tx);

@@ -167,3 +167,38 @@ describe.each(kinds)('two-way edits, conflicts, modes and deletes (%s)', (dbKind
     }
   });
 });
+
+describe.each(kinds)('capture notifications and cleanup (%s)', (dbKind) => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('wakes up on a captured target change, and cleanup removes triggers and state but never business data', async () => {
+    h = await Harness.start({ dbKind });
+    await h.hs.create('contacts', { email: 'a@example.com' });
+    await h.cycle('initial');
+    const ac = new AbortController();
+    const woke = h.engine.waitForTargetChange(ac.signal);
+    await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('b@example.com')`);
+    await woke; // resolves on NOTIFY, no polling
+    await h.cycle();
+    expect((await h.hs.listAll('contacts', ['email'])).length).toBe(2);
+
+    // Orphan keeps everything; Delete removes the operator's artifacts only.
+    await h.engine.cleanup('Orphan');
+    expect((await h.rows(`SELECT count(*)::int AS n FROM {state}.links`))[0]!.n).toBe(2);
+    await h.engine.cleanup('Delete');
+    const triggers = await h.rows(`SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND NOT t.tgisinternal`, [h.db.schema]);
+    expect(triggers).toEqual([]);
+    for (const t of ['links', 'cursors', 'outbox', 'record_errors', 'audit_log']) {
+      expect((await h.rows(`SELECT count(*)::int AS n FROM {state}.${t} WHERE integration_uid = $1`, [h.cfg.uid]))[0]!.n).toBe(0);
+    }
+    expect((await h.rows(`SELECT count(*)::int AS n FROM {schema}.contacts`))[0]!.n).toBe(2);
+    expect((await h.hs.listAll('contacts', ['email'])).length).toBe(2);
+    // Captured no more: a new row does not reach the outbox.
+    await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('c@example.com')`);
+    expect((await h.rows(`SELECT count(*)::int AS n FROM {state}.outbox`))[0]!.n).toBe(0);
+  });
+});

@@ -95,4 +95,20 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
     await h.cycle();
     expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email).sort()).toEqual(['a@example.com', 'b@example.com', 'c@example.com']);
   });
+
+  it('stops the cycle as RateLimit when the daily budget is spent, and as TargetUnavailable when the database is unreachable', async () => {
+    h = await Harness.start({ dbKind: 'postgres' });
+    await h.hs.create('contacts', { email: 'a@example.com' });
+    await h.hs.limits({ dailyRequests: 1 });
+    const r = await h.cycle('initial', { allowFailure: true });
+    expect(r.completed).toBe(false);
+    expect(r.systemic).toMatchObject({ category: 'RateLimit', reason: 'RateLimited' });
+    await h.hs.limits({ dailyRequests: 10_000_000 });
+
+    h.cfg.credentials.databaseUrl = 'postgres://nobody@127.0.0.1:1/none';
+    await h.restart();
+    const down = await h.cycle('initial', { allowFailure: true });
+    expect(down.systemic).toMatchObject({ category: 'Target', reason: 'TargetUnavailable' });
+    expect(down.systemic!.message).not.toContain('nobody@');
+  });
 });

@@ -89,6 +89,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS audit_log_integration ON ${s}.audit_log (integration_uid, at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'links.match_key: the normalised match value, indexed, for duplicate checks without scanning the target table',
+    up: (s) => [
+      `ALTER TABLE ${s}.links ADD COLUMN IF NOT EXISTS match_key text`,
+      `CREATE INDEX IF NOT EXISTS links_match_key ON ${s}.links (integration_uid, object_type, match_key) WHERE match_key IS NOT NULL`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

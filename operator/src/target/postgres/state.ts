@@ -20,6 +20,8 @@ export interface LinkRow {
   tgModified?: number;
   /** Set on a tombstone (delete not propagated): which side deleted the record. */
   deletedSide?: 'hubspot' | 'target' | null;
+  /** Normalised match value (for duplicate checks). */
+  matchKey?: string | null;
 }
 
 export interface CursorRow {
@@ -107,6 +109,7 @@ export class StateStore {
       hsModified: ms(r.hs_modified),
       tgModified: ms(r.tg_modified),
       deletedSide: (r.deleted_side as LinkRow['deletedSide']) ?? null,
+      matchKey: (r.match_key as string | null) ?? null,
     };
   }
 
@@ -140,6 +143,7 @@ export class StateStore {
       hs_modified: iso(l.hsModified),
       tg_modified: iso(l.tgModified),
       deleted_side: l.deletedSide ?? null,
+      match_key: l.matchKey ?? null,
     }));
     const payload = JSON.stringify(rows);
     // A target key re-linked to another HubSpot record (e.g. records merged in HubSpot) drops its old link.
@@ -149,16 +153,26 @@ export class StateStore {
       [this.uid, objectType, payload],
     );
     await tx.query(
-      `INSERT INTO ${this.s}.links AS l (integration_uid, object_type, hubspot_id, target_key, hs_values, tg_values, hs_hash, tg_hash, hs_modified, tg_modified, deleted_side, synced_at)
-       SELECT $1, $2, x.hubspot_id, x.target_key, x.hs_values, x.tg_values, x.hs_hash, x.tg_hash, x.hs_modified, x.tg_modified, x.deleted_side, now()
+      `INSERT INTO ${this.s}.links AS l (integration_uid, object_type, hubspot_id, target_key, hs_values, tg_values, hs_hash, tg_hash, hs_modified, tg_modified, deleted_side, match_key, synced_at)
+       SELECT $1, $2, x.hubspot_id, x.target_key, x.hs_values, x.tg_values, x.hs_hash, x.tg_hash, x.hs_modified, x.tg_modified, x.deleted_side, x.match_key, now()
          FROM jsonb_to_recordset($3::jsonb) AS x(hubspot_id text, target_key text, hs_values jsonb, tg_values jsonb, hs_hash text, tg_hash text,
-                                                  hs_modified timestamptz, tg_modified timestamptz, deleted_side text)
+                                                  hs_modified timestamptz, tg_modified timestamptz, deleted_side text, match_key text)
        ON CONFLICT (integration_uid, object_type, hubspot_id) DO UPDATE SET
          target_key = EXCLUDED.target_key, hs_values = EXCLUDED.hs_values, tg_values = EXCLUDED.tg_values,
          hs_hash = EXCLUDED.hs_hash, tg_hash = EXCLUDED.tg_hash, hs_modified = EXCLUDED.hs_modified,
-         tg_modified = EXCLUDED.tg_modified, deleted_side = EXCLUDED.deleted_side, synced_at = now()`,
+         tg_modified = EXCLUDED.tg_modified, deleted_side = EXCLUDED.deleted_side, match_key = EXCLUDED.match_key, synced_at = now()`,
       [this.uid, objectType, payload],
     );
+  }
+
+  /** Live links whose normalised match value is one of `keys`. */
+  async linksByMatchKeys(objectType: string, keys: string[], tx: Queryable = this.db): Promise<LinkRow[]> {
+    if (keys.length === 0) return [];
+    const res = await tx.query(
+      `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND match_key = ANY($3::text[]) AND deleted_side IS NULL`,
+      [this.uid, objectType, keys],
+    );
+    return res.rows.map((r) => StateStore.toLink(r));
   }
 
   async deleteLinks(tx: Queryable, objectType: string, hubspotIds: string[]): Promise<void> {
@@ -312,13 +326,16 @@ export class StateStore {
     );
   }
 
-  /** A record synced: forget its errors (matched by either ID). */
-  async clearErrors(tx: Queryable, objectType: string, hubspotIds: string[], targetKeys: string[]): Promise<void> {
+  /**
+   * A record synced in one direction: forget its errors of that direction (matched by either
+   * ID); `direction` undefined forgets both (the record is gone).
+   */
+  async clearErrors(tx: Queryable, objectType: string, hubspotIds: string[], targetKeys: string[], direction?: 'toTarget' | 'toHubSpot'): Promise<void> {
     if (hubspotIds.length === 0 && targetKeys.length === 0) return;
     await tx.query(
       `DELETE FROM ${this.s}.record_errors WHERE integration_uid = $1 AND object_type = $2
-          AND (hubspot_id = ANY($3::text[]) OR target_key = ANY($4::text[]))`,
-      [this.uid, objectType, hubspotIds, targetKeys],
+          AND (hubspot_id = ANY($3::text[]) OR target_key = ANY($4::text[])) AND ($5::text IS NULL OR direction = $5)`,
+      [this.uid, objectType, hubspotIds, targetKeys, direction ?? null],
     );
   }
 
