@@ -190,7 +190,7 @@ describe('search paging', () => {
   });
 
   it('is eventually consistent: writes become searchable after the indexing delay', async () => {
-    h.sandbox.setIndexingDelay(300);
+    h.sandbox.setIndexingDelay(1500); // long enough that the immediate checks below run before it passes, even on a busy machine
     const created = await h.client.crm.contacts.basicApi.create({ properties: { email: 'late@example.com', firstname: 'Before' }, associations: [] });
     const find = (filter: Filter) => search([[filter]]);
     expect((await find({ propertyName: 'email', operator: 'EQ', value: 'late@example.com' })).total).toBe(0);
