@@ -33,8 +33,10 @@ const objectMetaSchema: Json = {
   },
 };
 
+/** The published model: the CRD schema (or an open object for built-ins) plus apiVersion, kind and metadata. */
 function rootSchema(rt: ResourceType): Json {
   const base: Schema = rt.schema ? structuredClone(rt.schema) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  // The CRD's own apiVersion/kind descriptions win; metadata is always ObjectMeta, as kube-apiserver publishes it.
   base.properties = {
     apiVersion: {
       type: 'string',
@@ -44,10 +46,9 @@ function rootSchema(rt: ResourceType): Json {
       type: 'string',
       description: 'Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to.',
     },
-    metadata: { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], description: 'Standard object\'s metadata.' } as Schema,
     ...(base.properties ?? {}),
+    metadata: { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], description: "Standard object's metadata." } as Schema,
   };
-  if (rt.schema) base.properties.metadata = { allOf: [{ $ref: `#/components/schemas/${OBJECT_META}` }], description: "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" } as Schema;
   return { ...base, 'x-kubernetes-group-version-kind': [{ group: rt.group, version: rt.version, kind: rt.kind }] } as unknown as Json;
 }
 
