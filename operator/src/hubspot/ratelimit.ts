@@ -42,6 +42,8 @@ const SEARCH_WINDOW_MS = 1_000;
 const MEMBER_IDLE_MS = 60_000;
 /** After HubSpot reports the daily limit spent, requests fail fast for this long, then one probes. */
 const DEFAULT_DAILY_PROBE_MS = 10 * 60_000;
+/** First wait after a 429 that says nothing about the window (doubles while 429s repeat). */
+const RATE_LIMITED_BACKOFF_MS = 100;
 
 /** One client's registration on an account limiter. */
 export interface LimiterMember {
@@ -178,7 +180,7 @@ export class AccountLimiter {
    * - TEN_SECONDLY_ROLLING (or unknown): the window is full. HubSpot's 429 carries the
    *   rate-limit headers, so `observeHeaders` has already recorded who filled it and requests
    *   wait until the oldest leaves the window. On top, and alone when the headers are missing
-   *   (a proxy, an injected fault), back off: 250 ms doubling per consecutive 429, at most one
+   *   (a proxy, an injected fault), back off: 100 ms doubling per consecutive 429, at most one
    *   window.
    * - SECONDLY: wait one second.
    * - DAILY: fail fast (RateLimit/DAILY) until a probe is due.
@@ -193,7 +195,7 @@ export class AccountLimiter {
     } else if (policy === 'SECONDLY') {
       window.blockedUntil = Math.max(window.blockedUntil, now + 1000);
     } else {
-      const delay = Math.min(window.windowMs, 250 * 2 ** Math.min(this.consecutiveRateLimited, 8));
+      const delay = Math.min(window.windowMs, RATE_LIMITED_BACKOFF_MS * 2 ** Math.min(this.consecutiveRateLimited, 8));
       this.consecutiveRateLimited++;
       window.blockedUntil = Math.max(window.blockedUntil, now + delay);
     }

@@ -170,7 +170,7 @@ describe('AccountLimiter pacing (rolling window of completion times)', () => {
     expect(granted).toBe(true);
   });
 
-  it('after 429s without headers backs off 250 ms, doubling while they repeat, reset by a success', async () => {
+  it('after 429s without headers backs off 100 ms, doubling while they repeat, reset by a success', async () => {
     const timers = new FakeTimers();
     const limiter = new AccountLimiter(timers);
     const m = member(settings(10));
@@ -187,11 +187,11 @@ describe('AccountLimiter pacing (rolling window of completion times)', () => {
       while (at < 0) await timers.advance(10);
       return at - t;
     };
-    expect(await waitFor429()).toBe(250);
-    expect(await waitFor429()).toBe(500);
-    expect(await waitFor429()).toBe(1000);
+    expect(await waitFor429()).toBe(100);
+    expect(await waitFor429()).toBe(200);
+    expect(await waitFor429()).toBe(400);
     limiter.noteSuccess();
-    expect(await waitFor429()).toBe(250);
+    expect(await waitFor429()).toBe(100);
   });
 
   it("keeps within HubSpot's per-second limit when X-HubSpot-RateLimit-Secondly is sent", async () => {
