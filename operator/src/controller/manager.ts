@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { EventRecorder } from '../observability/events.js';
-import type { OperatorMetrics } from '../observability/metrics.js';
+import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
 import { ExponentialBackoff } from './backoff.js';
 import { reconcileFieldMapping, reconcileSyncFilter, FIELD_MAPPING, SYNC_FILTER, type ChildContext } from './child-reconciler.js';
 import { systemClock, type Clock } from './clock.js';
@@ -203,6 +203,8 @@ export class Operator {
     this.queues = undefined;
     await Promise.all([queues?.integrations.shutdown(), queues?.fieldMappings.shutdown(), queues?.syncFilters.shutdown()]);
     await this.workers.stopAll();
+    // A standby must not export the integrations' gauges (dashboards would see two "ready" series).
+    for (const i of this.integrations.list()) forgetIntegration(this.o.metrics, i.metadata.namespace!, i.metadata.name);
     this.log.info('controllers stopped');
   }
 

@@ -277,6 +277,15 @@ function relativeToCwd(path: string): string {
   return path.startsWith(`${cwd}/`) ? path.slice(cwd.length + 1) : path;
 }
 
+/** Words for the engine's progress phases. */
+const PHASE_LABELS: Record<string, string> = {
+  import: 'imported from HubSpot',
+  seed: 'table rows sent to HubSpot',
+  push: 'changes pushed to HubSpot',
+  incremental: 'changes pulled from HubSpot',
+  full: 'compared in the full reconciliation',
+};
+
 /** Prints initial-import progress at most once a second per object type. */
 function progressPrinter(out: (line: string) => void) {
   const last = new Map<string, number>();
@@ -286,17 +295,23 @@ function progressPrinter(out: (line: string) => void) {
     const finished = total !== undefined && done >= total;
     if (!finished && now - (last.get(key) ?? 0) < 1000) return;
     last.set(key, now);
-    out(`  ${integration} ${phase} ${objectType}: ${done}${total !== undefined ? `/${total}` : ''}`);
+    if (done === 0 && phase !== 'import') return;
+    const label = PHASE_LABELS[phase] ?? phase;
+    out(`  ${namespace}/${integration} ${objectType}: ${done}${total !== undefined ? ` of ${total}` : ''} ${label}`);
   };
 }
 
 const INTEGRATIONS: ResourceType = KNOWN_TYPES['hubspot-operator.dev/v1alpha1/HubSpotIntegration']!;
 
-/** Prints a status summary when an integration becomes Ready, and a line per cycle that changed records. */
+/**
+ * Prints a status summary when an integration first becomes Ready, then a line when its Ready
+ * condition changes (e.g. suspended, failing) and one per cycle that changed records.
+ */
 function watchStatus(client: KubeClient, out: (line: string) => void): { stop(): void } {
   let stopped = false;
   const summarized = new Set<string>();
   const lastSync = new Map<string, string>();
+  const lastReady = new Map<string, string>();
   void (async () => {
     while (!stopped) {
       try {
@@ -305,21 +320,18 @@ function watchStatus(client: KubeClient, out: (line: string) => void): { stop():
           const key = `${item.metadata.namespace}/${item.metadata.name}`;
           const status = item.status;
           const ready = status?.conditions?.find((c) => c.type === 'Ready');
+          const readyText = ready ? `Ready=${ready.status} (${ready.reason}): ${ready.message}` : '';
           if (ready?.status === 'True' && !summarized.has(key)) {
             summarized.add(key);
             out(summary(key, status!));
-          } else if (summarized.has(key) && status?.lastSyncTime && lastSync.get(key) !== status.lastSyncTime) {
-            const changes = (status.objects ?? [])
-              .map((o) => {
-                const t = o.lastCycle?.toTarget ?? {};
-                const h = o.lastCycle?.toHubSpot ?? {};
-                const n = (t.created ?? 0) + (t.updated ?? 0) + (t.deleted ?? 0) + (h.created ?? 0) + (h.updated ?? 0) + (h.deleted ?? 0);
-                return n ? `${o.type}: to table +${t.created ?? 0} ~${t.updated ?? 0} -${t.deleted ?? 0}, to HubSpot +${h.created ?? 0} ~${h.updated ?? 0} -${h.deleted ?? 0}` : '';
-              })
-              .filter(Boolean);
-            if (changes.length) out(`  ${status.lastSyncTime} synced ${changes.join('; ')}`);
-            if (ready && ready.status !== 'True') out(`  ${key} Ready=${ready.status} (${ready.reason}): ${ready.message}`);
+          } else if (summarized.has(key)) {
+            if (readyText && lastReady.get(key) !== readyText) out(`  ${key} ${readyText}`);
+            if (status?.lastSyncTime && lastSync.get(key) !== status.lastSyncTime) {
+              const changes = (status.objects ?? []).map(describeCycle).filter(Boolean);
+              if (changes.length) out(`  ${status.lastSyncTime} ${key} synced ${changes.join('; ')}`);
+            }
           }
+          if (readyText) lastReady.set(key, readyText);
           if (status?.lastSyncTime) lastSync.set(key, status.lastSyncTime);
         }
       } catch {
@@ -329,6 +341,20 @@ function watchStatus(client: KubeClient, out: (line: string) => void): { stop():
     }
   })();
   return { stop: () => void (stopped = true) };
+}
+
+function describeCycle(o: NonNullable<HubSpotIntegrationStatus['objects']>[number]): string {
+  const t = o.lastCycle?.toTarget ?? {};
+  const h = o.lastCycle?.toHubSpot ?? {};
+  const parts: string[] = [];
+  const side = (label: string, c: { created?: number; updated?: number; deleted?: number }) => {
+    const bits = [c.created ? `${c.created} created` : '', c.updated ? `${c.updated} updated` : '', c.deleted ? `${c.deleted} deleted` : ''].filter(Boolean);
+    if (bits.length) parts.push(`${label} ${bits.join(', ')}`);
+  };
+  side('to the table:', t);
+  side('to HubSpot:', h);
+  if (o.lastCycle?.failed) parts.push(`${o.lastCycle.failed} failed`);
+  return parts.length ? `${o.type} ${parts.join('; ')}` : '';
 }
 
 export function summary(key: string, status: HubSpotIntegrationStatus): string {
