@@ -25,6 +25,7 @@ export interface TestDb {
 }
 
 let probe: Promise<string | undefined> | undefined;
+let sharedPglite: Promise<PGlite> | undefined;
 
 /** The PostgreSQL server URL to use, or undefined when there is none (then PGlite). */
 export function postgresUrl(): Promise<string | undefined> {
@@ -76,7 +77,10 @@ export async function openTestDb(kind?: TestDbKind): Promise<TestDb> {
       },
     };
   }
-  const pglite = await PGlite.create();
+  // One PGlite per test process (its start-up, a WASM compile and initdb, takes seconds);
+  // tests are still isolated by their own schemas.
+  sharedPglite ??= PGlite.create();
+  const pglite = await sharedPglite;
   const db = await openDb(undefined, { pglite });
   await db.query(`CREATE SCHEMA "${schema}"`);
   return {
@@ -87,7 +91,8 @@ export async function openTestDb(kind?: TestDbKind): Promise<TestDb> {
     schema,
     stateSchema,
     cleanup: async () => {
-      await pglite.close();
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await db.query(`DROP SCHEMA IF EXISTS "${stateSchema}" CASCADE`);
     },
   };
 }
