@@ -213,7 +213,8 @@ export async function sendIsolating(
         return;
       }
       const suspects = suspectIndexes(err.body, inputs, positions);
-      if (suspects.size > 0 && suspects.size < positions.length) {
+      // A guess naming more than half the batch (a value many records share) is worse than halving.
+      if (suspects.size > 0 && suspects.size <= positions.length / 2) {
         await run(positions.filter((i) => !suspects.has(i)));
         await run(positions.filter((i) => suspects.has(i)));
         return;

@@ -137,6 +137,15 @@ describe('sendIsolating: one bad record never blocks the other 99', () => {
     expect(r.results).toHaveLength(2);
   });
 
+  it('a message quoting a value most records share falls back to halving, at bounded cost', async () => {
+    const ins: BatchInput[] = Array.from({ length: 100 }, (_, i) => ({ traceId: String(i), properties: { company: 'Acme', zip: i === 42 ? 'bad' : `1${i}` } }));
+    const { send, calls } = fakeCreate(ins, (i) => (i.properties!.zip === 'bad' ? { category: 'VALIDATION_ERROR', message: 'Acme: zip bad invalid' } : undefined));
+    const r = await sendIsolating(ins, send);
+    expect(r.errors.map((e) => e.index)).toEqual([42]);
+    expect(r.results).toHaveLength(99);
+    expect(calls.length).toBeLessThanOrEqual(1 + 2 * Math.ceil(Math.log2(100)) + 2);
+  });
+
   it('whole-call failures (auth, permission, rate limit, transient, unknown object type) are thrown', async () => {
     for (const [status, body] of [
       [401, { category: 'EXPIRED_AUTHENTICATION', message: 'expired' }],
