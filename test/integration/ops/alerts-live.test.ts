@@ -114,7 +114,7 @@ describe.skipIf(!prometheusBin)('alert rules on a real Prometheus scraping the o
     });
   });
 
-  it('answers every dashboard query, with data for the integration on the main panels', async () => {
+  it('answers every dashboard query, with data for the integration on the main panels', { timeout: 120_000 }, async () => {
     const dashboard = JSON.parse(readFileSync(join(CHART_DIR, 'files', 'dashboards', 'hubspot-operator.json'), 'utf8'));
     const panels = dashboard.panels.filter((p: { targets?: unknown[] }) => p.targets) as { title: string; targets: { expr: string }[] }[];
     // What Grafana substitutes: "All" for the variables, a short rate window for 1 s scrapes.
@@ -142,7 +142,7 @@ describe.skipIf(!prometheusBin)('alert rules on a real Prometheus scraping the o
     expect(await alerts('pending')).toEqual([]);
   });
 
-  it('fires HubSpotAuthenticationFailing when HubSpot rejects the token, and stops when suspended', async () => {
+  it('fires HubSpotAuthenticationFailing when HubSpot rejects the token, and stops when suspended', { timeout: 120_000 }, async () => {
     const revoke = await fetch(`${env.hubspot.url}/__sandbox/tokens/${encodeURIComponent(env.hubspot.token)}`, { method: 'DELETE' });
     expect(revoke.status).toBeLessThan(300);
     await env.kubectl('annotate', 'hubspotintegration', 'acme', '-n', NS, `hubspot-operator.dev/sync-requested-at=${new Date().toISOString()}`, '--overwrite');

@@ -99,7 +99,7 @@ describe('the image contents (production dependencies only)', () => {
     for (const dev of Object.keys(pkg.devDependencies)) if (devOnly.has(`node_modules/${dev}`)) expect(installed).not.toContain(`node_modules/${dev}`);
   });
 
-  it('run the operator with the image ENTRYPOINT: it starts, syncs an integration to Ready, serves /readyz and /metrics, and stops on SIGTERM', async () => {
+  it('run the operator with the image ENTRYPOINT: it starts, syncs an integration to Ready, serves /readyz and /metrics, and stops on SIGTERM', { timeout: 150_000 }, async () => {
     const [cmd, ...args] = entrypoint();
     expect(cmd).toBe('node');
     expect(args.slice(-1)).toEqual(['run']);

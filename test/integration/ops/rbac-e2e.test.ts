@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('the operator under exactly the chart RBAC', () => {
-  it('syncs: the integration becomes Ready and the records arrive in PostgreSQL', async () => {
+  it('syncs: the integration becomes Ready and the records arrive in PostgreSQL', { timeout: 120_000 }, async () => {
     const i = await env.waitReady(NS, 'acme');
     expect(ready(i)).toMatchObject({ status: 'True', reason: 'Synced' });
     expect(await env.countRows('contacts')).toBe(25);
@@ -78,7 +78,7 @@ describe('the operator under exactly the chart RBAC', () => {
     expect(body).toMatch(/^leader_election_master_status\{name="hs-hubspot-operator"\} 1$/m);
   });
 
-  it('looks Healthy to Argo CD once synced, and Suspended when suspended', async () => {
+  it('looks Healthy to Argo CD once synced, and Suspended when suspended', { timeout: 120_000 }, async () => {
     const health = readFileSync(join(CHART_DIR, 'argocd', 'health.lua'), 'utf8');
     expect(runHealthScript(health, await env.getIntegration(NS, 'acme'))).toMatchObject({ status: 'Healthy' });
     await env.kubectl('patch', 'hubspotintegration', 'acme', '-n', NS, '--type=merge', '-p', '{"spec":{"suspend":true}}');
@@ -95,7 +95,7 @@ describe('the operator under exactly the chart RBAC', () => {
     expect(runHealthScript(health, resumed)).toMatchObject({ status: 'Healthy' });
   });
 
-  it('fails with 403 exactly where a permission was removed (hubspotintegrations/status)', async () => {
+  it('fails with 403 exactly where a permission was removed (hubspotintegrations/status)', { timeout: 90_000 }, async () => {
     const clusterRole = env.chartObjects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'hs-hubspot-operator') as KubeObject & { rules: { resources: string[] }[] };
     const reduced = structuredClone(clusterRole);
     for (const rule of reduced.rules) rule.resources = rule.resources.filter((r) => r !== 'hubspotintegrations/status');
@@ -124,7 +124,7 @@ describe('a release limited to watchNamespaces', () => {
     await scoped?.close();
   });
 
-  it('has no cluster-wide grant and still syncs its namespace to Ready', async () => {
+  it('has no cluster-wide grant and still syncs its namespace to Ready', { timeout: 120_000 }, async () => {
     expect(scoped.chartObjects.filter((o) => o.kind === 'ClusterRoleBinding')).toEqual([]);
     const i = await scoped.waitReady('sales', 'acme');
     expect(ready(i)).toMatchObject({ status: 'True', reason: 'Synced' });
