@@ -105,6 +105,13 @@ const KINDS: Record<string, Descriptor> = {
     2: { name: 'spec', type: { message: { 1: { name: 'audiences', type: 'string', repeated: true }, 4: { name: 'expirationSeconds', type: 'int' } } } },
   },
   SelfSubjectReview: { 1: meta },
+  DeleteOptions: {
+    1: { name: 'gracePeriodSeconds', type: 'int' },
+    2: { name: 'preconditions', type: { message: { 1: { name: 'uid', type: 'string' }, 2: { name: 'resourceVersion', type: 'string' } } } },
+    3: { name: 'orphanDependents', type: 'bool' },
+    4: { name: 'propagationPolicy', type: 'string' },
+    5: { name: 'dryRun', type: 'string', repeated: true },
+  },
   SelfSubjectRulesReview: { 1: meta, 2: { name: 'spec', type: { message: { 1: { name: 'namespace', type: 'string' } } } } },
   SubjectAccessReview: {
     1: meta,

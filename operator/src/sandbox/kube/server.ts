@@ -272,7 +272,9 @@ export class KubeServer {
         const buf = await readBody(req, this.config.maxBodyBytes);
         let options: Record<string, unknown> = {};
         if (buf.length && buf.toString('utf8').trim()) {
-          const decoded = decodeAs(buf, mediaType(req.headers['content-type']) === 'application/yaml' ? 'yaml' : 'json');
+          const type = mediaType(req.headers['content-type']);
+          // Typed clients (helm, kubectl) may send DeleteOptions as protobuf.
+          const decoded = type === 'application/vnd.kubernetes.protobuf' ? decodeObject(buf, type) : decodeAs(buf, type === 'application/yaml' ? 'yaml' : 'json');
           if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) throw badRequest('DeleteOptions must be a JSON object');
           options = decoded as Record<string, unknown>;
         }
