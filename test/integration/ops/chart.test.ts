@@ -48,6 +48,15 @@ describe('helm lint', () => {
   });
 });
 
+describe('Chart.yaml', () => {
+  it('ships the operator version of package.json as appVersion (the default image tag)', () => {
+    const chart = parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8')) as { appVersion: string; kubeVersion: string };
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(chart.appVersion).toBe(pkg.version);
+    expect(one(defaults, 'Deployment').spec.template.spec.containers[0].image).toMatch(new RegExp(`:${pkg.version.replaceAll('.', '\\.')}$`));
+  });
+});
+
 describe('helm package', () => {
   it('produces a self-contained chart that renders exactly like the source directory', async () => {
     const out = mkdtempSync(join(tmpdir(), 'hubspot-operator-package-'));
