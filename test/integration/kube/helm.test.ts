@@ -40,13 +40,13 @@ describe('helm against the sandbox', () => {
     const install = await helm('install', 'hs', 'charts/hubspot-operator', '-n', 'hubspot-system', '--create-namespace');
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toMatch(/STATUS: deployed/);
-    const deployment = kube.getObject('deployments.apps', 'hubspot-system', 'hs-hubspot-operator') as { spec: { replicas: number } } | undefined;
+    const deployment = kube.getObject('deployments.apps', 'hubspot-system', 'hs-hubspot-operator');
     expect(deployment).toBeDefined();
     expect(kube.getObject('customresourcedefinitions.apiextensions.k8s.io', '', 'hubspotintegrations.hubspot-operator.dev')).toBeDefined();
 
     const upgrade = await helm('upgrade', 'hs', 'charts/hubspot-operator', '-n', 'hubspot-system', '--set', 'replicaCount=3');
     expect(upgrade.code, upgrade.stderr).toBe(0);
-    expect((kube.getObject('deployments.apps', 'hubspot-system', 'hs-hubspot-operator') as { spec: { replicas: number } }).spec.replicas).toBe(3);
+    expect((kube.getObject('deployments.apps', 'hubspot-system', 'hs-hubspot-operator') as unknown as { spec: { replicas: number } }).spec.replicas).toBe(3);
     const list = await helm('list', '-n', 'hubspot-system');
     expect(list.stdout).toMatch(/hs\s+hubspot-system\s+2\s+.*deployed/);
 
