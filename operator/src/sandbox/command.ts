@@ -179,7 +179,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
     const kubeconfigPath = join(dir, 'kubeconfig');
     if (components.has('kube')) {
       const { startKubeSandbox } = await import('./kube/index.js');
-      kube = await startKubeSandbox({ port: kubePort, host: '127.0.0.1', kubeconfigPath });
+      kube = await portFlag('--kube-port', kubePort, () => startKubeSandbox({ port: kubePort, host: '127.0.0.1', kubeconfigPath }));
       closers.push(() => kube!.close());
       await kube.writeKubeconfig(kubeconfigPath);
     }
@@ -188,7 +188,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
     if (components.has('hubspot')) {
       const { startHubSpotSandbox } = await import('./hubspot/index.js');
       out(`seeding the HubSpot sandbox with ${records} contacts and ${Math.ceil(records / 4)} companies...`);
-      hubspot = await startHubSpotSandbox({ port: hubspotPort, host: '127.0.0.1', token, seed: { contacts: records, companies: Math.ceil(records / 4), demo: true } });
+      hubspot = await portFlag('--hubspot-port', hubspotPort, () => startHubSpotSandbox({ port: hubspotPort, host: '127.0.0.1', token, seed: { contacts: records, companies: Math.ceil(records / 4), demo: true } }));
       closers.push(() => hubspot!.close());
     }
 
@@ -201,7 +201,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
       const db = await PGlite.create();
       sharedPglite = db;
       const server = new PGLiteSocketServer({ db, port: postgresPort, host: '127.0.0.1', maxConnections: 4 });
-      await server.start();
+      await portFlag('--postgres-port', postgresPort, () => server.start());
       closers.push(async () => {
         await server.stop();
         await db.close();
@@ -233,7 +233,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
         createSyncEngine(cfg, cfg.credentials.databaseUrl === SANDBOX_PGLITE_URL && sharedPglite ? { ...deps, pglite: sharedPglite } : deps);
       const logger = createLogger({ level: values['log-level'] ?? 'info', destination: pino.destination({ dest: join(dir, 'operator.log'), sync: false, append: true }) });
       const progress = progressPrinter(out);
-      const running = await runOperator({
+      const running = await portFlag('--metrics-port', metricsPort, () => runOperator({
         kubeConfig: loadConfig(kubeconfigPath),
         logger,
         metrics: createMetrics(),
@@ -243,7 +243,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
         engineFactory,
         watchTimeoutSeconds: 60,
         onProgress: progress,
-      });
+      }));
       closers.push(() => running.stop());
       metricsUrl = running.endpoints.metricsUrl;
       operatorClient = running.operator.client;
@@ -262,6 +262,16 @@ export async function sandboxCommand(args: string[]): Promise<void> {
     });
   } catch (err) {
     await stopAll();
+    throw err;
+  }
+}
+
+/** Runs `start`; a port already in use becomes a usage error naming the flag. */
+async function portFlag<T>(flag: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EADDRINUSE') throw new UsageError(`${flag}: port ${port} is already in use; pick another port, or 0 for any free one`);
     throw err;
   }
 }
