@@ -86,10 +86,12 @@ describe.skipIf(!prometheusBin)('alert rules on a real Prometheus scraping the o
   }, 180_000);
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
+    if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) {
       const exited = new Promise((r) => prometheus!.once('exit', r));
       prometheus.kill('SIGTERM');
+      const timer = setTimeout(() => prometheus!.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(timer);
     }
     await env?.close();
     rmSync(work, { recursive: true, force: true });

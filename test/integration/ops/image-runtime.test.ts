@@ -3,7 +3,7 @@
 // (`tsc -p tsconfig.build.json`, as the build stage runs it), crds/ and examples/. The image's
 // ENTRYPOINT then runs the operator against the Kubernetes API sandbox: if anything it loads at
 // run time were a dev dependency, it would fail here.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { REPO_ROOT, run, tools } from './tools.js';
 const app = mkdtempSync(join(tmpdir(), 'hubspot-operator-image-'));
 let kube: KubeSandbox;
 let hubspot: HubSpotSandbox;
+let operatorChild: ChildProcess | undefined;
 const kubeconfig = join(app, 'kubeconfig');
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 const schema = `ops_image_${randomBytes(4).toString('hex')}`;
@@ -73,6 +74,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  // A failed test must not leave the operator running.
+  if (operatorChild && operatorChild.exitCode === null && operatorChild.signalCode === null) operatorChild.kill('SIGKILL');
   await kube?.close();
   await hubspot?.close();
   const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -108,6 +111,7 @@ describe('the image contents (production dependencies only)', () => {
       env: { PATH: process.env.PATH, NODE_ENV: 'production', HOME: app },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    operatorChild = child;
     let output = '';
     child.stdout.on('data', (c) => (output += c));
     child.stderr.on('data', (c) => (output += c));
@@ -138,6 +142,9 @@ describe('the image contents (production dependencies only)', () => {
     } finally {
       child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code, `exit code after SIGTERM (null: it had to be killed)\n${output.slice(-2000)}`).toBe(0);
   });
 });
