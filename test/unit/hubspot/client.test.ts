@@ -131,6 +131,20 @@ describe('HubSpot client requests', () => {
     expect(c.usage().requestsLast24h).toBe(2);
   });
 
+  it('OAuth: a second 401 after the refresh is Authentication (refreshed once, not in a loop)', async () => {
+    const calls = script([
+      { status: 200, body: { access_token: 'at-1', refresh_token: 'rt', expires_in: 1800 } },
+      { status: 401, body: { category: 'INVALID_AUTHENTICATION', message: 'revoked' } },
+      { status: 200, body: { access_token: 'at-2', refresh_token: 'rt', expires_in: 1800 } },
+      { status: 401, body: { category: 'INVALID_AUTHENTICATION', message: 'revoked' } },
+    ]);
+    const { c } = client({ auth: { kind: 'oauth', clientId: 'cid', clientSecret: 'cs', refreshToken: 'rt' } });
+    const err = (await c.listObjects('contacts', { limit: 1, properties: [] }).catch((e: unknown) => e)) as HubSpotApiError;
+    expect(err).toMatchObject({ category: 'Authentication', status: 401 });
+    expect(calls).toHaveLength(4);
+    expect(err.message).not.toContain('at-2');
+  });
+
   it('429 TEN_SECONDLY_ROLLING is retried after waiting; counted in usage', async () => {
     script([
       { status: 429, body: { policyName: 'TEN_SECONDLY_ROLLING', errorType: 'RATE_LIMIT' }, headers: { 'X-HubSpot-RateLimit-Max': '2', 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '100' } },
