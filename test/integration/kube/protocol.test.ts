@@ -203,6 +203,32 @@ describe('writes', () => {
   });
 });
 
+describe('Events', () => {
+  it('are one collection in core/v1 and events.k8s.io/v1, each with its own field names', async () => {
+    const created = await call('POST', '/apis/events.k8s.io/v1/namespaces/default/events', {
+      metadata: { name: 'acme.1' },
+      regarding: { kind: 'HubSpotIntegration', name: 'acme', namespace: 'default' },
+      reason: 'Synced',
+      note: 'cycle completed',
+      type: 'Normal',
+      action: 'Sync',
+      reportingController: 'hubspot-operator.dev/controller',
+      reportingInstance: 'pod-1',
+      eventTime: '2026-01-01T00:00:00.000000Z',
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ apiVersion: 'events.k8s.io/v1', note: 'cycle completed', regarding: { name: 'acme' } });
+    const core = (await call('GET', '/api/v1/namespaces/default/events/acme.1')).body;
+    expect(core).toMatchObject({ apiVersion: 'v1', message: 'cycle completed', involvedObject: { name: 'acme' }, reportingComponent: 'hubspot-operator.dev/controller' });
+    expect(core.note).toBeUndefined();
+    const bySelector = (await call('GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dacme')).body;
+    expect(bySelector.items.map((e: Body) => e.metadata.name)).toContain('acme.1');
+    await call('PATCH', '/api/v1/namespaces/default/events/acme.1', { count: 2, message: 'again' }, { 'content-type': 'application/merge-patch+json' });
+    const v1 = (await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events/acme.1')).body;
+    expect(v1).toMatchObject({ note: 'again', deprecatedCount: 2 });
+  });
+});
+
 describe('Table output', () => {
   const TABLE = { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' };
   it('renders the CRD printer columns with typed cells', async () => {

@@ -115,6 +115,7 @@ export class KubeApi {
 
   /** The object as served at this resource type's version (CRD versions share one stored object). */
   present(rt: ResourceType, obj: KubeObject): KubeObject {
+    if (rt.conversion) return rt.conversion.fromStorage(obj);
     const apiVersion = groupVersion(rt);
     return obj.apiVersion === apiVersion ? obj : { ...obj, apiVersion };
   }
@@ -290,7 +291,7 @@ export class KubeApi {
     if (g !== rt.group) throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${groupVersion(rt)})`);
     obj.apiVersion = groupVersion(rt);
     obj.metadata ??= {};
-    return obj;
+    return rt.conversion ? rt.conversion.toStorage(obj) : obj;
   }
 
   // --- update -------------------------------------------------------------------------------
@@ -434,7 +435,8 @@ export class KubeApi {
     }
     config.metadata.name = name;
     if (!old && t.subresource) throw notFound(rt.plural, rt.group, name);
-    const current = old ? this.present(rt, old) : undefined;
+    // Compare in storage form: `config` was decoded (and, for converted kinds, converted) like any write.
+    const current = old ? ({ ...old, apiVersion: config.apiVersion } as KubeObject) : undefined;
     const obj = applyConfig(current, config, this.walk(rt), this.slot(t, opts), Boolean(opts.force), rt.kind);
     presetManagedFields.add(obj);
     if (!old) return this.create({ ...t, name: undefined }, obj, opts);

@@ -12,6 +12,7 @@ export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list',
 
 interface BuiltinSpec {
   extraSubresources?: ResourceType['extraSubresources'];
+  conversion?: ResourceType['conversion'];
   group: string;
   version: string;
   kind: string;
@@ -104,6 +105,35 @@ function normalizeService(obj: KubeObject, old: KubeObject | undefined): void {
     }
   }
 }
+
+/**
+ * events.k8s.io/v1 Events are stored as core/v1 Events (as in kube-apiserver), so `kubectl get
+ * events` and `kubectl describe` show Events whichever API wrote them. Field pairs per
+ * k8s.io/kubernetes/pkg/apis/events/v1 conversion.
+ */
+const EVENT_FIELDS: Array<[string, string]> = [
+  ['regarding', 'involvedObject'],
+  ['note', 'message'],
+  ['reportingController', 'reportingComponent'],
+  ['deprecatedSource', 'source'],
+  ['deprecatedFirstTimestamp', 'firstTimestamp'],
+  ['deprecatedLastTimestamp', 'lastTimestamp'],
+  ['deprecatedCount', 'count'],
+];
+
+function renameFields(obj: KubeObject, pairs: Array<[string, string]>, apiVersion: string): KubeObject {
+  const out: Record<string, unknown> = { ...obj, apiVersion };
+  for (const [from, to] of pairs) {
+    delete out[from];
+    if ((obj as Record<string, unknown>)[from] !== undefined) out[to] = (obj as Record<string, unknown>)[from];
+  }
+  return out as KubeObject;
+}
+
+const eventConversion: ResourceType['conversion'] = {
+  toStorage: (o) => renameFields(o, EVENT_FIELDS, 'v1'),
+  fromStorage: (o) => renameFields(o, EVENT_FIELDS.map(([a, b]) => [b, a]), 'events.k8s.io/v1'),
+};
 
 const ports = (o: KubeObject): string => {
   const list = get(o, 'spec', 'ports');
@@ -202,6 +232,8 @@ const SPECS: BuiltinSpec[] = [
   },
   {
     group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'],
+    storeKey: 'events',
+    conversion: eventConversion,
     columns: [
       { name: 'Type', type: 'string', cell: (o) => get(o, 'type') ?? null },
       { name: 'Reason', type: 'string', cell: (o) => get(o, 'reason') ?? null },
@@ -250,6 +282,7 @@ function toResourceType(s: BuiltinSpec): ResourceType {
     builtinColumns: s.columns,
     normalize: s.normalize,
     extraSubresources: s.extraSubresources,
+    conversion: s.conversion,
   };
 }
 

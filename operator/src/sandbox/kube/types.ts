@@ -122,6 +122,8 @@ export interface ResourceType {
   builtinColumns?: BuiltinColumn[];
   /** The CRD that defines this resource; absent for built-ins. */
   crdName?: string;
+  /** For a resource served over another one's storage (events.k8s.io/v1 Events over core/v1 Events). */
+  conversion?: { toStorage(obj: KubeObject): KubeObject; fromStorage(obj: KubeObject): KubeObject };
   /** Hook for built-in semantics (Secret stringData, Namespace phase, ...), applied before storing. */
   normalize?: (obj: KubeObject, old: KubeObject | undefined) => void;
 }
