@@ -116,7 +116,7 @@ export class Operator {
         client: this.client,
         namespace: le.namespace,
         name: le.name,
-        identity: le.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`,
+        identity: le.identity ?? `${process.env.POD_NAME || hostname()}_${randomBytes(4).toString('hex')}`,
         leaseDurationMs: le.leaseDurationMs,
         renewDeadlineMs: le.renewDeadlineMs,
         retryPeriodMs: le.retryPeriodMs,
