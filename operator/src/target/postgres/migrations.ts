@@ -33,9 +33,11 @@ export const MIGRATIONS: readonly Migration[] = [
         -- (policy Ignore); the survivor is no longer synced and never re-created.
         deleted_side text,
         synced_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (integration_uid, object_type, hubspot_id)
+        -- The selective column leads every index: lookups by ID stay index lookups even while
+        -- the statistics know nothing yet about a new integration's rows.
+        PRIMARY KEY (hubspot_id, object_type, integration_uid)
       )`,
-      `CREATE UNIQUE INDEX IF NOT EXISTS links_target_key ON ${s}.links (integration_uid, object_type, target_key)`,
+      `CREATE UNIQUE INDEX IF NOT EXISTS links_target_key ON ${s}.links (target_key, object_type, integration_uid)`,
       `CREATE TABLE IF NOT EXISTS ${s}.cursors (
         integration_uid text NOT NULL,
         object_type text NOT NULL,
@@ -57,7 +59,7 @@ export const MIGRATIONS: readonly Migration[] = [
         captured_at timestamptz NOT NULL DEFAULT clock_timestamp()
       )`,
       `CREATE INDEX IF NOT EXISTS outbox_order ON ${s}.outbox (integration_uid, table_name, id)`,
-      `CREATE INDEX IF NOT EXISTS outbox_key ON ${s}.outbox (integration_uid, table_name, target_key)`,
+      `CREATE INDEX IF NOT EXISTS outbox_key ON ${s}.outbox (target_key, table_name, integration_uid)`,
       `CREATE TABLE IF NOT EXISTS ${s}.record_errors (
         integration_uid text NOT NULL,
         object_type text NOT NULL,
@@ -72,6 +74,8 @@ export const MIGRATIONS: readonly Migration[] = [
         last_seen timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (integration_uid, object_type, record_key)
       )`,
+      `CREATE INDEX IF NOT EXISTS record_errors_hubspot_id ON ${s}.record_errors (hubspot_id) WHERE hubspot_id IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS record_errors_target_key ON ${s}.record_errors (target_key) WHERE target_key IS NOT NULL`,
       `CREATE TABLE IF NOT EXISTS ${s}.audit_log (
         id bigserial PRIMARY KEY,
         integration_uid text NOT NULL,
@@ -94,7 +98,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'links.match_key: the normalised match value, indexed, for duplicate checks without scanning the target table',
     up: (s) => [
       `ALTER TABLE ${s}.links ADD COLUMN IF NOT EXISTS match_key text`,
-      `CREATE INDEX IF NOT EXISTS links_match_key ON ${s}.links (integration_uid, object_type, match_key) WHERE match_key IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS links_match_key ON ${s}.links (match_key, object_type, integration_uid) WHERE match_key IS NOT NULL`,
     ],
   },
 ];

@@ -147,10 +147,12 @@ export class StateStore {
     }));
     const payload = JSON.stringify(rows);
     // A target key re-linked to another HubSpot record (e.g. records merged in HubSpot) drops its old link.
+    // `target_key = ANY` keeps this an index lookup (a join with the recordset would scan all links).
     await tx.query(
-      `DELETE FROM ${this.s}.links l USING jsonb_to_recordset($3::jsonb) AS x(hubspot_id text, target_key text)
-        WHERE l.integration_uid = $1 AND l.object_type = $2 AND l.target_key = x.target_key AND l.hubspot_id <> x.hubspot_id`,
-      [this.uid, objectType, payload],
+      `DELETE FROM ${this.s}.links l
+        WHERE l.integration_uid = $1 AND l.object_type = $2 AND l.target_key = ANY($3::text[])
+          AND (l.target_key, l.hubspot_id) NOT IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+      [this.uid, objectType, links.map((l) => l.targetKey), links.map((l) => l.hubspotId)],
     );
     await tx.query(
       `INSERT INTO ${this.s}.links AS l (integration_uid, object_type, hubspot_id, target_key, hs_values, tg_values, hs_hash, tg_hash, hs_modified, tg_modified, deleted_side, match_key, synced_at)
