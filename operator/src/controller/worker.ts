@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from '../sync/types.js';
 import { systemClock, type Clock } from './clock.js';
+import { isConnectionError } from '../target/postgres/db.js';
 import { delayFor } from './backoff.js';
 import { nextCycle } from './scheduler.js';
 
@@ -217,7 +218,10 @@ export class SyncWorker {
       }
     }
     if (this.st.specIssues.length > 0) {
-      await this.waitFor(undefined);
+      // The fix may happen outside the configuration (a property created in HubSpot, a column
+      // added): re-validate now and then, and at once when the configuration changes.
+      await this.waitFor(this.clock.now() + Math.min(Math.max(cfg.intervalMs, 10_000), 5 * 60_000));
+      if (this.cfgHash === hash) this.validatedHash = undefined;
       return;
     }
 
@@ -319,10 +323,12 @@ export class SyncWorker {
   private fail(err: unknown, what: string): void {
     const e = err as { message?: string; category?: ErrorCategory; reason?: string };
     const message = e?.message ?? String(err);
+    // An unclassified error that is a lost database connection is the target being unavailable.
+    const category = e?.category ?? (isConnectionError(err) ? 'Target' : undefined);
     this.failures++;
     this.lastFailureAt = this.clock.now();
-    this.st.failure = { category: e?.category, reason: e?.reason, message };
-    this.log.warn({ err: message, category: e?.category, failures: this.failures }, what);
+    this.st.failure = { category, reason: e?.reason, message };
+    this.log.warn({ err: message, category, failures: this.failures }, what);
     this.o.onChange();
   }
 

@@ -162,6 +162,42 @@ describe('SyncWorker', () => {
     await worker.stop();
   });
 
+  it('re-validates now and then, so a fix outside the configuration (a property created) is picked up', async () => {
+    const clock = new ManualClock(0);
+    let validations = 0;
+    const worker = new SyncWorker({
+      key: 'k', config: { resolved: resolved(), suspended: false, intervalMs: 1000, fullResyncIntervalMs: 100_000 }, history: { initialDone: false },
+      engineFactory: () => {
+        const e = new ScriptedEngine(clock);
+        e.validate = async () => (validations++ === 0 ? [{ kind: 'FieldMapping' as const, name: 'fm', field: 'spec.fields[0].property', message: 'unknown' }] : []);
+        return e;
+      },
+      observer: {}, logger, clock, onChange: () => {},
+    });
+    await clock.advance(9_999);
+    expect(worker.state.specIssues).toHaveLength(1);
+    await clock.advance(1);
+    expect(worker.state.specIssues).toHaveLength(0);
+    expect(worker.state.initialDone).toBe(true);
+    await worker.stop();
+  });
+
+  it('a lost database connection is reported as the Target category', async () => {
+    const clock = new ManualClock(0);
+    const worker = new SyncWorker({
+      key: 'k', config: { resolved: resolved(), suspended: false, intervalMs: 1000, fullResyncIntervalMs: 100_000 }, history: { initialDone: false },
+      engineFactory: () => {
+        const e = new ScriptedEngine(clock);
+        e.runCycle = async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }); };
+        return e;
+      },
+      observer: {}, logger, clock, onChange: () => {},
+    });
+    await clock.advance(0);
+    expect(worker.state.failure).toMatchObject({ category: 'Target', message: 'connect ECONNREFUSED 127.0.0.1:5432' });
+    await worker.stop();
+  });
+
   it('a systemic failure is reported and retried with backoff; a fixed Secret retries at once', async () => {
     const clock = new ManualClock(0);
     const engines: ScriptedEngine[] = [];
