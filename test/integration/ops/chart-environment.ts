@@ -29,6 +29,8 @@ export interface ChartEnvironment {
   kube: KubeSandbox;
   hubspot: HubSpotSandbox;
   operator: OperatorProcess;
+  /** Starts one more replica: the same arguments and ServiceAccount, another pod name. */
+  startReplica(podName: string): OperatorProcess;
   chartObjects: KubeObject[];
   /** Target schema of the integration. */
   schema: string;
@@ -99,10 +101,13 @@ export async function startChartEnvironment(o: { render?: RenderOptions; integra
   const args = (deployment.spec.template.spec.containers[0].args as string[])
     .map((a) => a.replace('$(POD_NAMESPACE)', RELEASE_NS))
     .map((a) => (a.startsWith('--metrics-port=') ? '--metrics-port=0' : a));
-  const operator = startOperatorProcess([...args, '--kubeconfig', operatorKubeconfig, '--bind-address', '127.0.0.1'], {
-    POD_NAMESPACE: RELEASE_NS,
-    POD_NAME: `${RELEASE}-hubspot-operator-0`,
-  });
+  const replicas: OperatorProcess[] = [];
+  const startReplica = (podName: string) => {
+    const p = startOperatorProcess([...args, '--kubeconfig', operatorKubeconfig, '--bind-address', '127.0.0.1'], { POD_NAMESPACE: RELEASE_NS, POD_NAME: podName });
+    replicas.push(p);
+    return p;
+  };
+  const operator = startReplica(`${RELEASE}-hubspot-operator-0`);
 
   const withDb = async <T>(fn: (db: pg.Client) => Promise<T>): Promise<T> => {
     const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -118,6 +123,7 @@ export async function startChartEnvironment(o: { render?: RenderOptions; integra
     kube,
     hubspot,
     operator,
+    startReplica,
     chartObjects,
     schema,
     kubectl,
@@ -135,7 +141,7 @@ export async function startChartEnvironment(o: { render?: RenderOptions; integra
       ),
     countRows: (table) => withDb(async (db) => (await db.query(`SELECT count(*)::int AS n FROM ${schema}.${table}`)).rows[0].n as number),
     close: async () => {
-      await operator.stop();
+      await Promise.all(replicas.map((r) => r.stop()));
       await hubspot.close();
       await kube.close();
       await withDb(async (db) => {

@@ -4,7 +4,8 @@
 // and the integration becomes Ready. Its live /metrics passes `promtool check metrics` and
 // carries every series the alerts and the dashboard use. Then one permission is taken away
 // (update/patch of hubspotintegrations/status) and exactly that call fails with 403.
-// A second release limited to watchNamespaces works with namespaced Roles only.
+// A second release limited to watchNamespaces works with namespaced Roles only, and with two
+// replicas a standby takes the lease over from a crashed leader with the same permissions.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,5 +131,38 @@ describe('a release limited to watchNamespaces', () => {
     expect(ready(i)).toMatchObject({ status: 'True', reason: 'Synced' });
     expect(await scoped.countRows('contacts')).toBe(25);
     expect(scoped.operator.lines.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
+  });
+});
+
+describe('two replicas (replicaCount: 2) under the chart RBAC', () => {
+  let ha: ChartEnvironment;
+  beforeAll(async () => {
+    ha = await startChartEnvironment({ integrationNamespace: 'ha', render: { set: { replicaCount: '2', 'leaderElection.leaseDuration': '2s' } } });
+  }, 120_000);
+  afterAll(async () => {
+    await ha?.close();
+  });
+
+  it('one leads; when it dies without releasing the lease, the standby takes over and keeps the integration served', { timeout: 120_000 }, async () => {
+    await ha.waitReady('ha', 'acme');
+    const becameLeader = (p: typeof ha.operator) => p.records().some((r) => r.msg === 'became the leader');
+    expect(becameLeader(ha.operator)).toBe(true);
+    const standby = ha.startReplica('hs-hubspot-operator-1');
+    await standby.metricsUrl();
+    expect(becameLeader(standby)).toBe(false);
+
+    ha.operator.child.kill('SIGKILL'); // a crash: the lease is not released
+    await waitFor(() => becameLeader(standby), { timeoutMs: 30_000, what: 'the standby to take over the lease' });
+    const lease = JSON.parse(await ha.kubectl('get', 'lease', 'hs-hubspot-operator', '-n', RELEASE_NS, '-o', 'json'));
+    expect(lease.spec.leaseTransitions).toBeGreaterThanOrEqual(1);
+
+    // The new leader serves the integration: a manual sync request is handled and recorded.
+    const requested = new Date().toISOString();
+    await ha.kubectl('annotate', 'hubspotintegration', 'acme', '-n', 'ha', `hubspot-operator.dev/sync-requested-at=${requested}`, '--overwrite');
+    await waitFor(async () => (await ha.getIntegration('ha', 'acme')).status?.lastHandledSyncRequest === requested, {
+      timeoutMs: 30_000,
+      what: 'the new leader to handle the sync request',
+    });
+    expect(standby.lines.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
 });
