@@ -278,9 +278,10 @@ export class KubeApi {
   }
 
   /** Parses a request body into an object of `rt`, checking kind and apiVersion. */
-  private decode(rt: ResourceType, body: unknown): KubeObject {
+  private decode(rt: ResourceType, body: unknown, owned = false): KubeObject {
     if (!isObject(body)) throw badRequest(`the body of the request must be a JSON object (a ${rt.kind})`);
-    const obj = structuredClone(body) as unknown as KubeObject;
+    // Admission mutates the object; copy it unless the caller built it for this write.
+    const obj = (owned ? body : structuredClone(body)) as unknown as KubeObject;
     checkShape(rt, obj);
     obj.apiVersion ??= groupVersion(rt);
     obj.kind ??= rt.kind;
@@ -412,7 +413,7 @@ export class KubeApi {
         break;
     }
     if (!isObject(patched)) throw badRequest('the patch did not produce an object');
-    const obj = this.decode(rt, patched);
+    const obj = this.decode(rt, patched, true);
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     // A resourceVersion in the patch is a precondition; otherwise the patch applies to the latest object.
     const rv = obj.metadata.resourceVersion;
