@@ -40,7 +40,7 @@ export class Informer<T extends KubeObject> {
   private readonly clock: Clock;
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandler<T>[] = [];
-  private readonly loops: { namespace?: string; synced: boolean; lastContact: number; connected: boolean; lastError?: string }[] = [];
+  private readonly loops: { namespace?: string; synced: boolean; lastContact: number; connected: boolean; sawEvent?: boolean; lastError?: string }[] = [];
   private abort = new AbortController();
   private running: Promise<void>[] = [];
 
@@ -114,12 +114,18 @@ export class Informer<T extends KubeObject> {
           state.synced = true;
           state.lastContact = this.clock.now();
         }
+        const started = this.clock.now();
         const outcome = await this.watchOnce(state, resourceVersion!, (rv) => (resourceVersion = rv));
         if (outcome === 'gone') {
           logger.info({ resource: resource.plural, namespace: state.namespace }, 'watch expired (410 Gone); relisting');
           resourceVersion = undefined;
+          failures = 0;
+        } else if (this.clock.now() - started < 1000 && !state.sawEvent) {
+          // A watch the server ends at once, without a single event, would otherwise spin.
+          await sleep(this.clock, delayFor(failures++, 250, 30_000), signal);
+        } else {
+          failures = 0;
         }
-        failures = 0;
       } catch (err) {
         if (signal.aborted) break;
         state.connected = false;
@@ -149,6 +155,7 @@ export class Informer<T extends KubeObject> {
       silentTooLong = true;
       watchAbort.abort();
     }
+    state.sawEvent = false;
     const touch = () => {
       state.lastContact = this.clock.now();
       watchdog.cancel();
@@ -161,6 +168,7 @@ export class Informer<T extends KubeObject> {
         { namespace: state.namespace, resourceVersion: fromVersion, labelSelector, timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300 },
         (ev: WatchEvent<T>) => {
           touch();
+          state.sawEvent = true;
           if (gone) return;
           if (ev.type === 'ERROR') {
             const status = ev.object as unknown as { code?: number; message?: string };
