@@ -61,6 +61,12 @@ describe('bad input', () => {
     expect(wrongKind.body.message).toMatch(/kind of the provided object \(Secret\) does not match/);
   });
 
+  it('a malformed percent-encoded path is 400', async () => {
+    const r = await call('GET', '/api/v1/namespaces/%E0%A4%A/configmaps');
+    expect(r.status).toBe(400);
+    expect(r.body.message).toMatch(/percent-encoding/);
+  });
+
   it('an unknown resource or group is 404 NotFound', async () => {
     for (const path of ['/api/v1/namespaces/default/widgets', '/apis/nope.example.com/v1/things', '/apis/apps/v9/deployments']) {
       const r = await call('GET', path);

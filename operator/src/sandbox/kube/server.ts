@@ -98,7 +98,13 @@ export class KubeServer {
       req.resume();
       throw unauthorized();
     }
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      req.resume();
+      throw badRequest(`the request path is not valid percent-encoding: ${url.pathname}`);
+    }
     const isResourcePath = (parts[0] === 'api' && parts.length > 2) || (parts[0] === 'apis' && parts.length > 3);
     if (!isResourcePath) {
       req.resume();
