@@ -196,7 +196,12 @@ describe('writes', () => {
     const sf = { apiVersion: 'hubspot-operator.dev/v1alpha1', kind: 'SyncFilter', metadata: { name: 'f' }, spec: { integrationRef: { name: 'x' }, objectType: 'contacts', rules: [{ property: 'email', operator: 'IsNotEmpty' }] } };
     const created = await call('POST', `${HSI}/namespaces/default/syncfilters`, sf);
     expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const before = kube.openWatches;
+    const watching = watchEvents(`${HSI}/syncfilters?watch=true&resourceVersion=${created.body.metadata.resourceVersion}`);
+    await waitFor(() => kube.openWatches > before, { what: 'the syncfilters watch' });
     await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/syncfilters.hubspot-operator.dev');
+    // Its watchers see the objects go and then the stream ends.
+    expect((await watching).map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['DELETED f']);
     expect((await call('GET', `${HSI}/namespaces/default/syncfilters`)).status).toBe(404);
     expect((await call('GET', HSI)).body.resources.map((r: Body) => r.name)).not.toContain('syncfilters');
     expect(kube.getObject('syncfilters.hubspot-operator.dev', 'default', 'f')).toBeUndefined();

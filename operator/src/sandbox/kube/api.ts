@@ -105,6 +105,8 @@ interface ContinueToken {
 export class KubeApi {
   readonly store = new ObjectStore();
   readonly registry = new Registry();
+  /** Called when a resource stops being served (its CRD was deleted), so open watches on it can end. */
+  onResourceRemoved: (storeKey: string) => void = () => undefined;
 
   constructor() {
     const nsType = this.registry.lookup('', 'v1', NAMESPACES) as ResourceType;
@@ -545,6 +547,7 @@ export class KubeApi {
     const types = this.registry.crdTypes(name);
     if (types.length) for (const o of this.store.list(types[0].storeKey)) this.store.remove(types[0].storeKey, o);
     this.registry.setCrd(name, []);
+    if (types.length) this.onResourceRemoved(types[0].storeKey);
   }
 }
 

@@ -64,6 +64,10 @@ export class KubeServer {
   constructor(config: ServerConfig) {
     this.config = config;
     this.rbac = new RbacAuthorizer(this.api.store);
+    // Like kube-apiserver, end the watches of a resource whose CRD was deleted (after its DELETED events).
+    this.api.onResourceRemoved = (storeKey) => {
+      for (const w of [...this.watches]) if (w.storeKey === storeKey) w.stop();
+    };
   }
 
   /** Ends every open watch stream (clients see the connection close and must re-watch). */

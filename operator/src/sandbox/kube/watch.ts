@@ -14,6 +14,7 @@ import { includeObject, toTable } from './table.js';
 import type { KubeObject, ResourceType } from './types.js';
 
 export interface ActiveWatch {
+  storeKey: string;
   stop: () => void;
 }
 
@@ -112,6 +113,7 @@ export function serveWatch(ctx: WatchContext, res: ServerResponse, w: WatchReque
   let unsubscribe: (() => void) | undefined;
   let timers: NodeJS.Timeout[] = [];
   const active: ActiveWatch = {
+    storeKey: rt.storeKey,
     stop: () => {
       unsubscribe?.();
       for (const t of timers) clearTimeout(t);
