@@ -55,7 +55,7 @@ describe.skipIf(!prometheusBin)('alert rules on a real Prometheus scraping the o
     return body.data.result;
   };
   const alerts = async (state: 'firing' | 'pending') =>
-    (await query(`ALERTS{alertstate="${state}"}`)).map((a) => `${a.metric.alertname} ${a.metric.namespace ?? ''}/${a.metric.integration ?? ''}`.trim());
+    (await query(`ALERTS{alertstate="${state}"}`)).map((a) => (a.metric.integration ? `${a.metric.alertname} ${a.metric.namespace}/${a.metric.integration}` : a.metric.alertname));
 
   beforeAll(async () => {
     env = await startChartEnvironment({ integrationNamespace: NS });
@@ -160,5 +160,11 @@ describe.skipIf(!prometheusBin)('alert rules on a real Prometheus scraping the o
       timeoutMs: 30_000,
       what: 'every alert to clear once the integration is suspended',
     });
+  });
+
+  it('notices when the operator is gone (HubSpotOperatorAbsent pending, firing after 5 minutes)', { timeout: 60_000 }, async () => {
+    await env.operator.stop();
+    await waitFor(async () => (await query(`up{job="${JOB}"} == 0`)).length === 1, { what: 'the failed scrape to show as up == 0' });
+    await waitFor(async () => (await alerts('pending')).includes('HubSpotOperatorAbsent'), { timeoutMs: 30_000, what: 'HubSpotOperatorAbsent to be pending' });
   });
 });
