@@ -238,7 +238,11 @@ try {
   // echoes, recognised by hash and not written back. Then, once the lookback window has passed,
   // an idle cycle.
   const echo = await measure(importer, 'incremental');
+  // Each cycle re-reads the lookback window before its predecessor's start (search is eventually
+  // consistent); once a cycle has run more than the lookback after the last change, the next
+  // idle cycle reads nothing new.
   await new Promise((r) => setTimeout(r, LOOKBACK_MS + 500));
+  const settle = await measure(importer, 'incremental');
   const idle = await measure(importer, 'incremental');
 
   // 4. Full push (last: the records it creates would otherwise show up in the importer's cycles).
@@ -264,6 +268,7 @@ try {
       seconds: +inc.seconds.toFixed(2),
     },
     echoCycle: { hubspotRequests: echo.requests, written: echo.report.objects[0]!.lastCycle },
+    lookbackCycle: { hubspotRequests: settle.requests },
     idle: { hubspotRequests: idle.requests, seconds: +idle.seconds.toFixed(3) },
     syncLogicMicrosPerRecord: +syncLogicMicrosPerRecord(Math.min(N, 100_000)).toFixed(2),
     peakRssMiB: +(Math.max(peakRss, process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(1),

@@ -104,7 +104,13 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
   const cur = (await ctx.state.getCursor(plan.type, 'incremental')) ?? { completed: false, data: {} };
   let watermark = cur.watermarkMs ?? 0;
   const pushed = pushDownFilters(plan.filters, (p) => plan.propertyTypes.get(p));
-  let windowT = Math.max(0, watermark - ctx.lookbackMs);
+  // Where to start: after a completed pass, everything modified before (its start − lookback)
+  // was visible to it and has been read, so only the lookback window before that start is
+  // read again (an idle cycle is then one request). After an interrupted pass (or the import),
+  // from the committed watermark minus the lookback.
+  const passStartedAt = Date.now();
+  const from = cur.completed && typeof cur.data.nextFromMs === 'number' ? cur.data.nextFromMs : watermark - ctx.lookbackMs;
+  let windowT = Math.max(0, from);
   let windowId: string | undefined;
   let after: string | undefined;
   let inWindow = 0;
@@ -128,7 +134,15 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
       matchLookup: true,
       pkDataType: rt.pkDataType,
       // The watermark advances only together with the page it covers.
-      commitCursor: (tx) => ctx.state.setCursor(tx, plan.type, 'incremental', { watermarkMs: nextWatermark, lastId: last?.id ?? cur.lastId, completed: false, data: {} }),
+      commitCursor: (tx) => {
+        const finished = !page.after || page.results.length === 0;
+        return ctx.state.setCursor(tx, plan.type, 'incremental', {
+          watermarkMs: nextWatermark,
+          lastId: last?.id ?? cur.lastId,
+          completed: finished,
+          data: finished ? { nextFromMs: Math.max(from, passStartedAt - ctx.lookbackMs) } : {},
+        });
+      },
     });
     watermark = nextWatermark;
     done += page.results.length;

@@ -187,6 +187,13 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
     async (tx) => {
       const newLinks: LinkRow[] = [];
       const recheck: string[] = [];
+      // Safety net for two workers on one integration (a leader hand-over): page commits of an
+      // object type are serialised, and a record another worker linked meanwhile is not created again.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.pull.${ctx.uid}.${plan.type}`]);
+      if (inserts.length) {
+        const linkedNow = await ctx.state.linksByHubSpotIds(plan.type, inserts.map((i) => i.p.o.id), tx);
+        if (linkedNow.size) inserts.splice(0, inserts.length, ...inserts.filter((i) => !linkedNow.has(i.p.o.id)));
+      }
       const ins = await insertRows(
         tx,
         t,
