@@ -20,6 +20,7 @@ import { createMetrics } from '../observability/metrics.js';
 import type { HubSpotIntegrationStatus } from '../api/types.js';
 import type { PGlite } from '@electric-sql/pglite';
 import { createSyncEngine } from '../sync/index.js';
+import { relaySocketNotifications } from './pglite-notify-relay.js';
 
 export const SANDBOX_HELP = `Usage: hubspot-operator sandbox [flags]
 
@@ -200,6 +201,8 @@ export async function sandboxCommand(args: string[]): Promise<void> {
       const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
       const db = await PGlite.create();
       sharedPglite = db;
+      // psql's changes must wake the sync at once, like on a real server (see pglite-notify-relay.ts).
+      relaySocketNotifications(db);
       const server = new PGLiteSocketServer({ db, port: postgresPort, host: '127.0.0.1', maxConnections: 4 });
       await portFlag('--postgres-port', postgresPort, () => server.start());
       closers.push(async () => {
