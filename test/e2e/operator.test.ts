@@ -228,7 +228,7 @@ describe('operator end to end', () => {
       await hubspotApi('POST', '/crm/v3/objects/companies/batch/create', { inputs });
     }
     hubspot.setFaults({ latencyMs: 150 });
-    await applyObjects(client, [integration('bulk', [{ type: 'companies', table: 'bulk_companies', direction: 'HubSpotToTarget' }], { deletionPolicy: 'Orphan' }) as never]);
+    await applyObjects(client, [integration('bulk', [{ type: 'companies', table: 'bulk_companies', direction: 'TwoWay', match: { property: 'domain', column: 'domain' } }], { deletionPolicy: 'Orphan' }) as never]);
     const count = async () => {
       try {
         return Number((await rows<{ n: string }>(`SELECT count(*) AS n FROM ${table('bulk_companies')}`))[0]!.n);
@@ -285,15 +285,18 @@ describe('operator end to end', () => {
     const tableRows = Number((await rows<{ n: string }>(`SELECT count(*) AS n FROM ${table('contacts')}`))[0]!.n);
     const hubspotContacts = hubspot.stats().records.contacts;
 
+    const triggers = (t: string) => rows(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal`, [`"${SCHEMA}".${t}`]);
+    const bulkTriggers = await triggers('bulk_companies');
+    expect(bulkTriggers.length).toBeGreaterThan(0);
     await client.delete(R.integration, NS, 'bulk');
     await waitFor(async () => { try { await getIntegration('bulk'); return false; } catch { return true; } }, { timeoutMs: 15_000, what: 'bulk gone' });
     expect((await rows(`SELECT 1 FROM "${STATE}".links WHERE integration_uid = $1 LIMIT 1`, [uidBulk])).length).toBe(1);
+    expect(await triggers('bulk_companies')).toEqual(bulkTriggers);
 
-    const triggers = () => rows(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal`, [`"${SCHEMA}".contacts`]);
-    expect((await triggers()).length).toBeGreaterThan(0);
+    expect((await triggers('contacts')).length).toBeGreaterThan(0);
     await client.delete(R.integration, NS, 'crm');
     await waitFor(async () => { try { await getIntegration('crm'); return false; } catch { return true; } }, { timeoutMs: 15_000, what: 'crm gone' });
-    expect(await triggers()).toEqual([]);
+    expect(await triggers('contacts')).toEqual([]);
     expect(await rows(`SELECT 1 FROM "${STATE}".links WHERE integration_uid = $1`, [uidCrm])).toEqual([]);
     expect(await rows(`SELECT 1 FROM "${STATE}".outbox WHERE integration_uid = $1`, [uidCrm])).toEqual([]);
     expect(Number((await rows<{ n: string }>(`SELECT count(*) AS n FROM ${table('contacts')}`))[0]!.n)).toBe(tableRows);
