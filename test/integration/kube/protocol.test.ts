@@ -169,6 +169,36 @@ describe('writes', () => {
     expect(events.map((e) => e.type)).toEqual(['MODIFIED', 'DELETED']);
   });
 
+  it('ratchets validation: values a tightened CRD now rejects may stay while other fields change', async () => {
+    const crd = (max: number) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        versions: [{
+          name: 'v1', served: true, storage: true, subresources: { status: {} },
+          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', maximum: max } } }, status: { type: 'object', properties: { ok: { type: 'boolean' } } } } } },
+        }],
+      },
+    });
+    expect((await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd(10))).status).toBe(201);
+    const W = '/apis/example.com/v1/namespaces/default/widgets';
+    expect((await call('POST', W, { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 8 } })).status).toBe(201);
+    const current = (await call('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com')).body;
+    const tightened = { ...crd(5), metadata: { name: 'widgets.example.com', resourceVersion: current.metadata.resourceVersion } };
+    expect((await call('PUT', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com', tightened)).status).toBe(200);
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    expect((await call('PATCH', `${W}/w/status`, { status: { ok: true } }, merge)).status).toBe(200);
+    expect((await call('PATCH', `${W}/w`, { metadata: { labels: { a: 'b' } } }, merge)).status).toBe(200);
+    const worse = await call('PATCH', `${W}/w`, { spec: { size: 9 } }, merge);
+    expect(worse.status).toBe(422);
+    expect(worse.body.message).toMatch(/spec.size: Invalid value: 9: spec.size in body should be less than or equal to 5/);
+    expect((await call('PATCH', `${W}/w`, { spec: { size: 4 } }, merge)).status).toBe(200);
+  });
+
   it('deleting a namespace deletes what is in it', async () => {
     await call('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
     await call('POST', '/api/v1/namespaces/doomed/secrets', { metadata: { name: 's' }, stringData: { a: 'b' } });

@@ -85,6 +85,18 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** The value at a field-error path such as `spec.objects[0].direction` or `spec.valueMap[US]`. */
+function valueAtPath(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const m of path.matchAll(/([^.[\]]+)|\[([^\]]*)\]/g)) {
+    const key = m[1] ?? m[2];
+    if (Array.isArray(cur) && /^\d+$/.test(key)) cur = cur[Number(key)];
+    else if (isObject(cur)) cur = cur[key];
+    else return undefined;
+  }
+  return cur;
+}
+
 function withoutKeys(obj: KubeObject, keys: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = { ...obj };
   for (const k of keys) delete out[k];
@@ -218,7 +230,10 @@ export class KubeApi {
       errors.push(...schemaErrors);
       validateCel(obj, old, rt.schema, '', errors);
     }
-    if (errors.length) throw invalid(rt.kind, rt.group, name, errors);
+    // Validation ratcheting (kube 1.30+): on update, errors in values that did not change are let through,
+    // so an object that a tightened CRD now rejects can still get status and other edits.
+    const remaining = old ? errors.filter((e) => !e.field || canonical(valueAtPath(obj, e.field)) !== canonical(valueAtPath(old, e.field))) : errors;
+    if (remaining.length) throw invalid(rt.kind, rt.group, name, remaining);
     if (rt.storeKey === CRDS) prepareCrd(obj, old);
     rt.normalize?.(obj, old);
     return warnings;
