@@ -194,7 +194,7 @@ export class ObjectStore {
       if (rec.v[def.column] !== value) changed.push(def.name);
     }
     if (changed.length === 0) return changed;
-    this.beforeSearchChange(rec, now);
+    const before = this.beforeSearchChange(rec, now);
     this.unindexUnique(rec);
     const v = rec.v.slice();
     for (const [def, value] of changes) if (def.column >= 0) v[def.column] = value;
@@ -202,38 +202,59 @@ export class ObjectStore {
     if (createdAt !== undefined) rec.c = createdAt;
     rec.u = Math.max(now, rec.u);
     this.indexUnique(rec);
-    this.afterSearchChange(rec);
+    this.afterSearchChange(rec, before);
     return changed;
   }
 
   archive(rec: Rec, now: number): void {
     if (rec.a !== 0) return;
-    this.beforeSearchChange(rec, now);
+    const before = this.beforeSearchChange(rec, now);
     this.unindexUnique(rec);
     rec.a = now;
     this.live--;
-    this.afterSearchChange(rec);
+    this.afterSearchChange(rec, before);
   }
 
   /** Test/seed helper: sets timestamps directly (e.g. historical demo data). */
   setTimestamps(rec: Rec, createdAt: number, updatedAt: number): void {
-    this.beforeSearchChange(rec, updatedAt);
+    const before = this.beforeSearchChange(rec, updatedAt);
     rec.c = createdAt;
     rec.u = updatedAt;
-    this.afterSearchChange(rec);
+    this.afterSearchChange(rec, before);
   }
 
-  private beforeSearchChange(rec: Rec, now: number): void {
+  /**
+   * Called before a write changes a record: with an indexing delay, snapshots what search sees;
+   * without, returns the keys the record is indexed under so `afterSearchChange` can move it.
+   */
+  private beforeSearchChange(rec: Rec, now: number): RecordView | undefined {
     if (this.indexingDelayMs > 0) {
       this.flushDue(now);
       // Keep what search knows until the delay passes; only the first pending write snapshots.
       if (!this.snapshots.has(rec)) this.snapshots.set(rec, { id: rec.id, c: rec.c, u: rec.u, a: rec.a, v: rec.v, visible: true, due: 0 });
       this.schedule(rec, now);
-    } else this.unindexSearch(rec);
+      return undefined;
+    }
+    return { id: rec.id, c: rec.c, u: rec.u, a: rec.a, v: rec.v };
   }
 
-  private afterSearchChange(rec: Rec): void {
-    if (this.indexingDelayMs === 0) this.indexSearch(rec);
+  /** Moves the record in the sorted indexes, touching only the keys that changed. */
+  private afterSearchChange(rec: Rec, before: RecordView | undefined): void {
+    if (before === undefined) return; // indexed later, by flushIndexing
+    this.searchVersion++;
+    if (before.a !== 0) return; // archived records are not indexed and do not come back
+    if (rec.a !== 0) {
+      this.unindexView(before);
+      return;
+    }
+    if (before.u !== rec.u) {
+      this.byModified.remove(before.u, rec.id);
+      this.byModified.insert(rec.u, rec.id);
+    }
+    if (before.c !== rec.c) {
+      this.byCreated.remove(before.c, rec.id);
+      this.byCreated.insert(rec.c, rec.id);
+    }
   }
 
   /** Indexes what is due before each write too, so the queue stays short without searches. */
@@ -285,11 +306,6 @@ export class ObjectStore {
     this.byModified.insert(rec.u, rec.id);
     this.byCreated.insert(rec.c, rec.id);
     this.searchable++;
-  }
-
-  private unindexSearch(rec: Rec): void {
-    if (rec.a !== 0) return;
-    this.unindexView(rec);
   }
 
   private unindexView(view: RecordView): void {
