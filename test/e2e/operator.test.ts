@@ -153,10 +153,10 @@ describe('operator end to end', () => {
     await client.patch(R.integration, NS, 'crm', { spec: { suspend: true } });
     await waitFor(async () => (await ready('crm'))?.reason === 'Suspended', { what: 'Suspended' });
     // A batch in flight at the moment of suspension completes; start counting once it has.
-    const before = await waitFor(async () => {
+    const { before } = await waitFor(async () => {
       const a = await requestCount();
       await new Promise((r) => setTimeout(r, 500));
-      return (await requestCount()) === a ? a : undefined;
+      return (await requestCount()) === a ? { before: a } : undefined;
     }, { what: 'the batch in flight to finish' });
     const [a, b] = await rows<{ email: string }>(`SELECT email FROM ${table('contacts')} WHERE email IS NOT NULL ORDER BY id LIMIT 2 OFFSET 5`);
     await db.query(`UPDATE ${table('contacts')} SET first_name = 'Paused' WHERE email = $1`, [a!.email]);
