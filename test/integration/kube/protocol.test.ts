@@ -259,6 +259,8 @@ describe('Events', () => {
     const bySelector = (await call('GET', '/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dacme')).body;
     expect(bySelector.items.map((e: Body) => e.metadata.name)).toContain('acme.1');
     await call('PATCH', '/api/v1/namespaces/default/events/acme.1', { count: 2, message: 'again' }, { 'content-type': 'application/merge-patch+json' });
+    const viaV1 = (await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events?fieldSelector=regarding.name%3Dacme')).body;
+    expect(viaV1.items.map((e: Body) => e.metadata.name)).toContain('acme.1');
     const v1 = (await call('GET', '/apis/events.k8s.io/v1/namespaces/default/events/acme.1')).body;
     expect(v1).toMatchObject({ note: 'again', deprecatedCount: 2 });
   });

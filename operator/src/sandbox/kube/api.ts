@@ -166,7 +166,7 @@ export class KubeApi {
     let all = this.store.list(t.rt.storeKey, ns);
     if (token) all = all.filter((o) => this.sortKey(o) > (token as ContinueToken).start);
     const matches = (o: KubeObject): boolean =>
-      (!labelSel || matchesLabels(labelSel, o.metadata.labels)) && (!fieldSel || matchesFields(fieldSel, o));
+      (!labelSel || matchesLabels(labelSel, o.metadata.labels)) && (!fieldSel || matchesFields(fieldSel, t.rt.conversion ? t.rt.conversion.fromStorage(o) : o));
     const rv = token ? token.rv : this.store.resourceVersion;
     const items: KubeObject[] = [];
     let i = 0;

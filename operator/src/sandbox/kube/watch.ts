@@ -83,7 +83,8 @@ export function serveWatch(ctx: WatchContext, res: ServerResponse, w: WatchReque
     (ns === undefined || o.metadata.namespace === ns) &&
     (w.name === undefined || o.metadata.name === w.name) &&
     (!labelSel || matchesLabels(labelSel, o.metadata.labels)) &&
-    (!fieldSel || matchesFields(fieldSel, o));
+    // Field selectors name the fields of the API being watched (events.k8s.io: regarding.name, ...).
+    (!fieldSel || matchesFields(fieldSel, rt.conversion ? rt.conversion.fromStorage(o) : o));
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
