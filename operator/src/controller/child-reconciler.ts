@@ -4,15 +4,15 @@
  * one object type) and the engine's check against the real HubSpot properties and target columns
  * (engine.validate(), run by the integration's worker). Ready=False/InvalidSpec names the field.
  */
-import { KINDS } from '../api/constants.js';
+import { GROUP, KINDS, VERSION } from '../api/constants.js';
 import type { Condition, FieldMappingStatus, SyncFilterStatus } from '../api/types.js';
 import type { KubeObject, ResourceType } from './kube-client.js';
 import { splitKey, type IntegrationContext } from './integration-reconciler.js';
 import { resolveIntegration, type FieldMappingObject, type SyncFilterObject } from './resolve.js';
 import { computeChildStatus } from './status.js';
 
-export const FIELD_MAPPING: ResourceType = { group: 'hubspot-operator.dev', version: 'v1alpha1', plural: KINDS.FieldMapping.plural, kind: 'FieldMapping' };
-export const SYNC_FILTER: ResourceType = { group: 'hubspot-operator.dev', version: 'v1alpha1', plural: KINDS.SyncFilter.plural, kind: 'SyncFilter' };
+export const FIELD_MAPPING: ResourceType = { group: GROUP, version: VERSION, plural: KINDS.FieldMapping.plural, kind: KINDS.FieldMapping.kind };
+export const SYNC_FILTER: ResourceType = { group: GROUP, version: VERSION, plural: KINDS.SyncFilter.plural, kind: KINDS.SyncFilter.kind };
 
 export interface ChildContext extends IntegrationContext {
   /** Set when this operator handles only some integrations (--shard): unknown refs may belong to another shard. */

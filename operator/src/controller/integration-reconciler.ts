@@ -7,7 +7,7 @@
  * state changes so the status follows.
  */
 import type { Logger } from 'pino';
-import { ANNOTATIONS, API_VERSION, FINALIZER, KINDS, READY_REASONS } from '../api/constants.js';
+import { ANNOTATIONS, FINALIZER, GROUP, KINDS, READY_REASONS, VERSION } from '../api/constants.js';
 import { findCondition } from '../api/conditions.js';
 import { parseDuration } from '../api/duration.js';
 import type { Condition, HubSpotIntegrationStatus } from '../api/types.js';
@@ -21,7 +21,7 @@ import { computeIntegrationStatus } from './status.js';
 import type { StatusWriter } from './status-writer.js';
 import { SyncWorker, type EngineFactory, type WorkerConfig, type WorkerHistory } from './worker.js';
 
-export const INTEGRATION: ResourceType = { group: 'hubspot-operator.dev', version: 'v1alpha1', plural: KINDS.HubSpotIntegration.plural, kind: 'HubSpotIntegration' };
+export const INTEGRATION: ResourceType = { group: GROUP, version: VERSION, plural: KINDS.HubSpotIntegration.plural, kind: KINDS.HubSpotIntegration.kind };
 
 export interface IntegrationContext {
   client: KubeClient;
@@ -285,4 +285,4 @@ export function transitionEvents(before: HubSpotIntegrationStatus | undefined, a
   return out;
 }
 
-export { splitKey, API_VERSION };
+export { splitKey };

@@ -7,7 +7,7 @@
  */
 import type { ErrorCategory } from '../api/categories.js';
 import { CONDITION_TYPES, READY_REASONS, RECONCILING_REASONS, STALLED_REASONS } from '../api/constants.js';
-import { findCondition, removeCondition, setCondition, type ConditionInput } from '../api/conditions.js';
+import { removeCondition, setCondition, type ConditionInput } from '../api/conditions.js';
 import type { Condition, ErrorCategoryStatus, FieldMappingStatus, HubSpotIntegrationStatus, ObjectSyncStatus, SyncFilterStatus } from '../api/types.js';
 import type { CycleReport, SpecIssue } from '../sync/types.js';
 import type { WorkerState } from './worker.js';
@@ -211,4 +211,3 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return ak.length === bk.length && ak.every((k) => jsonEqual(ao[k], bo[k]));
 }
 
-export { findCondition };
