@@ -57,6 +57,19 @@ describe('search planner', () => {
     expect(out.nextAfter).toBe(5);
   });
 
+  it('walks ids downwards for a descending id sort, within the filter range', () => {
+    const store = contactsWith(500);
+    const out = executeSearch(store, parseSearchRequest(store, {
+      filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'LTE', value: '300' }, { propertyName: 'hs_object_id', operator: 'GT', value: '10' }] }],
+      sorts: ['-hs_object_id'],
+      limit: 3,
+      after: 2,
+    }));
+    expect(out.plan).toBe('index-walk');
+    expect(out.views.map((v) => v.id)).toEqual([298, 297, 296]);
+    expect(out.total).toBe(290);
+  });
+
   it('reuses the total of a filtered query between pages only while nothing changed', () => {
     const store = contactsWith(3_000);
     const body = (after: number) => ({

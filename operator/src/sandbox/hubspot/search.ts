@@ -553,12 +553,10 @@ function* idIterator(store: ObjectStore, lo: number, hi: number, desc: boolean):
     }
     return;
   }
-  const ids: number[] = [];
-  for (const rec of store.scanById(Math.max(0, lo), false)) {
-    if (rec.id > hi) break;
-    ids.push(rec.id);
+  for (const rec of store.scanByIdDescending(hi, false)) {
+    if (rec.id < lo) return;
+    yield rec.id;
   }
-  for (let i = ids.length - 1; i >= 0; i--) yield ids[i]!;
 }
 
 function countIds(store: ObjectStore, lo: number, hi: number): number {

@@ -160,6 +160,15 @@ export class ObjectStore {
     }
   }
 
+  /** Records by descending id from `toId` down, live or archived as asked. */
+  *scanByIdDescending(toId: number, archived: boolean): Generator<Rec> {
+    const start = toId === Number.POSITIVE_INFINITY ? this.order.length : this.orderIndex(Math.floor(toId) + 1);
+    for (let i = start - 1; i >= 0; i--) {
+      const r = this.order[i]!;
+      if ((r.a !== 0) === archived) yield r;
+    }
+  }
+
   /** Inserts a new record (id assigned by the caller, ascending). Values are validated already. */
   insert(id: number, values: (string | undefined)[], now: number, createdAt?: number): Rec {
     const last = this.order[this.order.length - 1];
