@@ -19,6 +19,8 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { HubSpotIntegrationStatus } from '../api/types.js';
 import type { PGlite } from '@electric-sql/pglite';
+import type { KubeSandbox } from './kube/index.js';
+import type { HubSpotSandbox } from './hubspot/index.js';
 import { createSyncEngine } from '../sync/index.js';
 import { relaySocketNotifications } from './pglite-notify-relay.js';
 
@@ -47,16 +49,6 @@ const COMPONENTS = ['kube', 'hubspot', 'postgres', 'operator'] as const;
 type Component = (typeof COMPONENTS)[number];
 /** The database URL the examples get when PGlite is used; the engine factory maps it to the shared instance. */
 export const SANDBOX_PGLITE_URL = 'pglite://sandbox';
-
-interface KubeSandbox {
-  url: string;
-  close(): Promise<void>;
-  writeKubeconfig(path: string): Promise<void>;
-}
-interface HubSpotSandbox {
-  url: string;
-  close(): Promise<void>;
-}
 
 function repoRoot(): string {
   // operator/src/sandbox/command.ts or operator/dist/sandbox/command.js → the package root.
