@@ -68,6 +68,10 @@ describe('search planner', () => {
     expect(out.plan).toBe('index-walk');
     expect(out.views.map((v) => v.id)).toEqual([298, 297, 296]);
     expect(out.total).toBe(290);
+    store.archive(store.get(297)!, 2_000);
+    const again = executeSearch(store, parseSearchRequest(store, { filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'BETWEEN', value: '11', highValue: '300' }] }], sorts: ['-hs_object_id'], limit: 3, after: 2 }));
+    expect(again.views.map((v) => v.id)).toEqual([298, 296, 295]);
+    expect(again.total).toBe(289);
   });
 
   it('reuses the total of a filtered query between pages only while nothing changed', () => {

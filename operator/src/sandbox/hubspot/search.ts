@@ -539,7 +539,7 @@ function indexFor(store: ObjectStore, def: PropertyDef): KeyIndex | undefined {
     // The last-modified index holds exactly the searchable records; ids come from `order`.
     return {
       iterate: (lo, hi, desc) => idIterator(store, lo, hi, desc),
-      count: (lo, hi) => (lo === -Infinity && hi === Infinity ? store.searchableCount : countIds(store, lo, hi)),
+      count: (lo, hi) => (lo === -Infinity && hi === Infinity ? store.searchableCount : store.countSearchableIds(lo, hi)),
     };
   }
   return undefined;
@@ -557,15 +557,6 @@ function* idIterator(store: ObjectStore, lo: number, hi: number, desc: boolean):
     if (rec.id < lo) return;
     yield rec.id;
   }
-}
-
-function countIds(store: ObjectStore, lo: number, hi: number): number {
-  let n = 0;
-  for (const rec of store.scanById(Math.max(0, lo), false)) {
-    if (rec.id > hi) break;
-    if (store.searchView(rec)) n++;
-  }
-  return n;
 }
 
 function areDisjoint(ranges: Range[]): boolean {

@@ -160,6 +160,20 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Number of searchable records with lo <= id <= hi: index arithmetic when no record is
+   * archived or waiting to be indexed, else a walk of the range.
+   */
+  countSearchableIds(lo: number, hi: number): number {
+    this.flushIndexing();
+    const from = lo === Number.NEGATIVE_INFINITY ? 0 : this.orderIndex(Math.ceil(lo));
+    const to = hi === Number.POSITIVE_INFINITY ? this.order.length : this.orderIndex(Math.floor(hi) + 1);
+    if (this.order.length === this.live && this.snapshots.size === 0) return Math.max(0, to - from);
+    let n = 0;
+    for (let i = from; i < to; i++) if (this.searchView(this.order[i]!)) n++;
+    return n;
+  }
+
   /** Records by descending id from `toId` down, live or archived as asked. */
   *scanByIdDescending(toId: number, archived: boolean): Generator<Rec> {
     const start = toId === Number.POSITIVE_INFINITY ? this.order.length : this.orderIndex(Math.floor(toId) + 1);
