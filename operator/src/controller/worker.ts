@@ -246,6 +246,8 @@ export class SyncWorker {
       await this.waitFor(next.at, engine);
       return;
     }
+    // stop() or suspend may have arrived while the engine was being built or validated.
+    if (this.stopped || this.cfg.suspended) return;
     await this.runCycle(engine, next.kind, next.why, { syncRequested, resyncRequested });
   }
 
