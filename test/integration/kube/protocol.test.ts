@@ -87,6 +87,28 @@ describe('discovery and OpenAPI', () => {
     expect((await call('GET', '/version')).body.gitVersion).toMatch(/^v1\.32/);
   });
 
+  it('serves aggregated discovery (apidiscovery.k8s.io/v2) when asked for it', async () => {
+    const accept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json';
+    const res = await fetch(`${kube.url}/apis`, { headers: { authorization: `Bearer ${kube.token}`, accept } });
+    expect(res.headers.get('content-type')).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    const body = (await res.json()) as Body;
+    expect(body.kind).toBe('APIGroupDiscoveryList');
+    const group = body.items.find((g: Body) => g.metadata.name === 'hubspot-operator.dev');
+    expect(group.versions[0].resources).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          resource: 'hubspotintegrations',
+          scope: 'Namespaced',
+          shortNames: ['hsi'],
+          categories: ['hubspot'],
+          subresources: [{ subresource: 'status', responseKind: { group: 'hubspot-operator.dev', version: 'v1alpha1', kind: 'HubSpotIntegration' }, verbs: ['get', 'patch', 'update'] }],
+        }),
+      ]),
+    );
+    const core = (await (await fetch(`${kube.url}/api`, { headers: { authorization: `Bearer ${kube.token}`, accept } })).json()) as Body;
+    expect(core.items[0].versions[0].resources.map((r: Body) => r.resource)).toEqual(expect.arrayContaining(['namespaces', 'secrets', 'configmaps', 'events']));
+  });
+
   it('publishes the CRD schema in OpenAPI v3 under its group/version', async () => {
     const index = (await call('GET', '/openapi/v3')).body;
     const url = index.paths['apis/hubspot-operator.dev/v1alpha1'].serverRelativeURL as string;

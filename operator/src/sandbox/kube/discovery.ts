@@ -1,8 +1,8 @@
 /**
- * Legacy API discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>`), which kubectl
- * and client libraries fall back to when aggregated discovery is not offered. Resource lists
- * carry short names, categories and subresources, so `kubectl get hsi` and `kubectl get hubspot`
- * resolve.
+ * API discovery: the aggregated form (apidiscovery.k8s.io/v2 at `/api` and `/apis`, one request
+ * for everything, what kubectl 1.30+ and client-go ask for first) and the legacy form (`/api`,
+ * `/api/v1`, `/apis`, `/apis/<group>/<version>`). Resources carry short names, categories and
+ * subresources, so `kubectl get hsi` and `kubectl get hubspot` resolve.
  */
 import { createHash } from 'node:crypto';
 import type { Registry } from './registry.js';
@@ -61,4 +61,53 @@ export function apiResourceList(registry: Registry, group: string, version: stri
     }
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+}
+
+// --- aggregated discovery (apidiscovery.k8s.io/v2) -------------------------------------------
+
+export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/** True when the Accept header asks for aggregated discovery v2 (clients list it before plain JSON). */
+export function wantsAggregated(accept: string | undefined): boolean {
+  return (accept ?? '').split(',').some((e) => {
+    const params = e.split(';').map((p) => p.trim());
+    return params[0] === 'application/json' && params.includes('g=apidiscovery.k8s.io') && params.includes('v=v2') && params.includes('as=APIGroupDiscoveryList');
+  });
+}
+
+function aggregatedResource(rt: ResourceType): Json {
+  const kind = { group: rt.group, version: rt.version, kind: rt.kind };
+  const r: { [k: string]: Json } = {
+    resource: rt.plural,
+    responseKind: kind,
+    scope: rt.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: rt.singular,
+    verbs: rt.verbs,
+  };
+  if (rt.shortNames.length) r.shortNames = rt.shortNames;
+  if (rt.categories.length) r.categories = rt.categories;
+  const subresources: Json[] = [];
+  if (rt.statusSubresource) subresources.push({ subresource: 'status', responseKind: kind, verbs: ['get', 'patch', 'update'] });
+  for (const sub of rt.extraSubresources ?? []) {
+    subresources.push({ subresource: sub.name, responseKind: { group: sub.group, version: sub.version, kind: sub.kind }, verbs: sub.verbs });
+  }
+  if (subresources.length) r.subresources = subresources;
+  return r;
+}
+
+function aggregatedGroup(registry: Registry, group: string, versions: string[]): Json {
+  return {
+    metadata: group ? { name: group, creationTimestamp: null } : { creationTimestamp: null },
+    versions: versions.map((version) => ({
+      version,
+      resources: registry.resources(group, version).sort((a, b) => a.plural.localeCompare(b.plural)).map(aggregatedResource),
+      freshness: 'Current',
+    })),
+  };
+}
+
+/** `/api` (core group) or `/apis` (named groups) as one APIGroupDiscoveryList. */
+export function aggregatedDiscovery(registry: Registry, core: boolean): Json {
+  const items = core ? [aggregatedGroup(registry, '', ['v1'])] : registry.groups().map((g) => aggregatedGroup(registry, g.name, g.versions));
+  return { kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {}, items };
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KubeApi, type PatchType, type Target, type WriteOptions, type FieldValidation } from './api.js';
 import { Authenticator, forbiddenError, RbacAuthorizer, type Attributes, type UserInfo } from './auth.js';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
 import { ApiError, badRequest, methodNotAllowed, serverNotFound, unauthorized, unsupportedMediaType } from './errors.js';
 import { decodeAs, decodeObject, MAX_BODY_BYTES, mediaType, negotiate, readBody, send, sendError, type Negotiated } from './http.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
@@ -114,6 +114,12 @@ export class KubeServer {
       req.resume();
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed();
       if (!this.authorize({ user, verb: 'get', path: url.pathname })) throw forbiddenError({ user, verb: 'get', path: url.pathname });
+      if ((parts.join('/') === 'api' || parts.join('/') === 'apis') && wantsAggregated(req.headers.accept)) {
+        const text = JSON.stringify(aggregatedDiscovery(this.api.registry, parts[0] === 'api'));
+        res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE, 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-cache, private' });
+        res.end(text);
+        return;
+      }
       const neg = negotiate(req.headers.accept);
       const body = this.nonResource(parts);
       if (typeof body === 'string') {
