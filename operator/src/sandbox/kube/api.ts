@@ -115,12 +115,14 @@ interface ContinueToken {
 }
 
 export class KubeApi {
-  readonly store = new ObjectStore();
+  readonly store: ObjectStore;
   readonly registry = new Registry();
   /** Called when a resource stops being served (its CRD was deleted), so open watches on it can end. */
   onResourceRemoved: (storeKey: string) => void = () => undefined;
 
-  constructor() {
+  /** `historyLimit`: watch events kept for watches and continue tokens (older versions get 410 Gone). */
+  constructor(historyLimit?: number) {
+    this.store = new ObjectStore(historyLimit);
     const nsType = this.registry.lookup('', 'v1', NAMESPACES) as ResourceType;
     for (const name of INITIAL_NAMESPACES) {
       this.create({ rt: nsType }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'kube-apiserver' });

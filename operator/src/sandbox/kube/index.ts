@@ -36,6 +36,8 @@ export interface KubeSandboxOptions {
   tls?: boolean;
   /** How often watches that asked for bookmarks get one (default 10 s). */
   bookmarkIntervalMs?: number;
+  /** Watch events kept for watches from older resourceVersions (default 10,000; older ones get 410 Gone). */
+  historyLimit?: number;
   /** Request bodies above this size get 413 (default 3 MiB, like kube-apiserver). */
   maxBodyBytes?: number;
   /** Unexpected internal errors (answered as 500 InternalError); default: written to stderr. */
@@ -105,6 +107,7 @@ export async function startKubeSandbox(opts: KubeSandboxOptions = {}): Promise<K
     authorization: opts.authorization ?? 'AlwaysAllow',
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 10_000,
     maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
+    historyLimit: opts.historyLimit,
     onInternalError: opts.onInternalError ?? ((err) => console.error('kube sandbox internal error:', err)),
   });
   kube.authn.addToken(token, { username: 'sandbox-admin', groups: ['system:masters'] });

@@ -18,6 +18,7 @@ export interface ServerConfig {
   authorization: 'AlwaysAllow' | 'RBAC';
   bookmarkIntervalMs: number;
   maxBodyBytes: number;
+  historyLimit?: number;
   /** Called with unexpected (500) errors; they are also answered as InternalError Status. */
   onInternalError?: (err: unknown) => void;
 }
@@ -54,7 +55,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
 const truthy = (v: string | null): boolean => v === 'true' || v === '1';
 
 export class KubeServer {
-  readonly api = new KubeApi();
+  readonly api: KubeApi;
   readonly authn = new Authenticator();
   private readonly rbac: RbacAuthorizer;
   private readonly config: ServerConfig;
@@ -63,6 +64,7 @@ export class KubeServer {
 
   constructor(config: ServerConfig) {
     this.config = config;
+    this.api = new KubeApi(config.historyLimit);
     this.rbac = new RbacAuthorizer(this.api.store);
     // Like kube-apiserver, end the watches of a resource whose CRD was deleted (after its DELETED events).
     this.api.onResourceRemoved = (storeKey) => {

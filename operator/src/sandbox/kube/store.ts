@@ -39,7 +39,7 @@ export class ObjectStore {
   private readonly listeners = new Map<string, Set<StoreListener>>();
   private readonly maxHistory: number;
 
-  constructor(maxHistory = 50_000) {
+  constructor(maxHistory = 10_000) {
     this.maxHistory = maxHistory;
   }
 
