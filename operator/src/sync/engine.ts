@@ -145,7 +145,14 @@ class Engine implements SyncEngine {
     const db = await this.database();
     const plans: { plan: ObjectPlan; pkDataType?: string }[] = [];
     for (const [index, o] of spec.objects.entries()) {
-      const properties = await this.propertiesOf(o.type, refresh);
+      let properties: Map<string, PropertyDefinition>;
+      try {
+        properties = await this.propertiesOf(o.type, refresh);
+      } catch (err) {
+        if (!(err instanceof HubSpotApiError && err.category === 'NotFound')) throw err;
+        issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: `spec.objects[${index}].type`, message: `HubSpot has no object type "${o.type}" (for a custom object use its p_<name> or 2-<id> type)` });
+        continue;
+      }
       const columns = isValidIdentifier(o.table) ? await describeTable(db, schema, o.table) : new Map();
       const { plan, issues: found } = buildObjectPlan({
         index,
