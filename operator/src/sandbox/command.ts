@@ -226,7 +226,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
       // The examples name SANDBOX_PGLITE_URL: those engines share the one in-process PGlite that psql also sees.
       const engineFactory: EngineFactory = (cfg, deps) =>
         createSyncEngine(cfg, cfg.credentials.databaseUrl === SANDBOX_PGLITE_URL && sharedPglite ? { ...deps, pglite: sharedPglite } : deps);
-      const logger = createLogger({ level: values['log-level'] ?? 'info', destination: pino.destination({ dest: join(dir, 'operator.log'), sync: false, append: true }) });
+      const logger = createLogger({ level: values['log-level'] ?? 'info', destination: pino.destination({ dest: join(dir, 'operator.log'), sync: true, append: true }) });
       const progress = progressPrinter(out);
       const running = await portFlag('--metrics-port', metricsPort, () => runOperator({
         kubeConfig: loadConfig(kubeconfigPath),
