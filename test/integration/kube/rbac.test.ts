@@ -237,6 +237,36 @@ describe('RBAC', () => {
     expect(missing.stderr).toMatch(/serviceaccounts "nobody" not found/);
   });
 
+  it('has the default ClusterRoles, and aggregates labelled ClusterRoles into view/edit/admin', async () => {
+    await admin.ok('create', 'serviceaccount', 'viewer', '-n', 'crm');
+    await admin.ok('create', 'rolebinding', 'viewer', '-n', 'crm', '--clusterrole=view', '--serviceaccount=crm:viewer');
+    const viewer = client(kube.issueToken('crm', 'viewer'));
+    const custom = viewer.makeApiClient(k8s.CustomObjectsApi);
+    const listHsi = () => custom.listNamespacedCustomObject({ group: 'hubspot-operator.dev', version: 'v1alpha1', namespace: 'crm', plural: 'hubspotintegrations' });
+    // view covers ConfigMaps but not Secrets, and knows nothing of the HubSpot kinds yet.
+    expect((await status(viewer.makeApiClient(k8s.CoreV1Api).listNamespacedConfigMap({ namespace: 'crm' }))).code).toBe(200);
+    expect((await status(viewer.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace: 'crm' }))).code).toBe(403);
+    expect((await status(listHsi())).code).toBe(403);
+    // What the chart's aggregate-to-view ClusterRole does in a real cluster:
+    await admin.ok('apply', '-f', await admin.file('aggregate.yaml', `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: hubspot-operator-view
+  labels: {rbac.authorization.k8s.io/aggregate-to-view: "true"}
+rules:
+- apiGroups: [hubspot-operator.dev]
+  resources: [hubspotintegrations, fieldmappings, syncfilters]
+  verbs: [get, list, watch]
+`));
+    expect((await status(listHsi())).code).toBe(200);
+    const view = JSON.parse(await admin.ok('get', 'clusterrole', 'view', '-o', 'json'));
+    expect(view.rules).toEqual(expect.arrayContaining([expect.objectContaining({ apiGroups: ['hubspot-operator.dev'] })]));
+    // edit and admin include view's rules through their own aggregation.
+    const adminRole = JSON.parse(await admin.ok('get', 'clusterrole', 'admin', '-o', 'json'));
+    expect(adminRole.rules).toEqual(expect.arrayContaining([expect.objectContaining({ apiGroups: ['hubspot-operator.dev'] })]));
+  });
+
   it('unauthenticated requests may only read health and version', async () => {
     expect(kube.url).toMatch(/^https:/);
     expect((await anonymousGet('/healthz')).status).toBe(200);

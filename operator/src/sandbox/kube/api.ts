@@ -28,6 +28,7 @@ import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } 
 import { checkShape } from './shape.js';
 import { ObjectStore } from './store.js';
 import { INITIAL_NAMESPACES } from './builtins.js';
+import { aggregatedUpdates, defaultClusterRoles } from './rbac-defaults.js';
 import { groupVersion, type KubeObject, type ResourceType } from './types.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -69,6 +70,7 @@ const presetManagedFields = new WeakSet<KubeObject>();
 
 const NAMESPACES = 'namespaces';
 const CRDS = 'customresourcedefinitions.apiextensions.k8s.io';
+const CLUSTER_ROLES = 'clusterroles.rbac.authorization.k8s.io';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -127,6 +129,8 @@ export class KubeApi {
     for (const name of INITIAL_NAMESPACES) {
       this.create({ rt: nsType }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldManager: 'kube-apiserver' });
     }
+    const crType = this.registry.lookup('rbac.authorization.k8s.io', 'v1', 'clusterroles') as ResourceType;
+    for (const role of defaultClusterRoles()) this.create({ rt: crType }, role, { fieldManager: 'kube-apiserver' });
   }
 
   /** The object as served at this resource type's version (CRD versions share one stored object). */
@@ -293,6 +297,7 @@ export class KubeApi {
     meta.resourceVersion = String(this.store.nextResourceVersion());
     this.store.put(rt.storeKey, obj, undefined);
     if (rt.storeKey === CRDS) this.registry.setCrd(meta.name, typesFromCrd(obj));
+    if (rt.storeKey === CLUSTER_ROLES) this.aggregateClusterRoles();
     return { object: this.present(rt, obj), warnings, code: 201 };
   }
 
@@ -402,6 +407,7 @@ export class KubeApi {
     meta.resourceVersion = String(this.store.nextResourceVersion());
     this.store.put(rt.storeKey, obj, old);
     if (rt.storeKey === CRDS) this.registry.setCrd(meta.name as string, typesFromCrd(obj));
+    if (rt.storeKey === CLUSTER_ROLES) this.aggregateClusterRoles();
     if (meta.deletionTimestamp && !(meta.finalizers ?? []).length) {
       return { object: this.present(rt, this.finalize(rt, obj)), warnings, code: 200 };
     }
@@ -520,6 +526,7 @@ export class KubeApi {
   private finalize(rt: ResourceType, obj: KubeObject): KubeObject {
     const gone = this.store.remove(rt.storeKey, obj);
     if (rt.storeKey === CRDS) this.removeCrdObjects(obj);
+    if (rt.storeKey === CLUSTER_ROLES) this.aggregateClusterRoles();
     const ns = obj.metadata.namespace;
     if (ns && this.isTerminating(ns)) this.maybeRemoveNamespace(ns);
     return gone;
@@ -556,6 +563,19 @@ export class KubeApi {
       if (this.store.list(rt.storeKey, ns).length) return;
     }
     this.store.remove(NAMESPACES, nsObj);
+  }
+
+  /** The ClusterRole aggregation controller, run after every ClusterRole change until nothing moves. */
+  private aggregateClusterRoles(): void {
+    for (let pass = 0; pass < 10; pass++) {
+      const updates = aggregatedUpdates(this.store.list(CLUSTER_ROLES));
+      if (updates.length === 0) return;
+      for (const role of updates) {
+        const old = this.store.get(CLUSTER_ROLES, '', role.metadata.name as string) as KubeObject;
+        role.metadata = { ...role.metadata, resourceVersion: String(this.store.nextResourceVersion()) };
+        this.store.put(CLUSTER_ROLES, role, old);
+      }
+    }
   }
 
   /** Deleting a CRD deletes all its objects and stops serving its resource. */
