@@ -81,6 +81,38 @@ describe.each(kinds)('rules (%s)', (dbKind) => {
     expect((await h.rows(`SELECT firstname FROM {schema}.contacts WHERE email = 'kept@acme.com'`))[0]!.firstname).toBe('K');
   });
 
+  it('syncs a custom object type (p_<name>) both ways, linking by a unique custom property', async () => {
+    h = await Harness.start({
+      dbKind,
+      ddl: [`CREATE TABLE {schema}.widgets (id bigserial PRIMARY KEY, sku text, color text, weight numeric)`],
+      objects: [{ type: 'p_widgets', table: 'widgets', match: { property: 'sku', column: 'sku' } }],
+      fieldMappings: [{ name: 'widgets', spec: { objectType: 'p_widgets', fields: [{ property: 'sku', column: 'sku' }, { property: 'color', column: 'color' }, { property: 'weight', column: 'weight' }] } }],
+    });
+    await h.hs.call('POST', '/crm-object-schemas/v3/schemas', {
+      name: 'widgets',
+      labels: { singular: 'Widget', plural: 'Widgets' },
+      primaryDisplayProperty: 'sku',
+      properties: [
+        { name: 'sku', label: 'SKU', type: 'string', fieldType: 'text', hasUniqueValue: true },
+        { name: 'color', label: 'Color', type: 'string', fieldType: 'text' },
+        { name: 'weight', label: 'Weight', type: 'number', fieldType: 'number' },
+      ],
+    });
+    await h.hs.create('p_widgets', { sku: 'W-1', color: 'red', weight: '1.50' });
+    await h.exec(`INSERT INTO {schema}.widgets (sku, color, weight) VALUES ('W-2', 'blue', 2), ('w-1', NULL, NULL)`);
+    await h.cycle('initial');
+    await h.settle();
+    expect(await h.rows(`SELECT sku, color, weight::text AS weight FROM {schema}.widgets ORDER BY id`)).toEqual([
+      { sku: 'W-2', color: 'blue', weight: '2' },
+      { sku: 'W-1', color: 'red', weight: '1.50' }, // linked by the normalised key; HubSpotWins for the spelling
+    ]);
+    const live = await h.hs.listAll('p_widgets', ['sku', 'color', 'weight']);
+    expect(live.map((x) => [x.properties.sku, x.properties.color]).sort()).toEqual([
+      ['W-1', 'red'],
+      ['W-2', 'blue'],
+    ]);
+  });
+
   it('creates missing tables, columns and HubSpot properties when asked, with column types from property types', async () => {
     h = await Harness.start({
       dbKind,
