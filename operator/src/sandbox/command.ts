@@ -15,7 +15,7 @@ import pino from 'pino';
 import { parseOrThrow, parsePort, parsePositiveInt, untilSignal, UsageError } from '../cli-args.js';
 import { KubeClient, isStatus, type KubeObject, type ResourceType } from '../controller/kube-client.js';
 import type { EngineFactory } from '../controller/worker.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, LOG_LEVELS } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import type { HubSpotIntegrationStatus } from '../api/types.js';
 import type { PGlite } from '@electric-sql/pglite';
@@ -153,6 +153,8 @@ export async function sandboxCommand(args: string[]): Promise<void> {
   const postgresPort = parsePort(values['postgres-port'], '--postgres-port', 5433)!;
   const records = values.records === '0' ? 0 : parsePositiveInt(values.records, '--records', 2000);
   const components = parseComponents(values.components);
+  const logLevel = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as (typeof LOG_LEVELS)[number])) throw new UsageError(`--log-level: "${logLevel}" is not a log level; expected one of ${LOG_LEVELS.join(', ')}`);
   const token = values['hubspot-token'] ?? 'sandbox-token';
   const databaseUrlFlag = values['database-url'];
   if (databaseUrlFlag !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrlFlag)) {
@@ -226,7 +228,7 @@ export async function sandboxCommand(args: string[]): Promise<void> {
       // The examples name SANDBOX_PGLITE_URL: those engines share the one in-process PGlite that psql also sees.
       const engineFactory: EngineFactory = (cfg, deps) =>
         createSyncEngine(cfg, cfg.credentials.databaseUrl === SANDBOX_PGLITE_URL && sharedPglite ? { ...deps, pglite: sharedPglite } : deps);
-      const logger = createLogger({ level: values['log-level'] ?? 'info', destination: pino.destination({ dest: join(dir, 'operator.log'), sync: true, append: true }) });
+      const logger = createLogger({ level: logLevel, destination: pino.destination({ dest: join(dir, 'operator.log'), sync: true, append: true }) });
       const progress = progressPrinter(out);
       const running = await portFlag('--metrics-port', metricsPort, () => runOperator({
         kubeConfig: loadConfig(kubeconfigPath),
