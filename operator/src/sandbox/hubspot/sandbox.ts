@@ -1,17 +1,19 @@
 /**
  * One HubSpot API sandbox: the state, the request pipeline (faults → auth → scopes → rate
- * limits → handler → stats) and the admin API under /__sandbox.
+ * limits → handler → stats) and the admin helpers for in-process use (the /__sandbox routes
+ * in admin-api.ts call the same methods).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { accountRoutes } from './account-api.js';
+import { adminRoutes } from './admin-api.js';
 import { Associations, associationRoutes } from './associations.js';
 import { Credentials } from './auth.js';
-import { badRequest, HubSpotHttpError } from './errors.js';
-import { parseFaults, Stats, type FaultSettings } from './faults.js';
+import { HubSpotHttpError } from './errors.js';
+import { Stats, type FaultSettings } from './faults.js';
 import { makeContext, readBody, Router, send, type Reply, type RequestContext, type Route } from './http.js';
-import { GENEROUS_LIMITS, parseLimits, RateLimiter, type Limits } from './limits.js';
+import { GENEROUS_LIMITS, RateLimiter, type Limits } from './limits.js';
 import { ObjectTypes } from './object-types.js';
 import { objectRoutes } from './objects-api.js';
 import { propertyRoutes, schemaRoutes } from './properties-api.js';
@@ -72,7 +74,7 @@ export class HubSpotSandbox {
       webhooks,
       emit: (e) => webhooks.onChange(e),
     };
-    for (const r of [...objectRoutes(this.state), ...propertyRoutes(this.state), ...schemaRoutes(this.state), ...associationRoutes(this.state), ...accountRoutes(this.state), ...this.adminRoutes()]) {
+    for (const r of [...objectRoutes(this.state), ...propertyRoutes(this.state), ...schemaRoutes(this.state), ...associationRoutes(this.state), ...accountRoutes(this.state), ...adminRoutes(this)]) {
       this.router.add(r);
     }
     this.server = createServer((req, res) => {
@@ -140,6 +142,15 @@ export class HubSpotSandbox {
     this.faults = rest;
     this.faultRandom = seededRandom(1);
     if (expireTokens) this.state.credentials.expireOAuthTokens();
+  }
+
+  getFaults(): FaultSettings {
+    return { ...this.faults };
+  }
+
+  /** Webhook subscriptions (admin API). */
+  get webhooks(): Webhooks {
+    return this.state.webhooks;
   }
 
   stats(): SandboxStats {
@@ -255,112 +266,5 @@ export class HubSpotSandbox {
     ctx.portalId = token.portalId;
     const needed = route.scopes?.(ctx) ?? [];
     this.state.credentials.requireScope(token, needed);
-  }
-
-  private adminRoutes(): Route[] {
-    const A = '/__sandbox';
-    const ok = (body?: unknown): Reply => (body === undefined ? { status: 204 } : { status: 200, body });
-    return [
-      { method: 'POST', path: `${A}/reset`, access: 'admin', handle: () => { this.reset(); return ok(); } },
-      { method: 'GET', path: `${A}/limits`, access: 'admin', handle: () => ok(this.getLimits()) },
-      {
-        method: 'PUT', path: `${A}/limits`, access: 'admin',
-        handle: (ctx) => {
-          const { limits, problems } = parseLimits(ctx.jsonObject());
-          if (!limits) throw badRequest(`Invalid limits: ${problems.join('; ')}`);
-          return ok(this.setLimits(limits));
-        },
-      },
-      { method: 'GET', path: `${A}/faults`, access: 'admin', handle: () => ok(this.faults) },
-      {
-        method: 'PUT', path: `${A}/faults`, access: 'admin',
-        handle: (ctx) => {
-          const { faults, expireTokens, problems } = parseFaults(ctx.jsonObject());
-          if (!faults) throw badRequest(`Invalid faults: ${problems.join('; ')}`);
-          this.setFaults({ ...faults, expireTokens });
-          return ok(this.faults);
-        },
-      },
-      { method: 'GET', path: `${A}/stats`, access: 'admin', handle: () => ok(this.stats()) },
-      {
-        method: 'POST', path: `${A}/tokens`, access: 'admin',
-        handle: (ctx) => {
-          const b = ctx.jsonObject();
-          const problems: string[] = [];
-          if (typeof b.token !== 'string' || b.token.trim() === '' || /\s/.test(b.token)) problems.push('token must be a non-empty string without spaces');
-          if (b.scopes !== undefined && (!Array.isArray(b.scopes) || b.scopes.some((s) => typeof s !== 'string'))) problems.push('scopes must be an array of scope names');
-          if (b.expiresInSeconds !== undefined && typeof b.expiresInSeconds !== 'number') problems.push('expiresInSeconds must be a number');
-          if (b.portalId !== undefined && (typeof b.portalId !== 'number' || !Number.isInteger(b.portalId))) problems.push('portalId must be an integer');
-          if (problems.length) throw badRequest(`Invalid token registration: ${problems.join('; ')}`);
-          this.registerToken(b.token as string, {
-            ...(b.scopes ? { scopes: b.scopes as string[] } : {}),
-            ...(b.expiresInSeconds !== undefined ? { expiresInSeconds: b.expiresInSeconds as number } : {}),
-            ...(b.portalId !== undefined ? { portalId: b.portalId as number } : {}),
-          });
-          return { status: 201, body: { token: b.token, portalId: (b.portalId as number | undefined) ?? this.portalId, scopes: b.scopes ?? 'all' } };
-        },
-      },
-      {
-        method: 'DELETE', path: `${A}/tokens/{token}`, access: 'admin',
-        handle: (ctx) => {
-          if (!this.revokeToken(ctx.params.token!)) throw new HubSpotHttpError(404, { message: 'No such token', category: 'OBJECT_NOT_FOUND' });
-          return ok();
-        },
-      },
-      {
-        method: 'POST', path: `${A}/oauth-apps`, access: 'admin',
-        handle: (ctx) => {
-          const b = ctx.jsonObject();
-          if (typeof b.clientId !== 'string' || b.clientId === '' || typeof b.clientSecret !== 'string' || b.clientSecret === '') {
-            throw badRequest('clientId and clientSecret are required strings');
-          }
-          if (b.scopes !== undefined && (!Array.isArray(b.scopes) || b.scopes.some((s) => typeof s !== 'string'))) throw badRequest('scopes must be an array of scope names');
-          const app = this.registerOAuthApp(b.clientId, b.clientSecret, {
-            ...(b.scopes ? { scopes: b.scopes as string[] } : {}),
-            ...(typeof b.portalId === 'number' ? { portalId: b.portalId } : {}),
-          });
-          return { status: 201, body: app };
-        },
-      },
-      { method: 'GET', path: `${A}/webhooks`, access: 'admin', handle: () => ok({ results: this.state.webhooks.list() }) },
-      {
-        method: 'POST', path: `${A}/webhooks`, access: 'admin',
-        handle: (ctx) => {
-          const b = ctx.jsonObject();
-          const problems = checkSubscription(b);
-          if (problems.length) throw badRequest(`Invalid webhook subscription: ${problems.join('; ')}`);
-          return { status: 201, body: this.state.webhooks.subscribe(b as unknown as SubscriptionInput) };
-        },
-      },
-      {
-        method: 'DELETE', path: `${A}/webhooks/{id}`, access: 'admin',
-        handle: (ctx) => {
-          if (!this.state.webhooks.unsubscribe(ctx.params.id!)) throw new HubSpotHttpError(404, { message: 'No such subscription', category: 'OBJECT_NOT_FOUND' });
-          return ok();
-        },
-      },
-      {
-        method: 'POST', path: `${A}/seed`, access: 'admin',
-        handle: (ctx) => {
-          const b = ctx.jsonObject();
-          const problems: string[] = [];
-          for (const k of ['contacts', 'companies', 'deals', 'historyDays'] as const) {
-            if (b[k] !== undefined && (typeof b[k] !== 'number' || !Number.isInteger(b[k]) || (b[k] as number) < 0 || (b[k] as number) > 5_000_000)) problems.push(`${k} must be an integer from 0 to 5000000`);
-          }
-          if (b.demo !== undefined && typeof b.demo !== 'boolean') problems.push('demo must be a boolean');
-          if (problems.length) throw badRequest(`Invalid seed request: ${problems.join('; ')}`);
-          return { status: 201, body: this.seed(b as SeedOptions) };
-        },
-      },
-      {
-        method: 'PUT', path: `${A}/indexing`, access: 'admin',
-        handle: (ctx) => {
-          const ms = ctx.jsonObject().indexingDelayMs;
-          if (typeof ms !== 'number' || ms < 0) throw badRequest('indexingDelayMs must be a non-negative number of milliseconds');
-          this.setIndexingDelay(ms);
-          return ok({ indexingDelayMs: ms });
-        },
-      },
-    ];
   }
 }
