@@ -221,6 +221,28 @@ describe('writes', () => {
     expect((await call('PATCH', `${W}/w`, { spec: { size: 4 } }, merge)).status).toBe(200);
   });
 
+  it('garbage-collects dependents of a deleted owner, or orphans them on request', async () => {
+    const owner = (await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'owner' } })).body;
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid };
+    await call('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'dependent', ownerReferences: [ref] } });
+    const other = (await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'other-owner' } })).body;
+    await call('POST', '/api/v1/namespaces/default/secrets', {
+      metadata: { name: 'shared', ownerReferences: [ref, { apiVersion: 'v1', kind: 'ConfigMap', name: 'other-owner', uid: other.metadata.uid }] },
+    });
+    await call('DELETE', '/api/v1/namespaces/default/configmaps/owner');
+    expect((await call('GET', '/api/v1/namespaces/default/secrets/dependent')).status).toBe(404);
+    // Still owned by other-owner: kept.
+    expect((await call('GET', '/api/v1/namespaces/default/secrets/shared')).status).toBe(200);
+    const third = (await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'third' } })).body;
+    await call('POST', '/api/v1/namespaces/default/secrets', {
+      metadata: { name: 'orphan', ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'third', uid: third.metadata.uid }] },
+    });
+    await call('DELETE', '/api/v1/namespaces/default/configmaps/third', { propagationPolicy: 'Orphan' });
+    const orphan = (await call('GET', '/api/v1/namespaces/default/secrets/orphan')).body;
+    expect(orphan.metadata.name).toBe('orphan');
+    expect(orphan.metadata.ownerReferences).toBeUndefined();
+  });
+
   it('deleting a namespace deletes what is in it', async () => {
     await call('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
     await call('POST', '/api/v1/namespaces/doomed/secrets', { metadata: { name: 's' }, stringData: { a: 'b' } });

@@ -119,6 +119,8 @@ interface ContinueToken {
 export class KubeApi {
   readonly store: ObjectStore;
   readonly registry = new Registry();
+  /** UIDs of objects deleted with propagationPolicy Orphan, whose dependents keep existing. */
+  private readonly orphaned = new Set<string>();
   /** Called when a resource stops being served (its CRD was deleted), so open watches on it can end. */
   onResourceRemoved: (storeKey: string) => void = () => undefined;
 
@@ -486,6 +488,8 @@ export class KubeApi {
       throw conflict(rt.plural, rt.group, name, `Precondition failed: ResourceVersion in precondition: ${String(pre.resourceVersion)}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
     }
     if (opts.dryRun) return { object: this.present(rt, old), warnings: [], code: 200 };
+    const policy = options.propagationPolicy ?? (options.orphanDependents === true ? 'Orphan' : undefined);
+    if (policy === 'Orphan') this.orphaned.add(old.metadata.uid as string);
     const pending = (old.metadata.finalizers ?? []).length > 0 || rt.plural === NAMESPACES;
     if (pending) {
       if (old.metadata.deletionTimestamp) return { object: this.present(rt, old), warnings: [], code: 202 };
@@ -527,9 +531,59 @@ export class KubeApi {
     const gone = this.store.remove(rt.storeKey, obj);
     if (rt.storeKey === CRDS) this.removeCrdObjects(obj);
     if (rt.storeKey === CLUSTER_ROLES) this.aggregateClusterRoles();
+    this.collectDependents(obj);
     const ns = obj.metadata.namespace;
     if (ns && this.isTerminating(ns)) this.maybeRemoveNamespace(ns);
     return gone;
+  }
+
+  /**
+   * The garbage collector's part: objects whose ownerReferences name a deleted object are deleted
+   * once none of their owners exist (propagationPolicy Background or Foreground), or lose that
+   * ownerReference (Orphan).
+   */
+  private collectDependents(owner: KubeObject): void {
+    const uid = owner.metadata.uid as string;
+    const orphan = this.orphaned.delete(uid);
+    if (this.store.ownedObjects === 0) return;
+    const seen = new Set<string>();
+    let uids: Set<string> | undefined;
+    for (const rt of this.registry.all()) {
+      if (seen.has(rt.storeKey)) continue;
+      seen.add(rt.storeKey);
+      // A namespaced owner can only own objects in its namespace.
+      const candidates = owner.metadata.namespace && rt.namespaced ? this.store.list(rt.storeKey, owner.metadata.namespace) : this.store.list(rt.storeKey);
+      for (const dep of candidates) {
+        const refs = (dep.metadata.ownerReferences ?? []) as Array<{ uid?: string }>;
+        if (!refs.some((r) => r.uid === uid)) continue;
+        if (orphan) {
+          const updated = structuredClone(dep);
+          updated.metadata.ownerReferences = refs.filter((r) => r.uid !== uid) as typeof dep.metadata.ownerReferences;
+          if (!updated.metadata.ownerReferences?.length) delete updated.metadata.ownerReferences;
+          updated.metadata.resourceVersion = String(this.store.nextResourceVersion());
+          this.store.put(rt.storeKey, updated, dep);
+          continue;
+        }
+        uids ??= this.allUids();
+        if (refs.some((r) => r.uid !== uid && r.uid !== undefined && uids?.has(r.uid))) continue; // another owner still exists
+        try {
+          this.delete({ rt, namespace: dep.metadata.namespace, name: dep.metadata.name }, { propagationPolicy: 'Background' }, {});
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
+  private allUids(): Set<string> {
+    const out = new Set<string>();
+    const seen = new Set<string>();
+    for (const rt of this.registry.all()) {
+      if (seen.has(rt.storeKey)) continue;
+      seen.add(rt.storeKey);
+      for (const o of this.store.list(rt.storeKey)) if (o.metadata.uid) out.add(o.metadata.uid);
+    }
+    return out;
   }
 
   private isTerminating(ns: string): boolean {

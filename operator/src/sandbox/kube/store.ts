@@ -29,6 +29,8 @@ export class TooOldResourceVersion extends Error {
   }
 }
 
+const hasOwners = (o: KubeObject): number => (Array.isArray(o.metadata.ownerReferences) && o.metadata.ownerReferences.length > 0 ? 1 : 0);
+
 export class ObjectStore {
   private rv = 0;
   /** storeKey → namespace ('' for cluster-scoped) → name → object. */
@@ -42,6 +44,9 @@ export class ObjectStore {
   constructor(maxHistory = 10_000) {
     this.maxHistory = maxHistory;
   }
+
+  /** How many stored objects have ownerReferences (deletions skip the dependents scan when none do). */
+  ownedObjects = 0;
 
   get resourceVersion(): number {
     return this.rv;
@@ -89,6 +94,7 @@ export class ObjectStore {
     let names = byNs.get(ns);
     if (!names) byNs.set(ns, (names = new Map()));
     names.set(obj.metadata.name as string, obj);
+    this.ownedObjects += hasOwners(obj) - (old ? hasOwners(old) : 0);
     this.record({ type: old ? 'MODIFIED' : 'ADDED', storeKey, rv: Number(obj.metadata.resourceVersion), object: obj, old });
   }
 
@@ -98,6 +104,7 @@ export class ObjectStore {
     const names = this.collections.get(storeKey)?.get(ns);
     names?.delete(obj.metadata.name as string);
     if (names && names.size === 0) this.collections.get(storeKey)?.delete(ns);
+    this.ownedObjects -= hasOwners(obj);
     const rv = this.nextResourceVersion();
     const gone: KubeObject = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
     this.record({ type: 'DELETED', storeKey, rv, object: gone, old: obj });
