@@ -104,6 +104,29 @@ describe('search planner', () => {
     expect(byEmailSort.views.map((v) => v.id)).toEqual([10, 100]); // 'c9@…' > 'c99@…' > 'c98@…' as strings
   });
 
+  it('answers equality on a non-unique property of a large object through an equality index kept up to date', () => {
+    const types = new ObjectTypes(1, 0);
+    const store = types.resolve('companies')!;
+    const domain = store.props.get('domain')!;
+    for (let i = 0; i < 25_000; i++) {
+      const values: (string | undefined)[] = [];
+      values[domain.column] = `d${i % 12_500}.example.com`; // two companies per domain
+      store.insert(types.allocateId(), values, 1_000);
+    }
+    const find = (...domains: string[]) => executeSearch(store, parseSearchRequest(store, { filterGroups: [{ filters: [{ propertyName: 'domain', operator: 'IN', values: domains }] }], limit: 10 }));
+    const first = find('D7.example.com', 'd8.example.com');
+    expect(first.plan).toBe('lookup');
+    expect(first.views.map((v) => v.id)).toEqual([8, 9, 12_508, 12_509]);
+    store.update(store.get(8)!, new Map([[domain, 'moved.example.com']]), 2_000);
+    store.archive(store.get(9)!, 2_000);
+    expect(find('d7.example.com', 'd8.example.com').views.map((v) => v.id)).toEqual([12_508, 12_509]);
+    expect(find('moved.example.com').views.map((v) => v.id)).toEqual([8]);
+    // With a date range the index is not needed: the planner walks the date index instead.
+    const ranged = executeSearch(store, parseSearchRequest(store, { filterGroups: [{ filters: [{ propertyName: 'domain', operator: 'EQ', value: 'd1.example.com' }, { propertyName: 'hs_lastmodifieddate', operator: 'GTE', value: '0' }] }], sorts: ['hs_lastmodifieddate'] }));
+    expect(ranged.plan).toBe('index-walk');
+    expect(ranged.total).toBe(2);
+  });
+
   it('rejects requests beyond HubSpot limits with 400s that say what is wrong', () => {
     const store = contactsWith(1);
     const fails = (body: Record<string, unknown>) => {

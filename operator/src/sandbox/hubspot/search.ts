@@ -65,8 +65,27 @@ function lookupIds(store: ObjectStore, group: Filter[]): Rec[] | undefined {
       return vals.map((v) => store.findUnique(f.def.name, v)).filter((r): r is Rec => r !== undefined);
     }
   }
+  // Equality on any other stored text property, through an equality index, when it narrows
+  // the candidates enough to be worth sorting them (a common value is better walked by date).
+  if (store.liveCount < VALUE_INDEX_MIN_RECORDS) return undefined;
+  // A group bounded on a date or the id is answered by walking that index: do not build one.
+  const keyed = new Set([store.modifiedProp, store.createdProp, 'hs_object_id']);
+  if (group.some((f) => keyed.has(f.def.name))) return undefined;
+  for (const f of group) {
+    const vals = f.operator === 'EQ' ? [f.value!] : f.operator === 'IN' ? f.values! : undefined;
+    if (!vals || f.def.column < 0 || f.def.fieldType === 'checkbox' || (f.def.type !== 'string' && f.def.type !== 'enumeration' && f.def.type !== 'phone_number')) continue;
+    const idx = store.valueIndex(f.def);
+    const sets = vals.map((v) => idx.get(v.toLowerCase()));
+    if (sets.reduce((n, set) => n + (set?.size ?? 0), 0) > VALUE_INDEX_MAX_CANDIDATES) continue;
+    return sets.flatMap((set) => (set ? [...set] : []));
+  }
   return undefined;
 }
+
+/** Below this many records a scan is as fast as keeping an equality index. */
+const VALUE_INDEX_MIN_RECORDS = 20_000;
+/** Above this many candidates, walking a sorted index beats sorting the candidates. */
+const VALUE_INDEX_MAX_CANDIDATES = 10_000;
 
 export function executeSearch(store: ObjectStore, input: SearchPlanInput): SearchOutcome {
   store.flushIndexing();

@@ -66,6 +66,8 @@ export class ObjectStore {
   readonly modifiedProp: string;
   private order: Rec[] = [];
   private readonly unique = new Map<string, Map<string, Rec>>();
+  /** Equality indexes by property column, built on demand (see valueIndex). */
+  private readonly valueIndexes = new Map<number, Map<string, Set<Rec>>>();
   readonly byModified = new SortedIndex();
   readonly byCreated = new SortedIndex();
   /** Records with a write not yet indexed, and what search sees of them meanwhile. */
@@ -94,6 +96,7 @@ export class ObjectStore {
     this.searchVersion++;
     this.order = [];
     for (const m of this.unique.values()) m.clear();
+    this.valueIndexes.clear();
     this.byModified.clear();
     this.byCreated.clear();
     this.snapshots.clear();
@@ -191,6 +194,7 @@ export class ObjectStore {
     this.order.push(rec);
     this.live++;
     this.indexUnique(rec);
+    this.indexValues(rec);
     if (this.indexingDelayMs > 0) {
       this.flushDue(now);
       this.snapshots.set(rec, { id, c: rec.c, u: rec.u, a: 0, v: [], visible: false, due: 0 });
@@ -219,12 +223,14 @@ export class ObjectStore {
     if (changed.length === 0) return changed;
     const before = this.beforeSearchChange(rec, now);
     this.unindexUnique(rec);
+    this.unindexValues(rec);
     const v = rec.v.slice();
     for (const [def, value] of changes) if (def.column >= 0) v[def.column] = value;
     rec.v = v;
     if (createdAt !== undefined) rec.c = createdAt;
     rec.u = Math.max(now, rec.u);
     this.indexUnique(rec);
+    this.indexValues(rec);
     this.afterSearchChange(rec, before);
     return changed;
   }
@@ -233,6 +239,7 @@ export class ObjectStore {
     if (rec.a !== 0) return;
     const before = this.beforeSearchChange(rec, now);
     this.unindexUnique(rec);
+    this.unindexValues(rec);
     rec.a = now;
     this.live--;
     this.afterSearchChange(rec, before);
@@ -339,6 +346,37 @@ export class ObjectStore {
     this.searchable--;
   }
 
+  /**
+   * Records of a property value (lower-cased), for equality searches on properties that are not
+   * unique (e.g. companies' domain). Built on first use with one scan, then kept up to date.
+   * Holds current values, like the unique indexes.
+   */
+  valueIndex(def: PropertyDef): Map<string, Set<Rec>> {
+    let idx = this.valueIndexes.get(def.column);
+    if (idx) return idx;
+    idx = new Map();
+    this.valueIndexes.set(def.column, idx);
+    for (const rec of this.order) if (rec.a === 0) addValue(idx, rec.v[def.column], rec);
+    return idx;
+  }
+
+  private indexValues(rec: Rec): void {
+    if (this.valueIndexes.size === 0 || rec.a !== 0) return;
+    for (const [column, idx] of this.valueIndexes) addValue(idx, rec.v[column], rec);
+  }
+
+  private unindexValues(rec: Rec): void {
+    if (this.valueIndexes.size === 0 || rec.a !== 0) return;
+    for (const [column, idx] of this.valueIndexes) {
+      const value = rec.v[column];
+      if (value === undefined) continue;
+      const key = value.toLowerCase();
+      const set = idx.get(key);
+      set?.delete(rec);
+      if (set?.size === 0) idx.delete(key);
+    }
+  }
+
   private indexUnique(rec: Rec): void {
     if (rec.a !== 0) return;
     for (const [name, map] of this.unique) {
@@ -382,4 +420,12 @@ export class ObjectStore {
   alwaysReturned(): string[] {
     return [this.createdProp, 'hs_object_id', this.modifiedProp];
   }
+}
+
+function addValue(idx: Map<string, Set<Rec>>, value: string | undefined, rec: Rec): void {
+  if (value === undefined) return;
+  const key = value.toLowerCase();
+  let set = idx.get(key);
+  if (!set) idx.set(key, (set = new Set()));
+  set.add(rec);
 }
