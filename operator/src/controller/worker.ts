@@ -82,6 +82,10 @@ export interface WorkerOptions {
   retryBaseMs?: number;
 }
 
+function sum(c: { created: number; updated: number; deleted: number }): number {
+  return c.created + c.updated + c.deleted;
+}
+
 /** A hash of everything the engine sees: a change means "rebuild and re-validate the engine". */
 export function configHash(resolved: ResolvedIntegration): string {
   const { generation: _g, ...rest } = resolved;
@@ -260,7 +264,8 @@ export class SyncWorker {
     this.st.running = kind;
     this.o.onChange();
     const started = this.clock.now();
-    this.log.info({ kind, why }, 'sync cycle started');
+    // Idle incremental cycles are frequent; log them at debug so info stays one line per real event.
+    this.log[kind === 'incremental' ? 'debug' : 'info']({ kind, why }, 'sync cycle started');
     let report: CycleReport | undefined;
     try {
       report = await engine.runCycle(kind, this.cycleAbort.signal);
@@ -300,7 +305,10 @@ export class SyncWorker {
         this.st.lastFullResyncTime = report.finishedAt;
       }
       if (!this.st.initialDone) this.st.initialDone = true;
-      this.log.info({ kind, durationMs: ended - started, errors: report.errors.reduce((n, e) => n + e.records, 0) }, 'sync cycle completed');
+      const changed = report.objects.reduce((n, o) => n + sum(o.lastCycle.toTarget) + sum(o.lastCycle.toHubSpot), 0);
+      const failing = report.errors.reduce((n, e) => n + e.records, 0);
+      const level = kind !== 'incremental' || changed > 0 || failing > 0 ? 'info' : 'debug';
+      this.log[level]({ kind, durationMs: ended - started, changed, failing }, 'sync cycle completed');
     } else {
       this.log.info({ kind, durationMs: ended - started }, 'sync cycle stopped at a batch boundary');
     }
