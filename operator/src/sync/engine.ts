@@ -267,7 +267,7 @@ class Engine implements SyncEngine {
         // Match-key lookups are only needed when the target had rows (or pending changes) to link.
         const tableRows = await countRows(db, tableRef(plan, rt.pkDataType));
         const pending = await state.pendingChanges(plan.table);
-        await runImport(ctx, rt, tableRows > 0 || pending > 0 || importCur?.data.startedAtMs !== undefined);
+        await runImport(ctx, rt, pending > 0 || (importCur?.data.startedAtMs === undefined && tableRows > 0));
       } else if (full) {
         await runFullPull(ctx, rt);
       } else {

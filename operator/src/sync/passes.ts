@@ -40,13 +40,16 @@ function progress(ctx: SyncContext, type: string, phase: string, done: number, t
 
 /** Initial import (resumable); counts the records that passed the filters. */
 export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup: boolean): Promise<void> {
+  // matchLookup: whether unlinked HubSpot records are looked up in the target by match key.
   const { plan } = rt;
   let cur = (await ctx.state.getCursor(plan.type, 'import')) ?? { completed: false, data: {} };
   if (cur.completed) return;
   if (cur.data.startedAtMs === undefined) {
-    cur = { ...cur, data: { ...cur.data, startedAtMs: Date.now(), matched: 0, seen: 0 } };
+    cur = { ...cur, data: { ...cur.data, startedAtMs: Date.now(), matched: 0, seen: 0, matchLookup } };
     await ctx.db.transaction((tx) => ctx.state.setCursor(tx, plan.type, 'import', cur));
   }
+  // Decided when the import started (a resumed import keeps the decision), or on pending captures.
+  matchLookup = matchLookup || cur.data.matchLookup !== false;
   let after = cur.position;
   for (;;) {
     checkAbort(ctx.signal);
