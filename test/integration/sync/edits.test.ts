@@ -136,6 +136,24 @@ describe.each(kinds)('two-way edits, conflicts, modes and deletes (%s)', (dbKind
     expect((await h.hs.get('contacts', a.id, ['lifecyclestage'])).properties.lifecyclestage).toBe('customer');
   });
 
+  it('backfills a field added to the FieldMapping without waiting for records to change', async () => {
+    const fields = [
+      { property: 'email', column: 'email' },
+      { property: 'firstname', column: 'firstname' },
+    ];
+    h = await Harness.start({ dbKind, fieldMappings: [{ name: 'contacts', spec: { objectType: 'contacts', fields } }] });
+    await h.hs.create('contacts', { email: 'a@example.com', firstname: 'A', lastname: 'Old record' });
+    await h.cycle('initial');
+    expect((await h.rows(`SELECT lastname FROM {schema}.contacts`))[0]!.lastname).toBeNull();
+    h.cfg.fieldMappings[0]!.spec.fields.push({ property: 'lastname', column: 'lastname' });
+    await h.restart();
+    const r = await h.cycle('incremental');
+    expect(r.objects[0]!.lastCycle.toTarget.updated).toBe(1);
+    expect((await h.rows(`SELECT lastname FROM {schema}.contacts`))[0]!.lastname).toBe('Old record');
+    const again = await h.cycle('incremental');
+    expect(again.objects[0]!.lastCycle.toTarget.updated).toBe(0);
+  });
+
   it.each([
     ['Ignore', 'Ignore'],
     ['Propagate', 'Propagate'],
