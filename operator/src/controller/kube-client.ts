@@ -86,6 +86,12 @@ export function resourcePath(rt: ResourceType, namespace?: string, name?: string
 
 export class KubeClient {
   private readonly kc: KubeConfig;
+  /**
+   * client-node builds a new connection pool (undici Agent) for every request; reusing the
+   * first one keeps connections (and TLS sessions) alive across requests. Credentials are still
+   * applied per request, so rotating tokens keep working.
+   */
+  private dispatcher?: Dispatcher | null;
 
   constructor(kc: KubeConfig) {
     this.kc = kc;
@@ -115,14 +121,22 @@ export class KubeClient {
       body = JSON.stringify(opts.body);
       headers['content-type'] = opts.contentType ?? 'application/json';
     }
+    if (this.dispatcher === undefined) this.dispatcher = (ctx.getDispatcher() as Dispatcher | undefined) ?? null;
     const res = await fetch(url, {
       method,
       headers,
       body,
-      dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+      dispatcher: this.dispatcher ?? undefined,
       signal: opts.signal,
     });
     return res as unknown as Response;
+  }
+
+  /** Closes the pooled connections (after the last request). */
+  async close(): Promise<void> {
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    if (d) await d.close().catch(() => {});
   }
 
   async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {

@@ -140,6 +140,7 @@ export class Operator {
     await this.leadershipChange;
     await this.events.flush();
     await Promise.all(this.informers.map((i) => i.stop()));
+    await this.client.close();
   }
 
   private changeLeadership(leading: boolean): void {
