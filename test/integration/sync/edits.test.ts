@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { availableDbKinds } from '../../helpers/db.js';
 import { waitFor } from '../../helpers/wait.js';
 import { Harness, writeRequests } from './harness.js';
+import { channelFor } from '../../../operator/src/target/postgres/capture.js';
 
 const kinds = await availableDbKinds();
 
@@ -218,5 +219,26 @@ describe.each(kinds)('capture notifications and cleanup (%s)', (dbKind) => {
     // Captured no more: a new row does not reach the outbox.
     await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('c@example.com')`);
     expect((await h.rows(`SELECT count(*)::int AS n FROM {state}.outbox`))[0]!.n).toBe(0);
+  });
+});
+
+describe.skipIf(!kinds.includes('postgres'))('LISTEN survives a lost connection (postgres)', () => {
+  it('re-subscribes after its connection is terminated and still wakes on captured changes', async () => {
+    const h = await Harness.start({ dbKind: 'postgres' });
+    try {
+      await h.cycle('initial');
+      const channel = channelFor(h.cfg.uid);
+      const killed = await h.rows(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query = $1`, [`LISTEN "${channel}"`]);
+      expect(killed).toEqual([{ ok: true }]);
+      // The re-established subscription wakes a waiter (changes may have been missed meanwhile)...
+      await h.engine.waitForTargetChange(new AbortController().signal);
+      await waitFor(async () => (await h.rows(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1`, [`LISTEN "${channel}"`]))[0]!.n === 1, { what: 'the new LISTEN connection' });
+      // ...and the new connection delivers notifications.
+      const woke = h.engine.waitForTargetChange(new AbortController().signal);
+      await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('after-restart@example.com')`);
+      await woke;
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -125,25 +125,48 @@ class PgDb implements Db {
   }
 
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    const client = await this.pool.connect();
-    this.listeners.add(client);
+    let done = false;
+    let client: pg.PoolClient | undefined;
     const handler = (msg: pg.Notification) => {
       if (msg.channel === channel) onNotify(msg.payload ?? '');
     };
-    client.on('notification', handler);
-    client.on('error', () => {});
-    await client.query(`LISTEN ${quoteChannel(channel)}`);
-    let done = false;
+    // A LISTEN connection lost (e.g. PostgreSQL restarted) is re-established in the background;
+    // a wake-up is delivered on reconnection so nothing captured meanwhile waits for the timer.
+    const connect = async (): Promise<void> => {
+      const c = await this.pool.connect();
+      c.on('notification', handler);
+      c.on('error', () => {
+        this.listeners.delete(c);
+        c.release(true);
+        if (!done) reconnect();
+      });
+      await c.query(`LISTEN ${quoteChannel(channel)}`);
+      client = c;
+      this.listeners.add(c);
+    };
+    const reconnect = () => {
+      const timer = setTimeout(() => {
+        if (done) return;
+        connect().then(
+          () => onNotify(''),
+          () => reconnect(),
+        );
+      }, 1000);
+      timer.unref();
+    };
+    await connect();
     return async () => {
       if (done) return;
       done = true;
-      client.off('notification', handler);
-      this.listeners.delete(client);
+      const c = client;
+      if (!c || !this.listeners.has(c)) return;
+      c.off('notification', handler);
+      this.listeners.delete(c);
       try {
-        await client.query(`UNLISTEN ${quoteChannel(channel)}`);
-        client.release();
+        await c.query(`UNLISTEN ${quoteChannel(channel)}`);
+        c.release();
       } catch {
-        client.release(true);
+        c.release(true);
       }
     };
   }
