@@ -4,6 +4,7 @@ import { Client } from '@hubspot/api-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/wait.js';
 
+// The same Node as the tests, with tsx as a loader: no dependence on PATH.
 const root = join(import.meta.dirname, '..', '..', '..');
 let child: ChildProcess | undefined;
 
@@ -18,7 +19,7 @@ afterEach(async () => {
 
 describe('standalone sandbox (main.ts)', () => {
   it('prints its URL, serves seeded demo data with HubSpot limits, and stops on SIGTERM', async () => {
-    child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['operator/src/sandbox/hubspot/main.ts', '--port', '0', '--contacts', '3', '--demo', '--real-limits'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'operator/src/sandbox/hubspot/main.ts', '--port', '0', '--contacts', '3', '--demo', '--real-limits'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -37,7 +38,7 @@ describe('standalone sandbox (main.ts)', () => {
   });
 
   it('rejects a bad flag with a message and a non-zero exit', async () => {
-    child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['operator/src/sandbox/hubspot/main.ts', '--contacts', 'many'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, ['--import', 'tsx', 'operator/src/sandbox/hubspot/main.ts', '--contacts', 'many'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
