@@ -172,6 +172,22 @@ describe('kubectl against the sandbox', () => {
     expect(dup.stderr).toMatch(/AlreadyExists.*namespaces "crm" already exists/);
   });
 
+  it('refuses a misspelt or wrongly typed field in a built-in kind, like kube-apiserver', async () => {
+    const deployment = (container: Record<string, unknown>, replicas: unknown = 1) => JSON.stringify({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [container] } } },
+    });
+    const typo = await k.run('apply', '--dry-run=server', '-f', await k.file('typo.json', deployment({ name: 'web', imagee: 'nginx' })));
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toMatch(/strict decoding error: unknown field "spec.template.spec.containers\[0\].imagee"/);
+    const wrongType = await k.run('apply', '--dry-run=server', '-f', await k.file('type.json', deployment({ name: 'web', image: 'nginx' }, 'three')));
+    expect(wrongType.code).not.toBe(0);
+    expect(wrongType.stderr).toMatch(/spec.replicas: expected an integer, got string/);
+    expect(await k.ok('apply', '--dry-run=server', '-f', await k.file('ok.json', deployment({ name: 'web', image: 'nginx' })))).toMatch(/deployment.apps\/web created \(server dry run\)/);
+  });
+
   it('describe shows the object and its events', async () => {
     const uid = await k.ok('get', 'hsi', 'demo', '-n', 'demo', '-o', 'jsonpath={.metadata.uid}');
     const event = {

@@ -25,6 +25,7 @@ import { Registry } from './registry.js';
 import { validateCel } from './schema/cel.js';
 import { applyDefaults, prune, validate } from './schema/structural.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { checkBuiltinFields } from './builtin-schemas.js';
 import { checkShape } from './shape.js';
 import { ObjectStore } from './store.js';
 import { INITIAL_NAMESPACES } from './builtins.js';
@@ -221,17 +222,25 @@ export class KubeApi {
     const warnings: string[] = [];
     const name = obj.metadata.name ?? '';
     const errors: FieldError[] = validateMeta(obj.metadata, nameRule(rt));
-    if (rt.schema) {
-      const removed = prune(obj, rt.schema);
-      if (removed.length) {
-        const fv = opts.fieldValidation ?? 'Ignore';
-        if (fv === 'Strict') {
-          throw badRequest(
-            `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${removed.map((p) => `unknown field "${p}"`).join(', ')}`,
-          );
-        }
-        if (fv === 'Warn') for (const p of removed) warnings.push(`unknown field "${p}"`);
+    const unknownFields = (removed: string[]): void => {
+      if (!removed.length) return;
+      const fv = opts.fieldValidation ?? 'Ignore';
+      if (fv === 'Strict') {
+        throw badRequest(
+          `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: strict decoding error: ${removed.map((p) => `unknown field "${p}"`).join(', ')}`,
+        );
       }
+      if (fv === 'Warn') for (const p of removed) warnings.push(`unknown field "${p}"`);
+    };
+    if (!rt.schema && !rt.conversion) {
+      const issues = checkBuiltinFields(rt.kind, obj);
+      if (issues?.typeErrors.length) {
+        throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${issues.typeErrors.join('; ')}`);
+      }
+      unknownFields(issues?.unknown ?? []);
+    }
+    if (rt.schema) {
+      unknownFields(prune(obj, rt.schema));
       applyDefaults(obj, rt.schema);
       const schemaErrors: FieldError[] = [];
       validate(withoutKeys(obj, ['metadata', 'apiVersion', 'kind']), { ...rt.schema, required: (rt.schema.required ?? []).filter((r) => r !== 'metadata' && r !== 'apiVersion' && r !== 'kind') }, '', schemaErrors);
