@@ -287,7 +287,7 @@ export class KubeApi {
     } else {
       delete meta.namespace;
     }
-    if (rt.verbs.length === 1 && rt.verbs[0] === 'create') throw badRequest(`${rt.kind} is handled by the authorizer`);
+    if (rt.verbs.length === 1 && rt.verbs[0] === 'create') throw badRequest(`${rt.kind} objects are answered, not stored`);
     for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation', 'selfLink']) delete meta[k];
     if (!presetManagedFields.has(obj)) delete meta.managedFields;
     if (rt.statusSubresource && rt.crdName) delete obj.status;
