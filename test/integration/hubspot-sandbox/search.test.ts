@@ -189,6 +189,22 @@ describe('search paging', () => {
     expect(resume.total).toBe(500);
   });
 
+  it('strict sorts (admin switch) apply only the first sort and return ties in descending id order', async () => {
+    h.sandbox.seed({ contacts: 30 }); // one millisecond
+    expect((await h.http('PUT', '/__sandbox/search', { strictSorts: true })).status).toBe(200);
+    try {
+      const page = await h.client.crm.contacts.searchApi.doSearch({
+        filterGroups: [], properties: [], limit: 5, after: '0',
+        sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }, { propertyName: 'hs_object_id', direction: 'ASCENDING' }] as any,
+      });
+      const ids = page.results.map((r) => Number(r.id));
+      expect(ids).toEqual([...ids].sort((a, b) => b - a));
+      expect((await h.http('PUT', '/__sandbox/search', { strictSorts: 'yes' })).status).toBe(400);
+    } finally {
+      h.sandbox.setStrictSorts(false);
+    }
+  });
+
   it('is eventually consistent: writes become searchable after the indexing delay', async () => {
     h.sandbox.setIndexingDelay(1500); // long enough that the immediate checks below run before it passes, even on a busy machine
     const created = await h.client.crm.contacts.basicApi.create({ properties: { email: 'late@example.com', firstname: 'Before' }, associations: [] });

@@ -57,6 +57,19 @@ describe('search planner', () => {
     expect(out.nextAfter).toBe(5);
   });
 
+  it('strict sorts: only the first sort applies and ties come in descending id order', () => {
+    const store = contactsWith(40); // ten records per millisecond: 1000..1003
+    const body = { filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: '1001' }] }], sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }, { propertyName: 'hs_object_id', direction: 'ASCENDING' }], limit: 12 };
+    const lenient = executeSearch(store, parseSearchRequest(store, body));
+    expect(lenient.views.map((v) => v.id)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]);
+    const strict = executeSearch(store, { ...parseSearchRequest(store, body), strictSorts: true });
+    expect(strict.plan).toBe('index-walk');
+    expect(strict.total).toBe(30);
+    expect(strict.views.map((v) => v.id)).toEqual([20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 30, 29]);
+    const byEmail = executeSearch(store, { ...parseSearchRequest(store, { sorts: ['lastmodifieddate', '-email'], limit: 3 }), strictSorts: true });
+    expect(byEmail.views.map((v) => v.id)).toEqual([10, 9, 8]); // the email sort is ignored
+  });
+
   it('walks ids downwards for a descending id sort, within the filter range', () => {
     const store = contactsWith(500);
     const out = executeSearch(store, parseSearchRequest(store, {

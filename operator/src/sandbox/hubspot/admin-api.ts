@@ -106,6 +106,16 @@ export function adminRoutes(sandbox: HubSpotSandbox): Route[] {
         return { status: 201, body: sandbox.seed(b as SeedOptions) };
       },
     },
+    { method: 'GET', path: `${A}/search`, access: 'admin', handle: () => ok({ strictSorts: sandbox.strictSorts }) },
+    {
+      method: 'PUT', path: `${A}/search`, access: 'admin',
+      handle: (ctx) => {
+        const b = ctx.jsonObject();
+        if (typeof b.strictSorts !== 'boolean') throw badRequest('strictSorts must be a boolean');
+        sandbox.setStrictSorts(b.strictSorts);
+        return ok({ strictSorts: b.strictSorts });
+      },
+    },
     {
       method: 'PUT', path: `${A}/indexing`, access: 'admin',
       handle: (ctx) => {

@@ -356,7 +356,7 @@ export function objectRoutes(state: SandboxState): Route[] {
     handle: (ctx) => {
       const s = store(ctx);
       const req = parseSearchRequest(s, ctx.jsonObject());
-      const outcome = executeSearch(s, req);
+      const outcome = executeSearch(s, { ...req, strictSorts: state.settings.strictSorts });
       const defs = selectProperties(s, req.properties && req.properties.length > 0 ? req.properties : undefined, defaultProperties(s));
       const body: Record<string, unknown> = { total: outcome.total, results: outcome.views.map((v) => objectJson(s, v, defs)) };
       if (outcome.nextAfter !== undefined) body.paging = { next: { after: String(outcome.nextAfter) } };

@@ -34,6 +34,11 @@ export interface HubSpotSandboxOptions {
   indexingDelayMs?: number;
   /** Default: generous (see GENEROUS_LIMITS); pass HUBSPOT_LIMITS for HubSpot's real ones. */
   limits?: Partial<Limits>;
+  /**
+   * Search applies only the first sort and returns ties in descending id order (HubSpot
+   * documents one sorting rule and no tie order). Default false: all sorts, ties by id.
+   */
+  strictSorts?: boolean;
 }
 
 export interface SandboxStats {
@@ -73,6 +78,7 @@ export class HubSpotSandbox {
       associations,
       webhooks,
       emit: (e) => webhooks.onChange(e),
+      settings: { strictSorts: opts.strictSorts ?? false },
     };
     for (const r of [...objectRoutes(this.state), ...propertyRoutes(this.state), ...schemaRoutes(this.state), ...associationRoutes(this.state), ...accountRoutes(this.state), ...adminRoutes(this)]) {
       this.router.add(r);
@@ -186,6 +192,15 @@ export class HubSpotSandbox {
 
   seed(opts: SeedOptions): { contacts: number; companies: number; deals: number } {
     return seedRecords(this.state, opts);
+  }
+
+  /** See HubSpotSandboxOptions.strictSorts. */
+  setStrictSorts(strict: boolean): void {
+    this.state.settings.strictSorts = strict;
+  }
+
+  get strictSorts(): boolean {
+    return this.state.settings.strictSorts;
   }
 
   setIndexingDelay(ms: number): void {

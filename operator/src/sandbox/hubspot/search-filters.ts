@@ -146,7 +146,7 @@ export function compileQuery(store: ObjectStore, query: string): Predicate {
 }
 
 
-export function comparator(store: ObjectStore, sorts: Sort[]): (a: RecordView, b: RecordView) => number {
+export function comparator(store: ObjectStore, sorts: Sort[], strictTies = false): (a: RecordView, b: RecordView) => number {
   return (a, b) => {
     for (const s of sorts) {
       const x = valueOf(store, a, s.def);
@@ -159,6 +159,7 @@ export function comparator(store: ObjectStore, sorts: Sort[]): (a: RecordView, b
       else c = x < y ? -1 : 1;
       return s.desc ? -c : c;
     }
+    if (strictTies) return b.id - a.id;
     const dir = sorts[0]?.desc ? -1 : 1;
     return (a.id - b.id) * dir;
   };

@@ -25,6 +25,12 @@ export interface Sort {
 }
 
 export interface SearchPlanInput {
+  /**
+   * HubSpot documents one sorting rule per search and no tie order. Strict mode applies only
+   * the first sort and returns ties in descending id order — a legal order chosen to expose
+   * clients that rely on id order among equal values.
+   */
+  strictSorts?: boolean;
   groups: Filter[][];
   sorts: Sort[];
   query?: string;

@@ -96,8 +96,10 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
     (groupPreds.length === 0 || groupPreds.some((preds) => preds.every((p) => p(view)))) && (!queryPred || queryPred(view));
 
   const idDef = store.props.get('hs_object_id')!;
-  const sorts = input.sorts.length > 0 ? input.sorts : [{ def: idDef, desc: false }];
-  const compare = comparator(store, sorts);
+  const strict = input.strictSorts === true;
+  const asked = strict ? input.sorts.slice(0, 1) : input.sorts;
+  const sorts = asked.length > 0 ? asked : [{ def: idDef, desc: false }];
+  const compare = comparator(store, sorts, strict);
 
   // 1. Every group pins records by id or a unique value: look them up.
   if (groups.length > 0) {
@@ -136,7 +138,9 @@ export function executeSearch(store: ObjectStore, input: SearchPlanInput): Searc
     let total = 0;
     const walk = primary.desc ? [...bounded].reverse() : bounded;
     outer: for (const r of walk) {
-      for (const id of index.iterate(r.lo, r.hi, primary.desc)) {
+      const ids = index.iterate(r.lo, r.hi, primary.desc);
+      // Strict ties come in descending id order; an ascending walk yields them ascending.
+      for (const id of strict && !primary.desc ? reverseTies(ids, (x) => keyOf(store, primary.def, x)) : ids) {
         const rec = store.get(id)!;
         const view = store.searchView(rec);
         if (!view || !matches(view)) continue;
@@ -299,6 +303,30 @@ function* idIterator(store: ObjectStore, lo: number, hi: number, desc: boolean):
     if (rec.id < lo) return;
     yield rec.id;
   }
+}
+
+/** The indexed key of a record (what the index walk is ordered by). */
+function keyOf(store: ObjectStore, def: PropertyDef, id: number): number {
+  if (def.name === 'hs_object_id') return id;
+  const view = store.searchView(store.get(id)!);
+  if (!view) return Number.NaN;
+  return def.name === store.modifiedProp ? view.u : view.c;
+}
+
+/** Yields `ids` with every run of equal keys reversed. */
+function* reverseTies(ids: Iterable<number>, key: (id: number) => number): Generator<number> {
+  let run: number[] = [];
+  let runKey = Number.NaN;
+  for (const id of ids) {
+    const k = key(id);
+    if (run.length > 0 && k !== runKey) {
+      for (let i = run.length - 1; i >= 0; i--) yield run[i]!;
+      run = [];
+    }
+    runKey = k;
+    run.push(id);
+  }
+  for (let i = run.length - 1; i >= 0; i--) yield run[i]!;
 }
 
 function areDisjoint(ranges: Range[]): boolean {

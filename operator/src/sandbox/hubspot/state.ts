@@ -18,6 +18,8 @@ export interface SandboxState {
   webhooks: Webhooks;
   /** Called for every record change (feeds webhooks). */
   emit: ChangeListener;
+  /** Search behaviour switches (admin API `PUT /__sandbox/search`). */
+  settings: { strictSorts: boolean };
 }
 
 export const MAX_BATCH_INPUTS = 100;
