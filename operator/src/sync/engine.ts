@@ -86,7 +86,19 @@ class Engine implements SyncEngine {
       await migrate(db, this.pg.stateSchema);
       this.migrated = true;
     }
-    if (!this.state) this.state = new StateStore(db, this.pg.stateSchema, this.cfg.uid);
+    if (!this.state) {
+      const state = new StateStore(db, this.pg.stateSchema, this.cfg.uid);
+      const adopted = await state.register(this.cfg.namespace, this.cfg.name);
+      if (adopted) {
+        // Re-created after deletionPolicy Orphan: its links, cursors and captured changes are
+        // ours now; the old UID's triggers make way for ours (installed by prepare()).
+        this.log.info({ previousUid: adopted.adoptedUid }, 'adopted the sync state of the orphaned integration of the same name');
+        for (const t of adopted.tables) {
+          await removeCapture(db, { uid: adopted.adoptedUid, stateSchema: this.pg.stateSchema, schema: t.schema, table: t.table, primaryKey: t.primaryKey });
+        }
+      }
+      this.state = state;
+    }
     return this.state;
   }
 
@@ -200,6 +212,7 @@ class Engine implements SyncEngine {
     for (const { plan, pkDataType } of plans) {
       if (plan.toHubSpot && !this.captured.has(plan.table)) {
         await installCapture(db, { uid: this.cfg.uid, stateSchema: this.pg.stateSchema, schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey });
+        await (await this.store()).recordCapturedTable({ schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey });
         this.captured.add(plan.table);
       }
       const props = this.properties.get(plan.type)!;
@@ -427,17 +440,21 @@ class Engine implements SyncEngine {
   }
 
   async cleanup(policy: 'Delete' | 'Orphan'): Promise<void> {
-    if (policy === 'Orphan') return;
     const db = await this.database();
     const { stateSchema, schema } = this.pg;
     if (!isValidIdentifier(stateSchema)) return;
+    const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${stateSchema}.links`]);
+    if (policy === 'Orphan') {
+      // Triggers stay and keep capturing; a re-created integration of the same name adopts it all.
+      if (exists.rows[0]?.t) await (await this.store()).markOrphaned();
+      return;
+    }
     for (const o of this.cfg.spec.objects) {
       if (!isValidIdentifier(o.table) || !isValidIdentifier(schema)) continue;
       await removeCapture(db, { uid: this.cfg.uid, stateSchema, schema, table: o.table, primaryKey: o.primaryKey ?? 'id' });
     }
     this.captured.clear();
-    const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${stateSchema}.links`]);
-    if (exists.rows[0]?.t) await new StateStore(db, stateSchema, this.cfg.uid).deleteAll();
+    if (exists.rows[0]?.t) await (await this.store()).deleteAll();
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDbKinds, openTestDb, postgresUrl, type TestDb } from '../../helpers/db.js';
 import { openDb, redactUrl } from '../../../operator/src/target/postgres/db.js';
-import { LATEST_VERSION, migrate } from '../../../operator/src/target/postgres/migrations.js';
+import { LATEST_VERSION, MIGRATIONS, migrate } from '../../../operator/src/target/postgres/migrations.js';
 import { channelFor, installCapture } from '../../../operator/src/target/postgres/capture.js';
 
 const kinds = await availableDbKinds();
@@ -20,7 +20,7 @@ describe.each(kinds)('database layer (%s)', (kind) => {
   it('captures application writes but not the operator-marked ones, and notifies', async () => {
     t = await openTestDb(kind);
     const { db, schema, stateSchema } = t;
-    expect(await migrate(db, stateSchema)).toEqual([1, 2]);
+    expect(await migrate(db, stateSchema)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await migrate(db, stateSchema)).toEqual([]);
     await db.query(`CREATE TABLE "${schema}".items (id int PRIMARY KEY, name text)`);
     await installCapture(db, { uid: 'uid-1', stateSchema, schema, table: 'items', primaryKey: 'id' });
@@ -56,9 +56,10 @@ describe.skipIf(!(await postgresUrl()))('migrations under a race (postgres)', ()
     const b = await openDb(t.url);
     try {
       const [ra, rb] = await Promise.all([migrate(a, t.stateSchema), migrate(b, t.stateSchema)]);
-      expect([...ra, ...rb].sort()).toEqual([1, 2]);
+      expect([...ra, ...rb].sort()).toEqual(MIGRATIONS.map((m) => m.version));
       const v = await t.db.query<{ version: number }>(`SELECT version FROM "${t.stateSchema}".schema_migrations ORDER BY version`);
-      expect(v.rows.map((r) => Number(r.version))).toEqual([1, LATEST_VERSION]);
+      expect(v.rows.map((r) => Number(r.version))).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(v.rows.at(-1)!.version).toBe(LATEST_VERSION);
     } finally {
       await a.close();
       await b.close();

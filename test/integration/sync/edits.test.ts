@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDbKinds } from '../../helpers/db.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -219,6 +220,33 @@ describe.each(kinds)('capture notifications and cleanup (%s)', (dbKind) => {
     // Captured no more: a new row does not reach the outbox.
     await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('c@example.com')`);
     expect((await h.rows(`SELECT count(*)::int AS n FROM {state}.outbox`))[0]!.n).toBe(0);
+  });
+});
+
+describe.each(kinds)('deletionPolicy Orphan (%s)', (dbKind) => {
+  it('a re-created integration of the same name adopts the state: no re-matching, changes captured meanwhile are applied', async () => {
+    const h = await Harness.start({ dbKind });
+    try {
+      await h.hs.create('contacts', { email: 'a@example.com', firstname: 'A' });
+      await h.cycle('initial');
+      await h.engine.cleanup('Orphan');
+      await h.engine.close();
+      // While no integration exists, the trigger keeps capturing.
+      await h.exec(`UPDATE {schema}.contacts SET firstname = 'edited while orphaned'`);
+      const oldUid = h.cfg.uid;
+      h.cfg.uid = randomUUID(); // re-created: a new UID, the same namespace/name
+      h.engine = h.newEngine();
+      const r = await h.cycle('initial');
+      expect(r.objects[0]!.lastCycle.toTarget).toEqual({ created: 0, updated: 0, deleted: 0 });
+      expect(r.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 0, updated: 1, deleted: 0 });
+      expect((await h.hs.listAll('contacts', ['firstname'])).map((x) => x.properties.firstname)).toEqual(['edited while orphaned']);
+      expect((await h.rows(`SELECT count(*)::int AS n FROM {state}.links WHERE integration_uid = $1`, [oldUid]))[0]!.n).toBe(0);
+      // Exactly one capture trigger on the table: the new integration's.
+      const triggers = await h.rows(`SELECT count(*)::int AS n FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND NOT t.tgisinternal`, [h.db.schema]);
+      expect(triggers[0]!.n).toBe(1);
+    } finally {
+      await h.close();
+    }
   });
 });
 

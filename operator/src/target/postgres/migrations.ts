@@ -101,6 +101,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS links_match_key ON ${s}.links (match_key, object_type, integration_uid) WHERE match_key IS NOT NULL`,
     ],
   },
+  {
+    version: 3,
+    name: 'integrations: namespace/name of each UID, so an integration re-created after deletionPolicy Orphan adopts its state',
+    up: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${s}.integrations (
+        integration_uid text PRIMARY KEY,
+        namespace text NOT NULL,
+        name text NOT NULL,
+        -- Captured tables (schema, table, primary key), to remove their triggers when adopted.
+        tables jsonb NOT NULL DEFAULT '[]',
+        orphaned_at timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE INDEX IF NOT EXISTS integrations_name ON ${s}.integrations (namespace, name)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

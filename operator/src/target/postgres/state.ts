@@ -9,6 +9,15 @@ import { q } from './identifiers.js';
 
 export type Canon = string | null;
 
+/** The tables keyed by integration UID (besides `integrations`). */
+const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log'] as const;
+
+export interface CapturedTable {
+  schema: string;
+  table: string;
+  primaryKey: string;
+}
+
 export interface LinkRow {
   hubspotId: string;
   targetKey: string;
@@ -411,12 +420,62 @@ export class StateStore {
     for (const t of ['links', 'outbox']) await this.db.query(`ANALYZE ${this.s}.${q(t)}`);
   }
 
-  // ---- cleanup -----------------------------------------------------------------------------
+  // ---- integration identity, orphaning and adoption ----------------------------------------
+
+  /**
+   * Register this integration (namespace/name ↔ UID). When it is new and an integration of the
+   * same namespace/name was deleted with deletionPolicy Orphan, adopt that one's state: links,
+   * cursors and the changes captured meanwhile move to this UID. Returns the adopted
+   * integration's UID and captured tables (their old triggers must be removed), if any.
+   */
+  async register(namespace: string, name: string): Promise<{ adoptedUid: string; tables: CapturedTable[] } | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.register.${namespace}/${name}`]);
+      const me = await tx.query(`SELECT 1 FROM ${this.s}.integrations WHERE integration_uid = $1`, [this.uid]);
+      let adopted: { adoptedUid: string; tables: CapturedTable[] } | undefined;
+      if (me.rows.length === 0) {
+        const old = await tx.query<{ integration_uid: string; tables: unknown }>(
+          `SELECT integration_uid, tables FROM ${this.s}.integrations WHERE namespace = $1 AND name = $2 AND orphaned_at IS NOT NULL
+            ORDER BY orphaned_at DESC LIMIT 1`,
+          [namespace, name],
+        );
+        const row = old.rows[0];
+        if (row) {
+          for (const t of STATE_TABLES) {
+            await tx.query(`UPDATE ${this.s}.${q(t)} SET integration_uid = $1 WHERE integration_uid = $2`, [this.uid, row.integration_uid]);
+          }
+          await tx.query(`DELETE FROM ${this.s}.integrations WHERE integration_uid = $1`, [row.integration_uid]);
+          const tables = (typeof row.tables === 'string' ? JSON.parse(row.tables) : row.tables) as CapturedTable[];
+          adopted = { adoptedUid: row.integration_uid, tables };
+        }
+      }
+      await tx.query(
+        `INSERT INTO ${this.s}.integrations (integration_uid, namespace, name) VALUES ($1, $2, $3)
+         ON CONFLICT (integration_uid) DO UPDATE SET namespace = EXCLUDED.namespace, name = EXCLUDED.name, orphaned_at = NULL, updated_at = now()`,
+        [this.uid, namespace, name],
+      );
+      return adopted;
+    });
+  }
+
+  async recordCapturedTable(t: CapturedTable): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.s}.integrations SET tables = (
+         SELECT coalesce(jsonb_agg(DISTINCT x), '[]'::jsonb) FROM jsonb_array_elements(tables || jsonb_build_array($2::jsonb)) AS x), updated_at = now()
+        WHERE integration_uid = $1`,
+      [this.uid, JSON.stringify(t)],
+    );
+  }
+
+  /** deletionPolicy Orphan: keep everything (triggers keep capturing) for a re-created integration to adopt. */
+  async markOrphaned(): Promise<void> {
+    await this.db.query(`UPDATE ${this.s}.integrations SET orphaned_at = now(), updated_at = now() WHERE integration_uid = $1`, [this.uid]);
+  }
 
   /** Remove every state row of this integration (deletionPolicy Delete). */
   async deleteAll(): Promise<void> {
     await this.db.transaction(async (tx) => {
-      for (const t of ['links', 'cursors', 'outbox', 'record_errors', 'audit_log']) {
+      for (const t of [...STATE_TABLES, 'integrations']) {
         await tx.query(`DELETE FROM ${this.s}.${q(t)} WHERE integration_uid = $1`, [this.uid]);
       }
     });
