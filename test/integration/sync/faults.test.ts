@@ -77,6 +77,14 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
     expect(r.systemic).toBeUndefined();
     expect((await h.rows(`SELECT email FROM {schema}.contacts ORDER BY email`)).map((x) => x.email)).toEqual(['a@example.com', 'b@example.com']);
 
+    // A refused refresh token is Authentication.
+    h.cfg.credentials.hubspot = { kind: 'oauth', clientId: 'client-1', clientSecret: 'secret-1', refreshToken: 'not-a-refresh-token' };
+    await h.restart();
+    const refused = await h.cycle('incremental', { allowFailure: true });
+    expect(refused.systemic).toMatchObject({ category: 'Authentication', reason: 'AuthenticationFailed' });
+    expect(JSON.stringify(refused)).not.toContain('not-a-refresh-token');
+    expect(JSON.stringify(refused)).not.toContain('secret-1');
+
     // A private-app token that HubSpot no longer accepts is systemic: the cycle stops, nothing is lost.
     await h.hs.call('POST', '/__sandbox/tokens', { token: 'short-lived' });
     h.cfg.credentials.hubspot = { kind: 'privateAppToken', token: 'short-lived' };
