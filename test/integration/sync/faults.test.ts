@@ -119,4 +119,22 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
     expect(down.systemic).toMatchObject({ category: 'Target', reason: 'TargetUnavailable' });
     expect(down.systemic!.message).not.toContain('nobody@');
   });
+
+  it('stops the cycle as Permission on missing scopes and on a portal ID that does not match the token', async () => {
+    h = await Harness.start({ dbKind: 'postgres' });
+    await h.hs.call('POST', '/__sandbox/tokens', { token: 'read-only', scopes: ['crm.objects.contacts.read', 'crm.schemas.contacts.read'] });
+    await h.hs.create('contacts', { email: 'a@example.com' });
+    await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('b@example.com')`);
+    h.cfg.credentials.hubspot = { kind: 'privateAppToken', token: 'read-only' };
+    await h.restart();
+    const r = await h.cycle('initial', { allowFailure: true });
+    expect(r.systemic).toMatchObject({ category: 'Permission', reason: 'PermissionDenied' });
+
+    h.cfg.credentials.hubspot = { kind: 'privateAppToken', token: 'sandbox-token' };
+    h.cfg.spec.hubspot.portalId = 7654321;
+    await h.restart();
+    const wrongPortal = await h.cycle('initial', { allowFailure: true });
+    expect(wrongPortal.systemic).toMatchObject({ category: 'Permission', reason: 'PermissionDenied' });
+    expect(wrongPortal.systemic!.message).toMatch(/portal 1234567.*spec.hubspot.portalId is 7654321/);
+  });
 });
