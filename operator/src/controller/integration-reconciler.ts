@@ -13,7 +13,14 @@ import { parseDuration } from '../api/duration.js';
 import type { Condition, HubSpotIntegrationStatus } from '../api/types.js';
 import type { EventRecorder, EventType } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
-import { recordIntegrationGauges, recordReport, syncObserverFor } from '../observability/integration-metrics.js';
+import {
+  initIntegrationCounters,
+  recordIntegrationGauges,
+  recordIntegrationSettings,
+  recordReport,
+  recordSystemicError,
+  syncObserverFor,
+} from '../observability/integration-metrics.js';
 import type { Clock } from './clock.js';
 import { isStatus, type KubeClient, type ResourceType } from './kube-client.js';
 import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
@@ -125,6 +132,12 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
     scheduleIssue = `spec.schedule: ${err instanceof Error ? err.message : String(err)}`;
   }
   const staticIssues = scheduleIssue ? [...res.issues, scheduleIssue] : res.issues;
+  const spec = res.resolved?.spec ?? obj.spec;
+  recordIntegrationSettings(ctx.metrics, namespace, name, {
+    intervalSeconds: scheduleIssue ? undefined : intervalMs / 1000,
+    dailyRequests: spec.hubspot?.rateLimit?.dailyRequests,
+    requestsPerTenSeconds: spec.hubspot?.rateLimit?.requestsPerTenSeconds,
+  });
 
   let worker = ctx.workers.get(key);
   if (res.resolved && !scheduleIssue) {
@@ -136,6 +149,8 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
       intervalMs,
       fullResyncIntervalMs,
     };
+    // Every reconcile: a new object type in the spec gets its zero series before its first cycle.
+    initIntegrationCounters(ctx.metrics, namespace, name, res.resolved.spec.objects);
     if (worker) {
       worker.configure(cfg);
     } else {
@@ -150,6 +165,7 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
         clock: ctx.clock,
         onChange: () => ctx.enqueue(key),
         onReport: (report, ms) => recordReport(ctx.metrics, namespace, name, report, ms),
+        onFailure: (failure) => recordSystemicError(ctx.metrics, namespace, name, failure.category),
         retryBaseMs: ctx.retryBaseMs,
       });
       ctx.workers.running.set(key, worker);

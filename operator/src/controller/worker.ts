@@ -79,6 +79,8 @@ export interface WorkerOptions {
   onChange: () => void;
   /** Called with every cycle report (metrics). */
   onReport?: (report: CycleReport, durationMs: number) => void;
+  /** Called with every failure that stopped an attempt: engine start, validation, systemic cycle stop (metrics). */
+  onFailure?: (failure: SystemicFailure) => void;
   retryBaseMs?: number;
 }
 
@@ -339,6 +341,7 @@ export class SyncWorker {
     this.lastFailureAt = this.clock.now();
     this.st.failure = { category, reason: e?.reason, message };
     this.log.warn({ err: message, category, failures: this.failures }, what);
+    this.o.onFailure?.(this.st.failure);
     this.o.onChange();
   }
 

@@ -1,12 +1,21 @@
 /**
  * Wires one integration's sync engine and cycle reports into the hubspot_operator_* metrics:
  * the engine's SyncObserver hooks feed the counters, each report feeds the gauges and the
- * duration histogram, and reconcile sets ready/suspended from the status it wrote.
+ * duration histogram, the worker's failures feed the systemic error counts, and reconcile sets
+ * ready/suspended from the status it wrote plus the settings the alerts compare against.
  */
+import type { Gauge, LabelValues } from 'prom-client';
 import type { HubSpotIntegrationStatus } from '../api/types.js';
-import { ERROR_CATEGORIES } from '../api/categories.js';
-import type { CycleReport, SyncObserver } from '../sync/types.js';
-import type { OperatorMetrics } from './metrics.js';
+import { ERROR_CATEGORIES, type ErrorCategory } from '../api/categories.js';
+import type { CycleReport, SyncDirection, SyncObserver, SyncOperation } from '../sync/types.js';
+import { BUDGET_WINDOWS, SYSTEMIC_OBJECT_TYPE, type OperatorMetrics } from './metrics.js';
+
+const OPERATIONS: readonly SyncOperation[] = ['created', 'updated', 'deleted'];
+const DIRECTIONS: Record<string, readonly SyncDirection[]> = {
+  HubSpotToTarget: ['toTarget'],
+  TargetToHubSpot: ['toHubSpot'],
+  TwoWay: ['toTarget', 'toHubSpot'],
+};
 
 export function syncObserverFor(
   m: OperatorMetrics,
@@ -39,7 +48,57 @@ export function recordReport(m: OperatorMetrics, namespace: string, integration:
   m.syncLag.set(base, report.syncLagSeconds);
   const byCategory = new Map(report.errors.map((e) => [e.category, e.records]));
   for (const category of ERROR_CATEGORIES) m.failingRecords.set({ ...base, category }, byCategory.get(category) ?? 0);
-  m.apiBudgetRemaining.set({ ...base, window: 'daily' }, Math.max(0, report.apiUsage.dailyBudget - report.apiUsage.requestsLast24h));
+  m.apiBudgetRemaining.set({ ...base, window: BUDGET_WINDOWS.daily }, Math.max(0, report.apiUsage.dailyBudget - report.apiUsage.requestsLast24h));
+}
+
+/**
+ * Counts one failure that stopped a sync attempt (a cycle stopped by Authentication,
+ * Permission, RateLimit or an unreachable target, or an engine that could not start). It is
+ * not about one object type, so it carries object_type "" (in Prometheus: no object_type);
+ * the alerts sum over object types. Unclassified failures have no category to count under.
+ */
+export function recordSystemicError(m: OperatorMetrics, namespace: string, integration: string, category: ErrorCategory | undefined): void {
+  if (category) m.syncErrors.inc({ namespace, integration, object_type: SYSTEMIC_OBJECT_TYPE, category });
+}
+
+/** The settings alerts compare against (the recording rules fall back to defaults without them). */
+export interface IntegrationSettings {
+  /** spec.schedule.interval in seconds (undefined when it does not parse). */
+  intervalSeconds?: number;
+  /** spec.hubspot.rateLimit.dailyRequests and requestsPerTenSeconds (CRD defaults applied). */
+  dailyRequests?: number;
+  requestsPerTenSeconds?: number;
+}
+
+export function recordIntegrationSettings(m: OperatorMetrics, namespace: string, integration: string, s: IntegrationSettings): void {
+  const base = { namespace, integration };
+  setOrRemove(m.syncInterval, base, s.intervalSeconds);
+  setOrRemove(m.apiBudgetLimit, { ...base, window: BUDGET_WINDOWS.daily }, s.dailyRequests);
+  setOrRemove(m.apiBudgetLimit, { ...base, window: BUDGET_WINDOWS.tenSeconds }, s.requestsPerTenSeconds);
+}
+
+function setOrRemove<L extends string>(g: Gauge<L>, labels: LabelValues<L>, value: number | undefined): void {
+  if (value === undefined || !Number.isFinite(value)) g.remove(labels);
+  else g.set(labels, value);
+}
+
+/**
+ * Creates the integration's counters at 0 (every category per object type and cycle-wide,
+ * every direction and operation its objects sync), so that the first error or record is an
+ * increase() from 0 rather than the birth of a series, which increase() and rate() miss.
+ * Idempotent: adding 0 to an existing series changes nothing.
+ */
+export function initIntegrationCounters(m: OperatorMetrics, namespace: string, integration: string, objects: readonly { type: string; direction?: string }[]): void {
+  const base = { namespace, integration };
+  for (const object_type of [SYSTEMIC_OBJECT_TYPE, ...objects.map((o) => o.type)]) {
+    for (const category of ERROR_CATEGORIES) m.syncErrors.inc({ ...base, object_type, category }, 0);
+  }
+  for (const o of objects) {
+    for (const direction of DIRECTIONS[o.direction ?? 'TwoWay'] ?? DIRECTIONS.TwoWay!) {
+      for (const operation of OPERATIONS) m.recordsSynced.inc({ ...base, object_type: o.type, direction, operation }, 0);
+    }
+  }
+  m.apiRateLimited.inc(base, 0);
 }
 
 export function recordIntegrationGauges(m: OperatorMetrics, namespace: string, integration: string, status: HubSpotIntegrationStatus | undefined, suspended: boolean): void {

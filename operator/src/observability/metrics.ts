@@ -9,9 +9,24 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 const INTEGRATION_LABELS = ['namespace', 'integration'] as const;
 
+/** window label values of api_budget_remaining / api_budget_limit. */
+export const BUDGET_WINDOWS = { daily: 'daily', tenSeconds: 'ten_seconds' } as const;
+
+/** object_type of a sync error that stopped a whole cycle rather than one object type's records. */
+export const SYSTEMIC_OBJECT_TYPE = '';
+
+/**
+ * prom-client's default gauges that carry a counter's _total suffix (promtool check metrics
+ * flags them); their per-type siblings nodejs_active_{handles,requests,resources} stay.
+ */
+const DEFAULT_GAUGES_NAMED_TOTAL = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+  if (defaultMetrics) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of DEFAULT_GAUGES_NAMED_TOTAL) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
 
   const m = {
@@ -66,7 +81,7 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
     }),
     syncErrors: new Counter({
       name: 'hubspot_operator_sync_errors_total',
-      help: 'Record-level and systemic sync errors, per object type and error category.',
+      help: 'Record-level and systemic sync errors, per object type and error category (object_type "" for a failure that stopped a whole cycle).',
       labelNames: [...INTEGRATION_LABELS, 'object_type', 'category'] as const,
       registers,
     }),
@@ -90,8 +105,20 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
     }),
     apiBudgetRemaining: new Gauge({
       name: 'hubspot_operator_api_budget_remaining',
-      help: 'HubSpot API requests left in the budget window (daily).',
+      help: 'HubSpot API requests left in the budget window (daily: spec.hubspot.rateLimit.dailyRequests minus the requests of the last 24 hours).',
       labelNames: [...INTEGRATION_LABELS, 'window'] as const,
+      registers,
+    }),
+    apiBudgetLimit: new Gauge({
+      name: 'hubspot_operator_api_budget_limit',
+      help: 'HubSpot API request budget per window (daily: spec.hubspot.rateLimit.dailyRequests; ten_seconds: requestsPerTenSeconds).',
+      labelNames: [...INTEGRATION_LABELS, 'window'] as const,
+      registers,
+    }),
+    syncInterval: new Gauge({
+      name: 'hubspot_operator_sync_interval_seconds',
+      help: 'Interval between incremental sync cycles (spec.schedule.interval), in seconds.',
+      labelNames: [...INTEGRATION_LABELS] as const,
       registers,
     }),
     lastSuccessfulSync: new Gauge({
@@ -137,7 +164,10 @@ export type OperatorMetrics = ReturnType<typeof createMetrics>;
  */
 export function forgetIntegration(m: OperatorMetrics, namespace: string, integration: string): void {
   const sel = { namespace, integration };
-  for (const g of [m.lastSuccessfulSync, m.syncLag, m.integrationReady, m.integrationSuspended]) g.remove(sel);
+  for (const g of [m.lastSuccessfulSync, m.syncLag, m.integrationReady, m.integrationSuspended, m.syncInterval]) g.remove(sel);
   for (const category of ERROR_CATEGORIES) m.failingRecords.remove({ ...sel, category });
-  m.apiBudgetRemaining.remove({ ...sel, window: 'daily' });
+  for (const window of Object.values(BUDGET_WINDOWS)) {
+    m.apiBudgetRemaining.remove({ ...sel, window });
+    m.apiBudgetLimit.remove({ ...sel, window });
+  }
 }

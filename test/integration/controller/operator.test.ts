@@ -12,7 +12,7 @@ import { FIELD_MAPPING, SYNC_FILTER } from '../../../operator/src/controller/chi
 import { INTEGRATION } from '../../../operator/src/controller/integration-reconciler.js';
 import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
 import { Operator } from '../../../operator/src/controller/manager.js';
-import { createMetrics } from '../../../operator/src/observability/metrics.js';
+import { createMetrics, type OperatorMetrics } from '../../../operator/src/observability/metrics.js';
 import { applyObjects, readManifests } from '../../../operator/src/sandbox/command.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine } from '../../../operator/src/sync/types.js';
@@ -75,6 +75,9 @@ let client: KubeClient;
 const logs = new Map<string, EngineLog>();
 const logLines: string[] = [];
 const operators: Operator[] = [];
+const metricsOf = new Map<string, OperatorMetrics>();
+/** The /metrics text of the first operator (the leader until the hand-over test at the end). */
+const leaderMetrics = () => metricsOf.get('op-a')!.registry.metrics();
 
 function engineLog(name: string): EngineLog {
   let l = logs.get(name);
@@ -86,10 +89,12 @@ function startOperator(identity: string, leaseDurationMs = 3000): Operator {
   const kc = new KubeConfig();
   kc.loadFromString(kube.kubeconfig);
   const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
+  const metrics = createMetrics({ defaultMetrics: false });
+  metricsOf.set(identity, metrics);
   const op = new Operator({
     kubeConfig: kc,
     logger: pino({ level: 'debug' }, sink),
-    metrics: createMetrics({ defaultMetrics: false }),
+    metrics,
     engineFactory: (cfg) => new ScriptedEngine(cfg, engineLog(cfg.name)),
     leaderElection: { enabled: true, namespace: NS, name: 'it-leader', leaseDurationMs, renewDeadlineMs: leaseDurationMs * 2 / 3, retryPeriodMs: 200, identity },
     watchTimeoutSeconds: 30,
@@ -159,6 +164,14 @@ describe('HubSpotIntegration reconcile', () => {
     expect(engineLog('basic').cycles[0]!.kind).toBe('initial');
     const reasons = await waitFor(async () => { const r = (await eventsFor('basic')).map((e) => e.reason); return r.includes('InitialSyncCompleted') && r.includes('Ready') ? r : undefined; }, { what: 'events' });
     expect(reasons).toEqual(expect.arrayContaining(['Ready', 'InitialSyncCompleted']));
+    // What the alerts compare against: the interval (1h) and the API budget (CRD defaults).
+    const text = await leaderMetrics();
+    expect(text).toContain('hubspot_operator_sync_interval_seconds{namespace="ctl",integration="basic"} 3600');
+    expect(text).toContain('hubspot_operator_api_budget_limit{namespace="ctl",integration="basic",window="daily"} 250000');
+    expect(text).toContain('hubspot_operator_api_budget_limit{namespace="ctl",integration="basic",window="ten_seconds"} 100');
+    // The counters exist from the worker's start, at 0 until something happens.
+    expect(text).toContain('hubspot_operator_sync_errors_total{namespace="ctl",integration="basic",object_type="contacts",category="Validation"} 0');
+    expect(text).toContain('hubspot_operator_records_synced_total{namespace="ctl",integration="basic",object_type="contacts",direction="toHubSpot",operation="created"} 0');
   });
 
   it('reflects a spec change in observedGeneration within a second and applies it from the next cycle', async () => {
@@ -211,6 +224,7 @@ describe('HubSpotIntegration reconcile', () => {
     await client.create(INTEGRATION, NS, integration('auth'));
     const failed = await waitFor(async () => { const o = await get('auth'); return ready(o)?.reason === 'AuthenticationFailed' ? o : undefined; }, { what: 'AuthenticationFailed' });
     expect(condition(failed, 'Stalled')).toMatchObject({ status: 'True', reason: 'AuthenticationFailed' });
+    expect(await leaderMetrics()).toMatch(/^hubspot_operator_sync_errors_total\{namespace="ctl",integration="auth",object_type="",category="Authentication"\} [1-9]\d*$/m);
     await client.replace(SECRET, NS, 'auth-token', secret('auth-token', { token: 'fixed-token' }));
     const ok = await waitFor(async () => { const o = await get('auth'); return ready(o)?.status === 'True' ? o : undefined; }, { what: 'recovered' });
     expect(condition(ok, 'Stalled')).toBeUndefined();
@@ -268,6 +282,9 @@ describe('deletion', () => {
     await client.delete(INTEGRATION, NS, 'gone');
     await waitFor(async () => { try { await get('gone'); return false; } catch { return true; } }, { what: 'object gone' });
     expect(engineLog('gone').cleanups).toEqual(['Orphan']);
+    // Its gauges go with it (counters stay: they are cumulative).
+    const text = await waitFor(async () => { const t = await leaderMetrics(); return t.includes('integration="gone"') && !/^hubspot_operator_integration_ready\{[^}]*integration="gone"/m.test(t) ? t : undefined; }, { what: 'gauges of the deleted integration removed' });
+    expect(text).not.toMatch(/^hubspot_operator_(sync_interval_seconds|api_budget_limit|api_budget_remaining)\{[^}]*integration="gone"/m);
   });
 
   it('keeps the finalizer with a CleanupFailed Event while cleanup fails; skip-cleanup releases it', async () => {

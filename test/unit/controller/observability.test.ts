@@ -1,10 +1,16 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../operator/src/observability/logger.js';
-import { createMetrics } from '../../../operator/src/observability/metrics.js';
+import { createMetrics, forgetIntegration } from '../../../operator/src/observability/metrics.js';
 import { SecretScrubber } from '../../../operator/src/observability/redact.js';
 import { startEndpoints } from '../../../operator/src/observability/server.js';
-import { syncObserverFor, recordReport } from '../../../operator/src/observability/integration-metrics.js';
+import {
+  initIntegrationCounters,
+  recordIntegrationSettings,
+  recordReport,
+  recordSystemicError,
+  syncObserverFor,
+} from '../../../operator/src/observability/integration-metrics.js';
 
 function capture() {
   const lines: string[] = [];
@@ -70,6 +76,76 @@ describe('metrics', () => {
     expect(text).toContain('hubspot_operator_api_requests_total{namespace="crm",integration="acme",kind="search",code="429"} 1');
     expect(text).toContain('hubspot_operator_api_budget_remaining{namespace="crm",integration="acme",window="daily"} 90');
     expect(text).toContain('hubspot_operator_sync_lag_seconds{namespace="crm",integration="acme"} 4');
+  });
+
+  it('counts a failure that stopped a cycle in its category, cycle-wide (object_type "")', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    recordSystemicError(m, 'crm', 'acme', 'Authentication');
+    recordSystemicError(m, 'crm', 'acme', 'Authentication');
+    recordSystemicError(m, 'crm', 'acme', 'Target');
+    recordSystemicError(m, 'crm', 'acme', undefined); // unclassified: nothing to count it under
+    const text = await m.registry.metrics();
+    expect(text).toContain('hubspot_operator_sync_errors_total{namespace="crm",integration="acme",object_type="",category="Authentication"} 2');
+    expect(text).toContain('hubspot_operator_sync_errors_total{namespace="crm",integration="acme",object_type="",category="Target"} 1');
+    expect(text.match(/^hubspot_operator_sync_errors_total\{/gm)).toHaveLength(2);
+  });
+
+  it('starts an integration\'s counters at 0 so the first error is an increase, without resetting them', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const objects = [{ type: 'contacts', direction: 'TwoWay' }, { type: 'companies', direction: 'HubSpotToTarget' }, { type: 'deals' }];
+    initIntegrationCounters(m, 'crm', 'acme', objects);
+    syncObserverFor(m, 'crm', 'acme').syncErrors!('contacts', 'Validation', 2);
+    recordSystemicError(m, 'crm', 'acme', 'Authentication');
+    initIntegrationCounters(m, 'crm', 'acme', objects); // every reconcile calls it again
+    const text = await m.registry.metrics();
+    const series = (name: string) => text.split('\n').filter((l) => l.startsWith(`${name}{`));
+    // 9 categories for each of the three object types and for cycle-wide failures.
+    expect(series('hubspot_operator_sync_errors_total')).toHaveLength(9 * 4);
+    expect(text).toContain('hubspot_operator_sync_errors_total{namespace="crm",integration="acme",object_type="companies",category="Permission"} 0');
+    expect(text).toContain('hubspot_operator_sync_errors_total{namespace="crm",integration="acme",object_type="",category="RateLimit"} 0');
+    expect(text).toContain('hubspot_operator_sync_errors_total{namespace="crm",integration="acme",object_type="contacts",category="Validation"} 2');
+    expect(text).toContain('hubspot_operator_sync_errors_total{namespace="crm",integration="acme",object_type="",category="Authentication"} 1');
+    // Directions follow each object's spec.objects[].direction (TwoWay when unset); three operations each.
+    const synced = series('hubspot_operator_records_synced_total');
+    expect(synced).toHaveLength((2 + 1 + 2) * 3);
+    expect(synced.every((l) => l.endsWith(' 0'))).toBe(true);
+    expect(text).toContain('hubspot_operator_records_synced_total{namespace="crm",integration="acme",object_type="companies",direction="toTarget",operation="deleted"} 0');
+    expect(text).not.toContain('object_type="companies",direction="toHubSpot"');
+    expect(text).toContain('hubspot_operator_records_synced_total{namespace="crm",integration="acme",object_type="deals",direction="toHubSpot",operation="created"} 0');
+    expect(text).toContain('hubspot_operator_api_rate_limited_total{namespace="crm",integration="acme"} 0');
+  });
+
+  it('exports the sync interval and the API budget per window, and forgets them with the integration', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    recordIntegrationSettings(m, 'crm', 'acme', { intervalSeconds: 300, dailyRequests: 250000, requestsPerTenSeconds: 100 });
+    recordIntegrationSettings(m, 'crm', 'other', { intervalSeconds: 30, dailyRequests: 1000, requestsPerTenSeconds: 10 });
+    recordReport(m, 'crm', 'acme', {
+      kind: 'incremental', startedAt: '2026-11-23T10:00:00Z', finishedAt: '2026-11-23T10:00:01Z', completed: true, objects: [], errors: [],
+      apiUsage: { requestsLast24h: 1000, rateLimitedLast24h: 0, dailyBudget: 250000 }, syncLagSeconds: 0,
+    }, 1000);
+    let text = await m.registry.metrics();
+    expect(text).toContain('hubspot_operator_sync_interval_seconds{namespace="crm",integration="acme"} 300');
+    expect(text).toContain('hubspot_operator_api_budget_limit{namespace="crm",integration="acme",window="daily"} 250000');
+    expect(text).toContain('hubspot_operator_api_budget_limit{namespace="crm",integration="acme",window="ten_seconds"} 100');
+    expect(text).toContain('hubspot_operator_api_budget_remaining{namespace="crm",integration="acme",window="daily"} 249000');
+    // An interval that does not parse removes the series (the alerts fall back to 5 minutes).
+    recordIntegrationSettings(m, 'crm', 'other', { intervalSeconds: undefined, dailyRequests: 1000, requestsPerTenSeconds: 10 });
+    text = await m.registry.metrics();
+    expect(text).not.toContain('hubspot_operator_sync_interval_seconds{namespace="crm",integration="other"}');
+    forgetIntegration(m, 'crm', 'acme');
+    text = await m.registry.metrics();
+    expect(text).not.toMatch(/^hubspot_operator_(sync_interval_seconds|api_budget_limit|api_budget_remaining)\{namespace="crm",integration="acme"/m);
+    expect(text).toContain('hubspot_operator_api_budget_limit{namespace="crm",integration="other",window="daily"} 1000');
+  });
+
+  it('keeps prom-client\'s default process metrics except the gauges named *_total', async () => {
+    const text = await createMetrics().registry.metrics();
+    const types = new Map([...text.matchAll(/^# TYPE (\S+) (\w+)$/gm)].map(([, name, type]) => [name!, type!]));
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_active_handles', 'nodejs_active_requests']) {
+      expect(types.has(name), name).toBe(true);
+    }
+    const gaugesNamedTotal = [...types].filter(([name, type]) => name.endsWith('_total') && type !== 'counter').map(([name]) => name);
+    expect(gaugesNamedTotal).toEqual([]);
   });
 
   it('serves /metrics, /healthz and /readyz, on one port or two', async () => {

@@ -184,6 +184,7 @@ describe('SyncWorker', () => {
 
   it('a lost database connection is reported as the Target category', async () => {
     const clock = new ManualClock(0);
+    const failures: (string | undefined)[] = [];
     const worker = new SyncWorker({
       key: 'k', config: { resolved: resolved(), suspended: false, intervalMs: 1000, fullResyncIntervalMs: 100_000 }, history: { initialDone: false },
       engineFactory: () => {
@@ -191,20 +192,22 @@ describe('SyncWorker', () => {
         e.runCycle = async () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }); };
         return e;
       },
-      observer: {}, logger, clock, onChange: () => {},
+      observer: {}, logger, clock, onChange: () => {}, onFailure: (f) => failures.push(f.category),
     });
     await clock.advance(0);
     expect(worker.state.failure).toMatchObject({ category: 'Target', message: 'connect ECONNREFUSED 127.0.0.1:5432' });
+    expect(failures).toEqual(['Target']);
     await worker.stop();
   });
 
   it('a systemic failure is reported and retried with backoff; a fixed Secret retries at once', async () => {
     const clock = new ManualClock(0);
+    const failures: (string | undefined)[] = [];
     const engines: ScriptedEngine[] = [];
     const worker = new SyncWorker({
       key: 'k', config: { resolved: resolved(), suspended: false, intervalMs: 60_000, fullResyncIntervalMs: 3_600_000 }, history: { initialDone: true, lastFullAt: 0 },
       engineFactory: (cfg) => { const e = new ScriptedEngine(clock); if (cfg.credentials.hubspot.kind === 'privateAppToken' && cfg.credentials.hubspot.token === 't') e.fail = { category: 'Authentication', message: 'bad token' }; engines.push(e); return e; },
-      observer: {}, logger, clock, onChange: () => {}, retryBaseMs: 1000,
+      observer: {}, logger, clock, onChange: () => {}, retryBaseMs: 1000, onFailure: (f) => failures.push(f.category),
     });
     await clock.advance(0);
     expect(worker.state.failure).toMatchObject({ category: 'Authentication' });
@@ -212,6 +215,8 @@ describe('SyncWorker', () => {
     expect(engines[0]!.cycles).toHaveLength(1);
     await clock.advance(1);
     expect(engines[0]!.cycles).toHaveLength(2);
+    // Each stopped cycle is one failure for the sync_errors_total count.
+    expect(failures).toEqual(['Authentication', 'Authentication']);
     worker.configure({ resolved: resolved({ credentials: { hubspot: { kind: 'privateAppToken', token: 'fixed' }, databaseUrl: 'pglite://memory' } }), suspended: false, intervalMs: 60_000, fullResyncIntervalMs: 3_600_000, syncRequest: 'now' });
     await clock.advance(0);
     expect(engines[1]!.cycles).toHaveLength(1);
