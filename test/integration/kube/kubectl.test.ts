@@ -186,6 +186,15 @@ describe('kubectl against the sandbox', () => {
     expect(wrongType.code).not.toBe(0);
     expect(wrongType.stderr).toMatch(/spec.replicas: expected an integer, got string/);
     expect(await k.ok('apply', '--dry-run=server', '-f', await k.file('ok.json', deployment({ name: 'web', image: 'nginx' })))).toMatch(/deployment.apps\/web created \(server dry run\)/);
+    // Stored Deployments get kube-apiserver's defaults, which kubectl describe relies on.
+    await k.ok('apply', '-f', await k.file('web.json', deployment({ name: 'web', image: 'nginx:1.27' })));
+    const described = await k.ok('describe', 'deployment', 'web');
+    expect(described).toMatch(/Replicas:\s+1 desired/);
+    expect(described).toMatch(/RollingUpdateStrategy:\s+25% max unavailable, 25% max surge/);
+  });
+
+  it('every namespace has a default ServiceAccount', async () => {
+    expect(await k.ok('get', 'serviceaccount', 'default', '-n', 'demo', '-o', 'name')).toBe('serviceaccount/default\n');
   });
 
   it('describe shows the object and its events', async () => {

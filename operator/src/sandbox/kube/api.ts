@@ -309,6 +309,7 @@ export class KubeApi {
     this.store.put(rt.storeKey, obj, undefined);
     if (rt.storeKey === CRDS) this.registry.setCrd(meta.name, typesFromCrd(obj));
     if (rt.storeKey === CLUSTER_ROLES) this.aggregateClusterRoles();
+    if (rt.plural === NAMESPACES) this.createDefaultServiceAccount(meta.name);
     return { object: this.present(rt, obj), warnings, code: 201 };
   }
 
@@ -626,6 +627,13 @@ export class KubeApi {
       if (this.store.list(rt.storeKey, ns).length) return;
     }
     this.store.remove(NAMESPACES, nsObj);
+  }
+
+  /** The ServiceAccount controller's part: every namespace has a `default` ServiceAccount. */
+  private createDefaultServiceAccount(namespace: string): void {
+    const rt = this.registry.lookup('', 'v1', 'serviceaccounts') as ResourceType;
+    if (this.store.get(rt.storeKey, namespace, 'default')) return;
+    this.create({ rt, namespace }, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } }, { fieldManager: 'kube-controller-manager' });
   }
 
   /** The ClusterRole aggregation controller, run after every ClusterRole change until nothing moves. */

@@ -135,6 +135,39 @@ const eventConversion: ResourceType['conversion'] = {
   fromStorage: (o) => renameFields(o, EVENT_FIELDS.map(([a, b]) => [b, a]), 'events.k8s.io/v1'),
 };
 
+/** kube-apiserver's defaults for a pod template (SetDefaults_PodSpec / _Container), which clients dereference. */
+function defaultPodSpec(spec: Record<string, unknown>): void {
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.securityContext ??= {};
+  spec.schedulerName ??= 'default-scheduler';
+  for (const list of ['containers', 'initContainers']) {
+    for (const c of (Array.isArray(spec[list]) ? spec[list] : []) as Record<string, unknown>[]) {
+      if (c === null || typeof c !== 'object') continue;
+      c.terminationMessagePath ??= '/dev/termination-log';
+      c.terminationMessagePolicy ??= 'File';
+      const image = typeof c.image === 'string' ? c.image : '';
+      const tagged = /:[^/]+$/.test(image.split('@')[0]) && !image.split('@')[0].endsWith(':latest');
+      c.imagePullPolicy ??= tagged || image.includes('@') ? 'IfNotPresent' : 'Always';
+      for (const port of (Array.isArray(c.ports) ? c.ports : []) as Record<string, unknown>[]) if (port && typeof port === 'object') port.protocol ??= 'TCP';
+    }
+  }
+}
+
+/** SetDefaults_Deployment: kubectl describe and rollout read these without nil checks. */
+function normalizeDeployment(obj: KubeObject): void {
+  const spec = ((obj as { spec?: Record<string, unknown> }).spec ??= {});
+  spec.replicas ??= 1;
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  const strategy = (spec.strategy ??= {}) as Record<string, unknown>;
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type === 'RollingUpdate') strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
+  const template = spec.template as { spec?: Record<string, unknown> } | undefined;
+  if (template && typeof template === 'object' && template.spec && typeof template.spec === 'object') defaultPodSpec(template.spec);
+}
+
 const ports = (o: KubeObject): string => {
   const list = get(o, 'spec', 'ports');
   if (!Array.isArray(list) || list.length === 0) return '<none>';
@@ -199,6 +232,7 @@ const SPECS: BuiltinSpec[] = [
   {
     group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], categories: ['all'],
     status: true, generation: true,
+    normalize: normalizeDeployment,
     columns: [
       { name: 'Ready', type: 'string', cell: (o) => `${get(o, 'status', 'readyReplicas') ?? 0}/${get(o, 'spec', 'replicas') ?? 1}` },
       { name: 'Up-to-date', type: 'integer', cell: (o) => get(o, 'status', 'updatedReplicas') ?? 0 },
