@@ -41,6 +41,8 @@ interface Planned {
   hsModified?: number;
   link?: LinkRow;
   row?: Row;
+  /** Why the record cannot be linked (a `Duplicate` error). */
+  duplicate?: string;
 }
 
 export interface PullPageOptions {
@@ -129,7 +131,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
       const found = k === null ? [] : (byKey.get(k) ?? []);
       if (found.length > 1) {
         p.row = undefined;
-        (p as Planned & { duplicate?: string }).duplicate = `${plan.type} ${p.o.id}: ${found.length} target rows have ${plan.match.column} = ${JSON.stringify(k)} (keys ${found.map((r) => r.__key).join(', ')}); link one by hand or remove the duplicate`;
+        p.duplicate = `${plan.type} ${p.o.id}: ${found.length} target rows have ${plan.match.column} = ${JSON.stringify(k)} (keys ${found.map((r) => r.__key).join(', ')}); link one by hand or remove the duplicate`;
         continue;
       }
       const row = found[0];
@@ -137,7 +139,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
       const key = String(row.__key);
       const other = candidateLinks.get(key)?.hubspotId ?? claimed.get(key);
       if (other && other !== p.o.id) {
-        (p as Planned & { duplicate?: string }).duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${plan.match.column} = ${JSON.stringify(k)} is already linked to HubSpot record ${other}`;
+        p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${plan.match.column} = ${JSON.stringify(k)} is already linked to HubSpot record ${other}`;
         continue;
       }
       claimed.set(key, p.o.id);
@@ -149,7 +151,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
   const inserts: { p: Planned; values: Row; baseline: Baseline }[] = [];
   const updates: { p: Planned; key: string; values: Row; baseline: Baseline; hsPatch: boolean; linkOnly: boolean }[] = [];
   for (const p of todo) {
-    const dup = (p as Planned & { duplicate?: string }).duplicate;
+    const dup = p.duplicate;
     if (dup) {
       fail(p.o, 'Duplicate', dup);
       continue;
