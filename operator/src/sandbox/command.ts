@@ -181,9 +181,18 @@ export async function sandboxCommand(args: string[]): Promise<void> {
 
     let hubspot: HubSpotSandbox | undefined;
     if (components.has('hubspot')) {
-      const { startHubSpotSandbox } = await import('./hubspot/index.js');
+      const { startHubSpotSandbox, HUBSPOT_LIMITS } = await import('./hubspot/index.js');
       out(`seeding the HubSpot sandbox with ${records} contacts and ${Math.ceil(records / 4)} companies...`);
-      hubspot = await portFlag('--hubspot-port', hubspotPort, () => startHubSpotSandbox({ port: hubspotPort, host: '127.0.0.1', token, seed: { contacts: records, companies: Math.ceil(records / 4), demo: true } }));
+      hubspot = await portFlag('--hubspot-port', hubspotPort, () => startHubSpotSandbox({
+          port: hubspotPort,
+          host: '127.0.0.1',
+          token,
+          seed: { contacts: records, companies: Math.ceil(records / 4), demo: true },
+          // Behave like a real account on the lowest tier, so what the user sees (pacing, the
+          // lookback that covers search's indexing delay) is what production does.
+          limits: HUBSPOT_LIMITS,
+          indexingDelayMs: 1000,
+        }));
       closers.push(() => hubspot!.close());
     }
 
