@@ -145,6 +145,24 @@ describe('watch protocol', () => {
     expect(events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
   });
 
+  it('cuts off a watcher that stopped reading instead of buffering without bound', async () => {
+    const { connect } = await import('node:net');
+    const url = new URL(kube.url);
+    await waitFor(() => kube.openWatches === 0, { what: 'earlier watches to close' });
+    const before = 0;
+    const socket = connect(Number(url.port), url.hostname);
+    socket.pause(); // never reads
+    socket.write(`GET /api/v1/namespaces/kube-public/configmaps?watch=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${kube.token}\r\n\r\n`);
+    await waitFor(() => kube.openWatches > before, { what: 'the stalled watch' });
+    const blob = 'x'.repeat(1024 * 1024);
+    for (let i = 0; i < 48 && kube.openWatches > before; i++) {
+      await call('POST', '/api/v1/namespaces/kube-public/configmaps', { metadata: { name: `big-${i}` }, data: { blob } });
+    }
+    expect(kube.openWatches).toBe(before);
+    socket.destroy();
+    await call('DELETE', '/api/v1/namespaces/kube-public/configmaps?labelSelector=');
+  });
+
   it('starts a watch without a resourceVersion with the current objects as ADDED', async () => {
     await call('POST', `${HSI}/namespaces/default/hubspotintegrations`, integration('existing'));
     const events = await watchEvents(`${HSI}/namespaces/default/hubspotintegrations?watch=true&fieldSelector=metadata.name%3Dexisting`, (e) => e.length >= 1);

@@ -35,6 +35,7 @@ export interface WatchRequest {
 }
 
 const truthy = (v: string | null): boolean => v === 'true' || v === '1';
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** Stored objects are never mutated, so one serialization serves every watcher of an event. */
 const jsonCache = new WeakMap<object, string>();
@@ -99,6 +100,9 @@ export function serveWatch(ctx: WatchContext, res: ServerResponse, w: WatchReque
       columnsSent = true;
     }
     res.write(`{"type":${JSON.stringify(type)},"object":${serialized(object)}}\n`);
+    // A client that stopped reading is cut off (as kube-apiserver drops slow watchers) instead of
+    // buffering without bound; it re-watches from its last resourceVersion.
+    if (res.writableLength > MAX_BUFFERED_BYTES) active.stop();
   };
   const bookmark = (annotations?: Record<string, string>): void =>
     write('BOOKMARK', {
