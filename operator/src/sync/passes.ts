@@ -34,6 +34,16 @@ export interface ObjectRuntime {
   ensureExternalIdProperty(): Promise<void>;
 }
 
+/**
+ * Start a request now and keep its failure until it is awaited: the next page is fetched while
+ * the current one is written (the rate limit, not the database, bounds throughput). A page
+ * prefetched when a cycle stops is simply not used; cursors only move with written pages.
+ */
+function prefetch<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 function progress(ctx: SyncContext, type: string, phase: string, done: number, total?: number): void {
   ctx.observer?.progress?.(type, phase, done, total);
 }
@@ -50,10 +60,13 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
   }
   // Decided when the import started (a resumed import keeps the decision), or on pending captures.
   matchLookup = matchLookup || cur.data.matchLookup !== false;
-  let after = cur.position;
+  const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: plan.properties }));
+  checkAbort(ctx.signal);
+  let pending = list(cur.position);
   for (;;) {
+    const page = await pending;
     checkAbort(ctx.signal);
-    const page = await ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: plan.properties });
+    if (page.after) pending = list(page.after);
     const next: typeof cur = {
       ...cur,
       position: page.after,
@@ -77,7 +90,6 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
     cur = next;
     progress(ctx, plan.type, 'import', Number(cur.data.seen));
     if (!page.after) return;
-    after = page.after;
   }
 }
 
@@ -118,27 +130,48 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
   let after: string | undefined;
   let inWindow = 0;
   let done = 0;
+  const search = () =>
+    prefetch(
+      ctx.hubspot.searchObjects(plan.type, {
+        filterGroups: windowGroups(plan, pushed, windowT, windowId),
+        sorts: [
+          { propertyName: plan.lastModifiedProperty, direction: 'ASCENDING' },
+          { propertyName: 'hs_object_id', direction: 'ASCENDING' },
+        ],
+        properties: plan.properties,
+        limit: SEARCH_PAGE,
+        after,
+      }),
+    );
+  checkAbort(ctx.signal);
+  let pending = search();
   for (;;) {
+    const page = await pending;
     checkAbort(ctx.signal);
-    const page = await ctx.hubspot.searchObjects(plan.type, {
-      filterGroups: windowGroups(plan, pushed, windowT, windowId),
-      sorts: [
-        { propertyName: plan.lastModifiedProperty, direction: 'ASCENDING' },
-        { propertyName: 'hs_object_id', direction: 'ASCENDING' },
-      ],
-      properties: plan.properties,
-      limit: SEARCH_PAGE,
-      after,
-    });
     const last: HubSpotObject | undefined = page.results[page.results.length - 1];
     const lastT = last ? hsModifiedOf(plan, last) : undefined;
+    const finished = !page.after || page.results.length === 0;
+    if (!finished) {
+      inWindow += page.results.length;
+      const offset = Number(page.after);
+      const nextEnd = (Number.isFinite(offset) ? offset : inWindow) + SEARCH_PAGE;
+      if (nextEnd > SEARCH_CAP && last && lastT !== undefined) {
+        // New window after the last seen (timestamp, id): exact, whatever the number of ties.
+        windowT = lastT;
+        windowId = last.id;
+        after = undefined;
+        inWindow = 0;
+      } else {
+        after = page.after;
+      }
+      pending = search();
+    }
     const nextWatermark = lastT !== undefined ? Math.max(watermark, lastT) : watermark;
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup: true,
       pkDataType: rt.pkDataType,
       // The watermark advances only together with the page it covers.
       commitCursor: (tx) => {
-        const finished = !page.after || page.results.length === 0;
         return ctx.state.setCursor(tx, plan.type, 'incremental', {
           watermarkMs: nextWatermark,
           lastId: last?.id ?? cur.lastId,
@@ -150,19 +183,7 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
     watermark = nextWatermark;
     done += page.results.length;
     progress(ctx, plan.type, 'incremental', done);
-    if (!page.after || page.results.length === 0) return;
-    inWindow += page.results.length;
-    const offset = Number(page.after);
-    const nextEnd = (Number.isFinite(offset) ? offset : inWindow) + SEARCH_PAGE;
-    if (nextEnd > SEARCH_CAP && last && lastT !== undefined) {
-      // New window after the last seen (timestamp, id): exact, whatever the number of ties.
-      windowT = lastT;
-      windowId = last.id;
-      after = undefined;
-      inWindow = 0;
-    } else {
-      after = page.after;
-    }
+    if (finished) return;
   }
 }
 
@@ -173,11 +194,14 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
     const phase = archived ? 'full_archived' : 'full';
     const cur = (await ctx.state.getCursor(plan.type, phase)) ?? { completed: false, data: { matched: 0 } };
     if (cur.completed) continue;
-    let after = cur.position;
     let matched = Number(cur.data.matched ?? 0);
+    const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: plan.properties, archived }));
+    checkAbort(ctx.signal);
+    let pending = list(cur.position);
     for (;;) {
+      const page = await pending;
       checkAbort(ctx.signal);
-      const page = await ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: plan.properties, archived });
+      if (page.after) pending = list(page.after);
       const next = { completed: !page.after, position: page.after, data: { matched } };
       if (archived) {
         await applyHubSpotDeletes(ctx, plan, page.results, {
@@ -198,7 +222,6 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       }
       progress(ctx, plan.type, phase, matched);
       if (!page.after) break;
-      after = page.after;
     }
   }
 }
