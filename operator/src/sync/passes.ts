@@ -1,9 +1,10 @@
 /**
  * The passes of a cycle for one object type, each resumable from committed cursors:
  * - import: list all HubSpot records, 100 per page (cursor = list position);
- * - incremental: search by last-modified ascending (ties by hs_object_id), 200 per page, from the
- *   watermark minus a lookback; past 10,000 results a new search window starts after the last
- *   seen (timestamp, id), so thousands of records sharing one timestamp neither loop nor skip;
+ * - incremental: search by last-modified ascending (one sort: HubSpot honours no second one),
+ *   200 per page, from the watermark minus a lookback; each page's search starts after the
+ *   previous page's last time (never near the 10,000-result cap), and a page that is all one
+ *   time switches to reading that tie group by hs_object_id, so ties neither loop nor skip;
  * - full: list all again (catches missed changes) and list archived records (HubSpot deletes);
  * - scan: target rows without a link (existing rows at first sync, or rows missed by capture);
  * - drain: the outbox of captured target changes, 100 keys per batch.
@@ -24,7 +25,7 @@ export const SEARCH_PAGE = 200;
 export const PUSH_BATCH = 100;
 /** Keys read per step of the scan for unlinked target rows. */
 export const SCAN_WINDOW = 500;
-/** HubSpot search returns at most 10,000 results per query. */
+/** HubSpot search returns at most 10,000 results per query (the incremental read's searches all start at offset 0). */
 export const SEARCH_CAP = 10_000;
 
 export interface ObjectRuntime {
@@ -98,19 +99,59 @@ async function saveCount(ctx: SyncContext, tx: Queryable, type: string, hubspotR
   await ctx.state.setCursor(tx, type, 'meta', { ...meta, data: { ...meta.data, hubspotRecords } });
 }
 
-function windowGroups(plan: ObjectPlan, pushed: SearchFilter[], t: number, id: string | undefined): SearchRequest['filterGroups'] {
+/**
+ * Where the incremental read stands. HubSpot honours one sort per search and returns records
+ * sharing a sort value in no defined order, so the read never relies on a second sort:
+ * - range: records modified at or after (inclusive) / after t, by last-modified ascending. Each
+ *   search starts at offset 0 (keyset paging), so the 10,000-result cap is never reached and a
+ *   record modified mid-read cannot shift the pages under it;
+ * - ties: the records modified exactly at t, by hs_object_id ascending, after id. Used when a
+ *   whole page shares one time, so a tie group of any size is read exactly once, without looping.
+ */
+type ReadPos = { phase: 'range'; t: number; inclusive: boolean } | { phase: 'ties'; t: number; id?: string };
+
+function searchAt(plan: ObjectPlan, pushed: SearchFilter[], pos: ReadPos): SearchRequest {
   const lm = plan.lastModifiedProperty;
-  if (id === undefined) return [{ filters: [{ propertyName: lm, operator: 'GTE', value: String(t) }, ...pushed] }];
-  return [
-    { filters: [{ propertyName: lm, operator: 'GT', value: String(t) }, ...pushed] },
-    {
-      filters: [
-        { propertyName: lm, operator: 'EQ', value: String(t) },
-        { propertyName: 'hs_object_id', operator: 'GT', value: id },
-        ...pushed,
-      ],
-    },
-  ];
+  const base = { properties: plan.properties, limit: SEARCH_PAGE };
+  if (pos.phase === 'range') {
+    const from: SearchFilter = { propertyName: lm, operator: pos.inclusive ? 'GTE' : 'GT', value: String(pos.t) };
+    return { ...base, filterGroups: [{ filters: [from, ...pushed] }], sorts: [{ propertyName: lm, direction: 'ASCENDING' }] };
+  }
+  const filters: SearchFilter[] = [{ propertyName: lm, operator: 'EQ', value: String(pos.t) }];
+  if (pos.id !== undefined) filters.push({ propertyName: 'hs_object_id', operator: 'GT', value: pos.id });
+  return { ...base, filterGroups: [{ filters: [...filters, ...pushed] }], sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }] };
+}
+
+function maxId(records: HubSpotObject[]): string | undefined {
+  let best: string | undefined;
+  for (const r of records) if (best === undefined || Number(r.id) > Number(best)) best = r.id;
+  return best;
+}
+
+/**
+ * The position after a page read at pos, or undefined when the pass has read everything.
+ * resumeTie: the tie group an interrupted pass was draining, continued where it stopped.
+ */
+function nextPos(plan: ObjectPlan, pos: ReadPos, page: { results: HubSpotObject[]; after?: string }, resumeTie: { t: number; id: string } | undefined): ReadPos | undefined {
+  const { results } = page;
+  const lastOfQuery = !page.after || results.length === 0;
+  if (pos.phase === 'ties') {
+    // The tie group is read: continue strictly after its time.
+    if (lastOfQuery) return { phase: 'range', t: pos.t, inclusive: false };
+    return { phase: 'ties', t: pos.t, id: maxId(results) ?? pos.id };
+  }
+  if (lastOfQuery) return undefined;
+  const firstT = hsModifiedOf(plan, results[0]!);
+  const lastT = hsModifiedOf(plan, results[results.length - 1]!);
+  if (firstT === undefined || lastT === undefined) {
+    throw new Error(`HubSpot ${plan.type} ${results[0]!.id}: search result without ${plan.lastModifiedProperty}; the incremental read cannot advance`);
+  }
+  if (firstT === lastT) {
+    // A whole page shares one time: read that tie group by id (re-reading this page is harmless).
+    return { phase: 'ties', t: lastT, id: resumeTie?.t === lastT ? resumeTie.id : undefined };
+  }
+  // Everything before lastT was in this page; its records at lastT may continue on the next.
+  return { phase: 'range', t: lastT, inclusive: true };
 }
 
 /** Incremental pass: records modified since the watermark (minus the lookback). */
@@ -122,61 +163,41 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
   // Where to start: after a completed pass, everything modified before (its start − lookback)
   // was visible to it and has been read, so only the lookback window before that start is
   // read again (an idle cycle is then one request). After an interrupted pass (or the import),
-  // from the committed watermark minus the lookback.
+  // from the committed watermark minus the lookback; a tie group it was draining continues
+  // from the last id it committed, so repeated interruptions still make progress.
   const passStartedAt = Date.now();
   const from = cur.completed && typeof cur.data.nextFromMs === 'number' ? cur.data.nextFromMs : watermark - ctx.lookbackMs;
-  let windowT = Math.max(0, from);
-  let windowId: string | undefined;
-  let after: string | undefined;
-  let inWindow = 0;
+  const saved = cur.data.ties as { t?: unknown; id?: unknown } | undefined;
+  const resumeTie = !cur.completed && typeof saved?.t === 'number' && typeof saved.id === 'string' ? { t: saved.t, id: saved.id } : undefined;
+  let pos: ReadPos = { phase: 'range', t: Math.max(0, from), inclusive: true };
   let done = 0;
-  const search = () =>
-    prefetch(
-      ctx.hubspot.searchObjects(plan.type, {
-        filterGroups: windowGroups(plan, pushed, windowT, windowId),
-        sorts: [
-          { propertyName: plan.lastModifiedProperty, direction: 'ASCENDING' },
-          { propertyName: 'hs_object_id', direction: 'ASCENDING' },
-        ],
-        properties: plan.properties,
-        limit: SEARCH_PAGE,
-        after,
-      }),
-    );
+  const search = (at: ReadPos) => prefetch(ctx.hubspot.searchObjects(plan.type, searchAt(plan, pushed, at)));
   checkAbort(ctx.signal);
-  let pending = search();
+  let pending = search(pos);
   for (;;) {
     const page = await pending;
     checkAbort(ctx.signal);
+    const next = nextPos(plan, pos, page, resumeTie);
+    if (next) pending = search(next);
+    const finished = next === undefined;
     const last: HubSpotObject | undefined = page.results[page.results.length - 1];
-    const lastT = last ? hsModifiedOf(plan, last) : undefined;
-    const finished = !page.after || page.results.length === 0;
-    if (!finished) {
-      inWindow += page.results.length;
-      const offset = Number(page.after);
-      const nextEnd = (Number.isFinite(offset) ? offset : inWindow) + SEARCH_PAGE;
-      if (nextEnd > SEARCH_CAP && last && lastT !== undefined) {
-        // New window after the last seen (timestamp, id): exact, whatever the number of ties.
-        windowT = lastT;
-        windowId = last.id;
-        after = undefined;
-        inWindow = 0;
-      } else {
-        after = page.after;
-      }
-      pending = search();
-    }
+    const lastT = pos.phase === 'ties' ? (last ? pos.t : undefined) : last ? hsModifiedOf(plan, last) : undefined;
     const nextWatermark = lastT !== undefined ? Math.max(watermark, lastT) : watermark;
+    const data: Record<string, unknown> = finished
+      ? { nextFromMs: Math.max(from, passStartedAt - ctx.lookbackMs) }
+      : next.phase === 'ties' && next.id !== undefined
+        ? { ties: { t: next.t, id: next.id } }
+        : {};
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup: true,
       pkDataType: rt.pkDataType,
-      // The watermark advances only together with the page it covers.
+      // The watermark (and the tie position) advance only together with the page they cover.
       commitCursor: (tx) => {
         return ctx.state.setCursor(tx, plan.type, 'incremental', {
           watermarkMs: nextWatermark,
           lastId: last?.id ?? cur.lastId,
           completed: finished,
-          data: finished ? { nextFromMs: Math.max(from, passStartedAt - ctx.lookbackMs) } : {},
+          data,
         });
       },
     });
@@ -184,6 +205,7 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
     done += page.results.length;
     progress(ctx, plan.type, 'incremental', done);
     if (finished) return;
+    pos = next;
   }
 }
 

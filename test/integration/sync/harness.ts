@@ -24,6 +24,8 @@ export interface HarnessOptions {
   createTables?: boolean;
   seed?: { contacts?: number; companies?: number; deals?: number };
   indexingDelayMs?: number;
+  /** HubSpot's search honours only the first sort and orders ties arbitrarily; default true (as HubSpot). */
+  strictSorts?: boolean;
   lookbackMs?: number;
   sandbox?: HubSpotSandbox;
   observer?: SyncObserver;
@@ -117,7 +119,7 @@ export class Harness {
 
   static async start(opts: HarnessOptions = {}): Promise<Harness> {
     const h = new Harness(opts);
-    h.sandbox = opts.sandbox ?? (await startHubSpotSandbox({ port: 0, indexingDelayMs: opts.indexingDelayMs ?? 0 }));
+    h.sandbox = opts.sandbox ?? (await startHubSpotSandbox({ port: 0, indexingDelayMs: opts.indexingDelayMs ?? 0, strictSorts: opts.strictSorts ?? true }));
     h.ownsSandbox = !opts.sandbox;
     if (opts.seed) h.sandbox.seed({ ...opts.seed, historyDays: 0 });
     h.hs = new HubSpotHttp(h.sandbox.url);
