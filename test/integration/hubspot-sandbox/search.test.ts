@@ -155,7 +155,7 @@ describe('search paging', () => {
     expect(past.body.message).toContain('10000');
   });
 
-  it('keeps a stable order when many records share one timestamp (ties broken by id)', async () => {
+  it('pages one stable order through many records sharing one timestamp (by default, as HubSpot: one sort, ties by descending id)', async () => {
     h.sandbox.seed({ contacts: 1_000 }); // one batch, one millisecond
     const store = h.sandbox.store('contacts');
     expect(new Set([...store.scanById(0, false)].map((r) => r.u)).size).toBe(1);
@@ -163,7 +163,8 @@ describe('search paging', () => {
     for (let after = 0; after < 1_000; after += 150) {
       const page = await h.client.crm.contacts.searchApi.doSearch({
         filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE' as any, value: '0' }] }],
-        sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }] as any,
+        // The second sort is not honoured (HubSpot accepts one sorting rule).
+        sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }, { propertyName: 'hs_object_id', direction: 'ASCENDING' }] as any,
         properties: [],
         limit: 150,
         after: String(after),
@@ -172,36 +173,39 @@ describe('search paging', () => {
     }
     expect(ids).toHaveLength(1_000);
     expect(new Set(ids).size).toBe(1_000);
-    expect(ids.map(Number)).toEqual([...ids].map(Number).sort((a, b) => a - b));
-    // Restarting from the last seen timestamp and id (the sync's tie-break query) continues exactly.
-    const lastTs = String(store.get(Number(ids[499]))!.u);
-    const resume = await h.client.crm.contacts.searchApi.doSearch({
-      filterGroups: [
-        { filters: [{ propertyName: 'lastmodifieddate', operator: 'GT' as any, value: lastTs }] },
-        { filters: [{ propertyName: 'lastmodifieddate', operator: 'EQ' as any, value: lastTs }, { propertyName: 'hs_object_id', operator: 'GT' as any, value: ids[499] }] },
-      ],
-      sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }, { propertyName: 'hs_object_id', direction: 'ASCENDING' }] as any,
+    expect(ids.map(Number)).toEqual([...ids].map(Number).sort((a, b) => b - a));
+    // The sync's tie-group read: one timestamp, sorted by id alone, after the last id read.
+    const lastTs = String(store.get(Number(ids[0]))!.u);
+    const ascending = [...ids].map(Number).sort((a, b) => a - b).map(String);
+    const drain = await h.client.crm.contacts.searchApi.doSearch({
+      filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'EQ' as any, value: lastTs }, { propertyName: 'hs_object_id', operator: 'GT' as any, value: ascending[499] }] }],
+      sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }] as any,
       properties: [],
       limit: 200,
-      after: '0',
     });
-    expect(resume.results.map((r) => r.id)).toEqual(ids.slice(500, 700));
-    expect(resume.total).toBe(500);
+    expect(drain.results.map((r) => r.id)).toEqual(ascending.slice(500, 700));
+    expect(drain.total).toBe(500);
   });
 
-  it('strict sorts (admin switch) apply only the first sort and return ties in descending id order', async () => {
+  it('strict sorts (admin switch, on by default) apply only the first sort; off, every sort applies and ties go by id', async () => {
     h.sandbox.seed({ contacts: 30 }); // one millisecond
-    expect((await h.http('PUT', '/__sandbox/search', { strictSorts: true })).status).toBe(200);
-    try {
+    const firstPage = async () => {
       const page = await h.client.crm.contacts.searchApi.doSearch({
         filterGroups: [], properties: [], limit: 5, after: '0',
         sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }, { propertyName: 'hs_object_id', direction: 'ASCENDING' }] as any,
       });
-      const ids = page.results.map((r) => Number(r.id));
-      expect(ids).toEqual([...ids].sort((a, b) => b - a));
+      return page.results.map((r) => Number(r.id));
+    };
+    expect((await h.http('GET', '/__sandbox/search')).body).toEqual({ strictSorts: true });
+    const strict = await firstPage();
+    expect(strict).toEqual([...strict].sort((a, b) => b - a));
+    try {
+      expect((await h.http('PUT', '/__sandbox/search', { strictSorts: false })).status).toBe(200);
+      const lenient = await firstPage();
+      expect(lenient).toEqual([...lenient].sort((a, b) => a - b));
       expect((await h.http('PUT', '/__sandbox/search', { strictSorts: 'yes' })).status).toBe(400);
     } finally {
-      h.sandbox.setStrictSorts(false);
+      h.sandbox.setStrictSorts(true);
     }
   });
 

@@ -35,8 +35,9 @@ export interface HubSpotSandboxOptions {
   /** Default: generous (see GENEROUS_LIMITS); pass HUBSPOT_LIMITS for HubSpot's real ones. */
   limits?: Partial<Limits>;
   /**
-   * Search applies only the first sort and returns ties in descending id order (HubSpot
-   * documents one sorting rule and no tie order). Default false: all sorts, ties by id.
+   * Search applies only the first sort and returns ties in descending id order, as HubSpot
+   * (one sorting rule per search, no documented tie order). Default true; false applies every
+   * sort given and breaks ties by id (lenient, for comparison).
    */
   strictSorts?: boolean;
 }
@@ -78,7 +79,7 @@ export class HubSpotSandbox {
       associations,
       webhooks,
       emit: (e) => webhooks.onChange(e),
-      settings: { strictSorts: opts.strictSorts ?? false },
+      settings: { strictSorts: opts.strictSorts ?? true },
     };
     for (const r of [...objectRoutes(this.state), ...propertyRoutes(this.state), ...schemaRoutes(this.state), ...associationRoutes(this.state), ...accountRoutes(this.state), ...adminRoutes(this)]) {
       this.router.add(r);
