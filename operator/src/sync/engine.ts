@@ -23,7 +23,7 @@ import { migrate } from '../target/postgres/migrations.js';
 import { countRows } from '../target/postgres/rows.js';
 import { StateStore } from '../target/postgres/state.js';
 import { describeTable, ensureTable } from '../target/postgres/tables.js';
-import { AbortedError, countersOf, emptyCounters, toSystemic, type SyncContext } from './context.js';
+import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
 import { buildObjectPlan, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
 import { tableRef } from './pull.js';
@@ -315,9 +315,7 @@ class Engine implements SyncEngine {
       if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
         const actual = await this.client().getPortalId();
         if (actual !== this.cfg.spec.hubspot.portalId) {
-          throw Object.assign(new Error(`the HubSpot credentials belong to portal ${actual}, but spec.hubspot.portalId is ${this.cfg.spec.hubspot.portalId}`), {
-            systemicCategory: 'Permission' as ErrorCategory,
-          });
+          throw new SystemicError('Permission', 'PermissionDenied', `the HubSpot credentials belong to portal ${actual}, but spec.hubspot.portalId is ${this.cfg.spec.hubspot.portalId}`);
         }
         this.portalId = actual;
       }
@@ -339,15 +337,11 @@ class Engine implements SyncEngine {
         await state.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
       }
     } catch (err) {
-      const portalMismatch = (err as { systemicCategory?: ErrorCategory }).systemicCategory;
-      if (portalMismatch) systemic = { category: portalMismatch, reason: 'PermissionDenied', message: (err as Error).message };
+      const s = toSystemic(err);
+      if (s instanceof AbortedError) this.log.info('cycle aborted at a batch boundary');
       else {
-        const s = toSystemic(err);
-        if (s instanceof AbortedError) this.log.info('cycle aborted at a batch boundary');
-        else {
-          systemic = { category: s.category, reason: s.reason, message: s.message };
-          this.log.warn({ category: s.category, reason: s.reason, msg2: s.message }, 'cycle stopped by a systemic failure');
-        }
+        systemic = { category: s.category, reason: s.reason, message: s.message };
+        this.log.warn({ category: s.category, reason: s.reason, detail: s.message }, 'cycle stopped by a systemic failure');
       }
     }
     return this.report(kind, startedAt, completed && !systemic, systemic, runtimes, counters, state);
