@@ -223,6 +223,28 @@ describe.each(kinds)('capture notifications and cleanup (%s)', (dbKind) => {
   });
 });
 
+describe.each(kinds)('suspend (%s)', (dbKind) => {
+  it('an aborted cycle stops at the next batch boundary; the next one applies the rest exactly once', async () => {
+    const ac = new AbortController();
+    const h = await Harness.start({ dbKind, observer: { progress: (_t, phase, done) => phase === 'seed' && done >= 200 && ac.abort() } });
+    try {
+      await h.exec(`INSERT INTO {schema}.contacts (email) SELECT 'row' || g || '@example.com' FROM generate_series(1, 450) g`);
+      const r = await h.engine.runCycle('initial', ac.signal);
+      expect(r.completed).toBe(false);
+      expect(r.systemic).toBeUndefined();
+      expect((await h.hs.listAll('contacts', ['email'])).length).toBe(200);
+      // Captured while suspended: applied after resume.
+      await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('while-suspended@example.com')`);
+      await h.cycle('initial');
+      const emails = (await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email);
+      expect(emails.length).toBe(451);
+      expect(new Set(emails).size).toBe(451);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe.each(kinds)('deletionPolicy Orphan (%s)', (dbKind) => {
   it('a re-created integration of the same name adopts the state: no re-matching, changes captured meanwhile are applied', async () => {
     const h = await Harness.start({ dbKind });
