@@ -191,7 +191,17 @@ export async function deleteRows(tx: Queryable, t: TableRef, keys: string[]): Pr
   return failures;
 }
 
+/** Above this many rows (by the planner's estimate) the estimate is reported instead of an exact count. */
+const EXACT_COUNT_LIMIT = 200_000;
+
+/** Rows in the table: exact for small tables, the planner's estimate for big ones (status only; cheap every cycle). */
 export async function countRows(tx: Queryable, t: TableRef): Promise<number> {
+  const est = await tx.query<{ n: string | null }>(
+    `SELECT c.reltuples::bigint::text AS n FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace WHERE ns.nspname = $1 AND c.relname = $2`,
+    [t.schema, t.table],
+  );
+  const estimate = Number(est.rows[0]?.n ?? -1);
+  if (estimate > EXACT_COUNT_LIMIT) return estimate;
   const r = await tx.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qt(t.schema, t.table)}`);
   return Number(r.rows[0]?.n ?? 0);
 }
