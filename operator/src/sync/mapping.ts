@@ -47,7 +47,7 @@ export interface ObjectPlan {
   tableMissing: boolean;
   pkKind: ColumnKind;
   pkHasDefault: boolean;
-  /** Changes when the field set changes: a new fingerprint backfills (re-reads) the object. */
+  /** Changes when the fields or filters change: a new fingerprint backfills (re-reads) the object. */
   fingerprint: string;
   propertyTypes: Map<string, PropertyType>;
 }
@@ -68,11 +68,13 @@ export function allows(objectDir: Direction, fieldDir: Direction): boolean {
   return objectDir === 'TwoWay' || objectDir === fieldDir;
 }
 
-function fingerprintOf(fields: FieldPlan[]): string {
+/** Fields and filters: a change of either re-reads the object (new fields backfill, newly included records arrive). */
+function fingerprintOf(fields: FieldPlan[], filters: CompiledFilter[]): string {
   const h = createHash('sha1');
   for (const f of fields) {
     h.update(JSON.stringify([f.property, f.column, f.toTarget, f.toHubSpot, f.mode, f.order ?? null, f.transform?.name ?? null]));
   }
+  for (const f of filters) h.update(JSON.stringify([f.action, f.appliesTo, f.rules]));
   return h.digest('base64url');
 }
 
@@ -228,7 +230,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     tableMissing,
     pkKind: pkInfo?.kind ?? 'integer',
     pkHasDefault: tableMissing ? true : (pkInfo?.hasDefault ?? false),
-    fingerprint: fingerprintOf(fields),
+    fingerprint: fingerprintOf(fields, compileFilters(input.filters)),
     propertyTypes,
   };
   return { plan, issues };

@@ -75,10 +75,17 @@ describe.each(kinds)('rules (%s)', (dbKind) => {
     expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email).sort()).toEqual(['kept@acme.com', 'other@globex.com', 'pushed@acme.com', 'sub@acme.com']);
     expect(r.objects[0]!.filterMatches).toMatchObject({ acme: expect.any(Number), 'no-subscribers': 1 });
 
+    // Widening a filter brings the newly included records without waiting for them to change.
+    h.cfg.filters = h.cfg.filters.filter((f) => f.name !== 'no-subscribers');
+    await h.restart();
+    await h.cycle('incremental');
+    expect((await h.rows(`SELECT email FROM {schema}.contacts ORDER BY email`)).map((x) => x.email)).toContain('sub@acme.com');
+
     // Stops matching: no longer synced, not deleted.
-    await h.hs.update('contacts', kept.id, { lifecyclestage: 'subscriber', firstname: 'Changed' });
+    await h.hs.update('contacts', kept.id, { email: 'kept@elsewhere.com', firstname: 'Changed' });
     await h.settle();
     expect((await h.rows(`SELECT firstname FROM {schema}.contacts WHERE email = 'kept@acme.com'`))[0]!.firstname).toBe('K');
+    expect((await h.rows(`SELECT count(*)::int AS n FROM {schema}.contacts WHERE email = 'kept@elsewhere.com'`))[0]!.n).toBe(0);
   });
 
   it('syncs a custom object type (p_<name>) both ways, linking by a unique custom property', async () => {
