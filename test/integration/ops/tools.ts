@@ -3,8 +3,9 @@
  * devDependency (never downloaded), and promtool from Debian's prometheus package.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, delimiter, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ensureTools, REPO_ROOT } from '../../../operator/scripts/setup-tools.js';
 
@@ -18,8 +19,22 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * kubectl caches discovery per server address under ~/.kube/cache for hours. Sandboxes listen on
+ * ephemeral ports, so a port reused by a later sandbox (with other CRDs) could be answered from
+ * a stale cache ("doesn't have a resource type"): every kubectl run here gets this process's own
+ * cache directory instead.
+ */
+let kubectlCacheDir: string | undefined;
+function withKubectlCache(cmd: string, args: string[]): string[] {
+  if (basename(cmd) !== 'kubectl' || args.includes('--cache-dir')) return args;
+  kubectlCacheDir ??= mkdtempSync(join(tmpdir(), 'kubectl-cache-'));
+  return ['--cache-dir', kubectlCacheDir, ...args];
+}
+
 /** Runs a command without a shell; resolves with its exit code and output (never rejects on exit != 0). */
 export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+  args = withKubectlCache(cmd, args);
   return new Promise((resolve, reject) => {
     const child = execFile(
       cmd,
