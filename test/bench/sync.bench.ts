@@ -1,89 +1,41 @@
 /**
- * Sync benchmark (DESIGN §7): `npm run bench -- [--records 100000] [--changes 1000] [--seconds 60]`.
+ * Sync benchmark (DESIGN §7): `npm run bench -- [--records 100000] [--changes 1000] [--seconds 60] [--no-build]`.
  *
- * Runs the HubSpot API sandbox in a child process (so its CPU is not counted as the operator's),
- * sets its rate limit through the admin API so that a full import takes about `--seconds`, and
- * measures against PostgreSQL (DATABASE_URL, else the local server, else PGlite in-process):
+ * Three processes, so each one's cost is its own:
+ *   - the HubSpot API sandbox (a child under tsx), whose rate limit is set through its admin API
+ *     so that a full import takes about `--seconds`;
+ *   - the operator's sync engine as it runs in production: compiled JavaScript (`npm run build`,
+ *     skipped with --no-build) under plain `node` (engine-child.ts), whose peak RSS (VmHWM) and
+ *     CPU are reported;
+ *   - this driver (under tsx), which seeds, changes data between cycles and prints the results.
+ * Against PostgreSQL (DATABASE_URL, else the local server at 127.0.0.1:5432) it measures:
  *   1. full import of N HubSpot records into an empty table;
  *   2. an incremental cycle with k records changed in HubSpot and k rows changed in the target;
  *   3. an idle cycle (after the search lookback has passed);
  *   4. full push of N target rows into HubSpot.
- * Prints one JSON document. records/s is compared with the bound the rate limit allows:
- * requestsPerWindow / windowSeconds × 100 records per request.
+ * Prints one JSON document. records/s is compared with the bound the rate limit allows,
+ * requestsPerWindow / windowSeconds × 100 records per request: `ratio` over the steady state
+ * (records synced after the cycle's first rate-limit window, which starts with a full budget,
+ * over the time they took), `ratioWholeCycle` over the whole cycle (flattered by that first
+ * window's burst on short runs).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { fileURLToPath } from 'node:url';
-import { createSyncEngine } from '../../operator/src/sync/index.js';
-import type { CycleKind, ResolvedIntegration, SyncEngine } from '../../operator/src/sync/types.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import type { CycleKind, ResolvedIntegration } from '../../operator/src/sync/types.js';
 import type { HubSpotIntegrationSpec } from '../../operator/src/api/types.js';
+import type { ChildReply, ChildRequest, CycleMeasurement } from './engine-child.js';
 import { openTestDb } from '../helpers/db.js';
-import { buildObjectPlan } from '../../operator/src/sync/mapping.js';
-import { reconcile } from '../../operator/src/sync/conflict.js';
-import { baselineHashes, hsHashOf, hsValuesOf, tgValuesOf } from '../../operator/src/sync/context.js';
-import { evaluateFilters } from '../../operator/src/sync/filter.js';
-import type { PropertyDefinition } from '../../operator/src/hubspot/types.js';
-
-/**
- * CPU of the sync logic alone (DESIGN §7: mapping, filtering, hashing, diffing ≤ 20 µs/record):
- * canonical values and hash of a HubSpot record, the filters, the field-by-field decision
- * against its target row, and the new baseline hashes — the work per changed record.
- */
-function syncLogicMicrosPerRecord(n: number): number {
-  const prop = (name: string, type: PropertyDefinition['type']): [string, PropertyDefinition] => [name, { name, label: name, type, fieldType: 'text' }];
-  const properties = new Map([prop('email', 'string'), prop('firstname', 'string'), prop('lastname', 'string'), prop('phone', 'phone_number'), prop('company', 'string'), prop('lifecyclestage', 'enumeration'), prop('lastmodifieddate', 'datetime')]);
-  const col = { kind: 'text' as const, dataType: 'text', hasDefault: false, nullable: true };
-  const columns = new Map(['id', 'email', 'firstname', 'lastname', 'phone', 'company', 'lifecyclestage'].map((c) => [c, c === 'id' ? { ...col, kind: 'integer' as const, dataType: 'bigint', hasDefault: true } : col]));
-  const order = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist'];
-  const { plan } = buildObjectPlan({
-    index: 0,
-    object: { type: 'contacts', table: 'contacts', match: { property: 'email', column: 'email' } },
-    schema: 'public',
-    createTables: false,
-    fieldMapping: {
-      name: 'fm',
-      spec: {
-        integrationRef: { name: 'x' },
-        objectType: 'contacts',
-        fields: [
-          { property: 'email', column: 'email' },
-          { property: 'firstname', column: 'firstname', transform: { trim: true } },
-          { property: 'lastname', column: 'lastname' },
-          { property: 'phone', column: 'phone' },
-          { property: 'company', column: 'company', mode: 'FillEmpty' },
-          { property: 'lifecyclestage', column: 'lifecyclestage', mode: 'ForwardOnly', order },
-        ],
-      },
-    },
-    filters: [{ name: 'f', spec: { integrationRef: { name: 'x' }, objectType: 'contacts', rules: [{ property: 'email', operator: 'EndsWith', value: '@example.com' }] } }],
-    properties,
-    columns,
-  });
-  const typeOf = (p: string) => plan.propertyTypes.get(p);
-  let sink = 0;
-  const cpu0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) {
-    const hs = { email: `Contact${i}@Example.com`, firstname: `First${i}`, lastname: `Last${i} changed`, phone: `+1 555 ${i}`, company: null, lifecyclestage: order[i % 7]!, lastmodifieddate: '2026-11-23T01:00:00.000Z' };
-    const tg = { __key: String(i), email: `contact${i}@example.com`, firstname: `First${i}`, lastname: `Last${i}`, phone: `+1 (555) ${i}`, company: 'Acme', lifecyclestage: order[(i + 3) % 7]! };
-    const values = hsValuesOf(plan.fields, hs);
-    const h = hsHashOf(plan, values);
-    if (!evaluateFilters(plan.filters, 'toTarget', typeOf, (p) => (hs as Record<string, string | null>)[p]).pass) continue;
-    const baseline = { hs: { ...values, lastname: `Last${i}` }, tg: tgValuesOf(plan.fields, tg) };
-    const r = reconcile(plan.fields, { hs, tg, baseline, hubspotWritesDeferred: true });
-    sink += h.length + baselineHashes(plan, r.baseline).hsHash.length;
-  }
-  const cpu = process.cpuUsage(cpu0);
-  if (sink === 0) throw new Error('nothing computed');
-  return (cpu.user + cpu.system) / n;
-}
 
 const { values } = parseArgs({
   options: {
     records: { type: 'string', default: '100000' },
     changes: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '60' },
+    'no-build': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -137,15 +89,57 @@ async function api(url: string, method: string, path: string, body?: unknown): P
   return text ? JSON.parse(text) : undefined;
 }
 
-let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-rssTimer.unref();
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The engine child as plain JavaScript: engine-child.ts with its types stripped and its
+ * `operator/src/…` imports pointed at the compiled `operator/dist/…` files. It lives in
+ * node_modules/.cache so that its bare imports (pino) resolve from the project's node_modules.
+ */
+function compileEngineChild(): string {
+  const source = readFileSync(fileURLToPath(new URL('./engine-child.ts', import.meta.url)), 'utf8');
+  const js = ts
+    .transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false } })
+    .outputText.replaceAll(/(['"])\.\.\/\.\.\/operator\/src\//g, `$1${pathToFileURL(`${ROOT}operator/dist/`).href}`);
+  const dir = `${ROOT}node_modules/.cache/hubspot-operator-bench`;
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}/engine-child.mjs`;
+  writeFileSync(file, js);
+  return file;
+}
+
+/** The engine child under plain `node` (no tsx loader: the driver's execArgv is not passed on). */
+function startEngineChild(file: string) {
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting: Array<{ resolve: (r: ChildReply) => void; reject: (e: Error) => void }> = [];
+  child.on('message', (reply: ChildReply) => {
+    const w = waiting.shift();
+    if (!w) return;
+    if (reply.type === 'error') w.reject(new Error(`engine child: ${reply.message}`));
+    else w.resolve(reply);
+  });
+  child.on('exit', (code, signal) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`engine child exited (${code ?? signal})`));
+  });
+  const ask = <T extends ChildReply['type']>(req: ChildRequest, expect: T): Promise<Extract<ChildReply, { type: T }>> =>
+    new Promise((resolve, reject) => {
+      waiting.push({
+        resolve: (r) => (r.type === expect ? resolve(r as Extract<ChildReply, { type: T }>) : reject(new Error(`engine child: expected ${expect}, got ${r.type}`))),
+        reject,
+      });
+      child.send(req);
+    });
+  return { child, ask };
+}
+
+if (!values['no-build']) execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+const childFile = compileEngineChild();
 
 const sandbox = await startSandbox();
 const db = await openTestDb();
-let requests = 0;
-let rateLimited = 0;
+let engine: ReturnType<typeof startEngineChild> | undefined;
 try {
+  if (db.kind !== 'postgres') throw new Error('the benchmark needs a PostgreSQL server (DATABASE_URL, or one at 127.0.0.1:5432): the engine runs in its own process, which cannot share an in-process PGlite');
   await admin(sandbox.url, 'POST', '/__sandbox/seed', { contacts: N, historyDays: 30 });
   await admin(sandbox.url, 'PUT', '/__sandbox/limits', { requestsPerWindow: PER_WINDOW, windowMs: WINDOW_MS, dailyRequests: 10_000_000, searchPerSecond: 5 });
   await db.db.query(`CREATE TABLE "${db.schema}".contacts (id bigserial PRIMARY KEY, email text, firstname text, lastname text, phone text, company text, lifecyclestage text)`);
@@ -169,48 +163,37 @@ try {
     filters: [],
     credentials: { hubspot: { kind: 'privateAppToken', token: 'sandbox-token' }, databaseUrl: db.url },
   });
-  const engineFor = (cfg: ResolvedIntegration): SyncEngine =>
-    createSyncEngine(cfg, {
-      logger: pino({ level: 'warn' }),
-      pglite: db.pglite,
-      lookbackMs: LOOKBACK_MS,
-      observer: {
-        apiRequest: (_k, code, limited) => {
-          requests++;
-          if (limited || code === 429) rateLimited++;
-        },
-      },
-    });
+  engine = startEngineChild(childFile);
+  const ready = await engine.ask({ type: 'init', engines: { importer: config('contacts', 'TwoWay'), pusher: config('outgoing', 'TargetToHubSpot') }, lookbackMs: LOOKBACK_MS, windowMs: WINDOW_MS }, 'ready');
 
-  const measure = async (engine: SyncEngine, kind: CycleKind) => {
-    const r0 = requests;
-    const l0 = rateLimited;
+  const measure = async (name: string, kind: CycleKind) => {
     const stats0 = await admin(sandbox.url, 'GET', '/__sandbox/stats');
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const report = await engine.runCycle(kind, new AbortController().signal);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
+    const { result } = await engine!.ask({ type: 'cycle', engine: name, kind }, 'cycle');
     const stats1 = await admin(sandbox.url, 'GET', '/__sandbox/stats');
-    if (!report.completed) throw new Error(`${kind} cycle did not complete: ${JSON.stringify(report.systemic)}`);
-    return { report, seconds, cpuUs: cpu.user + cpu.system, requests: requests - r0, rateLimited: rateLimited - l0, sandbox429: stats1.rateLimited - stats0.rateLimited };
+    if (!result.report.completed) throw new Error(`${kind} cycle did not complete: ${JSON.stringify(result.report.systemic)}`);
+    return { ...result, sandbox429: stats1.rateLimited - stats0.rateLimited };
   };
+  const mib = (bytes: number) => +(bytes / 1048576).toFixed(1);
 
-  const result = (phase: string, m: Awaited<ReturnType<typeof measure>>, records: number) => ({
+  const result = (phase: string, m: CycleMeasurement & { sandbox429: number }, records: number) => ({
     phase,
     records,
     seconds: +m.seconds.toFixed(2),
     recordsPerSecond: +(records / m.seconds).toFixed(1),
     boundRecordsPerSecond: BOUND,
-    ratio: +(records / m.seconds / BOUND).toFixed(3),
+    ratio: m.steady.seconds > 0 ? +(m.steady.records / m.steady.seconds / BOUND).toFixed(3) : null,
+    steadyState: { records: m.steady.records, seconds: +m.steady.seconds.toFixed(2), recordsPerSecond: m.steady.seconds > 0 ? +(m.steady.records / m.steady.seconds).toFixed(1) : null },
+    ratioWholeCycle: +(records / m.seconds / BOUND).toFixed(3),
     hubspotRequestsPer1000Records: +((m.requests / records) * 1000).toFixed(2),
     responses429: m.sandbox429,
-    operatorCpuMicrosPerRecord: +(m.cpuUs / records).toFixed(1),
+    operatorRateLimited: m.rateLimited,
+    operatorCpuMicrosPerRecord: +(m.cpuMicros / records).toFixed(1),
+    operatorRssAfterMiB: mib(m.rssBytes),
+    operatorPeakRssSoFarMiB: mib(m.peakRssBytes),
   });
 
   // 1. Full import.
-  const importer = engineFor(config('contacts', 'TwoWay'));
-  const imp = await measure(importer, 'initial');
+  const imp = await measure('importer', 'initial');
   const imported = imp.report.objects[0]!.lastCycle.toTarget.created;
 
   // 3. Incremental: k records changed in HubSpot, k rows changed in the target (the bench's own
@@ -231,33 +214,37 @@ try {
     });
   }
   await db.db.query(`UPDATE "${db.schema}".contacts SET lastname = 'changed in target' WHERE id IN (SELECT id FROM "${db.schema}".contacts ORDER BY id DESC LIMIT $1)`, [K]);
-  const inc = await measure(importer, 'incremental');
+  const inc = await measure('importer', 'incremental');
   const incReport = inc.report.objects[0]!.lastCycle;
 
   // 3b. The next cycle re-reads the records the push just updated (their last-modified moved):
   // echoes, recognised by hash and not written back. Then, once the lookback window has passed,
   // an idle cycle.
-  const echo = await measure(importer, 'incremental');
+  const echo = await measure('importer', 'incremental');
   // Each cycle re-reads the lookback window before its predecessor's start (search is eventually
   // consistent); once a cycle has run more than the lookback after the last change, the next
   // idle cycle reads nothing new.
   await new Promise((r) => setTimeout(r, LOOKBACK_MS + 500));
-  const settle = await measure(importer, 'incremental');
-  const idle = await measure(importer, 'incremental');
+  const settle = await measure('importer', 'incremental');
+  const idle = await measure('importer', 'incremental');
 
   // 4. Full push (last: the records it creates would otherwise show up in the importer's cycles).
+  // The push is rate-limited again like the import.
+  await admin(sandbox.url, 'PUT', '/__sandbox/limits', { requestsPerWindow: PER_WINDOW, windowMs: WINDOW_MS, dailyRequests: 10_000_000, searchPerSecond: 5 });
   await db.db.query(`INSERT INTO "${db.schema}".outgoing (email, firstname, lastname) SELECT 'push' || g || '@example.com', 'First' || g, 'Last' || g FROM generate_series(1, $1::int) g`, [N]);
-  const pusher = engineFor(config('outgoing', 'TargetToHubSpot'));
-  const push = await measure(pusher, 'initial');
+  const push = await measure('pusher', 'initial');
   const pushed = push.report.objects[0]!.lastCycle.toHubSpot.created;
 
-  await importer.close();
-  await pusher.close();
-  const syncPeakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const closed = await engine.ask({ type: 'close' }, 'closed');
+  // The sync-logic micro-benchmark runs in a fresh engine child, after the sync's peak RSS was read.
+  const logicChild = startEngineChild(childFile);
+  const logic = await logicChild.ask({ type: 'logic', records: Math.min(N, 100_000) }, 'logic');
+  logicChild.child.kill();
   const out = {
     database: db.kind,
     records: N,
     rateLimit: { requestsPerWindow: PER_WINDOW, windowSeconds: WINDOW_MS / 1000 },
+    operatorProcess: `node ${process.version}, compiled operator/dist (no tsx), its own process`,
     import: { ...result('import', imp, imported), imported },
     push: { ...result('push', push, pushed), pushed },
     incremental: {
@@ -271,13 +258,14 @@ try {
     echoCycle: { hubspotRequests: echo.requests, written: echo.report.objects[0]!.lastCycle },
     lookbackCycle: { hubspotRequests: settle.requests },
     idle: { hubspotRequests: idle.requests, seconds: +idle.seconds.toFixed(3) },
-    // Sampled every 50 ms while syncing (before the CPU micro-benchmark below).
-    peakRssMiB: +(syncPeakRss / 1048576).toFixed(1),
-    syncLogicMicrosPerRecord: +syncLogicMicrosPerRecord(Math.min(N, 100_000)).toFixed(2),
+    // The engine process's high-water mark (VmHWM): after start-up, and over the whole sync.
+    operatorStartupRssMiB: mib(ready.peakRssBytes),
+    operatorPeakRssMiB: mib(closed.peakRssBytes),
+    syncLogicMicrosPerRecord: +logic.microsPerRecord.toFixed(2),
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 } finally {
-  clearInterval(rssTimer);
+  engine?.child.kill();
   await db.cleanup().catch(() => {});
   try {
     process.kill(-sandbox.child.pid!, 'SIGTERM');

@@ -1,0 +1,200 @@
+/**
+ * The operator side of `npm run bench`, as it runs in production: compiled JavaScript under plain
+ * `node`, in its own process, so its peak RSS and CPU are the operator's alone (not the tsx
+ * loader's, not the HubSpot sandbox's, not the benchmark driver's).
+ *
+ * sync.bench.ts transpiles this file (types only) into node_modules/.cache, rewriting its
+ * `operator/src/…` imports to the compiled `operator/dist/…` files, and starts it with IPC.
+ * Messages: `init` (the integrations), `cycle` (run one and report), `logic` (the sync-logic
+ * micro-benchmark), `close`. Every reply carries the process's peak RSS so far (VmHWM).
+ */
+import { readFileSync } from 'node:fs';
+import pino from 'pino';
+import { createSyncEngine } from '../../operator/src/sync/index.js';
+import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine } from '../../operator/src/sync/types.js';
+import { buildObjectPlan } from '../../operator/src/sync/mapping.js';
+import { reconcile } from '../../operator/src/sync/conflict.js';
+import { baselineHashes, hsHashOf, hsValuesOf, tgValuesOf } from '../../operator/src/sync/context.js';
+import { evaluateFilters } from '../../operator/src/sync/filter.js';
+import type { PropertyDefinition } from '../../operator/src/hubspot/types.js';
+
+export type ChildRequest =
+  | { type: 'init'; engines: Record<string, ResolvedIntegration>; lookbackMs: number; windowMs: number }
+  | { type: 'cycle'; engine: string; kind: CycleKind }
+  | { type: 'logic'; records: number }
+  | { type: 'close' };
+
+export interface CycleMeasurement {
+  report: CycleReport;
+  seconds: number;
+  cpuMicros: number;
+  requests: number;
+  rateLimited: number;
+  /** Records synced in the steady state (after the cycle's first rate-limit window), and the seconds they took. */
+  steady: { records: number; seconds: number };
+  peakRssBytes: number;
+  rssBytes: number;
+}
+
+export type ChildReply =
+  | { type: 'ready'; peakRssBytes: number }
+  | { type: 'cycle'; result: CycleMeasurement }
+  | { type: 'logic'; microsPerRecord: number; peakRssBytes: number }
+  | { type: 'closed'; peakRssBytes: number }
+  | { type: 'error'; message: string };
+
+/** Peak resident set size of this process so far: VmHWM, else getrusage's maxrss. */
+export function peakRssBytes(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    /* not Linux */
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/**
+ * CPU of the sync logic alone (DESIGN §7: mapping, filtering, hashing, diffing ≤ 20 µs/record):
+ * canonical values and hash of a HubSpot record, the filters, the field-by-field decision
+ * against its target row, and the new baseline hashes — the work per changed record.
+ */
+export function syncLogicMicrosPerRecord(n: number): number {
+  const prop = (name: string, type: PropertyDefinition['type']): [string, PropertyDefinition] => [name, { name, label: name, type, fieldType: 'text' }];
+  const properties = new Map([prop('email', 'string'), prop('firstname', 'string'), prop('lastname', 'string'), prop('phone', 'phone_number'), prop('company', 'string'), prop('lifecyclestage', 'enumeration'), prop('lastmodifieddate', 'datetime')]);
+  const col = { kind: 'text' as const, dataType: 'text', hasDefault: false, nullable: true };
+  const columns = new Map(['id', 'email', 'firstname', 'lastname', 'phone', 'company', 'lifecyclestage'].map((c) => [c, c === 'id' ? { ...col, kind: 'integer' as const, dataType: 'bigint', hasDefault: true } : col]));
+  const order = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist'];
+  const { plan } = buildObjectPlan({
+    index: 0,
+    object: { type: 'contacts', table: 'contacts', match: { property: 'email', column: 'email' } },
+    schema: 'public',
+    createTables: false,
+    fieldMapping: {
+      name: 'fm',
+      spec: {
+        integrationRef: { name: 'x' },
+        objectType: 'contacts',
+        fields: [
+          { property: 'email', column: 'email' },
+          { property: 'firstname', column: 'firstname', transform: { trim: true } },
+          { property: 'lastname', column: 'lastname' },
+          { property: 'phone', column: 'phone' },
+          { property: 'company', column: 'company', mode: 'FillEmpty' },
+          { property: 'lifecyclestage', column: 'lifecyclestage', mode: 'ForwardOnly', order },
+        ],
+      },
+    },
+    filters: [{ name: 'f', spec: { integrationRef: { name: 'x' }, objectType: 'contacts', rules: [{ property: 'email', operator: 'EndsWith', value: '@example.com' }] } }],
+    properties,
+    columns,
+  });
+  const typeOf = (p: string) => plan.propertyTypes.get(p);
+  let sink = 0;
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const hs = { email: `Contact${i}@Example.com`, firstname: `First${i}`, lastname: `Last${i} changed`, phone: `+1 555 ${i}`, company: null, lifecyclestage: order[i % 7]!, lastmodifieddate: '2026-11-23T01:00:00.000Z' };
+    const tg = { __key: String(i), email: `contact${i}@example.com`, firstname: `First${i}`, lastname: `Last${i}`, phone: `+1 (555) ${i}`, company: 'Acme', lifecyclestage: order[(i + 3) % 7]! };
+    const values = hsValuesOf(plan.fields, hs);
+    const h = hsHashOf(plan, values);
+    if (!evaluateFilters(plan.filters, 'toTarget', typeOf, (p) => (hs as Record<string, string | null>)[p]).pass) continue;
+    const baseline = { hs: { ...values, lastname: `Last${i}` }, tg: tgValuesOf(plan.fields, tg) };
+    const r = reconcile(plan.fields, { hs, tg, baseline, hubspotWritesDeferred: true });
+    sink += h.length + baselineHashes(plan, r.baseline).hsHash.length;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  if (sink === 0) throw new Error('nothing computed');
+  return (cpu.user + cpu.system) / n;
+}
+
+function send(reply: ChildReply): void {
+  process.send!(reply);
+}
+
+// Only when started as the benchmark's child (the driver imports this file for its types).
+if (process.send) {
+  const engines = new Map<string, SyncEngine>();
+  let windowMs = 10_000;
+  let requests = 0;
+  let rateLimited = 0;
+  // Records synced, with when. The steady state starts once the cycle's first rate-limit window
+  // (which begins with a full budget) has passed: its rate is the records of the batches synced
+  // after the first batch past that point, over the time from that batch to the last one.
+  let steadyFrom = Infinity;
+  let steadyStart: number | undefined;
+  let steadyRecords = 0;
+  let lastSyncAt = 0;
+
+  const handle = async (msg: ChildRequest): Promise<void> => {
+    switch (msg.type) {
+      case 'init': {
+        windowMs = msg.windowMs;
+        for (const [name, cfg] of Object.entries(msg.engines)) {
+          engines.set(
+            name,
+            createSyncEngine(cfg, {
+              logger: pino({ level: 'warn' }),
+              lookbackMs: msg.lookbackMs,
+              observer: {
+                apiRequest: (_kind, code, limited) => {
+                  requests++;
+                  if (limited || code === 429) rateLimited++;
+                },
+                recordsSynced: (_type, _direction, _operation, count) => {
+                  const now = performance.now();
+                  if (now < steadyFrom) return;
+                  if (steadyStart === undefined) steadyStart = now;
+                  else steadyRecords += count;
+                  lastSyncAt = now;
+                },
+              },
+            }),
+          );
+        }
+        send({ type: 'ready', peakRssBytes: peakRssBytes() });
+        return;
+      }
+      case 'cycle': {
+        const engine = engines.get(msg.engine);
+        if (!engine) throw new Error(`no engine named ${msg.engine}`);
+        const r0 = requests;
+        const l0 = rateLimited;
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        steadyFrom = t0 + windowMs;
+        steadyStart = undefined;
+        steadyRecords = 0;
+        lastSyncAt = t0;
+        const report = await engine.runCycle(msg.kind, new AbortController().signal);
+        const t1 = performance.now();
+        const cpu = process.cpuUsage(cpu0);
+        steadyFrom = Infinity;
+        send({
+          type: 'cycle',
+          result: {
+            report,
+            seconds: (t1 - t0) / 1000,
+            cpuMicros: cpu.user + cpu.system,
+            requests: requests - r0,
+            rateLimited: rateLimited - l0,
+            steady: { records: steadyRecords, seconds: steadyStart === undefined ? 0 : (lastSyncAt - steadyStart) / 1000 },
+            peakRssBytes: peakRssBytes(),
+            rssBytes: process.memoryUsage.rss(),
+          },
+        });
+        return;
+      }
+      case 'logic':
+        send({ type: 'logic', microsPerRecord: syncLogicMicrosPerRecord(msg.records), peakRssBytes: peakRssBytes() });
+        return;
+      case 'close':
+        for (const e of engines.values()) await e.close();
+        send({ type: 'closed', peakRssBytes: peakRssBytes() });
+        process.disconnect();
+        return;
+    }
+  };
+  process.on('message', (msg: ChildRequest) => {
+    handle(msg).catch((err: unknown) => send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+  });
+}
