@@ -16,6 +16,7 @@ import {
   baselineHashes,
   countersOf,
   errorMessage,
+  hsModifiedOf,
   rethrowIfUnreachable,
   targetValueAsHubSpot,
   tgHashOf,
@@ -73,6 +74,40 @@ function refineBaseline(plan: ObjectPlan, b: Baseline, result: HubSpotObject | u
   }
 }
 
+/**
+ * The current HubSpot values of the linked records this batch will update, read right before
+ * writing. The pull pass saw HubSpot earlier in the cycle and through search, which lags
+ * (HubSpot indexes changes with a delay); batch read does not. Without this read, a HubSpot
+ * edit made in that gap to a field the target also changed would simply be overwritten,
+ * whatever the conflict rule says: a lost update. With it, both-sided changes go through the
+ * per-field conflict rules like any other. Costs one batch read per push batch that updates
+ * linked records (none for creates, deletes or unchanged rows).
+ */
+async function readCurrentHubSpot(
+  ctx: SyncContext,
+  plan: ObjectPlan,
+  entries: PushEntry[],
+  rows: Map<string, Row>,
+  links: Map<string, LinkRow>,
+): Promise<{ unchanged: Set<string>; current: Map<string, HubSpotObject> }> {
+  const unchanged = new Set<string>();
+  const ids: string[] = [];
+  for (const e of entries) {
+    const row = rows.get(e.key);
+    const link = links.get(e.key);
+    if (!row || !link || link.deletedSide) continue;
+    if (e.op !== 'R' && link.tgHash === tgHashOf(plan, tgValuesOf(plan.fields, row))) unchanged.add(e.key);
+    else ids.push(link.hubspotId);
+  }
+  const current = new Map<string, HubSpotObject>();
+  if (ids.length === 0 || !plan.toHubSpot) return { unchanged, current };
+  // Records HubSpot no longer has come back as errors: they keep their last known values here,
+  // and the update reports them (or the pull pass applies the delete).
+  const res = await ctx.hubspot.batchRead(plan.type, { ids, properties: plan.properties });
+  for (const o of res.results) current.set(o.id, o);
+  return { unchanged, current };
+}
+
 export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], opts: PushOptions): Promise<void> {
   if (entries.length === 0) {
     if (opts.commitCursor) await ctx.db.transaction((tx) => opts.commitCursor!(tx));
@@ -84,6 +119,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
   const keys = entries.map((e) => e.key);
   const rows = await selectRows(ctx.db, t, keys, plan.fields.map((f) => f.column));
   const links = await ctx.state.linksByTargetKeys(plan.type, keys);
+  const { unchanged, current } = await readCurrentHubSpot(ctx, plan, entries, rows, links);
   const errors: RecordError[] = [];
   const audit: AuditEntry[] = [];
   const okHs: string[] = [];
@@ -133,12 +169,13 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
     }
     try {
       if (link) {
-        if (e.op !== 'R' && link.tgHash === tgHashOf(plan, tgValuesOf(plan.fields, row))) continue; // unchanged since the last sync
+        if (unchanged.has(e.key)) continue; // unchanged since the last sync
+        const now = current.get(link.hubspotId);
         const res = reconcile(plan.fields, {
-          hs: link.hsValues,
+          hs: now ? now.properties : link.hsValues,
           tg: row,
           baseline: { hs: link.hsValues, tg: link.tgValues },
-          hsModified: link.hsModified,
+          hsModified: now ? hsModifiedOf(plan, now) : link.hsModified,
           tgModified: e.capturedMs,
           hubspotWritesDeferred: false,
         });

@@ -93,6 +93,28 @@ describe.each(kinds)('two-way edits, conflicts, modes and deletes (%s)', (dbKind
     expect((await h.hs.get('contacts', b.id, ['company'])).properties.company).toBe('C-target');
   });
 
+  it('a HubSpot edit that search does not show yet is not overwritten by a target edit: the conflict rule decides', async () => {
+    h = await Harness.start({ dbKind, objects: [{ conflictResolution: 'HubSpotWins' }] });
+    const a = await h.hs.create('contacts', { email: 'race@example.com', firstname: 'F0', lastname: 'L0' });
+    await h.cycle('initial');
+    // HubSpot indexes changes for search with a delay; the cycle's pull pass cannot see this
+    // edit yet, so only the read right before the push can.
+    await h.hs.call('PUT', '/__sandbox/indexing', { indexingDelayMs: 60_000 });
+    await h.hs.update('contacts', a.id, { firstname: 'F-hub' });
+    await tick();
+    await h.exec(`UPDATE {schema}.contacts SET firstname = 'F-target', lastname = 'L-target' WHERE email = 'race@example.com'`);
+    await h.cycle();
+    // HubSpotWins: HubSpot keeps its edit and the table follows it; the field only the target
+    // changed still reaches HubSpot.
+    expect((await h.hs.get('contacts', a.id, ['firstname', 'lastname'])).properties).toMatchObject({ firstname: 'F-hub', lastname: 'L-target' });
+    expect(await h.rows(`SELECT firstname, lastname FROM {schema}.contacts`)).toEqual([{ firstname: 'F-hub', lastname: 'L-target' }]);
+    // Once search catches up, nothing is left to do on either side.
+    await h.hs.call('PUT', '/__sandbox/indexing', { indexingDelayMs: 0 });
+    const r = await h.cycle();
+    expect(r.objects[0]!.lastCycle.toTarget).toEqual({ created: 0, updated: 0, deleted: 0 });
+    expect(r.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 0, updated: 0, deleted: 0 });
+  });
+
   it('FillEmpty never overwrites and ForwardOnly never moves lifecycle stage back; both sides converge', async () => {
     const order = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist'];
     h = await Harness.start({
