@@ -30,10 +30,12 @@ export interface CycleMeasurement {
   cpuMicros: number;
   requests: number;
   rateLimited: number;
-  /** Records synced in the steady state (after the cycle's first rate-limit window), and the seconds they took. */
+  /** Records synced in the steady state (whole rate-limit windows after the first; see steadyState). */
   steady: { records: number; seconds: number };
   peakRssBytes: number;
   rssBytes: number;
+  /** process.memoryUsage() at the end of the cycle: where the resident memory is. */
+  memory: NodeJS.MemoryUsage;
 }
 
 export type ChildReply =
@@ -107,6 +109,25 @@ export function syncLogicMicrosPerRecord(n: number): number {
   return (cpu.user + cpu.system) / n;
 }
 
+/**
+ * The steady state of a cycle: records synced over whole rate-limit windows after the first.
+ * The cycle's first window starts with a full budget (a burst the long run cannot sustain), and
+ * under a rolling window the burst pattern then repeats once per window, so the span starts at
+ * the first batch written after the first window and lasts the largest whole number of windows
+ * that fits before the last batch; the rate over it is the long-run rate.
+ */
+export function steadyState(times: number[], counts: number[], t0: number, windowMs: number): { records: number; seconds: number } {
+  const first = times.findIndex((t) => t >= t0 + windowMs);
+  if (first < 0) return { records: 0, seconds: 0 };
+  const start = times[first]!;
+  const windows = Math.floor((times[times.length - 1]! - start) / windowMs);
+  if (windows < 1) return { records: 0, seconds: 0 };
+  const end = start + windows * windowMs;
+  let records = 0;
+  for (let i = first; i < times.length && times[i]! < end; i++) records += counts[i]!;
+  return { records, seconds: (windows * windowMs) / 1000 };
+}
+
 function send(reply: ChildReply): void {
   process.send!(reply);
 }
@@ -117,13 +138,9 @@ if (process.send) {
   let windowMs = 10_000;
   let requests = 0;
   let rateLimited = 0;
-  // Records synced, with when. The steady state starts once the cycle's first rate-limit window
-  // (which begins with a full budget) has passed: its rate is the records of the batches synced
-  // after the first batch past that point, over the time from that batch to the last one.
-  let steadyFrom = Infinity;
-  let steadyStart: number | undefined;
-  let steadyRecords = 0;
-  let lastSyncAt = 0;
+  // Records synced, with when (one entry per written batch of the running cycle).
+  let syncTimes: number[] = [];
+  let syncCounts: number[] = [];
 
   const handle = async (msg: ChildRequest): Promise<void> => {
     switch (msg.type) {
@@ -141,11 +158,8 @@ if (process.send) {
                   if (limited || code === 429) rateLimited++;
                 },
                 recordsSynced: (_type, _direction, _operation, count) => {
-                  const now = performance.now();
-                  if (now < steadyFrom) return;
-                  if (steadyStart === undefined) steadyStart = now;
-                  else steadyRecords += count;
-                  lastSyncAt = now;
+                  syncTimes.push(performance.now());
+                  syncCounts.push(count);
                 },
               },
             }),
@@ -161,14 +175,11 @@ if (process.send) {
         const l0 = rateLimited;
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
-        steadyFrom = t0 + windowMs;
-        steadyStart = undefined;
-        steadyRecords = 0;
-        lastSyncAt = t0;
+        syncTimes = [];
+        syncCounts = [];
         const report = await engine.runCycle(msg.kind, new AbortController().signal);
         const t1 = performance.now();
         const cpu = process.cpuUsage(cpu0);
-        steadyFrom = Infinity;
         send({
           type: 'cycle',
           result: {
@@ -177,9 +188,10 @@ if (process.send) {
             cpuMicros: cpu.user + cpu.system,
             requests: requests - r0,
             rateLimited: rateLimited - l0,
-            steady: { records: steadyRecords, seconds: steadyStart === undefined ? 0 : (lastSyncAt - steadyStart) / 1000 },
+            steady: steadyState(syncTimes, syncCounts, t0, windowMs),
             peakRssBytes: peakRssBytes(),
             rssBytes: process.memoryUsage.rss(),
+            memory: process.memoryUsage(),
           },
         });
         return;

@@ -15,9 +15,9 @@
  *   4. full push of N target rows into HubSpot.
  * Prints one JSON document. records/s is compared with the bound the rate limit allows,
  * requestsPerWindow / windowSeconds × 100 records per request: `ratio` over the steady state
- * (records synced after the cycle's first rate-limit window, which starts with a full budget,
- * over the time they took), `ratioWholeCycle` over the whole cycle (flattered by that first
- * window's burst on short runs).
+ * (whole rate-limit windows after the cycle's first, which starts with a full budget; see
+ * steadyState in engine-child.ts), `ratioWholeCycle` over the whole cycle (flattered by that
+ * first window's burst on short runs).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,8 @@ const { values } = parseArgs({
     changes: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '60' },
     'no-build': { type: 'boolean', default: false },
+    // Extra flags for the engine's node, e.g. --engine-node-arg=--cpu-prof or --max-old-space-size=128.
+    'engine-node-arg': { type: 'string', multiple: true, default: [] },
   },
   strict: true,
 });
@@ -110,7 +112,7 @@ function compileEngineChild(): string {
 
 /** The engine child under plain `node` (no tsx loader: the driver's execArgv is not passed on). */
 function startEngineChild(file: string) {
-  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...values['engine-node-arg'], file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting: Array<{ resolve: (r: ChildReply) => void; reject: (e: Error) => void }> = [];
   child.on('message', (reply: ChildReply) => {
     const w = waiting.shift();
@@ -190,6 +192,7 @@ try {
     operatorCpuMicrosPerRecord: +(m.cpuMicros / records).toFixed(1),
     operatorRssAfterMiB: mib(m.rssBytes),
     operatorPeakRssSoFarMiB: mib(m.peakRssBytes),
+    operatorMemoryAfterMiB: Object.fromEntries(Object.entries(m.memory).map(([k, v]) => [k, mib(v)])),
   });
 
   // 1. Full import.
