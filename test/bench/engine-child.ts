@@ -3,6 +3,9 @@
  * `node`, in its own process, so its peak RSS and CPU are the operator's alone (not the tsx
  * loader's, not the HubSpot sandbox's, not the benchmark driver's).
  *
+ * It loads the whole operator's modules, as `hubspot-operator run` does, but runs only the sync
+ * engines (no controller, no Kubernetes API).
+ *
  * sync.bench.ts transpiles this file (types only) into node_modules/.cache, rewriting its
  * `operator/src/…` imports to the compiled `operator/dist/…` files, and starts it with IPC.
  * Messages: `init` (the integrations), `cycle` (run one and report), `logic` (the sync-logic
@@ -17,6 +20,10 @@ import { reconcile } from '../../operator/src/sync/conflict.js';
 import { baselineHashes, hsHashOf, hsValuesOf, tgValuesOf } from '../../operator/src/sync/context.js';
 import { evaluateFilters } from '../../operator/src/sync/filter.js';
 import type { PropertyDefinition } from '../../operator/src/hubspot/types.js';
+// The rest of the operator's module graph (controller, Kubernetes client, metrics), loaded but not
+// run: the production process carries their code and top-level state while it syncs.
+import '../../operator/src/controller/run.js';
+import '../../operator/src/observability/metrics.js';
 
 export type ChildRequest =
   | { type: 'init'; engines: Record<string, ResolvedIntegration>; lookbackMs: number; windowMs: number }

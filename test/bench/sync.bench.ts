@@ -5,8 +5,8 @@
  *   - the HubSpot API sandbox (a child under tsx), whose rate limit is set through its admin API
  *     so that a full import takes about `--seconds`;
  *   - the operator's sync engine as it runs in production: compiled JavaScript (`npm run build`,
- *     skipped with --no-build) under plain `node` (engine-child.ts), whose peak RSS (VmHWM) and
- *     CPU are reported;
+ *     skipped with --no-build) under plain `node` with the Dockerfile's node flags and
+ *     NODE_OPTIONS (engine-child.ts), whose peak RSS (VmHWM) and CPU are reported;
  *   - this driver (under tsx), which seeds, changes data between cycles and prints the results.
  * Against PostgreSQL (DATABASE_URL, else the local server at 127.0.0.1:5432) it measures:
  *   1. full import of N HubSpot records into an empty table;
@@ -110,9 +110,27 @@ function compileEngineChild(): string {
   return file;
 }
 
+/**
+ * How the operator's image starts node, so that the engine child runs as production does: the
+ * flags of the Dockerfile's exec-form ENTRYPOINT (between "node" and the script) and its
+ * `ENV NODE_OPTIONS=…` (the last of each; the final stage's come last).
+ */
+function imageNode(): { flags: string[]; nodeOptions: string } {
+  const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+  const entrypoint = [...dockerfile.matchAll(/^ENTRYPOINT\s+(\[.*\])\s*$/gm)].pop()?.[1];
+  if (!entrypoint) throw new Error('Dockerfile: no exec-form ENTRYPOINT ["node", …] to take the operator\'s node flags from');
+  const argv = JSON.parse(entrypoint) as string[];
+  if (argv[0] !== 'node') throw new Error(`Dockerfile: ENTRYPOINT starts with ${JSON.stringify(argv[0])}, expected "node"`);
+  const env = [...dockerfile.matchAll(/^ENV\s+NODE_OPTIONS=("([^"]*)"|(\S*))\s*$/gm)].pop();
+  return { flags: argv.slice(1).filter((a) => a.startsWith('-')), nodeOptions: env ? (env[2] ?? env[3] ?? '') : '' };
+}
+const IMAGE_NODE = imageNode();
+const NODE_FLAGS = [...IMAGE_NODE.flags, ...values['engine-node-arg']];
+
 /** The engine child under plain `node` (no tsx loader: the driver's execArgv is not passed on). */
 function startEngineChild(file: string) {
-  const child = spawn(process.execPath, [...values['engine-node-arg'], file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const env = { ...process.env, NODE_OPTIONS: IMAGE_NODE.nodeOptions };
+  const child = spawn(process.execPath, [...NODE_FLAGS, file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const waiting: Array<{ resolve: (r: ChildReply) => void; reject: (e: Error) => void }> = [];
   child.on('message', (reply: ChildReply) => {
     const w = waiting.shift();
@@ -247,7 +265,7 @@ try {
     database: db.kind,
     records: N,
     rateLimit: { requestsPerWindow: PER_WINDOW, windowSeconds: WINDOW_MS / 1000 },
-    operatorProcess: `node ${process.version}, compiled operator/dist (no tsx), its own process`,
+    operatorProcess: `node ${process.version}${NODE_FLAGS.length ? ` ${NODE_FLAGS.join(' ')}` : ''}${IMAGE_NODE.nodeOptions ? `, NODE_OPTIONS=${IMAGE_NODE.nodeOptions}` : ''} (as in the Dockerfile), compiled operator/dist (no tsx), its own process`,
     import: { ...result('import', imp, imported), imported },
     push: { ...result('push', push, pushed), pushed },
     incremental: {
