@@ -75,6 +75,15 @@ function refineBaseline(plan: ObjectPlan, b: Baseline, result: HubSpotObject | u
 }
 
 /**
+ * Whether an unseen HubSpot value could change what the push writes: FillEmpty and ForwardOnly
+ * fields compare against HubSpot's value, and a two-way Overwrite field lets HubSpot win unless
+ * its rule is TargetWins. One-way (TargetToHubSpot) and TargetWins fields need no read.
+ */
+function pushDependsOnHubSpot(plan: ObjectPlan): boolean {
+  return plan.fields.some((f) => f.toHubSpot && (f.mode !== 'Overwrite' || (f.toTarget && f.conflict !== 'TargetWins')));
+}
+
+/**
  * The current HubSpot values of the linked records this batch will update, read right before
  * writing. The pull pass saw HubSpot earlier in the cycle and through search, which lags
  * (HubSpot indexes changes with a delay); batch read does not. Without this read, a HubSpot
@@ -100,7 +109,7 @@ async function readCurrentHubSpot(
     else ids.push(link.hubspotId);
   }
   const current = new Map<string, HubSpotObject>();
-  if (ids.length === 0 || !plan.toHubSpot) return { unchanged, current };
+  if (ids.length === 0 || !plan.toHubSpot || !pushDependsOnHubSpot(plan)) return { unchanged, current };
   // Records HubSpot no longer has come back as errors: they keep their last known values here,
   // and the update reports them (or the pull pass applies the delete).
   const res = await ctx.hubspot.batchRead(plan.type, { ids, properties: plan.properties });

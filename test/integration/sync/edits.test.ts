@@ -115,6 +115,18 @@ describe.each(kinds)('two-way edits, conflicts, modes and deletes (%s)', (dbKind
     expect(r.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 0, updated: 0, deleted: 0 });
   });
 
+  it('with TargetWins the push needs no read of HubSpot before writing', async () => {
+    h = await Harness.start({ dbKind, objects: [{ conflictResolution: 'TargetWins' }] });
+    await h.hs.create('contacts', { email: 'tw@example.com', firstname: 'F0' });
+    await h.cycle('initial');
+    const reads = async () => Object.entries((await h!.hs.stats()).requests.byRoute).filter(([r]) => r.includes('batch/read')).reduce((n, [, c]) => n + c, 0);
+    const before = await reads();
+    await h.exec(`UPDATE {schema}.contacts SET firstname = 'F-target'`);
+    const r = await h.cycle();
+    expect(r.objects[0]!.lastCycle.toHubSpot.updated).toBe(1);
+    expect(await reads()).toBe(before);
+  });
+
   it('FillEmpty never overwrites and ForwardOnly never moves lifecycle stage back; both sides converge', async () => {
     const order = ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist'];
     h = await Harness.start({
