@@ -257,6 +257,13 @@ export function objectRoutes(state: SandboxState): Route[] {
     },
   };
 
+  /** Update of an existing record by a batch input (batch update, and upsert of a known id). */
+  const updateExisting = (s: ObjectStore, rec: Rec, changes: Changes, now: number, input: Record<string, unknown>): ObjectJson => {
+    checkUnique(s, changes, rec);
+    updateRecord(s, rec, changes, now, state.emit);
+    return withTrace(objectJson(s, rec, writtenDefs(s, changes)), input);
+  };
+
   const batchUpdate: Route = {
     method: 'POST', path: `${BASE}/batch/update`, access: 'api', rate: 'standard', scopes: write,
     handle: (ctx) => {
@@ -265,23 +272,11 @@ export function objectRoutes(state: SandboxState): Route[] {
       const inputs = batchInputs(ctx);
       rejectDuplicateIds(inputs);
       const now = Date.now();
-      const results: ObjectJson[] = [];
-      const errors: BatchError[] = [];
-      for (const input of inputs) {
-        const id = input.id === undefined || input.id === null ? '' : String(input.id);
-        try {
-          const idProperty = checkIdProperty(s, input.idProperty);
-          const rec = findBy(s, id, idProperty);
-          if (!rec) throw notFoundObject(s, id);
-          const changes = prepareChanges(s, input.properties, 'update');
-          checkUnique(s, changes, rec);
-          updateRecord(s, rec, changes, now, state.emit);
-          results.push(withTrace(objectJson(s, rec, writtenDefs(s, changes)), input));
-        } catch (err) {
-          if (!(err instanceof HubSpotHttpError)) throw err;
-          errors.push(batchErrorFrom(err, { ids: [id], ...traceContext(input) }));
-        }
-      }
+      const { results, errors } = perInput(inputs, (input, id) => {
+        const rec = findBy(s, id, checkIdProperty(s, input.idProperty));
+        if (!rec) throw notFoundObject(s, id);
+        return updateExisting(s, rec, prepareChanges(s, input.properties, 'update'), now, input);
+      });
       return batchReply(200, results, errors, startedAt);
     },
   };
@@ -294,33 +289,20 @@ export function objectRoutes(state: SandboxState): Route[] {
       const inputs = batchInputs(ctx);
       rejectDuplicateIds(inputs, s);
       const now = Date.now();
-      const results: ObjectJson[] = [];
-      const errors: BatchError[] = [];
-      for (const input of inputs) {
-        const id = input.id === undefined || input.id === null ? '' : String(input.id);
-        try {
-          const idProperty = checkIdProperty(s, input.idProperty);
-          if (id === '') throw badRequest('id is required: the value of idProperty that identifies the record');
-          const existing = findBy(s, id, idProperty);
-          const changes = prepareChanges(s, input.properties, existing ? 'update' : 'create');
-          if (existing) {
-            checkUnique(s, changes, existing);
-            updateRecord(s, existing, changes, now, state.emit);
-            results.push({ ...withTrace(objectJson(s, existing, writtenDefs(s, changes)), input), new: false });
-          } else {
-            if (!idProperty || idProperty === 'hs_object_id') throw notFoundObject(s, id);
-            // The id becomes the value of the unique property, validated like any value.
-            const withId = prepareChanges(s, { ...(input.properties as object), [idProperty]: id }, 'create');
-            checkRequired(state.types, s, withId);
-            checkUnique(s, withId);
-            const rec = createRecord(state.types, s, withId, now, state.emit);
-            results.push({ ...withTrace(objectJson(s, rec, writtenDefs(s, withId)), input), new: true });
-          }
-        } catch (err) {
-          if (!(err instanceof HubSpotHttpError)) throw err;
-          errors.push(batchErrorFrom(err, { ids: [id], ...traceContext(input) }));
-        }
-      }
+      const { results, errors } = perInput(inputs, (input, id) => {
+        const idProperty = checkIdProperty(s, input.idProperty);
+        if (id === '') throw badRequest('id is required: the value of idProperty that identifies the record');
+        const existing = findBy(s, id, idProperty);
+        const changes = prepareChanges(s, input.properties, existing ? 'update' : 'create');
+        if (existing) return { ...updateExisting(s, existing, changes, now, input), new: false };
+        if (!idProperty || idProperty === 'hs_object_id') throw notFoundObject(s, id);
+        // The id becomes the value of the unique property, validated like any value.
+        const withId = prepareChanges(s, { ...(input.properties as object), [idProperty]: id }, 'create');
+        checkRequired(state.types, s, withId);
+        checkUnique(s, withId);
+        const rec = createRecord(state.types, s, withId, now, state.emit);
+        return { ...withTrace(objectJson(s, rec, writtenDefs(s, withId)), input), new: true };
+      });
       return batchReply(200, results, errors, startedAt);
     },
   };
@@ -369,6 +351,28 @@ export function objectRoutes(state: SandboxState): Route[] {
 }
 
 /** HubSpot echoes an input's `objectWriteTraceId` in its result and in errors about it. */
+/**
+ * Applies a batch input by input, as HubSpot's per-input batch endpoints do: a HubSpot error of
+ * one input becomes its entry in `errors` (answered as 207) and the other inputs still apply.
+ */
+function perInput(
+  inputs: Record<string, unknown>[],
+  apply: (input: Record<string, unknown>, id: string) => ObjectJson,
+): { results: ObjectJson[]; errors: BatchError[] } {
+  const results: ObjectJson[] = [];
+  const errors: BatchError[] = [];
+  for (const input of inputs) {
+    const id = input.id === undefined || input.id === null ? '' : String(input.id);
+    try {
+      results.push(apply(input, id));
+    } catch (err) {
+      if (!(err instanceof HubSpotHttpError)) throw err;
+      errors.push(batchErrorFrom(err, { ids: [id], ...traceContext(input) }));
+    }
+  }
+  return { results, errors };
+}
+
 function traceContext(input: Record<string, unknown>): Record<string, string[]> {
   return typeof input.objectWriteTraceId === 'string' ? { objectWriteTraceId: [input.objectWriteTraceId] } : {};
 }
