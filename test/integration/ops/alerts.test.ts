@@ -33,16 +33,16 @@ describe('alert definitions', () => {
     ]);
   });
 
-  it('each have a severity, summary, description and a runbook section in the chart README', () => {
-    const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
+  it('each have a severity, summary, description and a runbook section in docs/operations.md', () => {
+    const operations = readFileSync(join(CHART_DIR, '..', '..', 'docs', 'operations.md'), 'utf8');
     for (const a of alerts) {
       expect(['warning', 'critical'], a.alert).toContain(a.labels?.severity);
       expect(a.annotations?.summary, a.alert).toBeTruthy();
       expect(a.annotations?.description, a.alert).toBeTruthy();
       const anchor = a.alert!.toLowerCase();
-      expect(a.annotations?.runbook_url).toBe(`https://github.com/hubspot-operator/hubspot-operator/blob/main/charts/hubspot-operator/README.md#${anchor}`);
-      const section = readme.split(`\n### ${a.alert}\n`)[1]?.split('\n### ')[0];
-      expect(section, `runbook section "### ${a.alert}" in charts/hubspot-operator/README.md`).toBeDefined();
+      expect(a.annotations?.runbook_url).toBe(`https://github.com/hubspot-operator/hubspot-operator/blob/main/docs/operations.md#${anchor}`);
+      const section = operations.split(`\n### ${a.alert}\n`)[1]?.split('\n### ')[0];
+      expect(section, `runbook section "### ${a.alert}" in docs/operations.md`).toBeDefined();
       for (const part of ['**Meaning.**', '**Check.**', '**Fix.**']) expect(section, `${a.alert} runbook`).toContain(part);
     }
   });
