@@ -46,6 +46,19 @@ interface Snapshot extends RecordView {
   due: number;
 }
 
+/**
+ * One value a property held: the value (undefined = cleared), when it was written (epoch ms) and
+ * what wrote it (HubSpot's `sourceType`: API, IMPORT, MERGE...).
+ */
+export interface Version {
+  value: string | undefined;
+  at: number;
+  source: string;
+}
+
+/** Versions kept per property of a record (older ones are dropped; the newest always stays). */
+export const MAX_VERSIONS = 20;
+
 export type ObjectKind = 'contacts' | 'companies' | 'deals' | 'custom';
 
 export interface ObjectTypeInfo {
@@ -81,6 +94,14 @@ export class ObjectStore {
   private indexingDelayMs: number;
   /** Changes whenever what search sees changes (lets search reuse a total between pages). */
   searchVersion = 0;
+  /**
+   * Property history of records written since they were created, oldest version first, by record
+   * id and property column. A record never updated has no entry: each of its values dates from
+   * its creation (see `history`), so bulk-seeded and create-only records cost nothing here.
+   */
+  private readonly versions = new Map<number, Map<number, Version[]>>();
+  /** Ids of records merged into another (objectIdToMerge → primaryObjectId). */
+  readonly mergedInto = new Map<number, number>();
 
   constructor(info: ObjectTypeInfo, indexingDelayMs: number, props?: PropertyRegistry) {
     this.info = info;
@@ -105,6 +126,8 @@ export class ObjectStore {
     this.pendingHead = 0;
     this.live = 0;
     this.searchable = 0;
+    this.versions.clear();
+    this.mergedInto.clear();
   }
 
   get liveCount(): number {
@@ -159,7 +182,7 @@ export class ObjectStore {
   *scanById(fromId: number, archived: boolean): Generator<Rec> {
     for (let i = this.orderIndex(fromId); i < this.order.length; i++) {
       const r = this.order[i]!;
-      if ((r.a !== 0) === archived) yield r;
+      if ((r.a !== 0) === archived && r.a >= 0) yield r;
     }
   }
 
@@ -182,7 +205,7 @@ export class ObjectStore {
     const start = toId === Number.POSITIVE_INFINITY ? this.order.length : this.orderIndex(Math.floor(toId) + 1);
     for (let i = start - 1; i >= 0; i--) {
       const r = this.order[i]!;
-      if ((r.a !== 0) === archived) yield r;
+      if ((r.a !== 0) === archived && r.a >= 0) yield r;
     }
   }
 
@@ -207,7 +230,7 @@ export class ObjectStore {
    * Applies changed values (column → value) and bumps the last-modified time. Returns the names
    * of properties whose value actually changed; nothing is written when none did.
    */
-  update(rec: Rec, changes: Map<PropertyDef, string | undefined>, now: number): string[] {
+  update(rec: Rec, changes: Map<PropertyDef, string | undefined>, now: number, source = 'API'): string[] {
     const changed: string[] = [];
     let createdAt: number | undefined;
     for (const [def, value] of changes) {
@@ -225,7 +248,11 @@ export class ObjectStore {
     this.unindexUnique(rec);
     this.unindexValues(rec);
     const v = rec.v.slice();
-    for (const [def, value] of changes) if (def.column >= 0) v[def.column] = value;
+    for (const [def, value] of changes) {
+      if (def.column < 0 || rec.v[def.column] === value) continue;
+      this.recordVersion(rec, def.column, value, now, source);
+      v[def.column] = value;
+    }
     rec.v = v;
     if (createdAt !== undefined) rec.c = createdAt;
     rec.u = Math.max(now, rec.u);
@@ -233,6 +260,67 @@ export class ObjectStore {
     this.indexValues(rec);
     this.afterSearchChange(rec, before);
     return changed;
+  }
+
+  private recordVersion(rec: Rec, column: number, value: string | undefined, now: number, source: string): void {
+    let byColumn = this.versions.get(rec.id);
+    if (!byColumn) this.versions.set(rec.id, (byColumn = new Map()));
+    let list = byColumn.get(column);
+    if (!list) {
+      list = [];
+      byColumn.set(column, list);
+      // The value written at creation (if any) is the first version.
+      const initial = rec.v[column];
+      if (initial !== undefined) list.push({ value: initial, at: rec.c, source: 'API' });
+    }
+    list.push({ value, at: now, source });
+    if (list.length > MAX_VERSIONS) list.splice(0, list.length - MAX_VERSIONS);
+  }
+
+  /**
+   * The versions of a property, newest first (HubSpot's `propertiesWithHistory` order). A value
+   * never rewritten dates from the record's creation; a property never set has none. Derived
+   * properties have one version: their current value.
+   */
+  history(rec: Rec, def: PropertyDef): Version[] {
+    if (def.column < 0) {
+      const value = this.value(rec, def);
+      if (value === undefined) return [];
+      return [{ value, at: def.name === this.modifiedProp ? rec.u : rec.c, source: 'API' }];
+    }
+    const list = this.versions.get(rec.id)?.get(def.column);
+    if (list) return list.slice().reverse();
+    const value = rec.v[def.column];
+    return value === undefined ? [] : [{ value, at: rec.c, source: 'API' }];
+  }
+
+  /**
+   * Removes a record for good (GDPR delete, or the record merged away): it leaves every index and
+   * listing, archived ones included, and its values and history are dropped. The id stays
+   * known (a tiny tombstone with archivedAt -1) so it is never reused.
+   */
+  purge(rec: Rec, now: number): void {
+    this.archive(rec, now);
+    rec.a = -1;
+    rec.v = [];
+    this.versions.delete(rec.id);
+  }
+
+  /**
+   * Brings an archived record back (HubSpot's "restore deleted records"): indexed again, its
+   * unique values claimed again (the caller checks they are free), last-modified moved to now.
+   */
+  restore(rec: Rec, now: number): void {
+    if (rec.a <= 0) return;
+    const before = this.beforeSearchChange(rec, now);
+    rec.a = 0;
+    rec.u = Math.max(now, rec.u);
+    this.live++;
+    this.indexUnique(rec);
+    this.indexValues(rec);
+    if (before === undefined) return; // indexed by flushIndexing after the delay
+    this.searchVersion++;
+    this.indexSearch(rec);
   }
 
   archive(rec: Rec, now: number): void {

@@ -144,9 +144,17 @@ export function defaultProperties(store: ObjectStore): string[] {
   }
 }
 
+export interface VersionJson {
+  value: string;
+  timestamp: string;
+  sourceType: string;
+  sourceId?: string;
+}
+
 export interface ObjectJson {
   id: string;
   properties: Record<string, string | null>;
+  propertiesWithHistory?: Record<string, VersionJson[]>;
   createdAt: string;
   updatedAt: string;
   archived: boolean;
@@ -167,6 +175,22 @@ export function objectJson(store: ObjectStore, view: RecordView, defs: PropertyD
   };
   if (view.a !== 0) out.archivedAt = new Date(view.a).toISOString();
   return out;
+}
+
+/**
+ * Adds `propertiesWithHistory` for the asked properties that exist (unknown names are ignored,
+ * like in `properties`): every version, newest first, a cleared value as "" as HubSpot shows it.
+ */
+export function attachHistory(store: ObjectStore, rec: Rec, json: ObjectJson, names: string[] | undefined): ObjectJson {
+  if (!names || names.length === 0) return json;
+  const out: Record<string, VersionJson[]> = {};
+  for (const name of names) {
+    const def = store.props.get(name);
+    if (!def) continue;
+    out[name] = store.history(rec, def).map((v) => ({ value: v.value ?? '', timestamp: new Date(v.at).toISOString(), sourceType: v.source }));
+  }
+  json.propertiesWithHistory = out;
+  return json;
 }
 
 /** Parses the comma-separated `properties` query parameter (repeatable, like HubSpot's). */
