@@ -9,7 +9,7 @@ import type { Reply, Route } from './http.js';
 import { parseLimits } from './limits.js';
 import type { HubSpotSandbox } from './sandbox.js';
 import type { SeedOptions } from './seed.js';
-import { checkSubscription, type SubscriptionInput } from './webhooks.js';
+import { checkDeliverySettings, checkSubscription, type SubscriptionInput } from './webhooks.js';
 
 export function adminRoutes(sandbox: HubSpotSandbox): Route[] {
   const A = '/__sandbox';
@@ -84,6 +84,19 @@ export function adminRoutes(sandbox: HubSpotSandbox): Route[] {
         const problems = checkSubscription(b);
         if (problems.length) throw badRequest(`Invalid webhook subscription: ${problems.join('; ')}`);
         return { status: 201, body: sandbox.webhooks.subscribe(b as unknown as SubscriptionInput) };
+      },
+    },
+    {
+      method: 'PATCH', path: `${A}/webhooks/{id}`, access: 'admin',
+      handle: (ctx) => {
+        const b = ctx.jsonObject();
+        const problems = checkDeliverySettings(b);
+        const unknown = Object.keys(b).filter((k) => !['maxBatchSize', 'batchDelayMs', 'maxAttempts', 'retryDelayMs', 'duplicates', 'shuffle', 'seed', 'failRate'].includes(k));
+        if (unknown.length) problems.push(`unknown delivery settings: ${unknown.join(', ')} (known: maxBatchSize, batchDelayMs, maxAttempts, retryDelayMs, duplicates, shuffle, seed, failRate)`);
+        if (problems.length) throw badRequest(`Invalid delivery settings: ${problems.join('; ')}`);
+        const out = sandbox.webhooks.configure(ctx.params.id!, b);
+        if (!out) throw new HubSpotHttpError(404, { message: 'No such subscription', category: 'OBJECT_NOT_FOUND' });
+        return ok(out);
       },
     },
     {

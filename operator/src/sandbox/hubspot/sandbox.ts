@@ -71,6 +71,7 @@ export class HubSpotSandbox {
     const types = new ObjectTypes(this.portalId, opts.indexingDelayMs ?? 0);
     const associations = new Associations();
     associations.storeLookup = (id) => types.resolve(id)!;
+    associations.onChange = (e) => webhooks.onAssociation(e);
     this.state = {
       portalId: this.portalId,
       types,

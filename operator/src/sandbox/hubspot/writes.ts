@@ -12,11 +12,15 @@ export type Changes = Map<PropertyDef, string | undefined>;
 
 export interface ChangeEvent {
   store: ObjectStore;
-  kind: 'creation' | 'propertyChange' | 'deletion';
+  kind: 'creation' | 'propertyChange' | 'deletion' | 'restore' | 'merge' | 'privacyDeletion';
   id: number;
   at: number;
   /** For creation and propertyChange: the properties written and their new values. */
   changes?: { name: string; value: string | undefined }[];
+  /** For merge: the ids merged into `id` (the primary, which keeps its id). */
+  mergedIds?: number[];
+  /** For merge: how many property values the merged-away record gave the primary. */
+  propertiesMoved?: number;
 }
 
 export type ChangeListener = (e: ChangeEvent) => void;
@@ -101,9 +105,9 @@ export function createRecord(types: ObjectTypes, store: ObjectStore, changes: Ch
   return rec;
 }
 
-export function updateRecord(store: ObjectStore, rec: Rec, changes: Changes, now: number, emit: ChangeListener): void {
-  const changed = store.update(rec, changes, now);
-  if (changed.length === 0) return;
+export function updateRecord(store: ObjectStore, rec: Rec, changes: Changes, now: number, emit: ChangeListener, source = 'API'): string[] {
+  const changed = store.update(rec, changes, now, source);
+  if (changed.length === 0) return changed;
   emit({
     store,
     kind: 'propertyChange',
@@ -111,6 +115,7 @@ export function updateRecord(store: ObjectStore, rec: Rec, changes: Changes, now
     at: now,
     changes: changed.map((name) => ({ name, value: store.value(rec, store.props.get(name)!) })),
   });
+  return changed;
 }
 
 export function archiveRecord(store: ObjectStore, rec: Rec, now: number, emit: ChangeListener): void {
