@@ -119,6 +119,24 @@ export function adminRoutes(sandbox: HubSpotSandbox): Route[] {
         return { status: 201, body: sandbox.seed(b as SeedOptions) };
       },
     },
+    {
+      method: 'POST', path: `${A}/restore`, access: 'admin',
+      handle: (ctx) => {
+        const b = ctx.jsonObject();
+        const problems: string[] = [];
+        if (typeof b.objectType !== 'string' || b.objectType === '') problems.push('objectType is required (contacts, companies, deals or a custom object type)');
+        const id = typeof b.id === 'string' && /^\d+$/.test(b.id) ? Number(b.id) : b.id;
+        if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) problems.push('id is required: the archived record\'s id');
+        if (problems.length) throw badRequest(`Invalid restore request: ${problems.join('; ')}`);
+        let store;
+        try {
+          store = sandbox.store(b.objectType as string);
+        } catch {
+          throw badRequest(`Invalid restore request: unknown objectType ${JSON.stringify(b.objectType)}`);
+        }
+        return ok(sandbox.restore(store.info.name, id as number));
+      },
+    },
     { method: 'GET', path: `${A}/search`, access: 'admin', handle: () => ok({ strictSorts: sandbox.strictSorts }) },
     {
       method: 'PUT', path: `${A}/search`, access: 'admin',

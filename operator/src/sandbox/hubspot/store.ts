@@ -102,6 +102,8 @@ export class ObjectStore {
   private readonly versions = new Map<number, Map<number, Version[]>>();
   /** Ids of records merged into another (objectIdToMerge → primaryObjectId). */
   readonly mergedInto = new Map<number, number>();
+  /** Emails blocked by a GDPR delete of an unknown email (lower-cased). */
+  readonly blockedEmails = new Set<string>();
 
   constructor(info: ObjectTypeInfo, indexingDelayMs: number, props?: PropertyRegistry) {
     this.info = info;
@@ -128,6 +130,7 @@ export class ObjectStore {
     this.searchable = 0;
     this.versions.clear();
     this.mergedInto.clear();
+    this.blockedEmails.clear();
   }
 
   get liveCount(): number {

@@ -57,6 +57,14 @@ export function prepareChanges(store: ObjectStore, properties: unknown, mode: 'c
 /** Throws 409 CONFLICT when a unique value is held by another live record. */
 export function checkUnique(store: ObjectStore, changes: Changes, self?: Rec, claimed?: Map<string, number>): void {
   for (const [def, value] of changes) {
+    if (def.name === 'email' && value !== undefined && store.blockedEmails.has(value.toLowerCase())) {
+      throw new HubSpotHttpError(400, {
+        message: `The email ${value} was permanently deleted (GDPR) and is blocked from being used again.`,
+        category: 'VALIDATION_ERROR',
+        errors: [{ message: 'email is blocklisted after a GDPR delete', code: 'BLOCKED_EMAIL', context: { propertyName: ['email'] } }],
+        context: { propertyName: ['email'] },
+      });
+    }
     if (value === undefined || !store.isUnique(def.name)) continue;
     const existing = store.findUnique(def.name, value);
     const key = `${def.name}\u0000${def.name === 'email' ? value.toLowerCase() : value}`;
