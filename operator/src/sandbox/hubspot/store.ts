@@ -304,6 +304,13 @@ export class ObjectStore {
    */
   purge(rec: Rec, now: number): void {
     this.archive(rec, now);
+    // Unlike an archive, search forgets it at once, whatever the indexing delay.
+    const snap = this.snapshots.get(rec);
+    if (snap) {
+      if (snap.visible) this.unindexView(snap);
+      snap.visible = false;
+      snap.v = [];
+    }
     rec.a = -1;
     rec.v = [];
     this.versions.delete(rec.id);
