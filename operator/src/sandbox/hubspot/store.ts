@@ -56,6 +56,13 @@ export interface Version {
   source: string;
 }
 
+/**
+ * A record's versions as stored: one flat array, four slots per version (column, at, value,
+ * source) in write order — no object per version.
+ */
+type FlatVersions = (number | string | undefined)[];
+const STRIDE = 4;
+
 /** Versions kept per property of a record (older ones are dropped; the newest always stays). */
 export const MAX_VERSIONS = 20;
 
@@ -95,11 +102,11 @@ export class ObjectStore {
   /** Changes whenever what search sees changes (lets search reuse a total between pages). */
   searchVersion = 0;
   /**
-   * Property history of records written since they were created, oldest version first, by record
-   * id and property column. A record never updated has no entry: each of its values dates from
+   * Property history of records written since they were created: by record id, one flat list of
+   * versions (each naming its property column) in write order. A record never updated has no entry: each of its values dates from
    * its creation (see `history`), so bulk-seeded and create-only records cost nothing here.
    */
-  private readonly versions = new Map<number, Map<number, Version[]>>();
+  private readonly versions = new Map<number, FlatVersions>();
   /** Ids of records merged into another (objectIdToMerge → primaryObjectId). */
   readonly mergedInto = new Map<number, number>();
   /** Emails blocked by a GDPR delete of an unknown email (lower-cased). */
@@ -266,18 +273,20 @@ export class ObjectStore {
   }
 
   private recordVersion(rec: Rec, column: number, value: string | undefined, now: number, source: string): void {
-    let byColumn = this.versions.get(rec.id);
-    if (!byColumn) this.versions.set(rec.id, (byColumn = new Map()));
-    let list = byColumn.get(column);
-    if (!list) {
-      list = [];
-      byColumn.set(column, list);
-      // The value written at creation (if any) is the first version.
-      const initial = rec.v[column];
-      if (initial !== undefined) list.push({ value: initial, at: rec.c, source: 'API' });
+    const list = this.versions.get(rec.id) ?? [];
+    let count = 0;
+    let oldest = -1;
+    for (let i = 0; i < list.length; i += STRIDE) {
+      if (list[i] !== column) continue;
+      if (oldest < 0) oldest = i;
+      count++;
     }
-    list.push({ value, at: now, source });
-    if (list.length > MAX_VERSIONS) list.splice(0, list.length - MAX_VERSIONS);
+    // The value written at creation (if any) is the first version of a property.
+    const initial = count === 0 && rec.v[column] !== undefined ? [column, rec.c, rec.v[column], 'API'] : [];
+    // Rebuilt at its exact size (an array grown by push reserves room for many more entries).
+    let next: FlatVersions = [...list, ...initial, column, now, value, source];
+    if (count + initial.length / STRIDE + 1 > MAX_VERSIONS) next = [...next.slice(0, oldest), ...next.slice(oldest + STRIDE)];
+    this.versions.set(rec.id, next);
   }
 
   /**
@@ -291,8 +300,12 @@ export class ObjectStore {
       if (value === undefined) return [];
       return [{ value, at: def.name === this.modifiedProp ? rec.u : rec.c, source: 'API' }];
     }
-    const list = this.versions.get(rec.id)?.get(def.column);
-    if (list) return list.slice().reverse();
+    const list = this.versions.get(rec.id);
+    const out: Version[] = [];
+    for (let i = (list?.length ?? 0) - STRIDE; list && i >= 0; i -= STRIDE) {
+      if (list[i] === def.column) out.push({ value: list[i + 2] as string | undefined, at: list[i + 1] as number, source: list[i + 3] as string });
+    }
+    if (out.length > 0) return out;
     const value = rec.v[def.column];
     return value === undefined ? [] : [{ value, at: rec.c, source: 'API' }];
   }
