@@ -39,10 +39,10 @@ async function receiver(): Promise<{ url: string; events: Record<string, any>[];
 }
 
 describe('merge', () => {
-  it('keeps the primary id, fills its empty values from the other, moves associations; the other id reads as the primary', async () => {
+  it('creates a new record with a new id from both (the primary\'s values first), both old ids read as it, associations and history move', async () => {
     const rx = await receiver();
     try {
-      h.sandbox.subscribeWebhook({ targetUrl: rx.url, clientSecret: 's', events: ['contact.merge', 'contact.deletion'], batchDelayMs: 5 });
+      h.sandbox.subscribeWebhook({ targetUrl: rx.url, clientSecret: 's', events: ['contact.merge', 'contact.deletion', 'contact.creation'], batchDelayMs: 5 });
       const p = await h.client.crm.contacts.basicApi.create({ properties: { email: 'pat@example.com', firstname: 'Pat' }, associations: [] });
       const o = await h.client.crm.contacts.basicApi.create({ properties: { email: 'oz@example.com', firstname: 'Oz', phone: '+1 555 0100' }, associations: [] });
       const [x, y] = [await h.client.crm.companies.basicApi.create({ properties: { name: 'X' }, associations: [] }), await h.client.crm.companies.basicApi.create({ properties: { name: 'Y' }, associations: [] })];
@@ -51,29 +51,35 @@ describe('merge', () => {
       const d = await h.client.crm.deals.basicApi.create({ properties: { dealname: 'D' }, associations: [{ to: { id: o.id }, types: [{ associationCategory: HS, associationTypeId: 3 }] }] });
 
       const merged = await h.client.crm.contacts.basicApi.merge({ primaryObjectId: p.id, objectIdToMerge: o.id });
-      expect(merged.id).toBe(p.id);
+      expect([p.id, o.id]).not.toContain(merged.id);
+      expect(Number(merged.id)).toBeGreaterThan(Number(d.id)); // a new id
       expect(merged.properties).toMatchObject({ email: 'pat@example.com', firstname: 'Pat' });
+      expect(merged.createdAt).toEqual(p.createdAt); // the older create date
 
-      const got = await h.client.crm.contacts.basicApi.getById(p.id, ['firstname', 'phone', 'email', 'hs_merged_object_ids']);
-      expect(got.properties).toMatchObject({ firstname: 'Pat', phone: '+1 555 0100', hs_merged_object_ids: o.id });
-      // the merged-away id now reads as the primary record (HubSpot resolves merged ids)
-      const viaOld = await h.client.crm.contacts.basicApi.getById(o.id, ['firstname']);
-      expect(viaOld.id).toBe(p.id);
-      const batch = await h.client.crm.contacts.batchApi.read({ inputs: [{ id: o.id }], properties: ['firstname'], propertiesWithHistory: [] });
-      expect(batch.results.map((r) => r.id)).toEqual([p.id]);
-      // ...and is neither listed nor archived
-      expect((await h.client.crm.contacts.basicApi.getPage(100)).results.map((r) => r.id)).toEqual([p.id]);
+      const got = await h.client.crm.contacts.basicApi.getById(merged.id, ['firstname', 'phone', 'email', 'hs_merged_object_ids'], ['firstname']);
+      expect(got.properties).toMatchObject({ firstname: 'Pat', phone: '+1 555 0100', hs_merged_object_ids: `${p.id};${o.id}` });
+      // both records' history is kept; the primary's value is the newest
+      expect(got.propertiesWithHistory!.firstname!.map((v) => [v.value, v.sourceType])).toEqual([['Pat', 'MERGE'], ['Oz', 'API'], ['Pat', 'API']]);
+      // both old ids now read as the merged record (HubSpot resolves merged ids)
+      for (const old of [p.id, o.id]) expect((await h.client.crm.contacts.basicApi.getById(old, ['firstname'])).id).toBe(merged.id);
+      const batch = await h.client.crm.contacts.batchApi.read({ inputs: [{ id: o.id }, { id: p.id }], properties: ['firstname'], propertiesWithHistory: [] });
+      expect(batch.results.map((r) => r.id)).toEqual([merged.id]);
+      // ...and neither is listed, archived or not
+      expect((await h.client.crm.contacts.basicApi.getPage(100)).results.map((r) => r.id)).toEqual([merged.id]);
       expect((await h.client.crm.contacts.basicApi.getPage(100, undefined, undefined, undefined, undefined, true)).results).toEqual([]);
-      // associations moved; the primary keeps its own primary company
-      expect(await typesOf('contacts', p.id, 'companies')).toEqual({ [x.id]: [279], [y.id]: [1, 279] });
-      expect(await typesOf('companies', x.id, 'contacts')).toEqual({ [p.id]: [280] });
-      expect(await typesOf('deals', d.id, 'contacts')).toEqual({ [p.id]: [3] });
+      // associations moved; the primary's primary company wins, the other's loses its primary label
+      expect(await typesOf('contacts', merged.id, 'companies')).toEqual({ [x.id]: [279], [y.id]: [1, 279] });
+      expect(await typesOf('companies', x.id, 'contacts')).toEqual({ [merged.id]: [280] });
+      expect(await typesOf('deals', d.id, 'contacts')).toEqual({ [merged.id]: [3] });
       // the other's email is free again (HubSpot keeps it as an additional email; see Known differences)
       await h.client.crm.contacts.basicApi.create({ properties: { email: 'oz@example.com' }, associations: [] });
 
-      const events = await waitFor(() => (rx.events.length >= 1 ? rx.events : undefined), { what: 'the merge event' });
-      expect(events).toHaveLength(1); // no deletion event for the merged-away record
-      expect(events[0]).toMatchObject({ subscriptionType: 'contact.merge', objectId: Number(p.id), primaryObjectId: Number(p.id), newObjectId: Number(p.id), mergedObjectIds: [Number(o.id)], numberOfPropertiesMoved: 1 });
+      // the merge is the last change: once its event is in, the receiver has every event
+      const events = await waitFor(() => (rx.events.some((e) => e.subscriptionType === 'contact.merge') ? rx.events : undefined), { what: 'the merge event' });
+      const merges = events.filter((e) => e.subscriptionType === 'contact.merge');
+      expect(merges).toHaveLength(1);
+      expect(merges[0]).toMatchObject({ objectId: Number(merged.id), primaryObjectId: Number(p.id), newObjectId: Number(merged.id), mergedObjectIds: [Number(o.id)], numberOfPropertiesMoved: 1 });
+      expect(events.filter((e) => e.subscriptionType === 'contact.deletion')).toEqual([]); // no deletion for the merged records
     } finally {
       await rx.close();
     }
@@ -81,16 +87,16 @@ describe('merge', () => {
 
   it('chains merges and answers bad merges precisely', async () => {
     const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n) => h.client.crm.companies.basicApi.create({ properties: { name: n }, associations: [] })));
-    await h.client.crm.companies.basicApi.merge({ primaryObjectId: b!.id, objectIdToMerge: a!.id });
-    await h.client.crm.companies.basicApi.merge({ primaryObjectId: c!.id, objectIdToMerge: b!.id });
-    expect((await h.client.crm.companies.basicApi.getById(a!.id)).id).toBe(c!.id);
-    expect((await h.client.crm.companies.basicApi.getById(c!.id, ['hs_merged_object_ids'])).properties.hs_merged_object_ids).toBe([a!.id, b!.id].join(';'));
+    const n1 = await h.client.crm.companies.basicApi.merge({ primaryObjectId: b!.id, objectIdToMerge: a!.id });
+    const n2 = await h.client.crm.companies.basicApi.merge({ primaryObjectId: c!.id, objectIdToMerge: n1.id });
+    for (const old of [a!.id, b!.id, c!.id, n1.id]) expect((await h.client.crm.companies.basicApi.getById(old)).id).toBe(n2.id);
+    expect((await h.client.crm.companies.basicApi.getById(n2.id, ['hs_merged_object_ids'])).properties.hs_merged_object_ids).toBe([a!.id, b!.id, c!.id, n1.id].sort((p, q) => Number(p) - Number(q)).join(';'));
 
-    const self = await h.http('POST', '/crm/v3/objects/companies/merge', { primaryObjectId: c!.id, objectIdToMerge: c!.id });
+    const self = await h.http('POST', '/crm/v3/objects/companies/merge', { primaryObjectId: n2.id, objectIdToMerge: n2.id });
     expect(self.status).toBe(400);
-    const gone = await h.http('POST', '/crm/v3/objects/companies/merge', { primaryObjectId: c!.id, objectIdToMerge: a!.id });
+    const gone = await h.http('POST', '/crm/v3/objects/companies/merge', { primaryObjectId: n2.id, objectIdToMerge: '999999' });
     expect(gone.status).toBe(404);
-    const missing = await h.http('POST', '/crm/v3/objects/companies/merge', { primaryObjectId: c!.id });
+    const missing = await h.http('POST', '/crm/v3/objects/companies/merge', { primaryObjectId: n2.id });
     expect(missing.status).toBe(400);
     expect(missing.body.message).toContain('objectIdToMerge is required');
   });
@@ -107,9 +113,11 @@ describe('merge', () => {
       const m2 = await h.client.crm.objects.basicApi.create('p_machine', { properties: { serial: 'S2', note: 'kept' }, associations: [] });
       const res = await h.http('POST', `/crm/v3/objects/${schema.objectTypeId}/merge`, { primaryObjectId: m1.id, objectIdToMerge: m2.id });
       expect(res.status).toBe(200);
-      expect((await h.client.crm.objects.basicApi.getById('p_machine', m1.id, ['serial', 'note'])).properties).toMatchObject({ serial: 'S1', note: 'kept' });
+      const got = await h.client.crm.objects.basicApi.getById('p_machine', m1.id, ['serial', 'note']);
+      expect(got.id).toBe(res.body.id);
+      expect(got.properties).toMatchObject({ serial: 'S1', note: 'kept' });
       const events = await waitFor(() => (rx.events.length >= 1 ? rx.events : undefined), { what: 'object.merge' });
-      expect(events[0]).toMatchObject({ subscriptionType: 'object.merge', objectTypeId: schema.objectTypeId, primaryObjectId: Number(m1.id), mergedObjectIds: [Number(m2.id)] });
+      expect(events[0]).toMatchObject({ subscriptionType: 'object.merge', objectTypeId: schema.objectTypeId, objectId: Number(res.body.id), primaryObjectId: Number(m1.id), mergedObjectIds: [Number(m2.id)], newObjectId: Number(res.body.id) });
     } finally {
       await rx.close();
     }

@@ -275,12 +275,16 @@ export class Associations {
   }
 
   /**
-   * Moves the associations of a merged-away record to the surviving one (merge). The survivor
-   * keeps its own primary company; the other's primary comes over unlabeled then.
+   * Moves the associations of a merged-away record to the merged record. A primary company the
+   * merged record already has stays (HubSpot prioritises the primary record's associations,
+   * which move first); another record's primary then comes over without its primary label.
    */
   moveAll(store: ObjectStore, fromId: number, intoId: number, now: number): void {
     for (const { to, toId, typeIds } of this.allFor(store, fromId)) {
-      if (to === store && (toId === intoId || toId === fromId)) continue;
+      if (to === store && (toId === intoId || toId === fromId)) {
+        this.disassociate(store, fromId, to, toId, now); // no association of a record with itself
+        continue;
+      }
       const defs = this.typesFor(store, to);
       const keep = typeIds.filter((typeId) => {
         const def = defs.find((d) => d.typeId === typeId);

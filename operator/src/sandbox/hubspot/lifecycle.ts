@@ -1,10 +1,11 @@
 /**
  * Record lifecycle beyond create/update/archive, as HubSpot does it:
- * - `POST /crm/v3/objects/{objectType}/merge {primaryObjectId, objectIdToMerge}`: the primary
- *   keeps its id and takes the other's values where it has none; the other record is gone (its
- *   id reads as the primary from then on, like HubSpot's merged ids); associations move to the
- *   primary (which keeps its own primary company); `hs_merged_object_ids` lists the merged ids;
- *   a `merge` webhook event names `mergedObjectIds`.
+ * - `POST /crm/v3/objects/{objectType}/merge {primaryObjectId, objectIdToMerge}`: a new record
+ *   with a new id (HubSpot's behaviour for every object type since 2024) holds the primary's
+ *   values and the other's where the primary has none, and the history of both; the two old
+ *   records are gone and their ids read as the new record from then on; associations move to it
+ *   (the primary's primary company wins); `hs_merged_object_ids` lists the merged ids; a `merge`
+ *   webhook event names primaryObjectId, mergedObjectIds and newObjectId.
  * - `POST /crm/v3/objects/contacts/gdpr-delete {objectId, idProperty?}`: 204; the contact, its
  *   values, history and associations are gone for good (not restorable); by email, an unknown
  *   email is blocklisted instead; a `contact.privacyDeletion` webhook event.
@@ -16,7 +17,7 @@ import type { Route } from './http.js';
 import { resolveMerged } from './objects-api.js';
 import type { SandboxState } from './state.js';
 import type { ObjectStore, Rec } from './store.js';
-import { checkUnique, defaultProperties, objectJson, selectProperties, updateRecord, type Changes, type ObjectJson } from './writes.js';
+import { checkUnique, defaultProperties, objectJson, selectProperties, type Changes, type ObjectJson } from './writes.js';
 
 /** How long an archived record can be restored (HubSpot: 90 days). */
 export const RESTORE_WINDOW_MS = 90 * 24 * 3600 * 1000;
@@ -34,31 +35,46 @@ function liveRecord(store: ObjectStore, id: number, field: string): Rec {
   return rec;
 }
 
+/**
+ * Merges two records as HubSpot does since its 2024 change for contacts and companies (and
+ * always for other objects): a new record with a new id takes the primary's values, and the
+ * other's where the primary has none; both old ids resolve to it from then on; the history of
+ * both is kept; associations move to it, the primary's first.
+ */
 export function mergeRecords(state: SandboxState, store: ObjectStore, primaryId: number, otherId: number, now: number): Rec {
   if (primaryId === otherId) throw badRequest(`primaryObjectId and objectIdToMerge are both ${primaryId}; a record cannot be merged with itself.`);
   const primary = liveRecord(store, primaryId, 'primaryObjectId');
   const other = liveRecord(store, otherId, 'objectIdToMerge');
-  const otherValues = other.v.slice();
-  const changes: Changes = new Map();
+  const values: (string | undefined)[] = [];
   let moved = 0;
   for (const def of store.props.list()) {
-    if (def.column < 0 || def.name === 'hs_merged_object_ids') continue;
-    if (primary.v[def.column] === undefined && otherValues[def.column] !== undefined) {
-      changes.set(def, otherValues[def.column]);
+    if (def.column < 0) continue;
+    const mine = primary.v[def.column];
+    const theirs = other.v[def.column];
+    if (mine !== undefined) values[def.column] = mine;
+    else if (theirs !== undefined) {
+      values[def.column] = theirs;
       moved++;
     }
   }
   const mergedDef = store.props.get('hs_merged_object_ids');
   if (mergedDef) {
-    const ids = [primary.v[mergedDef.column], String(otherId), otherValues[mergedDef.column]].filter((x): x is string => !!x).join(';').split(';');
-    changes.set(mergedDef, [...new Set(ids)].sort((a, b) => Number(a) - Number(b)).join(';'));
+    const ids = [primary.v[mergedDef.column], other.v[mergedDef.column], String(primaryId), String(otherId)].filter((x): x is string => !!x).join(';').split(';');
+    values[mergedDef.column] = [...new Set(ids)].sort((a, b) => Number(a) - Number(b)).join(';');
   }
-  state.associations.moveAll(store, otherId, primaryId, now);
-  store.purge(other, now); // releases its unique values (email) before the primary may take them
-  store.mergedInto.set(otherId, primaryId);
-  updateRecord(store, primary, changes, now, state.emit, 'MERGE');
-  state.emit({ store, kind: 'merge', id: primaryId, at: now, mergedIds: [otherId], propertiesMoved: moved });
-  return primary;
+  // The old records go first: they release their unique values (email) for the new one.
+  const history = store.collectHistory([primary, other]);
+  const createdAt = Math.min(primary.c, other.c);
+  store.purge(primary, now);
+  store.purge(other, now);
+  const merged = store.insert(state.types.allocateId(), values, now, createdAt);
+  store.adoptHistory(merged, history, now, 'MERGE');
+  store.mergedInto.set(primaryId, merged.id);
+  store.mergedInto.set(otherId, merged.id);
+  state.associations.moveAll(store, primaryId, merged.id, now);
+  state.associations.moveAll(store, otherId, merged.id, now);
+  state.emit({ store, kind: 'merge', id: merged.id, at: now, primaryId, mergedIds: [otherId], propertiesMoved: moved });
+  return merged;
 }
 
 export function gdprDelete(state: SandboxState, store: ObjectStore, objectId: string, idProperty: string | undefined, now: number): void {

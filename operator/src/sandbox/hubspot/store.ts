@@ -310,6 +310,32 @@ export class ObjectStore {
     return value === undefined ? [] : [{ value, at: rec.c, source: 'API' }];
   }
 
+  /** Every version of every stored property of some records, by column, oldest first (for a merge). */
+  collectHistory(recs: Rec[]): Map<number, Version[]> {
+    const out = new Map<number, Version[]>();
+    for (const def of this.props.list()) {
+      if (def.column < 0) continue;
+      const versions = recs.flatMap((r) => this.history(r, def)).sort((a, b) => a.at - b.at);
+      if (versions.length > 0) out.set(def.column, versions);
+    }
+    return out;
+  }
+
+  /**
+   * Gives a record (the result of a merge) the collected history of the records merged into it,
+   * bounded like any history; where the newest version is not the value the record holds (the
+   * primary's value wins a merge), that value is added as the newest version, at `now` by `source`.
+   */
+  adoptHistory(target: Rec, collected: Map<number, Version[]>, now: number, source: string): void {
+    const flat: FlatVersions = [];
+    for (const [column, versions] of collected) {
+      const current = target.v[column];
+      const all = versions[versions.length - 1]!.value === current ? versions : [...versions, { value: current, at: now, source }];
+      for (const v of all.slice(-MAX_VERSIONS)) flat.push(column, v.at, v.value, v.source);
+    }
+    if (flat.length > 0) this.versions.set(target.id, flat);
+  }
+
   /**
    * Removes a record for good (GDPR delete, or the record merged away): it leaves every index and
    * listing, archived ones included, and its values and history are dropped. The id stays

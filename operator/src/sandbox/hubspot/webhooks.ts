@@ -215,7 +215,7 @@ export class Webhooks {
       else if (e.kind === 'restore') make('restore', {});
       else if (e.kind === 'privacyDeletion') make('privacyDeletion', {});
       else if (e.kind === 'merge') {
-        make('merge', { primaryObjectId: e.id, mergedObjectIds: e.mergedIds ?? [], newObjectId: e.id, numberOfPropertiesMoved: e.propertiesMoved ?? 0 });
+        make('merge', { primaryObjectId: e.primaryId ?? e.id, mergedObjectIds: e.mergedIds ?? [], newObjectId: e.id, numberOfPropertiesMoved: e.propertiesMoved ?? 0 });
       } else if (e.kind === 'propertyChange') {
         for (const c of e.changes ?? []) {
           if (sub.propertyNames && !sub.propertyNames.includes(c.name)) continue;

@@ -17,7 +17,8 @@ export interface ChangeEvent {
   at: number;
   /** For creation and propertyChange: the properties written and their new values. */
   changes?: { name: string; value: string | undefined }[];
-  /** For merge: the ids merged into `id` (the primary, which keeps its id). */
+  /** For merge: `id` is the new merged record; the primary and the other record it replaced. */
+  primaryId?: number;
   mergedIds?: number[];
   /** For merge: how many property values the merged-away record gave the primary. */
   propertiesMoved?: number;
