@@ -62,6 +62,11 @@ describe('merge', () => {
       expect(got.propertiesWithHistory!.firstname!.map((v) => [v.value, v.sourceType])).toEqual([['Pat', 'MERGE'], ['Oz', 'API'], ['Pat', 'API']]);
       // both old ids now read as the merged record (HubSpot resolves merged ids)
       for (const old of [p.id, o.id]) expect((await h.client.crm.contacts.basicApi.getById(old, ['firstname'])).id).toBe(merged.id);
+      const patched = await h.client.crm.contacts.basicApi.update(o.id, { properties: { lastname: 'Merged' } });
+      expect(patched.id).toBe(merged.id); // writes through an old id reach the merged record too
+      const deleted = await h.http('DELETE', `/crm/v3/objects/contacts/${p.id}`);
+      expect(deleted.status).toBe(204); // archiving an old id does nothing (see Known differences)
+      expect((await h.client.crm.contacts.basicApi.getById(merged.id)).archived).toBe(false);
       const batch = await h.client.crm.contacts.batchApi.read({ inputs: [{ id: o.id }, { id: p.id }], properties: ['firstname'], propertiesWithHistory: [] });
       expect(batch.results.map((r) => r.id)).toEqual([merged.id]);
       // ...and neither is listed, archived or not
