@@ -1,6 +1,10 @@
 /**
- * Account and OAuth endpoints: `GET /account-info/v3/details`, `POST /oauth/v1/token`
- * (refresh_token grant, form-encoded) and `GET /oauth/v1/access-tokens/{token}`.
+ * Account and OAuth endpoints: `GET /account-info/v3/details` (HubSpot's documented body:
+ * portalId, accountType, timeZone, companyCurrency, additionalCurrencies, utcOffset,
+ * utcOffsetMilliseconds, uiDomain, dataHostingLocation), the legacy `GET /integrations/v1/me`
+ * (portalId, timeZone, currency, utcOffsetMilliseconds, utcOffset), both for the token's portal,
+ * `POST /oauth/v1/token` (refresh_token grant, form-encoded) and
+ * `GET /oauth/v1/access-tokens/{token}`.
  */
 import { HubSpotHttpError } from './errors.js';
 import type { Route } from './http.js';
@@ -23,6 +27,13 @@ export function accountRoutes(state: SandboxState): Route[] {
           uiDomain: 'app.hubspot.com',
           dataHostingLocation: 'na1',
         },
+      }),
+    },
+    {
+      method: 'GET', path: '/integrations/v1/me', access: 'api', rate: 'standard',
+      handle: (ctx) => ({
+        status: 200,
+        body: { portalId: ctx.portalId, timeZone: 'US/Eastern', currency: 'USD', utcOffsetMilliseconds: -18_000_000, utcOffset: '-05:00' },
       }),
     },
     {

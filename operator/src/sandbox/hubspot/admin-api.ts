@@ -9,7 +9,7 @@ import type { Reply, Route } from './http.js';
 import { parseLimits } from './limits.js';
 import type { HubSpotSandbox } from './sandbox.js';
 import type { SeedOptions } from './seed.js';
-import { checkSubscription, type SubscriptionInput } from './webhooks.js';
+import { checkDeliverySettings, checkSubscription, type SubscriptionInput } from './webhooks.js';
 
 export function adminRoutes(sandbox: HubSpotSandbox): Route[] {
   const A = '/__sandbox';
@@ -87,6 +87,19 @@ export function adminRoutes(sandbox: HubSpotSandbox): Route[] {
       },
     },
     {
+      method: 'PATCH', path: `${A}/webhooks/{id}`, access: 'admin',
+      handle: (ctx) => {
+        const b = ctx.jsonObject();
+        const problems = checkDeliverySettings(b);
+        const unknown = Object.keys(b).filter((k) => !['maxBatchSize', 'batchDelayMs', 'maxAttempts', 'retryDelayMs', 'duplicates', 'shuffle', 'seed', 'failRate'].includes(k));
+        if (unknown.length) problems.push(`unknown delivery settings: ${unknown.join(', ')} (known: maxBatchSize, batchDelayMs, maxAttempts, retryDelayMs, duplicates, shuffle, seed, failRate)`);
+        if (problems.length) throw badRequest(`Invalid delivery settings: ${problems.join('; ')}`);
+        const out = sandbox.webhooks.configure(ctx.params.id!, b);
+        if (!out) throw new HubSpotHttpError(404, { message: 'No such subscription', category: 'OBJECT_NOT_FOUND' });
+        return ok(out);
+      },
+    },
+    {
       method: 'DELETE', path: `${A}/webhooks/{id}`, access: 'admin',
       handle: (ctx) => {
         if (!sandbox.webhooks.unsubscribe(ctx.params.id!)) throw new HubSpotHttpError(404, { message: 'No such subscription', category: 'OBJECT_NOT_FOUND' });
@@ -104,6 +117,24 @@ export function adminRoutes(sandbox: HubSpotSandbox): Route[] {
         if (b.demo !== undefined && typeof b.demo !== 'boolean') problems.push('demo must be a boolean');
         if (problems.length) throw badRequest(`Invalid seed request: ${problems.join('; ')}`);
         return { status: 201, body: sandbox.seed(b as SeedOptions) };
+      },
+    },
+    {
+      method: 'POST', path: `${A}/restore`, access: 'admin',
+      handle: (ctx) => {
+        const b = ctx.jsonObject();
+        const problems: string[] = [];
+        if (typeof b.objectType !== 'string' || b.objectType === '') problems.push('objectType is required (contacts, companies, deals or a custom object type)');
+        const id = typeof b.id === 'string' && /^\d+$/.test(b.id) ? Number(b.id) : b.id;
+        if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) problems.push('id is required: the archived record\'s id');
+        if (problems.length) throw badRequest(`Invalid restore request: ${problems.join('; ')}`);
+        let store;
+        try {
+          store = sandbox.store(b.objectType as string);
+        } catch {
+          throw badRequest(`Invalid restore request: unknown objectType ${JSON.stringify(b.objectType)}`);
+        }
+        return ok(sandbox.restore(store.info.name, id as number));
       },
     },
     { method: 'GET', path: `${A}/search`, access: 'admin', handle: () => ok({ strictSorts: sandbox.strictSorts }) },

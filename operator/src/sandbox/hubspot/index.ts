@@ -1,7 +1,8 @@
 /**
  * HubSpot API sandbox: a local HTTP server that behaves like HubSpot's CRM API for what the
  * operator and @hubspot/api-client use, plus an admin API under /__sandbox. See the README
- * part "HubSpot API sandbox" for what it emulates and where it differs from HubSpot.
+ * part "HubSpot API sandbox" and docs/hubspot-sandbox.md for what it emulates and where it
+ * differs from HubSpot.
  */
 import { HubSpotSandbox, type HubSpotSandboxOptions } from './sandbox.js';
 
@@ -9,7 +10,11 @@ export { HubSpotSandbox, type HubSpotSandboxOptions, type SandboxStats } from '.
 export { HUBSPOT_LIMITS, GENEROUS_LIMITS, type Limits } from './limits.js';
 export type { FaultSettings } from './faults.js';
 export type { SeedOptions } from './seed.js';
-export type { SubscriptionInput } from './webhooks.js';
+export type { DeliverySettings, SubscriptionInput } from './webhooks.js';
+export { MAX_VERSIONS } from './store.js';
+export { RESTORE_WINDOW_MS } from './lifecycle.js';
+export { MAX_HISTORY_BATCH_INPUTS } from './objects-api.js';
+export { MAX_ASSOCIATION_BATCH_INPUTS } from './associations.js';
 export { signV3 } from './webhooks.js';
 
 /** Starts a sandbox listening on host:port (default 127.0.0.1, a free port). */

@@ -21,7 +21,7 @@ import { executeSearch, parseSearchRequest } from './search.js';
 import { MAX_BATCH_INPUTS, type SandboxState } from './state.js';
 import type { ObjectStore, Rec } from './store.js';
 import {
-  archiveRecord, checkRequired, checkUnique, createRecord, defaultProperties, objectJson, prepareChanges, propertiesParam,
+  archiveRecord, attachHistory, checkRequired, checkUnique, createRecord, defaultProperties, objectJson, prepareChanges, propertiesParam,
   selectProperties, updateRecord, type Changes, type ObjectJson,
 } from './writes.js';
 
@@ -75,15 +75,29 @@ function batchReply(status: number, results: ObjectJson[], errors: BatchError[],
   return { status, body };
 }
 
-/** Finds a record by id or by a unique property; undefined when absent. */
-function findBy(store: ObjectStore, id: string, idProperty: string | undefined, archived = false): Rec | undefined {
+/** HubSpot's limit on inputs of a batch read asking for property history. */
+export const MAX_HISTORY_BATCH_INPUTS = 50;
+
+/**
+ * Finds a record by id or by a unique property; undefined when absent. The id of a record merged
+ * into another finds the surviving record, as HubSpot does (`followMerges`).
+ */
+function findBy(store: ObjectStore, id: string, idProperty: string | undefined, archived = false, followMerges = true): Rec | undefined {
   if (!idProperty || idProperty === 'hs_object_id') {
-    const n = parseId(id);
+    let n = parseId(id);
+    if (n !== undefined && followMerges) n = resolveMerged(store, n);
     const rec = n === undefined ? undefined : store.get(n);
-    return rec && (rec.a !== 0) === archived ? rec : undefined;
+    return rec && (rec.a !== 0) === archived && rec.a >= 0 ? rec : undefined;
   }
   if (archived) return undefined;
   return store.findUnique(idProperty, id);
+}
+
+/** The id a merged-away record's id now stands for (the end of the merge chain). */
+export function resolveMerged(store: ObjectStore, id: number): number {
+  let n = id;
+  for (let i = 0; i < 100 && store.mergedInto.has(n); i++) n = store.mergedInto.get(n)!;
+  return n;
 }
 
 function checkIdProperty(store: ObjectStore, idProperty: unknown): string | undefined {
@@ -118,14 +132,17 @@ export function objectRoutes(state: SandboxState): Route[] {
       if (after === undefined) throw badRequest(`after must be the cursor of a previous page (paging.next.after), got ${afterRaw}`);
       const archived = ctx.query.get('archived') === 'true';
       const defs = selectProperties(s, propertiesParam(ctx.query), defaultProperties(s));
+      const history = propertiesParam(ctx.query, 'propertiesWithHistory');
+      // Asking for history lowers the page size to 50, as in HubSpot.
+      const pageSize = history && history.length > 0 ? Math.min(limit, MAX_HISTORY_BATCH_INPUTS) : limit;
       const results: ObjectJson[] = [];
       let next: number | undefined;
       for (const rec of s.scanById(after, archived)) {
-        if (results.length === limit) {
+        if (results.length === pageSize) {
           next = rec.id;
           break;
         }
-        results.push(objectJson(s, rec, defs));
+        results.push(attachHistory(s, rec, objectJson(s, rec, defs), history));
       }
       const assoc = propertiesParam(ctx.query, 'associations');
       if (assoc) for (const r of results) attachAssociations(state, s, r, assoc);
@@ -145,7 +162,7 @@ export function objectRoutes(state: SandboxState): Route[] {
       const archived = ctx.query.get('archived') === 'true';
       const rec = findBy(s, ctx.params.objectId!, idProperty, archived);
       if (!rec) throw notFoundObject(s, ctx.params.objectId!);
-      const json = objectJson(s, rec, selectProperties(s, propertiesParam(ctx.query), defaultProperties(s)));
+      const json = attachHistory(s, rec, objectJson(s, rec, selectProperties(s, propertiesParam(ctx.query), defaultProperties(s))), propertiesParam(ctx.query, 'propertiesWithHistory'));
       const assoc = propertiesParam(ctx.query, 'associations');
       if (assoc) attachAssociations(state, s, json, assoc);
       return { status: 200, body: json };
@@ -185,7 +202,7 @@ export function objectRoutes(state: SandboxState): Route[] {
     method: 'DELETE', path: `${BASE}/{objectId}`, access: 'api', rate: 'standard', scopes: write,
     handle: (ctx) => {
       const s = store(ctx);
-      const rec = findBy(s, ctx.params.objectId!, undefined);
+      const rec = findBy(s, ctx.params.objectId!, undefined, false, false);
       if (rec) archiveRecord(s, rec, Date.now(), state.emit);
       return { status: 204 }; // HubSpot answers 204 for unknown and already archived ids too
     },
@@ -202,6 +219,12 @@ export function objectRoutes(state: SandboxState): Route[] {
       const archived = ctx.query.get('archived') === 'true';
       const asked = Array.isArray(body.properties) ? body.properties.filter((p): p is string => typeof p === 'string') : undefined;
       const defs = selectProperties(s, asked && asked.length > 0 ? asked : undefined, defaultProperties(s));
+      const history = Array.isArray(body.propertiesWithHistory) ? body.propertiesWithHistory.filter((p): p is string => typeof p === 'string') : undefined;
+      if (history && history.length > 0 && inputs.length > MAX_HISTORY_BATCH_INPUTS) {
+        throw badRequest(`The maximum number of inputs supported in a batch request for property histories is ${MAX_HISTORY_BATCH_INPUTS}. Please reduce the number of items and try again.`, [
+          { message: `size must be between 0 and ${MAX_HISTORY_BATCH_INPUTS} when propertiesWithHistory is set`, in: 'inputs', code: 'INVALID_BATCH_SIZE' },
+        ]);
+      }
       const results: ObjectJson[] = [];
       const missing: string[] = [];
       const seen = new Set<number>();
@@ -211,7 +234,7 @@ export function objectRoutes(state: SandboxState): Route[] {
         if (!rec) missing.push(id);
         else if (!seen.has(rec.id)) {
           seen.add(rec.id);
-          results.push(objectJson(s, rec, defs));
+          results.push(attachHistory(s, rec, objectJson(s, rec, defs), history));
         }
       }
       const errors: BatchError[] = missing.length === 0 ? [] : [{

@@ -94,6 +94,7 @@ const STANDARD: Record<string, Seed[]> = {
     ['createdate', 'Create Date', 'datetime'],
     ['lastmodifieddate', 'Last Modified Date', 'datetime', { readOnlyValue: true }],
     ['hs_object_id', 'Record ID', 'number', { readOnlyValue: true }],
+    ['hs_merged_object_ids', 'Merged record IDs', 'string', { readOnlyValue: true }],
   ],
   companies: [
     ['name', 'Company name', 'string'],
@@ -113,6 +114,7 @@ const STANDARD: Record<string, Seed[]> = {
     ['createdate', 'Create Date', 'datetime'],
     ['hs_lastmodifieddate', 'Last Modified Date', 'datetime', { readOnlyValue: true }],
     ['hs_object_id', 'Record ID', 'number', { readOnlyValue: true }],
+    ['hs_merged_object_ids', 'Merged record IDs', 'string', { readOnlyValue: true }],
   ],
   deals: [
     ['dealname', 'Deal Name', 'string'],
@@ -125,11 +127,13 @@ const STANDARD: Record<string, Seed[]> = {
     ['createdate', 'Create Date', 'datetime'],
     ['hs_lastmodifieddate', 'Last Modified Date', 'datetime', { readOnlyValue: true }],
     ['hs_object_id', 'Record ID', 'number', { readOnlyValue: true }],
+    ['hs_merged_object_ids', 'Merged record IDs', 'string', { readOnlyValue: true }],
   ],
   custom: [
     ['hs_createdate', 'Object create date/time', 'datetime', { readOnlyValue: true }],
     ['hs_lastmodifieddate', 'Object last modified date/time', 'datetime', { readOnlyValue: true }],
     ['hs_object_id', 'Record ID', 'number', { readOnlyValue: true }],
+    ['hs_merged_object_ids', 'Merged record IDs', 'string', { readOnlyValue: true }],
   ],
 };
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { accountRoutes } from './account-api.js';
+import { lifecycleRoutes, restoreRecord } from './lifecycle.js';
 import { adminRoutes } from './admin-api.js';
 import { Associations, associationRoutes } from './associations.js';
 import { Credentials } from './auth.js';
@@ -21,6 +22,7 @@ import { seededRandom } from './random.js';
 import { seedRecords, type SeedOptions } from './seed.js';
 import type { SandboxState } from './state.js';
 import type { ObjectStore } from './store.js';
+import type { ObjectJson } from './writes.js';
 import { checkSubscription, Webhooks, type SubscriptionInput } from './webhooks.js';
 
 export interface HubSpotSandboxOptions {
@@ -71,6 +73,7 @@ export class HubSpotSandbox {
     const types = new ObjectTypes(this.portalId, opts.indexingDelayMs ?? 0);
     const associations = new Associations();
     associations.storeLookup = (id) => types.resolve(id)!;
+    associations.onChange = (e) => webhooks.onAssociation(e);
     this.state = {
       portalId: this.portalId,
       types,
@@ -81,7 +84,7 @@ export class HubSpotSandbox {
       emit: (e) => webhooks.onChange(e),
       settings: { strictSorts: opts.strictSorts ?? true },
     };
-    for (const r of [...objectRoutes(this.state), ...propertyRoutes(this.state), ...schemaRoutes(this.state), ...associationRoutes(this.state), ...accountRoutes(this.state), ...adminRoutes(this)]) {
+    for (const r of [...objectRoutes(this.state), ...propertyRoutes(this.state), ...schemaRoutes(this.state), ...associationRoutes(this.state), ...lifecycleRoutes(this.state), ...accountRoutes(this.state), ...adminRoutes(this)]) {
       this.router.add(r);
     }
     this.server = createServer((req, res) => {
@@ -193,6 +196,14 @@ export class HubSpotSandbox {
 
   seed(opts: SeedOptions): { contacts: number; companies: number; deals: number } {
     return seedRecords(this.state, opts);
+  }
+
+  /**
+   * Restores an archived record as HubSpot's "restore deleted records" does (from its UI, within
+   * 90 days; HubSpot has no public API for it): searchable again, a `restore` webhook event.
+   */
+  restore(objectType: string, id: number): ObjectJson {
+    return restoreRecord(this.state, this.store(objectType), id, Date.now());
   }
 
   /** See HubSpotSandboxOptions.strictSorts. */

@@ -46,6 +46,26 @@ interface Snapshot extends RecordView {
   due: number;
 }
 
+/**
+ * One value a property held: the value (undefined = cleared), when it was written (epoch ms) and
+ * what wrote it (HubSpot's `sourceType`: API, IMPORT, MERGE...).
+ */
+export interface Version {
+  value: string | undefined;
+  at: number;
+  source: string;
+}
+
+/**
+ * A record's versions as stored: one flat array, four slots per version (column, at, value,
+ * source) in write order — no object per version.
+ */
+type FlatVersions = (number | string | undefined)[];
+const STRIDE = 4;
+
+/** Versions kept per property of a record (older ones are dropped; the newest always stays). */
+export const MAX_VERSIONS = 20;
+
 export type ObjectKind = 'contacts' | 'companies' | 'deals' | 'custom';
 
 export interface ObjectTypeInfo {
@@ -81,6 +101,16 @@ export class ObjectStore {
   private indexingDelayMs: number;
   /** Changes whenever what search sees changes (lets search reuse a total between pages). */
   searchVersion = 0;
+  /**
+   * Property history of records written since they were created: by record id, one flat list of
+   * versions (each naming its property column) in write order. A record never updated has no entry: each of its values dates from
+   * its creation (see `history`), so bulk-seeded and create-only records cost nothing here.
+   */
+  private readonly versions = new Map<number, FlatVersions>();
+  /** Ids of records merged into another (objectIdToMerge → primaryObjectId). */
+  readonly mergedInto = new Map<number, number>();
+  /** Emails blocked by a GDPR delete of an unknown email (lower-cased). */
+  readonly blockedEmails = new Set<string>();
 
   constructor(info: ObjectTypeInfo, indexingDelayMs: number, props?: PropertyRegistry) {
     this.info = info;
@@ -105,6 +135,9 @@ export class ObjectStore {
     this.pendingHead = 0;
     this.live = 0;
     this.searchable = 0;
+    this.versions.clear();
+    this.mergedInto.clear();
+    this.blockedEmails.clear();
   }
 
   get liveCount(): number {
@@ -159,7 +192,7 @@ export class ObjectStore {
   *scanById(fromId: number, archived: boolean): Generator<Rec> {
     for (let i = this.orderIndex(fromId); i < this.order.length; i++) {
       const r = this.order[i]!;
-      if ((r.a !== 0) === archived) yield r;
+      if ((r.a !== 0) === archived && r.a >= 0) yield r;
     }
   }
 
@@ -182,7 +215,7 @@ export class ObjectStore {
     const start = toId === Number.POSITIVE_INFINITY ? this.order.length : this.orderIndex(Math.floor(toId) + 1);
     for (let i = start - 1; i >= 0; i--) {
       const r = this.order[i]!;
-      if ((r.a !== 0) === archived) yield r;
+      if ((r.a !== 0) === archived && r.a >= 0) yield r;
     }
   }
 
@@ -207,7 +240,7 @@ export class ObjectStore {
    * Applies changed values (column → value) and bumps the last-modified time. Returns the names
    * of properties whose value actually changed; nothing is written when none did.
    */
-  update(rec: Rec, changes: Map<PropertyDef, string | undefined>, now: number): string[] {
+  update(rec: Rec, changes: Map<PropertyDef, string | undefined>, now: number, source = 'API'): string[] {
     const changed: string[] = [];
     let createdAt: number | undefined;
     for (const [def, value] of changes) {
@@ -225,7 +258,11 @@ export class ObjectStore {
     this.unindexUnique(rec);
     this.unindexValues(rec);
     const v = rec.v.slice();
-    for (const [def, value] of changes) if (def.column >= 0) v[def.column] = value;
+    for (const [def, value] of changes) {
+      if (def.column < 0 || rec.v[def.column] === value) continue;
+      this.recordVersion(rec, def.column, value, now, source);
+      v[def.column] = value;
+    }
     rec.v = v;
     if (createdAt !== undefined) rec.c = createdAt;
     rec.u = Math.max(now, rec.u);
@@ -233,6 +270,106 @@ export class ObjectStore {
     this.indexValues(rec);
     this.afterSearchChange(rec, before);
     return changed;
+  }
+
+  private recordVersion(rec: Rec, column: number, value: string | undefined, now: number, source: string): void {
+    const list = this.versions.get(rec.id) ?? [];
+    let count = 0;
+    let oldest = -1;
+    for (let i = 0; i < list.length; i += STRIDE) {
+      if (list[i] !== column) continue;
+      if (oldest < 0) oldest = i;
+      count++;
+    }
+    // The value written at creation (if any) is the first version of a property.
+    const initial = count === 0 && rec.v[column] !== undefined ? [column, rec.c, rec.v[column], 'API'] : [];
+    // Rebuilt at its exact size (an array grown by push reserves room for many more entries).
+    let next: FlatVersions = [...list, ...initial, column, now, value, source];
+    if (count + initial.length / STRIDE + 1 > MAX_VERSIONS) next = [...next.slice(0, oldest), ...next.slice(oldest + STRIDE)];
+    this.versions.set(rec.id, next);
+  }
+
+  /**
+   * The versions of a property, newest first (HubSpot's `propertiesWithHistory` order). A value
+   * never rewritten dates from the record's creation; a property never set has none. Derived
+   * properties have one version: their current value.
+   */
+  history(rec: Rec, def: PropertyDef): Version[] {
+    if (def.column < 0) {
+      const value = this.value(rec, def);
+      if (value === undefined) return [];
+      return [{ value, at: def.name === this.modifiedProp ? rec.u : rec.c, source: 'API' }];
+    }
+    const list = this.versions.get(rec.id);
+    const out: Version[] = [];
+    for (let i = (list?.length ?? 0) - STRIDE; list && i >= 0; i -= STRIDE) {
+      if (list[i] === def.column) out.push({ value: list[i + 2] as string | undefined, at: list[i + 1] as number, source: list[i + 3] as string });
+    }
+    if (out.length > 0) return out;
+    const value = rec.v[def.column];
+    return value === undefined ? [] : [{ value, at: rec.c, source: 'API' }];
+  }
+
+  /** Every version of every stored property of some records, by column, oldest first (for a merge). */
+  collectHistory(recs: Rec[]): Map<number, Version[]> {
+    const out = new Map<number, Version[]>();
+    for (const def of this.props.list()) {
+      if (def.column < 0) continue;
+      const versions = recs.flatMap((r) => this.history(r, def)).sort((a, b) => a.at - b.at);
+      if (versions.length > 0) out.set(def.column, versions);
+    }
+    return out;
+  }
+
+  /**
+   * Gives a record (the result of a merge) the collected history of the records merged into it,
+   * bounded like any history; where the newest version is not the value the record holds (the
+   * primary's value wins a merge), that value is added as the newest version, at `now` by `source`.
+   */
+  adoptHistory(target: Rec, collected: Map<number, Version[]>, now: number, source: string): void {
+    const flat: FlatVersions = [];
+    for (const [column, versions] of collected) {
+      const current = target.v[column];
+      const all = versions[versions.length - 1]!.value === current ? versions : [...versions, { value: current, at: now, source }];
+      for (const v of all.slice(-MAX_VERSIONS)) flat.push(column, v.at, v.value, v.source);
+    }
+    if (flat.length > 0) this.versions.set(target.id, flat);
+  }
+
+  /**
+   * Removes a record for good (GDPR delete, or the record merged away): it leaves every index and
+   * listing, archived ones included, and its values and history are dropped. The id stays
+   * known (a tiny tombstone with archivedAt -1) so it is never reused.
+   */
+  purge(rec: Rec, now: number): void {
+    this.archive(rec, now);
+    // Unlike an archive, search forgets it at once, whatever the indexing delay.
+    const snap = this.snapshots.get(rec);
+    if (snap) {
+      if (snap.visible) this.unindexView(snap);
+      snap.visible = false;
+      snap.v = [];
+    }
+    rec.a = -1;
+    rec.v = [];
+    this.versions.delete(rec.id);
+  }
+
+  /**
+   * Brings an archived record back (HubSpot's "restore deleted records"): indexed again, its
+   * unique values claimed again (the caller checks they are free), last-modified moved to now.
+   */
+  restore(rec: Rec, now: number): void {
+    if (rec.a <= 0) return;
+    const before = this.beforeSearchChange(rec, now);
+    rec.a = 0;
+    rec.u = Math.max(now, rec.u);
+    this.live++;
+    this.indexUnique(rec);
+    this.indexValues(rec);
+    if (before === undefined) return; // indexed by flushIndexing after the delay
+    this.searchVersion++;
+    this.indexSearch(rec);
   }
 
   archive(rec: Rec, now: number): void {

@@ -12,11 +12,16 @@ export type Changes = Map<PropertyDef, string | undefined>;
 
 export interface ChangeEvent {
   store: ObjectStore;
-  kind: 'creation' | 'propertyChange' | 'deletion';
+  kind: 'creation' | 'propertyChange' | 'deletion' | 'restore' | 'merge' | 'privacyDeletion';
   id: number;
   at: number;
   /** For creation and propertyChange: the properties written and their new values. */
   changes?: { name: string; value: string | undefined }[];
+  /** For merge: `id` is the new merged record; the primary and the other record it replaced. */
+  primaryId?: number;
+  mergedIds?: number[];
+  /** For merge: how many property values the merged-away record gave the primary. */
+  propertiesMoved?: number;
 }
 
 export type ChangeListener = (e: ChangeEvent) => void;
@@ -53,6 +58,14 @@ export function prepareChanges(store: ObjectStore, properties: unknown, mode: 'c
 /** Throws 409 CONFLICT when a unique value is held by another live record. */
 export function checkUnique(store: ObjectStore, changes: Changes, self?: Rec, claimed?: Map<string, number>): void {
   for (const [def, value] of changes) {
+    if (def.name === 'email' && value !== undefined && store.blockedEmails.has(value.toLowerCase())) {
+      throw new HubSpotHttpError(400, {
+        message: `The email ${value} was permanently deleted (GDPR) and is blocked from being used again.`,
+        category: 'VALIDATION_ERROR',
+        errors: [{ message: 'email is blocklisted after a GDPR delete', code: 'BLOCKED_EMAIL', context: { propertyName: ['email'] } }],
+        context: { propertyName: ['email'] },
+      });
+    }
     if (value === undefined || !store.isUnique(def.name)) continue;
     const existing = store.findUnique(def.name, value);
     const key = `${def.name}\u0000${def.name === 'email' ? value.toLowerCase() : value}`;
@@ -101,9 +114,9 @@ export function createRecord(types: ObjectTypes, store: ObjectStore, changes: Ch
   return rec;
 }
 
-export function updateRecord(store: ObjectStore, rec: Rec, changes: Changes, now: number, emit: ChangeListener): void {
-  const changed = store.update(rec, changes, now);
-  if (changed.length === 0) return;
+export function updateRecord(store: ObjectStore, rec: Rec, changes: Changes, now: number, emit: ChangeListener, source = 'API'): string[] {
+  const changed = store.update(rec, changes, now, source);
+  if (changed.length === 0) return changed;
   emit({
     store,
     kind: 'propertyChange',
@@ -111,6 +124,7 @@ export function updateRecord(store: ObjectStore, rec: Rec, changes: Changes, now
     at: now,
     changes: changed.map((name) => ({ name, value: store.value(rec, store.props.get(name)!) })),
   });
+  return changed;
 }
 
 export function archiveRecord(store: ObjectStore, rec: Rec, now: number, emit: ChangeListener): void {
@@ -144,9 +158,17 @@ export function defaultProperties(store: ObjectStore): string[] {
   }
 }
 
+export interface VersionJson {
+  value: string;
+  timestamp: string;
+  sourceType: string;
+  sourceId?: string;
+}
+
 export interface ObjectJson {
   id: string;
   properties: Record<string, string | null>;
+  propertiesWithHistory?: Record<string, VersionJson[]>;
   createdAt: string;
   updatedAt: string;
   archived: boolean;
@@ -167,6 +189,22 @@ export function objectJson(store: ObjectStore, view: RecordView, defs: PropertyD
   };
   if (view.a !== 0) out.archivedAt = new Date(view.a).toISOString();
   return out;
+}
+
+/**
+ * Adds `propertiesWithHistory` for the asked properties that exist (unknown names are ignored,
+ * like in `properties`): every version, newest first, a cleared value as "" as HubSpot shows it.
+ */
+export function attachHistory(store: ObjectStore, rec: Rec, json: ObjectJson, names: string[] | undefined): ObjectJson {
+  if (!names || names.length === 0) return json;
+  const out: Record<string, VersionJson[]> = {};
+  for (const name of names) {
+    const def = store.props.get(name);
+    if (!def) continue;
+    out[name] = store.history(rec, def).map((v) => ({ value: v.value ?? '', timestamp: new Date(v.at).toISOString(), sourceType: v.source }));
+  }
+  json.propertiesWithHistory = out;
+  return json;
 }
 
 /** Parses the comma-separated `properties` query parameter (repeatable, like HubSpot's). */
