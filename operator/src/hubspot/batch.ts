@@ -89,7 +89,7 @@ function inputError(index: number, body: HubSpotErrorBody, status: number): Batc
 }
 
 /** Status HubSpot would have used for one batch error entry (207 bodies carry only a category). */
-function entryStatus(e: HubSpotErrorBody): number {
+export function entryStatus(e: HubSpotErrorBody): number {
   const cat = typeof e.category === 'string' ? e.category.toUpperCase() : '';
   if (cat === 'OBJECT_NOT_FOUND') return 404;
   if (cat === 'CONFLICT') return 409;

@@ -1,18 +1,25 @@
 /**
  * The HubSpot client the sync engine uses: CRM v3 objects (list, search, batch read / create /
- * update / upsert / archive), properties, and the account's portal ID — through the shared
- * per-account rate limiter, with retries, OAuth refresh and classified errors.
+ * update / upsert / archive, property history, merged records), properties, associations v4,
+ * and the account's portal ID — through the shared per-account rate limiter, with retries,
+ * OAuth refresh and classified errors.
  * Custom object types (`p_name`, `2-123`) use the same object routes as contacts.
  */
+import * as assoc from './associations.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import { sendIsolating, mapBatchResponse, type BatchInput, type RawBatchResponse } from './batch.js';
-import { makeRedactor } from './errors.js';
+import { HubSpotRequestError, makeRedactor } from './errors.js';
+import { decorate, HISTORY_BATCH_SIZE, tieMergedResults, withMergedIds } from './records.js';
 import { credentialKey, portalKey, sharedLimiters, type LimiterMember, type LimiterRegistry } from './ratelimit.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { Transport, type CallSpec } from './transport.js';
 import {
   HubSpotApiError,
   type ApiUsage,
+  type AssociationInput,
+  type AssociationReadResult,
+  type AssociationType,
+  type AssociationWriteResult,
   type BatchResult,
   type HubSpotClient,
   type HubSpotClientOptions,
@@ -28,6 +35,15 @@ export * from './types.js';
 export { HubSpotRequestError, classify, parseErrorBody } from './errors.js';
 export { LimiterRegistry, sharedLimiters, type Timers } from './ratelimit.js';
 export { DEFAULT_RETRY_POLICY, backoffDelay, type RetryPolicy } from './retry.js';
+export {
+  ASSOCIATION_BATCH_SIZE,
+  ASSOCIATION_TYPE_IDS,
+  LABELS_TTL_MS,
+  findLabel,
+  primaryAssociationTypeId,
+  unlabeledAssociationTypeId,
+} from './associations.js';
+export { HISTORY_BATCH_SIZE, MERGED_IDS_PROPERTY } from './records.js';
 
 /** HubSpot's batch endpoints take at most 100 inputs per request. */
 export const BATCH_SIZE = 100;
@@ -89,7 +105,12 @@ class Client implements HubSpotClient {
   private readonly registry: LimiterRegistry;
   private readonly credKey: string;
   private accountKey: string;
-  private portalId?: number;
+  /** The portal of the credentials, once learned from HubSpot. */
+  private learnedPortal?: number;
+  private portalLookup?: Promise<number>;
+  /** HubSpot (or what stands in for it) has no endpoint telling the portal: pace by credential. */
+  private portalUnknowable = false;
+  private readonly assocCtx: assoc.AssociationContext;
 
   constructor(opts: HubSpotClientOptions) {
     checkBaseURL(opts.baseURL);
@@ -116,6 +137,78 @@ class Client implements HubSpotClient {
     this.credKey = credentialKey(opts.baseURL, tokens.identity);
     this.accountKey = this.credKey;
     this.registry = registry;
+    if (opts.portalId !== undefined) {
+      if (!Number.isInteger(opts.portalId) || opts.portalId <= 0) {
+        throw new Error(`spec.hubspot.portalId must be a positive integer (the HubSpot account ID), got ${JSON.stringify(opts.portalId)}`);
+      }
+      // Paced with the named portal at once; getPortalId() verifies the claim.
+      this.accountKey = portalKey(opts.baseURL, opts.portalId);
+    }
+    const known = registry.portalOf(this.credKey);
+    if (known !== undefined) this.learnPortal(known);
+    this.assocCtx = {
+      call: (spec) => this.call(spec),
+      checkType: (t) => {
+        this.objectPath(t);
+        return t;
+      },
+      accountKey: async () => {
+        await this.ensurePortal();
+        return this.accountKey;
+      },
+      registry,
+    };
+  }
+
+  /** From now on this credential paces with every other client of the same portal. */
+  private learnPortal(id: number): void {
+    this.learnedPortal = id;
+    this.accountKey = portalKey(this.opts.baseURL, id);
+    this.registry.bindPortal(this.credKey, this.accountKey, id);
+  }
+
+  /**
+   * Before the first request: learn the portal from the token unless the spec named it, so the
+   * shared limiter is the account's. Failures other than "no such endpoint" fail the request
+   * (the next one asks again).
+   */
+  private async ensurePortal(): Promise<void> {
+    if (this.learnedPortal !== undefined || this.opts.portalId !== undefined || this.portalUnknowable) return;
+    try {
+      await this.lookupPortal();
+    } catch (err) {
+      if (err instanceof HubSpotRequestError && (err.category === 'NotFound' || err.category === 'Validation')) {
+        this.portalUnknowable = true;
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** One lookup at a time per client; a failed one is asked again next time. */
+  private lookupPortal(): Promise<number> {
+    this.portalLookup ??= this.fetchPortalId().finally(() => {
+      this.portalLookup = undefined;
+    });
+    return this.portalLookup;
+  }
+
+  private async fetchPortalId(): Promise<number> {
+    let raw: unknown;
+    if (this.opts.auth.kind === 'oauth') {
+      // HubSpot's access-token information: not counted against the API limits.
+      const info = await this.transport.getWithToken<{ hub_id?: unknown }>((t) => `/oauth/v1/access-tokens/${encodeURIComponent(t)}`, 'token_info', 'access token information');
+      raw = info?.hub_id;
+    } else {
+      const { body } = await this.transport.call<{ portalId?: unknown }>({ method: 'GET', path: '/account-info/v3/details', kind: 'account', what: 'account details', idempotent: true });
+      raw = body?.portalId;
+    }
+    const id = Number(raw);
+    if (!Number.isInteger(id) || id <= 0) {
+      throw new HubSpotApiError(`HubSpot ${this.opts.auth.kind === 'oauth' ? 'access token information' : 'account details'} have no portal ID`, 'Transient', 200);
+    }
+    this.learnPortal(id);
+    return id;
   }
 
   private objectPath(objectType: string, suffix = ''): string {
@@ -129,22 +222,18 @@ class Client implements HubSpotClient {
     return `/crm/v3/objects/${objectType}${suffix}`;
   }
 
-  private call<T>(spec: CallSpec): Promise<{ status: number; body: T }> {
+  private async call<T>(spec: CallSpec): Promise<{ status: number; body: T }> {
+    await this.ensurePortal();
     return this.transport.call<T>(spec);
   }
 
   async getPortalId(): Promise<number> {
-    if (this.portalId !== undefined) return this.portalId;
-    const { body } = await this.call<{ portalId?: unknown }>({ method: 'GET', path: '/account-info/v3/details', kind: 'account', what: 'account details', idempotent: true });
-    const id = Number(body?.portalId);
-    if (!Number.isInteger(id) || id <= 0) {
-      throw new HubSpotApiError('HubSpot account details have no portalId', 'Transient', 200);
-    }
-    this.portalId = id;
-    // From now on this credential paces with every other client of the same portal.
-    this.registry.bindPortal(this.credKey, portalKey(this.opts.baseURL, id));
-    this.accountKey = portalKey(this.opts.baseURL, id);
-    return id;
+    if (this.learnedPortal !== undefined) return this.learnedPortal;
+    return this.lookupPortal();
+  }
+
+  portalId(): number | undefined {
+    return this.learnedPortal;
   }
 
   async listProperties(objectType: string): Promise<PropertyDefinition[]> {
@@ -195,7 +284,7 @@ class Client implements HubSpotClient {
   async listObjects(objectType: string, q: { limit: number; after?: string; properties: string[]; archived?: boolean }): Promise<Page<HubSpotObject>> {
     const query: [string, string][] = [['limit', String(q.limit)]];
     if (q.after) query.push(['after', q.after]);
-    for (const p of q.properties) query.push(['properties', p]);
+    for (const p of withMergedIds(q.properties)) query.push(['properties', p]);
     if (q.archived !== undefined) query.push(['archived', String(q.archived)]);
     const { body } = await this.call<{ results?: HubSpotObject[]; paging?: { next?: { after?: string } } }>({
       method: 'GET',
@@ -206,41 +295,61 @@ class Client implements HubSpotClient {
       idempotent: true,
     });
     const after = body?.paging?.next?.after;
-    return after ? { results: body?.results ?? [], after } : { results: body?.results ?? [] };
+    const results = (body?.results ?? []).map(decorate);
+    return after ? { results, after } : { results };
   }
 
   async searchObjects(objectType: string, q: SearchRequest): Promise<Page<HubSpotObject>> {
     const { body } = await this.call<{ results?: HubSpotObject[]; total?: number; paging?: { next?: { after?: string } } }>({
       method: 'POST',
       path: this.objectPath(objectType, '/search'),
-      body: q,
+      body: { ...q, properties: withMergedIds(q.properties ?? []) },
       kind: 'search',
       what: `search of ${objectType}`,
       idempotent: true,
       search: true,
     });
-    const page: Page<HubSpotObject> = { results: body?.results ?? [], total: body?.total };
+    const page: Page<HubSpotObject> = { results: (body?.results ?? []).map(decorate), total: body?.total };
     const after = body?.paging?.next?.after;
     if (after) page.after = after;
     return page;
   }
 
-  async batchRead(objectType: string, q: { ids: string[]; properties: string[]; idProperty?: string; archived?: boolean }): Promise<BatchResult> {
+  async batchRead(objectType: string, q: { ids: string[]; properties: string[]; idProperty?: string; archived?: boolean; propertiesWithHistory?: string[] }): Promise<BatchResult> {
     const path = this.objectPath(objectType, '/batch/read');
-    const properties = q.idProperty && !q.properties.includes(q.idProperty) ? [...q.properties, q.idProperty] : q.properties;
+    const history = q.propertiesWithHistory?.filter((p) => typeof p === 'string' && p !== '') ?? [];
+    const asked = [...q.properties, ...history.filter((p) => !q.properties.includes(p))];
+    const withId = q.idProperty && !asked.includes(q.idProperty) ? [...asked, q.idProperty] : asked;
+    const properties = withMergedIds(withId);
+    const byRecordId = !q.idProperty || q.idProperty === 'hs_object_id';
     const inputs: BatchInput[] = q.ids.map((id) => ({ id, idProperty: q.idProperty }));
-    return this.chunked(inputs, async (part) => {
-      const { body } = await this.call<RawBatchResponse>({
-        method: 'POST',
-        path,
-        query: q.archived !== undefined ? [['archived', String(q.archived)]] : undefined,
-        body: { properties, inputs: part.map((i) => ({ id: i.id })), ...(q.idProperty ? { idProperty: q.idProperty } : {}) },
-        kind: 'batch_read',
-        what: `batch read of ${objectType}`,
-        idempotent: true,
-      });
-      return mapBatchResponse(body, part, part.map((_, i) => i));
-    });
+    // HubSpot takes at most 50 inputs when property history is asked for (400 past it).
+    const size = history.length > 0 ? HISTORY_BATCH_SIZE : BATCH_SIZE;
+    return this.chunked(
+      inputs,
+      async (part) => {
+        const { body } = await this.call<RawBatchResponse>({
+          method: 'POST',
+          path,
+          query: q.archived !== undefined ? [['archived', String(q.archived)]] : undefined,
+          body: {
+            properties,
+            ...(history.length > 0 ? { propertiesWithHistory: history } : {}),
+            inputs: part.map((i) => ({ id: i.id })),
+            ...(q.idProperty ? { idProperty: q.idProperty } : {}),
+          },
+          kind: 'batch_read',
+          what: `batch read of ${objectType}`,
+          idempotent: true,
+        });
+        for (const r of body?.results ?? []) decorate(r);
+        const positions = part.map((_, i) => i);
+        const mapped = mapBatchResponse(body, part, positions);
+        // A merged-away ID is answered by the merged record: tie it back through hs_merged_object_ids.
+        return byRecordId ? tieMergedResults(mapped, part, positions) : mapped;
+      },
+      size,
+    );
   }
 
   batchCreate(objectType: string, inputs: { properties: Record<string, string> }[]): Promise<BatchResult> {
@@ -314,6 +423,22 @@ class Client implements HubSpotClient {
     );
   }
 
+  readAssociations(fromType: string, toType: string, ids: string[]): Promise<AssociationReadResult> {
+    return assoc.readAssociations(this.assocCtx, fromType, toType, ids);
+  }
+
+  createAssociations(fromType: string, toType: string, inputs: AssociationInput[]): Promise<AssociationWriteResult> {
+    return assoc.createAssociations(this.assocCtx, fromType, toType, inputs);
+  }
+
+  archiveAssociations(fromType: string, toType: string, inputs: AssociationInput[]): Promise<AssociationWriteResult> {
+    return assoc.archiveAssociations(this.assocCtx, fromType, toType, inputs);
+  }
+
+  associationLabels(fromType: string, toType: string, opts?: { refresh?: boolean }): Promise<AssociationType[]> {
+    return assoc.associationLabels(this.assocCtx, fromType, toType, opts);
+  }
+
   usage(): ApiUsage {
     const now = Date.now();
     const limiter = this.registry.get(this.accountKey);
@@ -343,12 +468,12 @@ class Client implements HubSpotClient {
     );
   }
 
-  /** Run `fn` per chunk of BATCH_SIZE and merge the results with absolute input indexes. */
-  private async chunked(inputs: BatchInput[], fn: (part: BatchInput[]) => Promise<Required<BatchResult>>): Promise<BatchResult> {
+  /** Run `fn` per chunk of `size` (BATCH_SIZE) and merge the results with absolute input indexes. */
+  private async chunked(inputs: BatchInput[], fn: (part: BatchInput[]) => Promise<Required<BatchResult>>, size = BATCH_SIZE): Promise<BatchResult> {
     const out: Required<BatchResult> = { results: [], errors: [], inputIndexes: [] };
     if (inputs.length === 0) return out;
     let offset = 0;
-    for (const part of chunks(inputs, BATCH_SIZE)) {
+    for (const part of chunks(inputs, size)) {
       const r = await fn(part);
       out.results.push(...r.results);
       out.inputIndexes.push(...r.inputIndexes.map((i) => (i >= 0 ? i + offset : -1)));

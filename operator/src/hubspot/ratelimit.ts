@@ -325,6 +325,8 @@ export class LimiterRegistry {
   private readonly timers: Timers;
   private readonly limiters = new Map<string, AccountLimiter>();
   private readonly aliases = new Map<string, string>();
+  /** Credential key → portal ID, once a client of that credential learnt it. */
+  private readonly portals = new Map<string, number>();
   private readonly dailyProbeMs?: number;
 
   constructor(timers: Timers = realTimers, opts: { dailyProbeMs?: number } = {}) {
@@ -344,7 +346,8 @@ export class LimiterRegistry {
   }
 
   /** Record that `credKey` belongs to portal `portalKeyValue`; from now on both share one limiter. */
-  bindPortal(credKey: string, portalKeyValue: string): AccountLimiter {
+  bindPortal(credKey: string, portalKeyValue: string, portalId?: number): AccountLimiter {
+    if (portalId !== undefined) this.portals.set(credKey, portalId);
     const current = this.aliases.get(credKey);
     if (current === portalKeyValue) return this.get(portalKeyValue);
     const fromKey = current ?? credKey;
@@ -358,6 +361,16 @@ export class LimiterRegistry {
     if (from && fromKey !== portalKeyValue) this.limiters.delete(fromKey);
     this.aliases.set(credKey, portalKeyValue);
     return this.get(portalKeyValue);
+  }
+
+  /** The portal a credential belongs to, when a client of it already learnt it (bindPortal with an ID). */
+  portalOf(credKey: string): number | undefined {
+    return this.portals.get(credKey);
+  }
+
+  /** Keys of the limiters that exist (portal keys, and credential keys not bound to a portal yet). */
+  keys(): string[] {
+    return [...this.limiters.keys()];
   }
 }
 

@@ -50,6 +50,9 @@ export interface TransportDeps {
   random?: () => number;
 }
 
+/** OAuth endpoints: HubSpot does not count them against the API limits, nor do we. */
+const UNCOUNTED_KINDS: ReadonlySet<string> = new Set(['oauth', 'token_info']);
+
 export class Transport {
   private readonly d: TransportDeps;
   private readonly base: string;
@@ -159,6 +162,39 @@ export class Transport {
     }
   }
 
+  /**
+   * GET an OAuth endpoint that names the current access token in its path (HubSpot's
+   * `/oauth/v1/access-tokens/{token}`): like postTokenForm, not paced by the CRM limiter nor
+   * counted (HubSpot does not count it against the API limits), but timed out, retried when
+   * transient, and classified. Errors never carry the token (it is redacted).
+   */
+  async getWithToken<T>(path: (token: string) => string, kind: string, what: string): Promise<T> {
+    const { retry } = this.d;
+    const signal = this.d.signal;
+    let failures = 0;
+    for (;;) {
+      let token: string;
+      try {
+        token = await this.d.tokens().token(signal);
+      } catch (err) {
+        throw this.clean(err);
+      }
+      const attempt = await this.send(this.base + path(token), 'GET', undefined, undefined, kind);
+      if (attempt.ok && attempt.status < 300) return parseSuccess<T>(attempt.text, what, attempt.status);
+      if (signal?.aborted) throw abortError(signal);
+      const status = attempt.ok ? attempt.status : 0;
+      if ((!attempt.ok || status === 408 || status === 429 || status >= 500) && ++failures < retry.maxAttempts) {
+        await this.sleep(backoffDelay(failures, retry, this.d.random), signal);
+        continue;
+      }
+      if (!attempt.ok) {
+        const why = attempt.timedOut ? `timed out after ${retry.timeoutMs} ms` : `network failure (${networkErrorCode(attempt.error) ?? errorText(attempt.error)})`;
+        throw new HubSpotApiError(this.d.redact(`HubSpot ${what} failed: ${why} after ${failures} attempts`), 'Transient', 0);
+      }
+      throw this.failure({ method: 'GET', path: '', kind, what, idempotent: true }, status, parseErrorBody(attempt.text));
+    }
+  }
+
   private url(spec: CallSpec): string {
     if (!spec.query || spec.query.length === 0) return this.base + spec.path;
     const qs = new URLSearchParams(spec.query);
@@ -214,7 +250,7 @@ export class Transport {
 
   private observe(kind: string, code: number, started: number): void {
     const now = Date.now();
-    if (kind !== 'oauth') this.d.requests.add(now);
+    if (!UNCOUNTED_KINDS.has(kind)) this.d.requests.add(now);
     if (code === 429) this.d.rateLimited.add(now);
     const cb = this.d.onRequest;
     if (!cb) return;

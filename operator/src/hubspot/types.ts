@@ -41,6 +41,14 @@ export interface HubSpotClientOptions {
    * HubSpot account shares one limiter. Tests pass their own for isolation.
    */
   limiters?: LimiterRegistry;
+  /**
+   * The account's portal ID when the spec names it (spec.hubspot.portalId): the shared limiter is
+   * keyed by it from the first request, and getPortalId() verifies it. Absent: the client learns
+   * the portal from the token before its first request (private-app token:
+   * `/account-info/v3/details`; OAuth: `/oauth/v1/access-tokens/{token}`), once per credential
+   * and process, so two tokens of one account always share one limiter.
+   */
+  portalId?: number;
 }
 
 export interface HubSpotObject {
@@ -52,6 +60,75 @@ export interface HubSpotObject {
   archivedAt?: string;
   /** Set by batch upsert: true when the record was created by this call. */
   new?: boolean;
+  /**
+   * IDs of the records merged into this one (HubSpot's `hs_merged_object_ids`, which the client
+   * always asks for on reads). A read by an ID that was merged away returns this record, with
+   * its new `id`; `BatchResult.inputIndexes` still ties it to the input that asked for the old ID.
+   */
+  mergedFrom?: string[];
+  /** Batch read with `propertiesWithHistory`: each asked property's versions, newest first, as HubSpot sends them. */
+  propertiesWithHistory?: Record<string, PropertyVersion[]>;
+  /**
+   * Batch read with `propertiesWithHistory`: when each asked property last changed (epoch ms of
+   * its newest version). A property that was never set has no entry.
+   */
+  propertyChangedAt?: Record<string, number>;
+}
+
+/** One version of a property value (`propertiesWithHistory`). */
+export interface PropertyVersion {
+  value: string;
+  /** ISO-8601. */
+  timestamp: string;
+  sourceType?: string;
+  sourceId?: string;
+}
+
+export type AssociationCategory = 'HUBSPOT_DEFINED' | 'USER_DEFINED' | 'INTEGRATOR_DEFINED';
+
+/** An association type (v4): HubSpot's unlabeled and Primary types, or a USER_DEFINED label. */
+export interface AssociationType {
+  category: AssociationCategory;
+  typeId: number;
+  /** null for the unlabeled type. */
+  label: string | null;
+}
+
+/** One associated record of a v4 batch read. */
+export interface AssociatedRecord {
+  toId: string;
+  types: AssociationType[];
+}
+
+export interface AssociationReadResult {
+  /**
+   * Per from-ID asked (as given), its associated records. An ID with no association (HubSpot's
+   * NO_ASSOCIATIONS_FOUND, also for a record that does not exist) maps to []. IDs that failed are
+   * absent here and listed in `errors`.
+   */
+  results: Map<string, AssociatedRecord[]>;
+  /** `index` is the position in the `ids` argument (-1 when HubSpot named no input). */
+  errors: BatchInputError[];
+}
+
+/**
+ * One association to create or archive. `types` and `label` select association types:
+ * - create: both absent → HubSpot's default (unlabeled) association (`batch/associate/default`);
+ *   else the named types are created (`batch/create`; HubSpot adds the unlabeled one too).
+ * - archive: both absent → the whole association, every type (`batch/archive`); else only the
+ *   named types (`batch/labels/archive`; archiving the unlabeled type removes the association).
+ * `label` is a label's name as shown in HubSpot, resolved through associationLabels().
+ */
+export interface AssociationInput {
+  fromId: string;
+  toId: string;
+  types?: { category: AssociationCategory; typeId: number }[];
+  label?: string;
+}
+
+export interface AssociationWriteResult {
+  /** Inputs that failed, by position in the argument; every other input was applied. */
+  errors: BatchInputError[];
 }
 
 export interface Page<T> {
@@ -125,17 +202,40 @@ export interface ApiUsage {
 }
 
 export interface HubSpotClient {
-  /** Portal of the credentials (verifies spec.hubspot.portalId). */
+  /**
+   * Portal of the credentials, asked from HubSpot once (verifies spec.hubspot.portalId); from
+   * then on the client paces in its portal's shared limiter.
+   */
   getPortalId(): Promise<number>;
+  /** The portal of the credentials once learned (by getPortalId or before the first request), for status.portalId. */
+  portalId(): number | undefined;
   listProperties(objectType: string): Promise<PropertyDefinition[]>;
   createProperty(objectType: string, def: Omit<PropertyDefinition, 'fieldType'> & { fieldType?: string }): Promise<PropertyDefinition>;
   listObjects(objectType: string, q: { limit: number; after?: string; properties: string[]; archived?: boolean }): Promise<Page<HubSpotObject>>;
   searchObjects(objectType: string, q: SearchRequest): Promise<Page<HubSpotObject>>;
-  batchRead(objectType: string, q: { ids: string[]; properties: string[]; idProperty?: string; archived?: boolean }): Promise<BatchResult>;
+  /**
+   * Batch read, 100 IDs per request (50 with `propertiesWithHistory`, HubSpot's limit). With
+   * `propertiesWithHistory`, each result carries `propertiesWithHistory` and `propertyChangedAt`
+   * for those properties (their values are in `properties` as well). A merged-away ID returns
+   * the merged record (its new id, `mergedFrom`); several inputs resolving to one record each get
+   * their own entry in `results`.
+   */
+  batchRead(objectType: string, q: { ids: string[]; properties: string[]; idProperty?: string; archived?: boolean; propertiesWithHistory?: string[] }): Promise<BatchResult>;
   batchCreate(objectType: string, inputs: { properties: Record<string, string> }[]): Promise<BatchResult>;
   batchUpdate(objectType: string, inputs: { id: string; properties: Record<string, string> }[]): Promise<BatchResult>;
   batchUpsert(objectType: string, inputs: { id: string; idProperty: string; properties: Record<string, string> }[]): Promise<BatchResult>;
   batchArchive(objectType: string, ids: string[]): Promise<BatchResult>;
+  /**
+   * Associations v4 of `ids` (records of `fromType`) to records of `toType`: 1,000 IDs per
+   * request, following HubSpot's per-input paging.
+   */
+  readAssociations(fromType: string, toType: string, ids: string[]): Promise<AssociationReadResult>;
+  /** Create associations (1,000 per request); see AssociationInput for types and labels. */
+  createAssociations(fromType: string, toType: string, inputs: AssociationInput[]): Promise<AssociationWriteResult>;
+  /** Archive associations, whole or only some types/a label (1,000 per request). */
+  archiveAssociations(fromType: string, toType: string, inputs: AssociationInput[]): Promise<AssociationWriteResult>;
+  /** Every association type of the pair (unlabeled, Primary, labels); cached per account for 5 minutes unless `refresh`. */
+  associationLabels(fromType: string, toType: string, opts?: { refresh?: boolean }): Promise<AssociationType[]>;
   usage(): ApiUsage;
   /** Stop counting this client's settings in its account's shared limiter (integration removed). */
   close?(): void;

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHubSpotClient, HubSpotApiError, LimiterRegistry, type RequestObservation } from '../../../operator/src/hubspot/index.js';
-import { credentialKey } from '../../../operator/src/hubspot/ratelimit.js';
+import { credentialKey, portalKey } from '../../../operator/src/hubspot/ratelimit.js';
 
 type Reply = { status: number; body?: unknown; headers?: Record<string, string> } | Error;
 
@@ -38,6 +38,9 @@ function client(extra: Partial<Parameters<typeof createHubSpotClient>[0]> = {}) 
     limiters: new LimiterRegistry(),
     retry: { baseDelayMs: 1, maxDelayMs: 4 },
     onRequest: (o) => seen.push(o),
+    // The portal is named (spec.hubspot.portalId): no lookup before the first request, so each
+    // scripted reply answers the call under test. Lookups are tested below.
+    portalId: 1,
     ...extra,
   });
   return { c, seen };
@@ -49,7 +52,7 @@ describe('HubSpot client requests', () => {
     const { c, seen } = client();
     const p = await c.listObjects('p_orders', { limit: 100, properties: ['email', 'firstname'], after: 'abc', archived: false });
     expect(p).toEqual({ results: page.results, after: '1' });
-    expect(calls[0]!.url).toBe('http://hubspot.test/crm/v3/objects/p_orders?limit=100&after=abc&properties=email&properties=firstname&archived=false');
+    expect(calls[0]!.url).toBe('http://hubspot.test/crm/v3/objects/p_orders?limit=100&after=abc&properties=email&properties=firstname&properties=hs_merged_object_ids&archived=false');
     expect((calls[0]!.init.headers as Record<string, string>).authorization).toBe('Bearer pat-secret-0001');
     expect(seen).toMatchObject([{ kind: 'list', code: 200, rateLimited: false }]);
   });
@@ -119,14 +122,14 @@ describe('HubSpot client requests', () => {
       { status: 200, body: { access_token: 'at-1', refresh_token: 'rt', expires_in: 1800 } },
       { status: 401, body: { category: 'EXPIRED_AUTHENTICATION', message: 'expired' } },
       { status: 200, body: { access_token: 'at-2', refresh_token: 'rt', expires_in: 1800 } },
-      { status: 200, body: { portalId: 42 } },
+      { status: 200, body: page },
     ]);
     const { c, seen } = client({ auth: { kind: 'oauth', clientId: 'cid', clientSecret: 'cs', refreshToken: 'rt' } });
-    expect(await c.getPortalId()).toBe(42);
-    expect(calls.map((x) => new URL(x.url).pathname)).toEqual(['/oauth/v1/token', '/account-info/v3/details', '/oauth/v1/token', '/account-info/v3/details']);
+    expect((await c.listObjects('contacts', { limit: 1, properties: [] })).results).toHaveLength(1);
+    expect(calls.map((x) => new URL(x.url).pathname)).toEqual(['/oauth/v1/token', '/crm/v3/objects/contacts', '/oauth/v1/token', '/crm/v3/objects/contacts']);
     expect((calls[3]!.init.headers as Record<string, string>).authorization).toBe('Bearer at-2');
     expect(calls[0]!.init.body).toBe('grant_type=refresh_token&client_id=cid&client_secret=cs&refresh_token=rt');
-    expect(seen.map((o) => o.kind)).toEqual(['oauth', 'account', 'oauth', 'account']);
+    expect(seen.map((o) => o.kind)).toEqual(['oauth', 'list', 'oauth', 'list']);
     // Token refreshes are observed but not counted as API usage.
     expect(c.usage().requestsLast24h).toBe(2);
   });
@@ -199,7 +202,7 @@ describe('HubSpot client requests', () => {
     const ac = new AbortController();
     const { c } = client({ limiters, signal: ac.signal });
     const p = c.listObjects('contacts', { limit: 10, properties: [] });
-    const limiter = limiters.get(credentialKey('http://hubspot.test/', 'token:pat-secret-0001'));
+    const limiter = limiters.get(portalKey('http://hubspot.test/', 1));
     await vi.waitFor(() => expect(limiter.general.inFlight).toBe(1));
     await vi.waitFor(() => expect(fetched).toBe(true));
     ac.abort();
