@@ -13,6 +13,7 @@ import {
   type HubSpotClientOptions,
   type RequestObservation,
 } from '../../../operator/src/hubspot/index.js';
+import { credentialKey, portalKey } from '../../../operator/src/hubspot/ratelimit.js';
 
 let sandbox: HubSpotSandbox;
 
@@ -90,12 +91,13 @@ describe('HubSpot client against the sandbox', () => {
     // over hours but that would weigh on a measurement of a few windows — on another portal,
     // so the measured portal's window starts empty.
     await admin('POST', '/tokens', { token: 'warm-up-token', portalId: 7654321 });
-    const warm = client({ rateLimit, limiters: new LimiterRegistry(), auth: { kind: 'privateAppToken', token: 'warm-up-token' } });
+    // (portalId given, as spec.hubspot.portalId would: no lookup request inside the measurement.)
+    const warm = client({ rateLimit, limiters: new LimiterRegistry(), auth: { kind: 'privateAppToken', token: 'warm-up-token' }, portalId: 7654321 });
     await pool(16, 8, () => warm.c.listObjects('contacts', { limit: 10, properties: ['email'] }));
     // Measured on a portal of its own too, so that its full window does not hold up later tests.
     await admin('POST', '/tokens', { token: 'pacing-token', portalId: 7654322 });
     const before = (await admin('GET', '/stats')).rateLimited as number;
-    const { c, seen } = client({ rateLimit, limiters: new LimiterRegistry(), auth: { kind: 'privateAppToken', token: 'pacing-token' } });
+    const { c, seen } = client({ rateLimit, limiters: new LimiterRegistry(), auth: { kind: 'privateAppToken', token: 'pacing-token' }, portalId: 7654322 });
     const n = 40;
     const elapsed = await pool(n, 8, () => c.listObjects('contacts', { limit: 10, properties: ['email'] }));
     const after = (await admin('GET', '/stats')).rateLimited as number;
@@ -114,12 +116,11 @@ describe('HubSpot client against the sandbox', () => {
     await admin('PUT', '/limits', { requestsPerWindow: 10, windowMs: 500 });
     const before = (await admin('GET', '/stats')).rateLimited as number;
     const rateLimit = { requestsPerTenSeconds: 10, dailyRequests: 250_000, searchRequestsPerSecond: 4 };
-    // Two credentials of the same portal: they join one limiter once the portal is known.
+    // Two credentials of the same portal, no spec.portalId: each client learns the portal from
+    // its token before its first request, so both pace in the portal's one limiter.
     await admin('POST', '/tokens', { token: 'second-token' });
     const a = client({ rateLimit });
     const b = client({ rateLimit, auth: { kind: 'privateAppToken', token: 'second-token' } });
-    expect(await a.c.getPortalId()).toBe(sandbox.portalId);
-    expect(await b.c.getPortalId()).toBe(sandbox.portalId);
     const n = 40;
     const elapsed = await Promise.all([
       pool(n, 4, () => a.c.listObjects('contacts', { limit: 1, properties: [] })),
@@ -130,6 +131,10 @@ describe('HubSpot client against the sandbox', () => {
     // 82 requests at 10 per 500 ms cannot take less than ~3.5 s together.
     expect(Math.max(...elapsed)).toBeGreaterThanOrEqual(3500);
     expect(a.c.usage().requestsLast24h + b.c.usage().requestsLast24h).toBe(2 * n + 2);
+    expect([a.c.portalId(), b.c.portalId()]).toEqual([sandbox.portalId, sandbox.portalId]);
+    const shared = limiters.get(portalKey(sandbox.url, sandbox.portalId));
+    expect(limiters.get(credentialKey(sandbox.url, `token:${sandbox.token}`))).toBe(shared);
+    expect(limiters.get(credentialKey(sandbox.url, 'token:second-token'))).toBe(shared);
   });
 
   it('retries 5xx and connection resets to success', async () => {
@@ -198,7 +203,9 @@ describe('HubSpot client against the sandbox', () => {
     await admin('PUT', '/faults', { expireTokens: true });
     const page = await c.listObjects('contacts', { limit: 2, properties: ['email'] });
     expect(page.results).toHaveLength(2);
-    expect(seen.map((o) => `${o.kind}:${o.code}`)).toEqual(['oauth:200', 'account:200', 'list:401', 'oauth:200', 'list:200']);
+    // The portal comes from the access-token information (not counted against the API limits).
+    expect(seen.map((o) => `${o.kind}:${o.code}`)).toEqual(['oauth:200', 'token_info:200', 'list:401', 'oauth:200', 'list:200']);
+    expect(c.usage().requestsLast24h).toBe(2);
   });
 
   it('OAuth: a refused refresh token is Authentication, and names no secret', async () => {
