@@ -142,7 +142,7 @@ export class PgWebhookInbox implements WebhookInbox {
     if (this.autoCreate) await this.ensureTable();
     const r = await this.query(
       `SELECT id::text, event_id, subscription_type, object_type, event, object_id, property_name, occurred_at, attempt_number, payload
-         FROM ${this.s}.webhook_inbox WHERE integration_uid = $1 AND processed_at IS NULL ORDER BY occurred_at, id LIMIT $2`,
+         FROM ${this.s}.webhook_inbox WHERE integration_uid = $1 AND processed_at IS NULL ORDER BY occurred_at, webhook_inbox.id LIMIT $2`,
       [integrationKey, limit],
     );
     return r.rows.map((x) => ({
