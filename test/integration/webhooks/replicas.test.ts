@@ -9,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Client } from '@hubspot/api-client';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
 import { runOperator, type RunningOperator } from '../../../operator/src/controller/run.js';
 import { createMetrics, type OperatorMetrics } from '../../../operator/src/observability/metrics.js';
 import { applyObjects, readManifests } from '../../../operator/src/sandbox/command.js';
@@ -172,5 +172,13 @@ describe('webhooks on every replica', () => {
     const late = await sdk.crm.contacts.basicApi.create({ properties: { email: 'rotated@example.com' }, associations: [] });
     await waitFor(async () => ((await rows()).length === before + 1 ? true : undefined), { what: 'the event stored with the new secret' });
     expect((await rows()).at(-1)!.object_id).toBe(late.id);
+
+    // status.webhooks as the status writer would read it: stored events from the table (both
+    // replicas' intake, redeliveries not counted), refusals from the replica that refused them.
+    const uid = (await client.get<KubeObject>(INTEGRATIONS, NS, 'acme')).metadata.uid!;
+    const fromStandby = await standby.running.webhooks!.status(NS, 'acme', uid);
+    expect(fromStandby).toMatchObject({ eventsLast24h: before + 1, rejectedLast24h: 1 });
+    expect(Date.parse(fromStandby.lastEventTime!)).toBeGreaterThan(Date.now() - 60_000);
+    expect(await replicas[0]!.running.webhooks!.status(NS, 'acme', uid)).toMatchObject({ eventsLast24h: before + 1, rejectedLast24h: 0 });
   });
 });

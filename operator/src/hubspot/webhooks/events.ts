@@ -48,6 +48,11 @@ export function eventKind(subscriptionType: string): EventKind | undefined {
   return (EVENT_KINDS as readonly string[]).includes(kind ?? '') ? (kind as EventKind) : undefined;
 }
 
+/** A non-negative integer id (HubSpot's ids fit in a double; beyond 2^53 they stay stable across redeliveries). */
+function isId(v: unknown): boolean {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1e21;
+}
+
 /**
  * Checks a parsed delivery: an array (HubSpot sends under 100 events; at most `maxEvents`) of
  * objects with a numeric portalId and occurredAt, an eventId and a subscriptionType. Returns a
@@ -61,9 +66,9 @@ export function checkDelivery(body: unknown, maxEvents = 1000): { events: HubSpo
     const ev = e as Record<string, unknown>;
     if (!Number.isSafeInteger(ev.portalId)) return { problem: `[${i}].portalId: expected an integer` };
     if (!Number.isFinite(ev.occurredAt)) return { problem: `[${i}].occurredAt: expected epoch milliseconds` };
-    if (!(Number.isSafeInteger(ev.eventId) || (typeof ev.eventId === 'string' && /^\d{1,30}$/.test(ev.eventId)))) return { problem: `[${i}].eventId: expected an integer` };
+    if (!(isId(ev.eventId) || (typeof ev.eventId === 'string' && /^\d{1,30}$/.test(ev.eventId)))) return { problem: `[${i}].eventId: expected an integer` };
     if (typeof ev.subscriptionType !== 'string' || ev.subscriptionType.length > 100) return { problem: `[${i}].subscriptionType: expected a string like contact.creation` };
-    if (ev.objectId !== undefined && !(Number.isSafeInteger(ev.objectId) || (typeof ev.objectId === 'string' && /^\d{1,30}$/.test(ev.objectId)))) return { problem: `[${i}].objectId: expected an integer` };
+    if (ev.objectId !== undefined && !(isId(ev.objectId) || (typeof ev.objectId === 'string' && /^\d{1,30}$/.test(ev.objectId)))) return { problem: `[${i}].objectId: expected an integer` };
   }
   return { events: body as HubSpotWebhookEvent[] };
 }

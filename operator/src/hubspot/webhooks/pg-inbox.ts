@@ -193,27 +193,41 @@ export interface InboxLocation {
  * (`locate`, from the informer caches) and keeps one small pool per database (2 connections,
  * closed when idle), so a standby that never receives a delivery opens no connection.
  */
-export async function createPgInboxRouter(locate: (integrationKey: string) => InboxLocation | undefined): Promise<WebhookInbox & { close(): Promise<void> }> {
+export interface PgInboxRouter extends WebhookInbox {
+  /** PgWebhookInbox.stats of the integration's inbox (undefined when it has no PostgreSQL target). */
+  stats(integrationKey: string): Promise<{ lastEventTime?: string; eventsLast24h: number } | undefined>;
+  close(): Promise<void>;
+}
+
+export async function createPgInboxRouter(locate: (integrationKey: string) => InboxLocation | undefined): Promise<PgInboxRouter> {
   const pg = (await import('pg')).default;
   const pools = new Map<string, InstanceType<typeof pg.Pool>>();
   const inboxes = new Map<string, PgWebhookInbox>();
+  const inboxFor = (key: string): PgWebhookInbox | undefined => {
+    const loc = locate(key);
+    if (!loc) return undefined;
+    let pool = pools.get(loc.url);
+    if (!pool) {
+      pool = new pg.Pool({ connectionString: loc.url, max: 2, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 3000 });
+      pool.on('error', () => undefined);
+      pools.set(loc.url, pool);
+    }
+    const id = `${loc.url}\u0000${loc.stateSchema}`;
+    let inbox = inboxes.get(id);
+    if (!inbox) {
+      const p = pool;
+      inboxes.set(id, (inbox = new PgWebhookInbox({ query: (sql, params) => p.query(sql, params), stateSchema: loc.stateSchema })));
+    }
+    return inbox;
+  };
   return {
     async store(key, events) {
-      const loc = locate(key);
-      if (!loc) throw new Error(`integration ${key} has no PostgreSQL target to store webhook events in`);
-      let pool = pools.get(loc.url);
-      if (!pool) {
-        pool = new pg.Pool({ connectionString: loc.url, max: 2, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 3000 });
-        pool.on('error', () => undefined);
-        pools.set(loc.url, pool);
-      }
-      const id = `${loc.url}\u0000${loc.stateSchema}`;
-      let inbox = inboxes.get(id);
-      if (!inbox) {
-        const p = pool;
-        inboxes.set(id, (inbox = new PgWebhookInbox({ query: (sql, params) => p.query(sql, params), stateSchema: loc.stateSchema })));
-      }
+      const inbox = inboxFor(key);
+      if (!inbox) throw new Error(`integration ${key} has no PostgreSQL target to store webhook events in`);
       await inbox.store(key, events);
+    },
+    async stats(key) {
+      return inboxFor(key)?.stats(key);
     },
     async close() {
       await Promise.all([...pools.values()].map((p) => p.end().catch(() => undefined)));

@@ -100,6 +100,8 @@ export class WebhookReceiver {
 
   private answer(req: IncomingMessage, res: ServerResponse, r: DeliveryResult): void {
     this.o.metrics?.webhookRequests.inc({ code: String(r.status) });
+    // Refusals at debug: a scanner must not flood the log; the counter shows them. Never the body or headers.
+    if (r.status >= 400 && r.status !== 503) this.o.logger?.debug({ status: r.status, reason: r.body.error }, 'webhook delivery refused');
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (r.status === 405) headers.allow = 'POST';
     if (r.status === 413 || !req.complete) headers.connection = 'close';
@@ -165,8 +167,9 @@ export class WebhookReceiver {
     let parsed: unknown;
     try {
       parsed = JSON.parse(d.body);
-    } catch (err) {
-      throw new HttpProblem(400, `the body is not valid JSON: ${(err as Error).message}`);
+    } catch {
+      // Not the parser's message: it quotes the body, which may hold personal values.
+      throw new HttpProblem(400, 'the body is not valid JSON');
     }
     const checked = checkDelivery(parsed);
     if ('problem' in checked) throw new HttpProblem(400, checked.problem);

@@ -10,7 +10,7 @@ import { directoryFromCache, type DirectorySource } from './directory.js';
 import type { WebhookInbox } from './events.js';
 import { createPgInboxRouter } from './pg-inbox.js';
 import { WebhookReceiver } from './receiver.js';
-import { WebhookStats } from './stats.js';
+import { WebhookStats, type WebhookStatus } from './stats.js';
 
 export interface WebhookServerOptions {
   port: number;
@@ -27,6 +27,12 @@ export interface WebhookServer {
   url: string;
   receiver: WebhookReceiver;
   stats: WebhookStats;
+  /**
+   * status.webhooks of an integration: stored events from its inbox table (every replica's
+   * intake), refusals from this process. For the status writer; never throws (a database
+   * problem leaves the stored-event fields out).
+   */
+  status(namespace: string, name: string, uid: string): Promise<WebhookStatus>;
   close(): Promise<void>;
 }
 
@@ -60,6 +66,12 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<Webho
     url,
     receiver,
     stats,
+    async status(namespace, name, uid) {
+      const local = stats.snapshot(namespace, name);
+      const stored = await router?.stats(uid).catch(() => undefined);
+      if (!stored) return local;
+      return { ...(stored.lastEventTime ? { lastEventTime: stored.lastEventTime } : {}), eventsLast24h: stored.eventsLast24h, rejectedLast24h: local.rejectedLast24h };
+    },
     close: async () => {
       await receiver.close();
       await router?.close();
