@@ -404,4 +404,10 @@ describe('chart README', () => {
     expect(r.stdout).toContain('kubectl -n ops rollout status deployment/hs-hubspot-operator');
     expect(r.stdout).toContain('It watches HubSpotIntegrations, FieldMappings and SyncFilters in: crm.');
   });
+
+  it('NOTES.txt gives the webhook target URL for the HubSpot app when the Ingress is on', async () => {
+    const r = await helm(['install', 'hs', CHART_DIR, '--dry-run=client', '--namespace', 'ops', '--set', 'webhooks.ingress.enabled=true', '--set', 'webhooks.ingress.host=hooks.example.com']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('set the HubSpot app\'s webhook target URL to\n  https://hooks.example.com/webhooks/hubspot');
+  });
 });
