@@ -243,6 +243,12 @@ describe('receiver', () => {
     expect(stored.length).toBe(2);
   });
 
+  it('also verifies against X-Forwarded-Proto with the Host header as received (a proxy that keeps Host)', async () => {
+    const host = new URL(url).host;
+    const r = await post(JSON.stringify([event()]), { signedUrl: `https://${host}/webhooks/hubspot`, headers: { 'x-forwarded-proto': 'https' } });
+    expect(r.status).toBe(200);
+  });
+
   it('answers 404 elsewhere and 405 to other methods', async () => {
     expect((await fetch(url.replace('/webhooks/hubspot', '/metrics'))).status).toBe(404);
     const get = await fetch(url);
@@ -256,6 +262,23 @@ describe('receiver', () => {
     expect(text).toContain('hubspot_operator_webhooks_configured{namespace="crm",integration="c"} 1');
     expect(text).not.toContain('integration="d"} 1');
     expect(text).not.toContain(SECRET);
+  });
+});
+
+describe('receiver without trusting forwarded headers', () => {
+  it('checks only the URL as received', async () => {
+    const rx = new WebhookReceiver({ directory: directoryFromCache(source), inbox, trustForwardedHeaders: false });
+    const u = (await rx.listen(0, '127.0.0.1')).replace('0.0.0.0', '127.0.0.1');
+    try {
+      const body = JSON.stringify([event()]);
+      const ts = Date.now();
+      const send = (signedFor: string) =>
+        fetch(u, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'hooks.example.com', 'x-hubspot-signature-v3': signV3(SECRET, 'POST', signedFor, body, ts), 'x-hubspot-request-timestamp': String(ts) }, body }).then((r) => r.status);
+      expect(await send('https://hooks.example.com/webhooks/hubspot')).toBe(401);
+      expect(await send(u)).toBe(200);
+    } finally {
+      await rx.close();
+    }
   });
 });
 

@@ -81,9 +81,15 @@ export class WebhookReceiver {
   signedUris(req: IncomingMessage): string[] {
     if (this.o.publicUrl) return [this.o.publicUrl];
     const trust = this.o.trustForwardedHeaders ?? true;
-    const proto = (trust && first(req.headers['x-forwarded-proto'])) || ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
-    const host = (trust && first(req.headers['x-forwarded-host'])) || req.headers.host || '';
-    return [`${proto}://${host}${req.url ?? WEBHOOK_PATH}`];
+    const ownProto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    const path = req.url ?? WEBHOOK_PATH;
+    const direct = `${ownProto}://${req.headers.host ?? ''}${path}`;
+    if (!trust) return [direct];
+    const proto = first(req.headers['x-forwarded-proto']) || ownProto;
+    const host = first(req.headers['x-forwarded-host']) || req.headers.host || '';
+    // The public URL as the proxy reports it; and the URL as received (a proxy that sets only some headers).
+    const forwarded = `${proto}://${host}${path}`;
+    return forwarded === direct ? [direct] : [forwarded, direct];
   }
 
   /** The Node request handler (mountable on any server). */
