@@ -13,7 +13,8 @@
  *
  * The signed URI is the URL HubSpot called: `publicUrl` when given (the exact target URL of the
  * HubSpot app, for an Ingress that rewrites paths), else rebuilt from X-Forwarded-Proto and
- * X-Forwarded-Host (an Ingress/proxy in front) or the Host header, plus the request path.
+ * X-Forwarded-Host (an Ingress/proxy in front) or the Host header, plus the request path — and
+ * the URL exactly as received (Host + path) is tried too.
  * Forwarded headers only choose which URL is checked: without the client secret no signature
  * matches any URL.
  */
