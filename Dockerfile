@@ -47,6 +47,7 @@ COPY --chown=root:root examples ./examples
 # The unprivileged `node` user of the base image, by number so that Kubernetes can verify
 # runAsNonRoot. The files above belong to root and are read-only for it.
 USER 1000:1000
-EXPOSE 8080
+# 8080: /metrics, /healthz, /readyz; 9443: POST /webhooks/hubspot (HubSpot deliveries).
+EXPOSE 8080 9443
 ENTRYPOINT ["node", "/app/operator/dist/cli.js"]
 CMD ["run"]

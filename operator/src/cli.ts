@@ -27,6 +27,9 @@ Flags (environment variable in brackets):
   --metrics-port <port>        port of /metrics (and of the probes unless --health-port); default 8080 [METRICS_PORT]
   --health-port <port>         port of /healthz and /readyz; default: the metrics port [HEALTH_PORT]
   --bind-address <host>        address the endpoints listen on; default 0.0.0.0 [BIND_ADDRESS]
+  --webhook-port <port>        port of POST /webhooks/hubspot (HubSpot deliveries); default 9443 [WEBHOOK_PORT]
+  --webhook-public-url <url>   the exact webhook URL configured in the HubSpot app, when a proxy rewrites the
+                               path; default: rebuilt from X-Forwarded-Proto/-Host or Host [WEBHOOK_PUBLIC_URL]
   --leader-elect / --no-leader-elect
                                elect a leader on a Lease so only one replica syncs; default on [LEADER_ELECT=true|false]
   --lease-namespace <ns>       namespace of the Lease; default $POD_NAMESPACE or "default" [LEASE_NAMESPACE]
@@ -45,6 +48,8 @@ async function runCommand(args: string[]): Promise<void> {
     'metrics-port': { type: 'string' },
     'health-port': { type: 'string' },
     'bind-address': { type: 'string' },
+    'webhook-port': { type: 'string' },
+    'webhook-public-url': { type: 'string' },
     'leader-elect': { type: 'boolean' },
     'lease-namespace': { type: 'string' },
     'lease-name': { type: 'string' },
@@ -74,6 +79,11 @@ async function runCommand(args: string[]): Promise<void> {
   const namespaces = (values.namespaces ?? env.WATCH_NAMESPACES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const metricsPort = parsePort(values['metrics-port'] ?? env.METRICS_PORT, '--metrics-port', 8080)!;
   const healthPort = parsePort(values['health-port'] ?? env.HEALTH_PORT, '--health-port', undefined);
+  const webhookPort = parsePort(values['webhook-port'] ?? env.WEBHOOK_PORT, '--webhook-port', 9443)!;
+  const webhookPublicUrl = values['webhook-public-url'] ?? env.WEBHOOK_PUBLIC_URL;
+  if (webhookPublicUrl !== undefined && webhookPublicUrl !== '' && !/^https?:\/\/[^\s/]+\/\S*$/.test(webhookPublicUrl)) {
+    throw new UsageError(`--webhook-public-url: "${webhookPublicUrl}" is not a URL; expected the full target URL of the HubSpot app, e.g. https://hooks.example.com/webhooks/hubspot`);
+  }
   const concurrency = parsePositiveInt(values.concurrency ?? env.CONCURRENCY, '--concurrency', 4);
   const leaderElect = values['leader-elect'] ?? parseBool(env.LEADER_ELECT, 'LEADER_ELECT') ?? true;
 
@@ -95,6 +105,7 @@ async function runCommand(args: string[]): Promise<void> {
     metricsPort,
     healthPort,
     host: values['bind-address'] ?? env.BIND_ADDRESS,
+    webhooks: { port: webhookPort, ...(webhookPublicUrl ? { publicUrl: webhookPublicUrl } : {}) },
     namespaces,
     shard: values.shard ?? env.SHARD,
     concurrency,

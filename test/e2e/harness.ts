@@ -97,7 +97,7 @@ export class OperatorProcess {
 
 export function startOperator(kubeconfigPath: string, identity: string, extra: string[] = []): OperatorProcess {
   return new OperatorProcess(
-    ['--kubeconfig', kubeconfigPath, '--metrics-port', '0', '--bind-address', '127.0.0.1', '--lease-namespace', 'default', '--lease-duration', '3s', ...extra],
+    ['--kubeconfig', kubeconfigPath, '--metrics-port', '0', '--webhook-port', '0', '--bind-address', '127.0.0.1', '--lease-namespace', 'default', '--lease-duration', '3s', ...extra],
     identity,
   );
 }

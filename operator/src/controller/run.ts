@@ -9,10 +9,12 @@ import { startEndpoints, type Endpoints } from '../observability/server.js';
 import type { OperatorMetrics } from '../observability/metrics.js';
 import { Operator, type OperatorOptions } from './manager.js';
 import type { EngineFactory } from './worker.js';
+import type { WebhookServer, WebhookServerOptions } from '../hubspot/webhooks/start.js';
 
 export interface RunningOperator {
   operator: Operator;
   endpoints: Endpoints;
+  webhooks?: WebhookServer;
   stop(): Promise<void>;
 }
 
@@ -24,6 +26,8 @@ export interface RunOptions extends Omit<OperatorOptions, 'engineFactory'> {
   healthPort?: number;
   host?: string;
   engineFactory?: EngineFactory;
+  /** Serve POST /webhooks/hubspot on this port (every replica, leader or not); DESIGN §2.8. */
+  webhooks?: Pick<WebhookServerOptions, 'port' | 'publicUrl' | 'inbox'>;
 }
 
 /** The sync engine's factory (operator/src/sync). */
@@ -43,15 +47,22 @@ export async function runOperator(o: RunOptions): Promise<RunningOperator> {
     healthz: () => operator.healthy(),
     readyz: () => operator.ready(),
   });
+  let webhooks: WebhookServer | undefined;
+  if (o.webhooks) {
+    const { startWebhookServer } = await import('../hubspot/webhooks/start.js');
+    webhooks = await startWebhookServer({ ...o.webhooks, host: o.host, metrics: o.metrics, logger: o.logger, source: { integrations: () => operator.integrations.list(), secret: (ns, name) => operator.secrets.get(ns, name) } });
+  }
   operator.start();
-  o.logger.info({ metrics: endpoints.metricsUrl, health: endpoints.healthUrl }, 'operator started');
+  o.logger.info({ metrics: endpoints.metricsUrl, health: endpoints.healthUrl, webhooks: webhooks?.url }, 'operator started');
   let stopping: Promise<void> | undefined;
   return {
     operator,
     endpoints,
+    webhooks,
     stop: () =>
       (stopping ??= (async () => {
         o.logger.info('stopping: finishing batches in flight and releasing the lease');
+        await webhooks?.close();
         await operator.stop();
         await endpoints.close();
         o.logger.info('stopped');

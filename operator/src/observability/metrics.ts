@@ -28,6 +28,7 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
     for (const name of DEFAULT_GAUGES_NAMED_TOTAL) registry.removeSingleMetric(name);
   }
   const registers = [registry];
+  const webhookTargets: { source?: () => { namespace: string; name: string }[] } = {};
 
   const m = {
     registry,
@@ -152,6 +153,36 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
       labelNames: [...INTEGRATION_LABELS] as const,
       registers,
     }),
+    webhookRequests: new Counter({
+      name: 'hubspot_operator_webhook_requests_total',
+      help: 'Requests to POST /webhooks/hubspot by HTTP status code answered (401 bad signature or stale timestamp, 503 could not store).',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    webhookEvents: new Counter({
+      name: 'hubspot_operator_webhook_events_total',
+      help: 'Webhook events stored for an integration (before duplicates are dropped), per object type and event kind (creation, propertyChange, deletion, ...).',
+      labelNames: [...INTEGRATION_LABELS, 'object_type', 'event'] as const,
+      registers,
+    }),
+    webhookEventsIgnored: new Counter({
+      name: 'hubspot_operator_webhook_events_ignored_total',
+      help: 'Events of authenticated deliveries that no integration takes, per reason (unknown_portal, unsynced_type, unsupported_event).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    webhooksConfigured: new Gauge({
+      name: 'hubspot_operator_webhooks_configured',
+      help: 'Integrations whose spec.hubspot.webhooks client secret resolves (1), as seen by this process.',
+      labelNames: [...INTEGRATION_LABELS] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of webhookTargets.source?.() ?? []) this.set({ namespace: t.namespace, integration: t.name }, 1);
+      },
+    }),
+    /** Set by the webhook receiver: the integrations hubspot_operator_webhooks_configured reports. */
+    webhookTargets,
   };
   return m;
 }

@@ -27,6 +27,7 @@ describe('alert definitions', () => {
       'HubSpotAPIRateLimited',
       'HubSpotDailyAPIBudgetNearlyExhausted',
       'HubSpotAuthenticationFailing',
+      'HubSpotWebhooksSilent',
       'HubSpotOperatorAbsent',
       'HubSpotOperatorNoLeader',
       'HubSpotOperatorWorkQueueBackingUp',

@@ -100,7 +100,7 @@ export async function startChartEnvironment(o: { render?: RenderOptions; integra
   const deployment = chartObjects.find((obj) => obj.kind === 'Deployment') as KubeObject & { spec: any };
   const args = (deployment.spec.template.spec.containers[0].args as string[])
     .map((a) => a.replace('$(POD_NAMESPACE)', RELEASE_NS))
-    .map((a) => (a.startsWith('--metrics-port=') ? '--metrics-port=0' : a));
+    .map((a) => (a.startsWith('--metrics-port=') ? '--metrics-port=0' : a.startsWith('--webhook-port=') ? '--webhook-port=0' : a));
   const replicas: OperatorProcess[] = [];
   const startReplica = (podName: string) => {
     const p = startOperatorProcess([...args, '--kubeconfig', operatorKubeconfig, '--bind-address', '127.0.0.1'], { POD_NAMESPACE: RELEASE_NS, POD_NAME: podName });

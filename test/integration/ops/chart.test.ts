@@ -77,13 +77,13 @@ describe('helm package', () => {
 });
 
 describe('default render', () => {
-  it('installs the operator with CRDs, RBAC, a metrics Service and a PDB, and nothing optional', () => {
+  it('installs the operator with CRDs, RBAC, a metrics and a webhook Service and a PDB, and nothing optional', () => {
     const kinds = defaults.map((o) => o.kind).sort();
     expect(kinds).toEqual(
       [
         'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding',
         'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition',
-        'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+        'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'ServiceAccount',
       ].sort(),
     );
     for (const o of defaults) {
@@ -107,11 +107,12 @@ describe('default render', () => {
     });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-metrics' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-metrics' });
-    expect(c.ports).toEqual([{ name: 'http-metrics', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([{ name: 'http-metrics', containerPort: 8080, protocol: 'TCP' }, { name: 'http-webhooks', containerPort: 9443, protocol: 'TCP' }]);
     expect(c.resources.requests).toEqual({ cpu: '100m', memory: '128Mi' });
     expect(c.resources.limits.memory).toBe('512Mi');
     expect(c.image).toBe('ghcr.io/hubspot-operator/hubspot-operator:0.1.0');
-    expect(c.args.slice(0, 2)).toEqual(['run', '--metrics-port=8080']);
+    expect(c.args.slice(0, 3)).toEqual(['run', '--metrics-port=8080', '--webhook-port=9443']);
+    expect(c.args.some((a: string) => a.startsWith('--webhook-public-url'))).toBe(false);
     expect(c.args).toContain('--leader-elect');
     expect(c.args).toContain('--lease-name=hs-hubspot-operator');
     expect(c.args).toContain('--lease-namespace=$(POD_NAMESPACE)');
@@ -203,7 +204,7 @@ describe('CRDs', () => {
 
 describe('all features', () => {
   it('renders every optional object', () => {
-    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'NetworkPolicy', 'PodDisruptionBudget']) expect(find(allFeatures, kind), kind).toHaveLength(1);
+    for (const kind of ['ServiceMonitor', 'PrometheusRule', 'ConfigMap', 'NetworkPolicy', 'PodDisruptionBudget', 'Ingress']) expect(find(allFeatures, kind), kind).toHaveLength(1);
   });
 
   it('limits the operator to watchNamespaces with one Role each, and no cluster-wide grant to its ServiceAccount', () => {
@@ -234,6 +235,7 @@ describe('all features', () => {
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(np.spec.ingress).toEqual([
       { ports: [{ port: 'http-metrics', protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+      { ports: [{ port: 'http-webhooks', protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }] },
     ]);
     expect(np.spec.egress[1].ports.map((p: { port: number }) => p.port)).toEqual([443, 6443, 5432]);
   });
@@ -242,11 +244,51 @@ describe('all features', () => {
     const sm = one(allFeatures, 'ServiceMonitor');
     expect(sm.metadata.labels?.release).toBe('kube-prometheus-stack');
     expect(sm.spec.endpoints[0]).toMatchObject({ port: 'http-metrics', path: '/metrics', honorLabels: true });
-    expect(sm.spec.selector.matchLabels).toEqual(one(allFeatures, 'Service').metadata.labels && {
+    expect(sm.spec.selector.matchLabels).toEqual(one(allFeatures, 'Service', 'hs-hubspot-operator-metrics').metadata.labels && {
       'app.kubernetes.io/name': 'hubspot-operator',
       'app.kubernetes.io/instance': 'hs',
       'app.kubernetes.io/component': 'metrics',
     });
+  });
+});
+
+describe('webhooks', () => {
+  it('serves the webhook port on every replica through its own Service, separate from /metrics', () => {
+    const svc = one(defaults, 'Service', 'hs-hubspot-operator-webhooks');
+    expect(svc.spec.type).toBe('ClusterIP');
+    expect(svc.spec.ports).toEqual([{ name: 'http-webhooks', port: 9443, targetPort: 'http-webhooks', protocol: 'TCP' }]);
+    // All replicas, not only the leader: the selector is the pods' selector, nothing leader-specific.
+    expect(svc.spec.selector).toEqual({ 'app.kubernetes.io/name': 'hubspot-operator', 'app.kubernetes.io/instance': 'hs' });
+    expect(svc.metadata.labels?.['app.kubernetes.io/component']).toBe('webhooks');
+    expect(one(defaults, 'Service', 'hs-hubspot-operator-metrics').spec.ports.map((p: { name: string }) => p.name)).toEqual(['http-metrics']);
+    expect(find(defaults, 'Ingress')).toEqual([]);
+  });
+
+  it('publishes only POST /webhooks/hubspot through the Ingress with host, TLS, class and annotations', () => {
+    const ing = one(allFeatures, 'Ingress', 'hs-hubspot-operator-webhooks');
+    expect(ing.metadata.namespace).toBe('ops');
+    expect(ing.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt' });
+    expect(ing.spec).toEqual({
+      ingressClassName: 'nginx',
+      tls: [{ hosts: ['hooks.example.com'], secretName: 'hooks-example-com-tls' }],
+      rules: [{
+        host: 'hooks.example.com',
+        http: { paths: [{ path: '/webhooks/hubspot', pathType: 'Exact', backend: { service: { name: 'hs-hubspot-operator-webhooks', port: { name: 'http-webhooks' } } } }] },
+      }],
+    });
+    const args: string[] = one(allFeatures, 'Deployment').spec.template.spec.containers[0].args;
+    expect(args).toEqual(expect.arrayContaining(['--webhook-port=9443', '--webhook-public-url=https://hooks.example.com/webhooks/hubspot']));
+    expect(one(allFeatures, 'Service', 'hs-hubspot-operator-webhooks').metadata.annotations).toEqual({ 'example.com/webhooks': 'true' });
+  });
+
+  it('renders the Ingress without a tls block when TLS ends in front of it, and refuses one without a host', async () => {
+    const ing = one(await render({ set: { 'webhooks.ingress.enabled': 'true', 'webhooks.ingress.host': 'hooks.example.org' } }), 'Ingress');
+    expect(ing.spec.tls).toBeUndefined();
+    expect(ing.spec.ingressClassName).toBeUndefined();
+    expect(await renderError({ set: { 'webhooks.ingress.enabled': 'true' } })).toMatch(/webhooks.ingress.host is required when webhooks.ingress.enabled is true/);
+    expect(await renderError({ set: { 'webhooks.ingress.enabled': 'true', 'webhooks.ingress.host': 'h.example.org', 'webhooks.service.enabled': 'false' } })).toMatch(
+      /webhooks.ingress.enabled needs webhooks.service.enabled/,
+    );
   });
 });
 
@@ -302,6 +344,10 @@ describe('values.schema.json', () => {
     [{ 'leaderElection.leaseDuration': '15' }, /at '\/leaderElection\/leaseDuration': got number, want string/],
     [{ 'leaderElection.leaseDuration': 'soon' }, /at '\/leaderElection\/leaseDuration': 'soon' does not match pattern/],
     [{ 'metrics.port': '70000' }, /at '\/metrics\/port': maximum: got 70,000, want 65,535/],
+    [{ 'webhooks.port': '70000' }, /at '\/webhooks\/port': maximum: got 70,000, want 65,535/],
+    [{ 'webhooks.publicUrl': 'hooks.example.com' }, /at '\/webhooks\/publicUrl': 'hooks.example.com' does not match pattern/],
+    [{ 'webhooks.ingress.host': 'Hooks_Example' }, /at '\/webhooks\/ingress\/host': 'Hooks_Example' does not match pattern/],
+    [{ 'webhooks.ingress.tls': 'true' }, /at '\/webhooks\/ingress': additional properties 'tls' not allowed/],
     [{ 'prometheusRule.runbookBaseURL': 'wiki' }, /at '\/prometheusRule\/runbookBaseURL': 'wiki' does not match pattern '\^https\?:\/\/'/],
     [{ 'prometheusRule.severityOverrides.HubSpotSyncStale': 'urgent' }, /at '\/prometheusRule\/severityOverrides\/HubSpotSyncStale': value must be one of/],
     [{ replicas: '2' }, /additional properties 'replicas' not allowed/],
@@ -357,5 +403,11 @@ describe('chart README', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('kubectl -n ops rollout status deployment/hs-hubspot-operator');
     expect(r.stdout).toContain('It watches HubSpotIntegrations, FieldMappings and SyncFilters in: crm.');
+  });
+
+  it('NOTES.txt gives the webhook target URL for the HubSpot app when the Ingress is on', async () => {
+    const r = await helm(['install', 'hs', CHART_DIR, '--dry-run=client', '--namespace', 'ops', '--set', 'webhooks.ingress.enabled=true', '--set', 'webhooks.ingress.host=hooks.example.com']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('set the HubSpot app\'s webhook target URL to\n  https://hooks.example.com/webhooks/hubspot');
   });
 });

@@ -41,18 +41,18 @@ describe('kubectl apply --dry-run=server of the rendered chart', () => {
     const r = await dryRun('default', await renderYaml({ namespace: 'hubspot-system' }));
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    for (const kind of ['customresourcedefinition.apiextensions.k8s.io/hubspotintegrations.hubspot-operator.dev', 'deployment.apps/hs-hubspot-operator', 'clusterrole.rbac.authorization.k8s.io/hs-hubspot-operator', 'serviceaccount/hs-hubspot-operator', 'service/hs-hubspot-operator-metrics', 'poddisruptionbudget.policy/hs-hubspot-operator']) {
+    for (const kind of ['customresourcedefinition.apiextensions.k8s.io/hubspotintegrations.hubspot-operator.dev', 'deployment.apps/hs-hubspot-operator', 'clusterrole.rbac.authorization.k8s.io/hs-hubspot-operator', 'serviceaccount/hs-hubspot-operator', 'service/hs-hubspot-operator-metrics', 'service/hs-hubspot-operator-webhooks', 'poddisruptionbudget.policy/hs-hubspot-operator']) {
       expect(lines.some((l) => l.startsWith(kind) && l.endsWith('(server dry run)')), `${kind} in:\n${r.stdout}`).toBe(true);
     }
-    expect(lines).toHaveLength(13);
+    expect(lines).toHaveLength(14);
     const get = await kubectl('get', 'deployments,serviceaccounts', '-n', 'hubspot-system', '-o', 'name');
     expect(get.stdout).not.toContain('hs-hubspot-operator');
   });
 
-  it('accepts every object with all features on (RBAC per namespace, monitoring, network policy)', async () => {
+  it('accepts every object with all features on (RBAC per namespace, monitoring, network policy, webhook Ingress)', async () => {
     const r = await dryRun('all', await renderYaml({ namespace: 'ops', valuesFiles: [join(FIXTURES_DIR, 'values-all-features.yaml')] }));
     expect(r.code, r.stderr).toBe(0);
-    for (const obj of ['servicemonitor.monitoring.coreos.com/hs-hubspot-operator', 'prometheusrule.monitoring.coreos.com/hs-hubspot-operator', 'networkpolicy.networking.k8s.io/hs-hubspot-operator', 'configmap/hs-hubspot-operator-dashboard', 'role.rbac.authorization.k8s.io/hs-hubspot-operator']) {
+    for (const obj of ['servicemonitor.monitoring.coreos.com/hs-hubspot-operator', 'prometheusrule.monitoring.coreos.com/hs-hubspot-operator', 'networkpolicy.networking.k8s.io/hs-hubspot-operator', 'ingress.networking.k8s.io/hs-hubspot-operator-webhooks', 'configmap/hs-hubspot-operator-dashboard', 'role.rbac.authorization.k8s.io/hs-hubspot-operator']) {
       expect(r.stdout, obj).toContain(`${obj} created (server dry run)`);
     }
   });

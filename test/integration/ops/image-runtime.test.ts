@@ -106,7 +106,7 @@ describe('the image contents (production dependencies only)', () => {
     const [cmd, ...args] = entrypoint();
     expect(cmd).toBe('node');
     expect(args.slice(-1)).toEqual(['run']);
-    const child = spawn(process.execPath, [...args, '--kubeconfig', kubeconfig, '--metrics-port', '0', '--bind-address', '127.0.0.1', '--no-leader-elect'], {
+    const child = spawn(process.execPath, [...args, '--kubeconfig', kubeconfig, '--metrics-port', '0', '--webhook-port', '0', '--bind-address', '127.0.0.1', '--no-leader-elect'], {
       cwd: app,
       env: { PATH: process.env.PATH, NODE_ENV: 'production', HOME: app },
       stdio: ['ignore', 'pipe', 'pipe'],

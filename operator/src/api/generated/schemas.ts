@@ -399,6 +399,39 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                 }
               }
             },
+            "webhooks": {
+              "type": "object",
+              "description": "Real time from HubSpot: the operator's webhook endpoint (POST /webhooks/hubspot on the webhook port) accepts deliveries signed with this HubSpot app's client secret for this integration's portal and stores them before answering; polling stays as the safety net. See docs/webhooks.md for pointing a HubSpot app at it.",
+              "required": [
+                "clientSecretRef"
+              ],
+              "properties": {
+                "clientSecretRef": {
+                  "type": "object",
+                  "description": "The Secret key that holds the HubSpot app's client secret (it signs the deliveries).",
+                  "required": [
+                    "name",
+                    "key"
+                  ],
+                  "properties": {
+                    "name": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+                      "description": "Name of a Secret in the same namespace."
+                    },
+                    "key": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[-._a-zA-Z0-9]+$",
+                      "description": "Key within the Secret that holds the client secret, e.g. clientSecret."
+                    }
+                  }
+                }
+              }
+            },
             "rateLimit": {
               "type": "object",
               "default": {},
@@ -896,6 +929,27 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
           "type": "integer",
           "format": "int64",
           "description": "Records currently failing, the sum of errors[].records."
+        },
+        "webhooks": {
+          "type": "object",
+          "description": "Webhook deliveries for this integration (present when spec.hubspot.webhooks is set).",
+          "properties": {
+            "lastEventTime": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When the newest stored event occurred in HubSpot (its occurredAt)."
+            },
+            "eventsLast24h": {
+              "type": "integer",
+              "format": "int64",
+              "description": "Events stored for this integration in the last 24 hours (duplicates not counted)."
+            },
+            "rejectedLast24h": {
+              "type": "integer",
+              "format": "int64",
+              "description": "Deliveries naming this integration's portal refused in the last 24 hours (bad signature, e.g. a wrong client secret, or a stale timestamp)."
+            }
+          }
         },
         "apiUsage": {
           "type": "object",

@@ -211,6 +211,24 @@ export interface HubSpotConnection {
    */
   portalId?: number;
   auth: HubSpotAuthSpec;
+  /**
+   * Real time from HubSpot: the operator's webhook endpoint (POST /webhooks/hubspot on the webhook port) accepts deliveries signed with this HubSpot app's client secret for this integration's portal and stores them before answering; polling stays as the safety net. See docs/webhooks.md for pointing a HubSpot app at it.
+   */
+  webhooks?: {
+    /**
+     * The Secret key that holds the HubSpot app's client secret (it signs the deliveries).
+     */
+    clientSecretRef: {
+      /**
+       * Name of a Secret in the same namespace.
+       */
+      name: string;
+      /**
+       * Key within the Secret that holds the client secret, e.g. clientSecret.
+       */
+      key: string;
+    };
+  };
   rateLimit?: RateLimitSpec;
 }
 /**
@@ -431,6 +449,23 @@ export interface HubSpotIntegrationStatus {
    * Records currently failing, the sum of errors[].records.
    */
   errorCount?: number;
+  /**
+   * Webhook deliveries for this integration (present when spec.hubspot.webhooks is set).
+   */
+  webhooks?: {
+    /**
+     * When the newest stored event occurred in HubSpot (its occurredAt).
+     */
+    lastEventTime?: string;
+    /**
+     * Events stored for this integration in the last 24 hours (duplicates not counted).
+     */
+    eventsLast24h?: number;
+    /**
+     * Deliveries naming this integration's portal refused in the last 24 hours (bad signature, e.g. a wrong client secret, or a stale timestamp).
+     */
+    rejectedLast24h?: number;
+  };
   apiUsage?: ApiUsageStatus;
 }
 export interface ObjectSyncStatus {
