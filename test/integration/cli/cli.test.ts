@@ -297,6 +297,17 @@ describe('sync, resync, suspend, resume', () => {
     expect(c).toEqual([expect.objectContaining({ name: NAME, annotation: 'hubspot-operator.dev/resync-requested-at', handled: 'true', ready: 'True' })]);
     expect((await getIntegration()).status!.lastHandledResyncRequest).toBe(c[0]!.requestedAt);
 
+    // Every command in every format: the request is recorded and carried out.
+    for (const command of ['sync', 'resync'] as const) {
+      const field = command === 'sync' ? 'lastHandledSyncRequest' : 'lastHandledResyncRequest';
+      for (const o of ['table', 'json', 'csv']) {
+        const r = await cli(command, NAME, ...K(), '--wait', '-o', o);
+        expect(r, `${command} -o ${o}`).toMatchObject({ code: 0, stderr: '' });
+        const stamp = o === 'json' ? JSON.parse(r.stdout).requestedAt : o === 'csv' ? csvObjects(r.stdout)[0]!.requestedAt : /requested for crm\/acme at (\S+)$/m.exec(r.stdout)![1];
+        expect((await getIntegration()).status![field], `${command} -o ${o}`).toBe(stamp);
+      }
+    }
+
     // Without --wait: only the request.
     const quick = JSON.parse((await cli('resync', NAME, ...K(), '-o', 'json')).stdout);
     expect(quick.handled).toBeNull();
@@ -315,6 +326,11 @@ describe('sync, resync, suspend, resume', () => {
     expect((await getIntegration()).spec).toMatchObject({ suspend: false });
     await waitFor(async () => condition(await getIntegration(), 'Ready')?.reason === 'Synced', { timeoutMs: 30_000, what: 'Synced again' });
     expect((await cli('resume', NAME, ...K())).stdout).toBe('crm/acme was already running (not suspended)\n');
+    // The remaining formats of both.
+    expect(csvObjects((await cli('suspend', NAME, ...K(), '-o', 'csv')).stdout)).toEqual([{ namespace: NS, name: NAME, suspended: 'true', changed: 'true' }]);
+    expect(JSON.parse((await cli('resume', NAME, ...K(), '-o', 'json')).stdout)).toEqual({ namespace: NS, name: NAME, suspended: false, changed: true });
+    expect((await getIntegration()).spec).toMatchObject({ suspend: false });
+    await waitFor(async () => condition(await getIntegration(), 'Ready')?.reason === 'Synced', { timeoutMs: 30_000, what: 'Synced after the last resume' });
   });
 });
 
