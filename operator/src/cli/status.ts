@@ -8,7 +8,10 @@ import type { Condition, ObjectSyncStatus } from '../api/types.js';
 import { ANNOTATIONS } from '../api/constants.js';
 import type { CliIo } from './io.js';
 import { connectKube, getIntegration, listIntegrations, type Integration } from './kube.js';
-import { KUBE_FLAGS, KUBE_FLAGS_HELP, OUTPUT_FLAG, OUTPUT_FLAG_HELP, kubeOptions, nameArg, outputOption, parseCommand } from './options.js';
+import { DATABASE_FLAG, DATABASE_FLAG_HELP, KUBE_FLAGS, KUBE_FLAGS_HELP, OUTPUT_FLAG, OUTPUT_FLAG_HELP, kubeOptions, nameArg, outputOption, parseCommand } from './options.js';
+import { stateReaderFor } from './state-access.js';
+import type { FailingRecord } from './state-reader.js';
+import { UsageError } from '../cli-args.js';
 import { renderCsv, renderJson, renderTable, type Grid } from './output.js';
 import { age } from './time.js';
 
@@ -20,7 +23,18 @@ integration of the namespace (or of all namespaces with -A).
 
 Flags:
   -A, --all-namespaces         list the integrations of every namespace (without NAME)
-${OUTPUT_FLAG_HELP}${KUBE_FLAGS_HELP}`;
+  --records                    with NAME: also name the impacted records of each error category
+                               (reads the state schema, like "errors")
+${OUTPUT_FLAG_HELP}${DATABASE_FLAG_HELP}${KUBE_FLAGS_HELP}`;
+
+/** How many impacted records --records names per category. */
+const IMPACTED_SHOWN = 5;
+
+/** "contacts hubspot 501/key 401"-style names of failing records, for the error cards. */
+function recordName(r: { objectType: string; hubspotId?: string | null; targetKey?: string | null }): string {
+  const ids = [r.hubspotId ? `hubspot ${r.hubspotId}` : '', r.targetKey ? `key ${r.targetKey}` : ''].filter(Boolean).join('/');
+  return `${r.objectType} ${ids}`;
+}
 
 type Counts = { created?: number; updated?: number; deleted?: number };
 
@@ -28,7 +42,7 @@ const sum = (c?: Counts) => (c?.created ?? 0) + (c?.updated ?? 0) + (c?.deleted 
 const cud = (c?: Counts) => `+${c?.created ?? 0} ~${c?.updated ?? 0} -${c?.deleted ?? 0}`;
 
 /** The JSON view of one integration's health. */
-export function healthOf(i: Integration, now = Date.now()) {
+export function healthOf(i: Integration, now = Date.now(), failing?: FailingRecord[]) {
   const st = i.status ?? {};
   const conditions = (st.conditions ?? []) as Condition[];
   const ready = conditions.find((c) => c.type === 'Ready');
@@ -70,7 +84,13 @@ export function healthOf(i: Integration, now = Date.now()) {
       pendingChanges: o.pendingChanges ?? 0,
       lastCycle: o.lastCycle ?? {},
     })),
-    errors: (st.errors ?? []).map((e) => ({ category: e.category, records: e.records, message: e.message, lastSeenTime: e.lastSeenTime })),
+    errors: (st.errors ?? []).map((e) => ({
+      category: e.category,
+      records: e.records,
+      message: e.message,
+      lastSeenTime: e.lastSeenTime,
+      ...(failing ? { impacted: failing.filter((f) => f.category === e.category).map((f) => ({ objectType: f.objectType, hubspotId: f.hubspotId ?? null, targetKey: f.targetKey ?? null, direction: f.direction })) } : {}),
+    })),
     errorCount: st.errorCount ?? 0,
     apiUsage: {
       requestsLast24h: st.apiUsage?.requestsLast24h ?? 0,
@@ -145,6 +165,12 @@ export function renderHealthPage(h: Health, now = Date.now()): string {
         }),
       ).trimEnd(),
     );
+    for (const e of h.errors) {
+      if (!e.impacted) continue;
+      const shown = e.impacted.slice(0, IMPACTED_SHOWN).map(recordName);
+      const more = e.impacted.length - shown.length;
+      lines.push(`  ${e.category} records: ${shown.join(', ') || '(none in the state: they synced since)'}${more > 0 ? `, and ${more} more` : ''}`);
+    }
     lines.push(`  Every failing record: ${'errors'} ${h.name} -n ${h.namespace}`);
   }
   return lines.join('\n') + '\n';
@@ -199,7 +225,7 @@ function listCsvGrid(items: Health[]): Grid {
 }
 
 export async function statusCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommand('status', args, { ...KUBE_FLAGS, ...OUTPUT_FLAG, 'all-namespaces': { type: 'boolean', short: 'A' } });
+  const { values, positionals } = parseCommand('status', args, { ...KUBE_FLAGS, ...OUTPUT_FLAG, ...DATABASE_FLAG, 'all-namespaces': { type: 'boolean', short: 'A' }, records: { type: 'boolean' } });
   if (values.help) {
     io.out(STATUS_HELP(io.prog));
     return 0;
@@ -207,15 +233,23 @@ export async function statusCommand(args: string[], io: CliIo): Promise<number> 
   const name = nameArg('status', positionals, true);
   const output = outputOption(values);
   const all = values['all-namespaces'] === true;
-  if (name && all) {
-    const { UsageError } = await import('../cli-args.js');
-    throw new UsageError('status: NAME and -A/--all-namespaces exclude each other (a name is looked up in one namespace)');
-  }
+  if (name && all) throw new UsageError('status: NAME and -A/--all-namespaces exclude each other (a name is looked up in one namespace)');
+  if (values.records && !name) throw new UsageError('status: --records needs an integration NAME');
   const kube = connectKube(kubeOptions(values));
   try {
     const now = Date.now();
     if (name) {
-      const h = healthOf(await getIntegration(kube, name), now);
+      const integration = await getIntegration(kube, name);
+      let failing: FailingRecord[] | undefined;
+      if (values.records) {
+        const reader = await stateReaderFor(kube, integration, values['database-url']);
+        try {
+          failing = await reader.errors({});
+        } finally {
+          await reader.close();
+        }
+      }
+      const h = healthOf(integration, now, failing);
       if (output === 'json') io.out(renderJson(h));
       else if (output === 'csv') io.out(renderCsv(objectsCsvGrid(h)));
       else io.out(renderHealthPage(h, now).replace(`errors ${h.name} -n`, `${io.prog} errors ${h.name} -n`));

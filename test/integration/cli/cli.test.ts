@@ -49,6 +49,7 @@ let dir: string;
 let adminKc: string;
 let viewerKc: string;
 let badKey: string;
+const operatorLog: string[] = [];
 const K = () => ['--kubeconfig', adminKc, '-n', NS];
 
 const getIntegration = () => client.get<Obj>(R.integration, NS, NAME);
@@ -86,7 +87,7 @@ beforeAll(async () => {
 
   operator = await runOperator({
     kubeConfig: kc,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: process.env.CLI_TEST_LOG ? 'debug' : 'silent' }, { write: (line: string) => void operatorLog.push(line) }),
     metrics: createMetrics({ defaultMetrics: false }),
     metricsPort: 0,
     host: '127.0.0.1',
@@ -117,12 +118,23 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await operator?.stop();
-  await db?.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`).catch(() => {});
-  await db?.query(`DROP SCHEMA IF EXISTS "${STATE}" CASCADE`).catch(() => {});
-  await db?.end();
-  await hubspot?.close();
-  await kube?.close();
+  // Each step bounded, and named on stderr if it overruns (a teardown once overran the hook
+  // timeout and could not be reproduced; this says which step if it recurs).
+  const step = async (what: string, fn: () => Promise<unknown> | undefined) => {
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<void>((res) => { timer = setTimeout(() => { console.error(`cli.test teardown: ${what} still running after 20 s; moving on`); if (process.env.CLI_TEST_LOG) console.error(operatorLog.slice(-25).join('')); res(); }, 20_000); });
+    await Promise.race([Promise.resolve(fn()).catch((err) => console.error(`cli.test teardown: ${what}: ${err}`)), overrun]);
+    clearTimeout(timer);
+  };
+  await step('operator.stop', () => operator?.stop());
+  await step('drop schemas', async () => {
+    await db?.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    await db?.query(`DROP SCHEMA IF EXISTS "${STATE}" CASCADE`);
+  });
+  await step('db.end', () => db?.end());
+  await step('hubspot.close', () => hubspot?.close());
+  await step('client.close', () => client?.close());
+  await step('kube.close', () => kube?.close());
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -168,6 +180,17 @@ describe('status', () => {
     const rows = csvObjects(r.stdout);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ namespace: NS, name: NAME, ready: 'True', type: 'contacts', hubspotRecords: String(CONTACTS), linkedRecords: String(CONTACTS), errorCount: '1', dailyBudget: '250000' });
+  });
+
+  it('--records names the impacted records of each category (read from the state schema, so it needs the Secret)', async () => {
+    const r = await cli('status', NAME, ...K(), '--records');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`\n  Validation records: contacts key ${badKey}\n`);
+    const j = JSON.parse((await cli('status', NAME, ...K(), '--records', '-o', 'json')).stdout);
+    expect(j.errors[0].impacted).toEqual([{ objectType: 'contacts', hubspotId: null, targetKey: badKey, direction: 'toHubSpot' }]);
+    const denied = await cli('status', NAME, '--kubeconfig', viewerKc, '--records');
+    expect(denied).toMatchObject({ code: 1, stdout: '', stderr: 'hubspot-operator: cannot read Secret crm/acme-db: forbidden (needs get on secrets in namespace crm; or pass --database-url)\n' });
+    expect((await cli('status', '--records', ...K())).stderr).toBe('hubspot-operator: status: --records needs an integration NAME\n');
   });
 
   it('without NAME: one line per integration; the namespace comes from the kubeconfig context, -A lists all', async () => {
@@ -331,6 +354,8 @@ describe('sync, resync, suspend, resume', () => {
     expect(JSON.parse((await cli('resume', NAME, ...K(), '-o', 'json')).stdout)).toEqual({ namespace: NS, name: NAME, suspended: false, changed: true });
     expect((await getIntegration()).spec).toMatchObject({ suspend: false });
     await waitFor(async () => condition(await getIntegration(), 'Ready')?.reason === 'Synced', { timeoutMs: 30_000, what: 'Synced after the last resume' });
+    // Syncing really restarted: a requested cycle is carried out.
+    expect((await cli('sync', NAME, ...K(), '--wait', '--timeout', '30s')).stdout).toMatch(/^carried out: /m);
   });
 });
 
