@@ -205,6 +205,15 @@ describe('status', () => {
     expect(JSON.parse(all.stdout).items.map((i: { name: string }) => i.name)).toEqual([NAME]);
     const csv = csvObjects((await cli('status', '-A', '--kubeconfig', adminKc, '-o', 'csv')).stdout);
     expect(csv).toEqual([expect.objectContaining({ namespace: NS, name: NAME, errorCount: '1', objects: 'contacts' })]);
+    // --context picks another context of the kubeconfig, and its namespace.
+    const two = new KubeConfig();
+    two.loadFromString(kube.kubeconfig);
+    const current = two.getContextObject(two.getCurrentContext())!;
+    two.addContext({ name: 'crm-team', cluster: current.cluster, user: current.user, namespace: NS });
+    const twoPath = join(dir, 'two-contexts.kubeconfig');
+    writeFileSync(twoPath, two.exportConfig());
+    expect(JSON.parse((await cli('status', '--kubeconfig', twoPath, '-o', 'json')).stdout).items).toEqual([]); // current context: namespace default
+    expect(JSON.parse((await cli('status', '--kubeconfig', twoPath, '--context', 'crm-team', '-o', 'json')).stdout).items.map((i: { name: string }) => i.name)).toEqual([NAME]);
     // A namespace without integrations: a note on stderr, like kubectl.
     const empty = await cli('status', '--kubeconfig', adminKc, '-n', 'default');
     expect(empty).toMatchObject({ code: 0, stdout: '', stderr: 'No HubSpotIntegrations found in namespace default.\n' });
