@@ -138,10 +138,11 @@ export async function openStateReader(loc: StateLocation): Promise<StateReader> 
   return {
     errors: (f) =>
       guard('record_errors table', async () => {
+        // Newest first (listErrors' order), so --limit keeps the most recent; then grouped for reading.
         const all = await store.listErrors(1_000_000);
         const wanted = all.filter((e) => (!f.category || e.category.toLowerCase() === f.category.toLowerCase()) && (!f.objectType || e.objectType === f.objectType));
-        const sorted = wanted.sort((a, b) => a.objectType.localeCompare(b.objectType) || a.category.localeCompare(b.category) || b.lastSeen.localeCompare(a.lastSeen));
-        return (f.limit ? sorted.slice(0, f.limit) : sorted).map((e) => ({ ...e, direction: e.direction }));
+        const kept = f.limit ? wanted.slice(0, f.limit) : wanted;
+        return kept.sort((a, b) => a.objectType.localeCompare(b.objectType) || a.category.localeCompare(b.category) || b.lastSeen.localeCompare(a.lastSeen));
       }),
     audit: (f) =>
       guard('audit_log table', async () => {

@@ -38,7 +38,6 @@ function recordName(r: { objectType: string; hubspotId?: string | null; targetKe
 
 type Counts = { created?: number; updated?: number; deleted?: number };
 
-const sum = (c?: Counts) => (c?.created ?? 0) + (c?.updated ?? 0) + (c?.deleted ?? 0);
 const cud = (c?: Counts) => `+${c?.created ?? 0} ~${c?.updated ?? 0} -${c?.deleted ?? 0}`;
 
 /** The JSON view of one integration's health. */

@@ -386,6 +386,8 @@ describe('permissions and failures: one line on stderr, a non-zero exit, never a
   });
 
   it('an unknown integration, a wrong namespace, an unreachable database or API server, a bad kubeconfig', async () => {
+    const badTokenKc = join(dir, 'bad-token.kubeconfig');
+    writeFileSync(badTokenKc, kube.kubeconfigFor('not-a-token', NS));
     const cases: [string[], RegExp][] = [
       [['status', 'nope', '--kubeconfig', adminKc, '-n', NS], /^hubspot-operator: HubSpotIntegration "nope" not found in namespace "crm"\n$/],
       [['errors', NAME, '--kubeconfig', adminKc, '-n', 'default'], /^hubspot-operator: HubSpotIntegration "acme" not found in namespace "default"; it exists in namespace "crm" \(use -n crm\)\n$/],
@@ -393,6 +395,8 @@ describe('permissions and failures: one line on stderr, a non-zero exit, never a
       [['status', '--kubeconfig', join(dir, 'missing')], /^hubspot-operator: kubeconfig ".*missing" does not exist\n$/],
       [['status', '--kubeconfig', adminKc, '--context', 'prod'], /^hubspot-operator: --context: the kubeconfig has no context "prod"; it has \S+\n$/],
       [['status', NAME, 'extra', '--kubeconfig', adminKc], /^hubspot-operator: status: expected one integration NAME, got 2 \(acme extra\)\n$/],
+      [['status', NAME, '--kubeconfig', badTokenKc], /^hubspot-operator: the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ rejected your credentials \(401 Unauthorized\): check the kubeconfig's user\n$/],
+      [['errors', NAME, '--kubeconfig', adminKc, '-n', NS, '--limit', '0'], /^hubspot-operator: --limit: "0" is not a positive integer\n$/],
     ];
     for (const [[command, ...args], stderr] of cases) {
       const r = await cli(command as CliCommand, ...args);
