@@ -1,6 +1,7 @@
 /** The CLI's pure parts: RFC 4180 CSV, the table layout, --since, the plan's exit-code rule, plugin detection. */
 import { describe, expect, it } from 'vitest';
 import { invokedAsPlugin } from '../../../operator/src/cli.js';
+import { CLI_COMMANDS, runCli } from '../../../operator/src/cli/index.js';
 import { csvField, parseOutputFormat, renderCsv, renderTable } from '../../../operator/src/cli/output.js';
 import { hasDifferences, planEntries } from '../../../operator/src/cli/plan.js';
 import { age, parseSince, shortDuration } from '../../../operator/src/cli/time.js';
@@ -76,5 +77,31 @@ describe('kubectl plugin detection', () => {
     expect(invokedAsPlugin('/app/node_modules/.bin/hubspot-operator')).toBe(false);
     expect(invokedAsPlugin('/app/operator/dist/cli.js')).toBe(false);
     expect(invokedAsPlugin(undefined)).toBe(false);
+  });
+});
+
+describe('help and usage errors (no cluster needed)', () => {
+  const run = async (command: (typeof CLI_COMMANDS)[number], ...args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(command, args, { prog: 'kubectl hubspot', out: (t) => void (out += t), err: (t) => void (err += t) });
+    return { code, out, err };
+  };
+
+  it('every command has --help, named with the program it was started as', async () => {
+    for (const command of CLI_COMMANDS) {
+      const r = await run(command, '--help');
+      expect(r, command).toMatchObject({ code: 0, err: '' });
+      expect(r.out, command).toContain(`Usage: kubectl hubspot ${command}`);
+      expect(r.out, command).toContain('--kubeconfig');
+    }
+  });
+
+  it('a missing NAME, an unknown flag or a bad -o exits 2 with one line', async () => {
+    expect(await run('errors')).toEqual({ code: 2, out: '', err: 'kubectl hubspot: errors: missing the integration NAME (see "errors --help")\n' });
+    expect((await run('status', '--colour')).err).toMatch(/^kubectl hubspot: status: Unknown option '--colour'/);
+    expect(await run('status', 'acme', '-o', 'yaml')).toEqual({ code: 2, out: '', err: 'kubectl hubspot: -o/--output: "yaml" is not an output format; expected one of table, json, csv\n' });
+    expect(await run('status', 'Acme_1')).toMatchObject({ code: 2, err: 'kubectl hubspot: status: "Acme_1" is not a valid resource name; expected lowercase letters, digits, "-" and "."\n' });
+    expect((await run('sync', 'acme', '--timeout', 'soon')).err).toMatch(/^kubectl hubspot: --timeout: invalid duration "soon"/);
   });
 });
