@@ -1,20 +1,32 @@
 #!/usr/bin/env node
 /**
- * hubspot-operator: `run` (against a cluster) and `sandbox` (everything embedded).
+ * hubspot-operator: `run` (against a cluster), `sandbox` (everything embedded), and the
+ * user-facing commands of cli/ (status, errors, audit, plan, sync, resync, suspend, resume).
+ * Installed a second time as `kubectl-hubspot`: invoked under that name (kubectl's plugin
+ * mechanism runs it for `kubectl hubspot …`) it speaks as `kubectl hubspot`.
  * Flags override environment variables, which override defaults. Bad input exits with code 2
  * and a message naming the flag, what is wrong and what is expected.
  */
 import { realpathSync } from 'node:fs';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseOrThrow, parsePort, parsePositiveInt, parseBool, untilSignal, UsageError } from './cli-args.js';
 
-const HELP = `hubspot-operator — keeps HubSpot CRM and PostgreSQL in sync, configured as Kubernetes resources
+const HELP = (commands: string) => `hubspot-operator — keeps HubSpot CRM and PostgreSQL in sync, configured as Kubernetes resources
 
 Usage:
   hubspot-operator run [flags]        run the operator against a cluster (in-cluster config or KUBECONFIG)
   hubspot-operator sandbox [flags]    everything embedded: Kubernetes API, HubSpot API and PostgreSQL (PGlite)
-  hubspot-operator --help             this help; "hubspot-operator <command> --help" for the flags of a command
+  hubspot-operator <command> [NAME]   inspect and steer a HubSpotIntegration with your kubeconfig's identity:
+${commands}  hubspot-operator --help             this help; "hubspot-operator <command> --help" for the flags of a command
+
+Also installed as the kubectl plugin kubectl-hubspot: "kubectl hubspot status" works like "hubspot-operator status".
 `;
+
+/** The name this process was started as: `kubectl-hubspot` (the plugin) or `hubspot-operator`. */
+export function invokedAsPlugin(argv1: string | undefined = process.argv[1]): boolean {
+  return Boolean(argv1) && /^kubectl-hubspot(\.(c?js|mjs|ts))?$/.test(basename(argv1!));
+}
 
 export const RUN_HELP = `Usage: hubspot-operator run [flags]
 
@@ -121,15 +133,22 @@ async function runCommand(args: string[]): Promise<void> {
   await untilSignal(async () => running.stop());
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], opts: { plugin?: boolean } = {}): Promise<number> {
   const [command, ...rest] = argv;
+  const plugin = opts.plugin ?? invokedAsPlugin();
+  const prog = plugin ? 'kubectl hubspot' : 'hubspot-operator';
+  const cli = await import('./cli/index.js');
+  if (cli.isCliCommand(command)) {
+    const { processIo } = await import('./cli/io.js');
+    return cli.runCli(command, rest, processIo(prog));
+  }
   try {
     switch (command) {
       case undefined:
       case '-h':
       case '--help':
       case 'help':
-        process.stdout.write(HELP);
+        process.stdout.write(plugin ? cli.PLUGIN_HELP : HELP(cli.COMMANDS_HELP.replace(/^  /gm, '    ')));
         return command === undefined ? 2 : 0;
       case 'run':
         await runCommand(rest);
@@ -140,14 +159,18 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       default:
-        throw new UsageError(`unknown command "${command}": expected run or sandbox (see --help)`);
+        throw new UsageError(
+          plugin
+            ? `unknown command "${command}": expected one of ${cli.CLI_COMMANDS.join(', ')} (see "kubectl hubspot --help")`
+            : `unknown command "${command}": expected run, sandbox or one of ${cli.CLI_COMMANDS.join(', ')} (see --help)`,
+        );
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`hubspot-operator: ${err.message}\n`);
+      process.stderr.write(`${prog}: ${err.message}\n`);
       return 2;
     }
-    process.stderr.write(`hubspot-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${prog}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
 }
