@@ -12,18 +12,17 @@ export interface Shared<T> {
 
 export class SharedRegistry<T> {
   private readonly entries = new Map<string, { value: Promise<T>; refs: number }>();
-  private readonly create: (key: string) => Promise<T>;
   private readonly destroy: (value: T) => Promise<void>;
 
-  constructor(create: (key: string) => Promise<T>, destroy: (value: T) => Promise<void>) {
-    this.create = create;
+  constructor(destroy: (value: T) => Promise<void>) {
     this.destroy = destroy;
   }
 
-  async acquire(key: string): Promise<Shared<T>> {
+  /** The resource of `key`, created with `create` when there is none yet. */
+  async acquire(key: string, create: () => Promise<T>): Promise<Shared<T>> {
     let e = this.entries.get(key);
     if (!e) {
-      const value = this.create(key);
+      const value = create();
       e = { value, refs: 0 };
       this.entries.set(key, e);
       // A failed creation is not cached: the next acquire tries again.
