@@ -5,10 +5,8 @@
  * never re-created on either side.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import { deleteRows, describeDbError } from '../target/postgres/rows.js';
-import type { AuditEntry, LinkRow, RecordError } from '../target/postgres/state.js';
-import { countersOf, rethrowIfUnreachable, type SyncContext } from './context.js';
+import type { AuditEntry, LinkRow, RecordError, TargetTx } from '../target/connector.js';
+import { countersOf, type SyncContext } from './context.js';
 import type { ObjectPlan } from './mapping.js';
 import { tableRef } from './pull.js';
 
@@ -16,27 +14,26 @@ export async function applyHubSpotDeletes(
   ctx: SyncContext,
   plan: ObjectPlan,
   archived: HubSpotObject[],
-  opts: { pkDataType?: string; commitCursor(tx: Queryable): Promise<void> },
+  opts: { pkDataType?: string; commitCursor(tx: TargetTx): Promise<void> },
 ): Promise<void> {
   const counters = countersOf(ctx, plan.type);
   const links = await ctx.state.linksByHubSpotIds(plan.type, archived.map((o) => o.id));
   const live = [...links.values()].filter((l) => !l.deletedSide);
   const t = tableRef(plan, opts.pkDataType);
   let deleted = 0;
-  await ctx.db.transaction(
+  await ctx.target.transaction(
     async (tx) => {
       const audit: AuditEntry[] = [];
       const errors: RecordError[] = [];
       const tombstones: LinkRow[] = [];
       const removed: string[] = [];
       if (plan.deleteFromHubSpot === 'Propagate' && plan.toTarget) {
-        const failures = await deleteRows(tx, t, live.map((l) => l.targetKey));
-        const failed = new Map(failures.map((f) => [f.index, f.error]));
+        const failures = await tx.rows.deleteRows(t, live.map((l) => l.targetKey));
+        const failed = new Map(failures.map((f) => [f.index, f.message]));
         live.forEach((l, i) => {
           const err = failed.get(i);
           if (err !== undefined) {
-            rethrowIfUnreachable(err);
-            const message = `${plan.schema}.${plan.table} key ${l.targetKey}: delete (HubSpot ${plan.type} ${l.hubspotId} was deleted) failed: ${describeDbError(err)}`;
+            const message = `${plan.schema}.${plan.table} key ${l.targetKey}: delete (HubSpot ${plan.type} ${l.hubspotId} was deleted) failed: ${err}`;
             errors.push({ objectType: plan.type, hubspotId: l.hubspotId, targetKey: l.targetKey, direction: 'toTarget', category: 'Target', message });
             audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'delete', hubspotId: l.hubspotId, targetKey: l.targetKey, outcome: 'failed', category: 'Target', message });
             counters.failed++;
@@ -52,14 +49,14 @@ export async function applyHubSpotDeletes(
           audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'unlink', hubspotId: l.hubspotId, targetKey: l.targetKey, outcome: 'ok', message: 'deleted in HubSpot; deletes.fromHubSpot is Ignore' });
         }
       }
-      await ctx.state.deleteLinks(tx, plan.type, removed);
-      await ctx.state.upsertLinks(tx, plan.type, tombstones);
-      await ctx.state.clearErrors(tx, plan.type, [...removed, ...tombstones.map((l) => l.hubspotId)], []);
-      await ctx.state.recordErrors(tx, errors);
-      await ctx.state.audit(tx, audit);
+      await tx.state.deleteLinks(plan.type, removed);
+      await tx.state.upsertLinks(plan.type, tombstones);
+      await tx.state.clearErrors(plan.type, [...removed, ...tombstones.map((l) => l.hubspotId)], []);
+      await tx.state.recordErrors(errors);
+      await tx.state.audit(audit);
       await opts.commitCursor(tx);
     },
-    { writer: ctx.uid },
+    { writer: true },
   );
   counters.toTarget.deleted += deleted;
   if (deleted) ctx.observer?.recordsSynced?.(plan.type, 'toTarget', 'deleted', deleted);

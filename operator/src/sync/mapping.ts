@@ -8,12 +8,11 @@ import { createHash } from 'node:crypto';
 import type { FieldMappingSpec, FieldSpec, SyncFilterSpec, SyncedObjectSpec } from '../api/types.js';
 import { DEFAULT_MAPPED_PROPERTIES, isStandardObjectType, lastModifiedProperty } from '../api/constants.js';
 import type { PropertyDefinition } from '../hubspot/types.js';
-import { isValidIdentifier } from '../target/postgres/identifiers.js';
+import { isValidIdentifier, type ColumnInfo, type ColumnKind } from '../target/connector.js';
 import type { FieldPlan } from './conflict.js';
 import { compileFilters, type CompiledFilter } from './filter.js';
 import { compileTransform, transformIssues } from './transform.js';
 import type { SpecIssue } from './types.js';
-import type { ColumnInfo, ColumnKind } from '../target/postgres/tables.js';
 import type { PropertyType } from './values.js';
 
 export type { ColumnInfo };
@@ -62,6 +61,10 @@ export interface PlanInput {
   properties: Map<string, PropertyDefinition>;
   /** Columns of the table, or undefined when the table does not exist. */
   columns: Map<string, ColumnInfo> | undefined;
+  /** The table's primary key columns (when known): a table without one cannot be synced. */
+  tablePrimaryKey?: string[];
+  /** Spec paths of the target settings (default: spec.target.postgres.*). */
+  targetFields?: { schema: string; createTables: string };
 }
 
 export function allows(objectDir: Direction, fieldDir: Direction): boolean {
@@ -86,12 +89,13 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
   const fmName = input.fieldMapping?.name ?? '';
   const fmIssue = (field: string, message: string) => issues.push({ kind: 'FieldMapping', name: fmName, field, message });
 
+  const tf = input.targetFields ?? { schema: 'spec.target.postgres.schema', createTables: 'spec.target.postgres.createTables' };
   const direction: Direction = o.direction ?? 'TwoWay';
   const primaryKey = o.primaryKey ?? 'id';
   for (const [field, value] of [
     [`spec.objects[${index}].table`, o.table],
     [`spec.objects[${index}].primaryKey`, primaryKey],
-    ['spec.target.postgres.schema', input.schema],
+    [tf.schema, input.schema],
   ] as const) {
     if (!isValidIdentifier(value)) integrationIssue(field, `${JSON.stringify(value)} is not a valid SQL identifier (lower-case letters, digits, _; at most 63)`);
   }
@@ -102,7 +106,13 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
   const columns = input.columns;
   const tableMissing = columns === undefined;
   if (tableMissing && !input.createTables) {
-    integrationIssue(`spec.objects[${index}].table`, `table "${input.schema}.${o.table}" does not exist (set spec.target.postgres.createTables to create it)`);
+    integrationIssue(`spec.objects[${index}].table`, `table "${input.schema}.${o.table}" does not exist (set ${tf.createTables} to create it)`);
+  }
+  if (columns && input.tablePrimaryKey && input.tablePrimaryKey.length === 0) {
+    integrationIssue(
+      `spec.objects[${index}].table`,
+      `table "${input.schema}.${o.table}" has no primary key; add a primary key on its key column "${primaryKey}" (spec.objects[${index}].primaryKey): the operator identifies and captures rows by it`,
+    );
   }
   const pkInfo = columns?.get(primaryKey);
   if (columns && !pkInfo) integrationIssue(`spec.objects[${index}].primaryKey`, `column "${primaryKey}" does not exist in table "${input.schema}.${o.table}"`);
@@ -170,7 +180,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     }
     if (columns && !col) {
       if (input.createTables) missingColumns.push(field);
-      else report(`${where}.column`, `table "${input.schema}.${o.table}" has no column "${spec.column}" (set spec.target.postgres.createTables to create it)`);
+      else report(`${where}.column`, `table "${input.schema}.${o.table}" has no column "${spec.column}" (set ${tf.createTables} to create it)`);
     }
     fields.push(field);
   }

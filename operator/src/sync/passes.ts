@@ -11,8 +11,7 @@
  * Every page commits its writes together with its cursor.
  */
 import type { HubSpotObject, SearchFilter, SearchRequest } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import { selectKeysAfter } from '../target/postgres/rows.js';
+import type { TargetTx } from '../target/connector.js';
 import { checkAbort, hsModifiedOf, type SyncContext } from './context.js';
 import { applyHubSpotDeletes } from './deletes.js';
 import { pushDownFilters } from './filter.js';
@@ -57,7 +56,7 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
   if (cur.completed) return;
   if (cur.data.startedAtMs === undefined) {
     cur = { ...cur, data: { ...cur.data, startedAtMs: Date.now(), matched: 0, seen: 0, matchLookup } };
-    await ctx.db.transaction((tx) => ctx.state.setCursor(tx, plan.type, 'import', cur));
+    await ctx.target.transaction((tx) => tx.state.setCursor(plan.type, 'import', cur));
   }
   // Decided when the import started (a resumed import keeps the decision), or on pending captures.
   matchLookup = matchLookup || cur.data.matchLookup !== false;
@@ -79,11 +78,11 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
       pkDataType: rt.pkDataType,
       commitCursor: async (tx, matchedNow) => {
         next.data.matched = Number(cur.data.matched ?? 0) + matchedNow;
-        await ctx.state.setCursor(tx, plan.type, 'import', next);
+        await tx.state.setCursor(plan.type, 'import', next);
         if (next.completed) {
           // Changes made while the import ran are picked up by the first incremental search.
-          const inc = await ctx.state.getCursor(plan.type, 'incremental', tx);
-          if (!inc) await ctx.state.setCursor(tx, plan.type, 'incremental', { watermarkMs: Number(cur.data.startedAtMs), completed: false, data: {} });
+          const inc = await tx.state.getCursor(plan.type, 'incremental');
+          if (!inc) await tx.state.setCursor(plan.type, 'incremental', { watermarkMs: Number(cur.data.startedAtMs), completed: false, data: {} });
           await saveCount(ctx, tx, plan.type, Number(next.data.matched));
         }
       },
@@ -94,9 +93,9 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
   }
 }
 
-async function saveCount(ctx: SyncContext, tx: Queryable, type: string, hubspotRecords: number): Promise<void> {
-  const meta = (await ctx.state.getCursor(type, 'meta', tx)) ?? { completed: true, data: {} };
-  await ctx.state.setCursor(tx, type, 'meta', { ...meta, data: { ...meta.data, hubspotRecords } });
+async function saveCount(ctx: SyncContext, tx: TargetTx, type: string, hubspotRecords: number): Promise<void> {
+  const meta = (await tx.state.getCursor(type, 'meta')) ?? { completed: true, data: {} };
+  await tx.state.setCursor(type, 'meta', { ...meta, data: { ...meta.data, hubspotRecords } });
 }
 
 /**
@@ -193,7 +192,7 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
       pkDataType: rt.pkDataType,
       // The watermark (and the tie position) advance only together with the page they cover.
       commitCursor: (tx) => {
-        return ctx.state.setCursor(tx, plan.type, 'incremental', {
+        return tx.state.setCursor(plan.type, 'incremental', {
           watermarkMs: nextWatermark,
           lastId: last?.id ?? cur.lastId,
           completed: finished,
@@ -228,7 +227,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       if (archived) {
         await applyHubSpotDeletes(ctx, plan, page.results, {
           pkDataType: rt.pkDataType,
-          commitCursor: (tx) => ctx.state.setCursor(tx, plan.type, phase, next),
+          commitCursor: (tx) => tx.state.setCursor(plan.type, phase, next),
         });
       } else {
         const res = await applyHubSpotPage(ctx, plan, page.results, {
@@ -236,7 +235,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
           pkDataType: rt.pkDataType,
           commitCursor: async (tx, pageMatched) => {
             next.data.matched = matched + pageMatched;
-            await ctx.state.setCursor(tx, plan.type, phase, next);
+            await tx.state.setCursor(plan.type, phase, next);
             if (next.completed) await saveCount(ctx, tx, plan.type, next.data.matched);
           },
         });
@@ -248,7 +247,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
   }
 }
 
-function pushOptions(rt: ObjectRuntime, fromOutbox: boolean, commitCursor?: (tx: Queryable) => Promise<void>): PushOptions {
+function pushOptions(rt: ObjectRuntime, fromOutbox: boolean, commitCursor?: (tx: TargetTx) => Promise<void>): PushOptions {
   return { pkDataType: rt.pkDataType, uniqueMatch: rt.uniqueMatch, ensureExternalIdProperty: rt.ensureExternalIdProperty, fromOutbox, commitCursor };
 }
 
@@ -267,7 +266,7 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
     let exhausted = false;
     let lastScanned = afterKey;
     while (unlinked.length < PUSH_BATCH && !exhausted) {
-      const keys = await selectKeysAfter(ctx.db, t, lastScanned, SCAN_WINDOW);
+      const keys = await ctx.target.rows.selectKeysAfter(t, lastScanned, SCAN_WINDOW);
       exhausted = keys.length < SCAN_WINDOW;
       if (keys.length === 0) break;
       const linked = await ctx.state.linksByTargetKeys(plan.type, keys);
@@ -285,7 +284,7 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
       ctx,
       plan,
       unlinked.map((k) => ({ key: k, op: 'S' })),
-      pushOptions(rt, false, (tx) => ctx.state.setCursor(tx, plan.type, phase, next)),
+      pushOptions(rt, false, (tx) => tx.state.setCursor(plan.type, phase, next)),
     );
     done += unlinked.length;
     progress(ctx, plan.type, phase, done);

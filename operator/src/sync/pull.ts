@@ -9,9 +9,7 @@
  * (two target rows with one key → `Duplicate`), else created when create.inTarget allows.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import type { AuditEntry, LinkRow, RecordError } from '../target/postgres/state.js';
-import { describeDbError, insertRows, matchKey, selectByMatch, selectRows, updateRows, type Row, type TableRef } from '../target/postgres/rows.js';
+import { KEY_FIELD, matchKey, type AuditEntry, type LinkRow, type RecordError, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import {
   baselineHashes,
@@ -20,15 +18,14 @@ import {
   hsHashOf,
   hsModifiedOf,
   hsValuesOf,
-  rethrowIfUnreachable,
   type SyncContext,
 } from './context.js';
 import { evaluateFilters } from './filter.js';
 import type { ObjectPlan } from './mapping.js';
 import { isConversionError } from './values.js';
 
-export function tableRef(plan: ObjectPlan, pkDataType?: string): TableRef {
-  return { schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey, pkDataType };
+export function tableRef(plan: ObjectPlan, keyDataType?: string): TableRef {
+  return { schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey, keyDataType };
 }
 
 export function matchNormalisation(plan: ObjectPlan): 'digits' | 'lowerTrim' {
@@ -50,7 +47,7 @@ export interface PullPageOptions {
   matchLookup: boolean;
   pkDataType?: string;
   /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters. */
-  commitCursor(tx: Queryable, matched: number): Promise<void>;
+  commitCursor(tx: TargetTx, matched: number): Promise<void>;
 }
 
 export interface PullPageResult {
@@ -100,13 +97,13 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
     todo.push({ o, link, hsModified: hsModifiedOf(plan, o) });
   }
   if (todo.length === 0 && errors.length === 0) {
-    await ctx.db.transaction(async (tx) => opts.commitCursor(tx, matched), { writer: ctx.uid });
+    await ctx.target.transaction(async (tx) => opts.commitCursor(tx, matched), { writer: true });
     return { matched };
   }
 
   // 3. Target rows of linked records; match-key lookup for the others.
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
-  const rows = await selectRows(ctx.db, t, linkedKeys, fieldColumns);
+  const rows = await ctx.target.rows.selectRows(t, linkedKeys, fieldColumns);
   // Target changes not yet pushed: their capture time is the target's modification time (NewestWins).
   const pendingTargetKeys = new Map<string, number>();
   if (linkedKeys.length) {
@@ -119,24 +116,24 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
   if (unlinked.length && plan.match && opts.matchLookup) {
     const how = matchNormalisation(plan);
     const wanted = [...new Set(unlinked.map((p) => matchKey(p.o.properties[plan.match!.property], how)).filter((k): k is string => k !== null))];
-    const candidates = await selectByMatch(ctx.db, t, plan.match.column, how, wanted, fieldColumns);
+    const candidates = await ctx.target.rows.selectByMatch(t, plan.match.column, how, wanted, fieldColumns);
     const byKey = new Map<string, Row[]>();
     for (const r of candidates) {
       const k = matchKey(r[plan.match.column], how);
       if (k !== null) byKey.set(k, [...(byKey.get(k) ?? []), r]);
     }
-    const candidateLinks = await ctx.state.linksByTargetKeys(plan.type, candidates.map((r) => String(r.__key)));
+    const candidateLinks = await ctx.state.linksByTargetKeys(plan.type, candidates.map((r) => String(r[KEY_FIELD])));
     for (const p of unlinked) {
       const k = matchKey(p.o.properties[plan.match.property], how);
       const found = k === null ? [] : (byKey.get(k) ?? []);
       if (found.length > 1) {
         p.row = undefined;
-        p.duplicate = `${plan.type} ${p.o.id}: ${found.length} target rows have ${plan.match.column} = ${JSON.stringify(k)} (keys ${found.map((r) => r.__key).join(', ')}); link one by hand or remove the duplicate`;
+        p.duplicate = `${plan.type} ${p.o.id}: ${found.length} target rows have ${plan.match.column} = ${JSON.stringify(k)} (keys ${found.map((r) => r[KEY_FIELD]).join(', ')}); link one by hand or remove the duplicate`;
         continue;
       }
       const row = found[0];
       if (!row) continue;
-      const key = String(row.__key);
+      const key = String(row[KEY_FIELD]);
       const other = candidateLinks.get(key)?.hubspotId ?? claimed.get(key);
       if (other && other !== p.o.id) {
         p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${plan.match.column} = ${JSON.stringify(k)} is already linked to HubSpot record ${other}`;
@@ -156,7 +153,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
       fail(p.o, 'Duplicate', dup);
       continue;
     }
-    const key = p.link?.targetKey ?? (p.row ? String(p.row.__key) : undefined);
+    const key = p.link?.targetKey ?? (p.row ? String(p.row[KEY_FIELD]) : undefined);
     if (p.link && !p.row && pendingTargetKeys.has(p.link.targetKey)) continue; // deleted in the target; the push pass handles it
     try {
       if (p.row && key !== undefined) {
@@ -185,29 +182,26 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
   // 5. One transaction: rows, links, queued corrections, errors, audit, cursor.
   let created = 0;
   let updated = 0;
-  await ctx.db.transaction(
+  await ctx.target.transaction(
     async (tx) => {
       const newLinks: LinkRow[] = [];
       const recheck: string[] = [];
       // Safety net for two workers on one integration (a leader hand-over): page commits of an
       // object type are serialised, and a record another worker linked meanwhile is not created again.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.pull.${ctx.uid}.${plan.type}`]);
       if (inserts.length) {
-        const linkedNow = await ctx.state.linksByHubSpotIds(plan.type, inserts.map((i) => i.p.o.id), tx);
+        const linkedNow = await tx.state.linksByHubSpotIds(plan.type, inserts.map((i) => i.p.o.id));
         if (linkedNow.size) inserts.splice(0, inserts.length, ...inserts.filter((i) => !linkedNow.has(i.p.o.id)));
       }
-      const ins = await insertRows(
-        tx,
+      const ins = await tx.rows.insertRows(
         t,
         inserts.map((i) => i.values),
       );
-      for (const f of ins.failures) rethrowIfUnreachable(f.error);
-      const failedIns = new Map(ins.failures.map((f) => [f.index, f.error]));
+      const failedIns = new Map(ins.failures.map((f) => [f.index, f.message]));
       inserts.forEach((i, idx) => {
         const err = failedIns.get(idx);
         const key = ins.keys[idx];
         if (err !== undefined || key === undefined) {
-          fail(i.p.o, 'Target', `${plan.type} ${i.p.o.id}: insert into ${plan.schema}.${plan.table} failed: ${describeDbError(err)}`);
+          fail(i.p.o, 'Target', `${plan.type} ${i.p.o.id}: insert into ${plan.schema}.${plan.table} failed: ${err ?? "no key returned"}`);
           return;
         }
         newLinks.push({ hubspotId: i.p.o.id, targetKey: key, hsValues: i.baseline.hs, tgValues: i.baseline.tg, ...baselineHashes(plan, i.baseline), hsModified: i.p.hsModified });
@@ -217,17 +211,15 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
         audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'create', hubspotId: i.p.o.id, targetKey: key, outcome: 'ok' });
       });
 
-      const upd = await updateRows(
-        tx,
+      const upd = await tx.rows.updateRows(
         t,
         updates.map((u) => ({ key: u.key, values: u.values })),
       );
-      for (const f of upd) rethrowIfUnreachable(f.error);
-      const failedUpd = new Map(upd.map((f) => [f.index, f.error]));
+      const failedUpd = new Map(upd.map((f) => [f.index, f.message]));
       updates.forEach((u, idx) => {
         const err = failedUpd.get(idx);
         if (err !== undefined) {
-          fail(u.p.o, 'Target', `${plan.type} ${u.p.o.id}: update of ${plan.schema}.${plan.table} key ${u.key} failed: ${describeDbError(err)}`, u.key);
+          fail(u.p.o, 'Target', `${plan.type} ${u.p.o.id}: update of ${plan.schema}.${plan.table} key ${u.key} failed: ${err}`, u.key);
           return;
         }
         newLinks.push({
@@ -252,15 +244,15 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
       created = ins.keys.filter((k, i) => k !== undefined && !failedIns.has(i)).length;
       updated = updates.filter((u, i) => !u.linkOnly && !failedUpd.has(i)).length;
 
-      await ctx.state.upsertLinks(tx, plan.type, newLinks);
+      await tx.state.upsertLinks(plan.type, newLinks);
       // HubSpot corrections (ForwardOnly, FillEmpty, target-won conflicts) go through the push pass.
-      await ctx.state.enqueue(tx, plan.table, recheck, 'R');
-      await ctx.state.clearErrors(tx, plan.type, okHubSpotIds, okTargetKeys, 'toTarget');
-      await ctx.state.recordErrors(tx, errors);
-      await ctx.state.audit(tx, audit);
+      await tx.state.enqueue(plan.table, recheck, 'R');
+      await tx.state.clearErrors(plan.type, okHubSpotIds, okTargetKeys, 'toTarget');
+      await tx.state.recordErrors(errors);
+      await tx.state.audit(audit);
       await opts.commitCursor(tx, matched);
     },
-    { writer: ctx.uid },
+    { writer: true, lock: `pull.${plan.type}` },
   );
   if (created) ctx.observer?.recordsSynced?.(plan.type, 'toTarget', 'created', created);
   if (updated) ctx.observer?.recordsSynced?.(plan.type, 'toTarget', 'updated', updated);

@@ -8,16 +8,13 @@
  * a unique HubSpot property) or by the operator's external-ID property, so nothing duplicates.
  */
 import type { BatchResult, HubSpotObject } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import type { AuditEntry, LinkRow, RecordError } from '../target/postgres/state.js';
-import { describeDbError, matchKey, selectRows, updateRows, type Row } from '../target/postgres/rows.js';
+import { matchKey, type AuditEntry, type LinkRow, type RecordError, type Row, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import {
   baselineHashes,
   countersOf,
   errorMessage,
   hsModifiedOf,
-  rethrowIfUnreachable,
   targetValueAsHubSpot,
   tgHashOf,
   tgValuesOf,
@@ -44,7 +41,7 @@ export interface PushOptions {
   ensureExternalIdProperty(): Promise<void>;
   /** Remove these entries from the outbox in the commit (false for the scan of unlinked rows). */
   fromOutbox: boolean;
-  commitCursor?(tx: Queryable): Promise<void>;
+  commitCursor?(tx: TargetTx): Promise<void>;
 }
 
 interface Update {
@@ -119,14 +116,14 @@ async function readCurrentHubSpot(
 
 export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], opts: PushOptions): Promise<void> {
   if (entries.length === 0) {
-    if (opts.commitCursor) await ctx.db.transaction((tx) => opts.commitCursor!(tx));
+    if (opts.commitCursor) await ctx.target.transaction((tx) => opts.commitCursor!(tx));
     return;
   }
   const counters = countersOf(ctx, plan.type);
   const t = tableRef(plan, opts.pkDataType);
   const typeOf = (p: string) => plan.propertyTypes.get(p);
   const keys = entries.map((e) => e.key);
-  const rows = await selectRows(ctx.db, t, keys, plan.fields.map((f) => f.column));
+  const rows = await ctx.target.rows.selectRows(t, keys, plan.fields.map((f) => f.column));
   const links = await ctx.state.linksByTargetKeys(plan.type, keys);
   const { unchanged, current } = await readCurrentHubSpot(ctx, plan, entries, rows, links);
   const errors: RecordError[] = [];
@@ -360,27 +357,25 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
   }
 
   // Then the state, in one transaction.
-  await ctx.db.transaction(
+  await ctx.target.transaction(
     async (tx) => {
-      const failures = await updateRows(
-        tx,
+      const failures = await tx.rows.updateRows(
         t,
         targetUpdates.map((u) => ({ key: u.key, values: u.values })),
       );
       for (const f of failures) {
-        rethrowIfUnreachable(f.error);
         const u = targetUpdates[f.index]!;
-        fail(u.key, u.hubspotId, 'Target', `${plan.table} key ${u.key}: update failed: ${describeDbError(f.error)}`);
+        fail(u.key, u.hubspotId, 'Target', `${plan.table} key ${u.key}: update failed: ${f.message}`);
       }
-      await ctx.state.deleteLinks(tx, plan.type, linkDeletes);
-      await ctx.state.upsertLinks(tx, plan.type, linkUpserts);
-      if (opts.fromOutbox) await ctx.state.ackOutbox(tx, plan.table, entries.filter((e) => e.maxId).map((e) => ({ key: e.key, maxId: e.maxId! })));
-      await ctx.state.clearErrors(tx, plan.type, okHs, okTg, 'toHubSpot');
-      await ctx.state.recordErrors(tx, errors);
-      await ctx.state.audit(tx, audit);
+      await tx.state.deleteLinks(plan.type, linkDeletes);
+      await tx.state.upsertLinks(plan.type, linkUpserts);
+      if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId).map((e) => ({ key: e.key, maxId: e.maxId! })));
+      await tx.state.clearErrors(plan.type, okHs, okTg, 'toHubSpot');
+      await tx.state.recordErrors(errors);
+      await tx.state.audit(audit);
       if (opts.commitCursor) await opts.commitCursor(tx);
     },
-    { writer: ctx.uid },
+    { writer: true },
   );
   counters.toHubSpot.created += nCreated;
   counters.toHubSpot.updated += nUpdated;

@@ -9,7 +9,7 @@
  * empty to null. Values HubSpot reformats therefore never look like changes (no churn).
  */
 import type { PropertyDefinition } from '../hubspot/types.js';
-import type { ColumnKind } from '../target/postgres/tables.js';
+import type { ColumnKind } from '../target/connector.js';
 import type { CompiledTransform } from './transform.js';
 import { TransformError } from './transform.js';
 
@@ -21,16 +21,32 @@ export type Canon = string | null;
 export function propertyTypeFor(kind: ColumnKind): { type: PropertyType; fieldType: string } {
   switch (kind) {
     case 'integer':
-    case 'numeric':
+    case 'decimal':
       return { type: 'number', fieldType: 'number' };
     case 'boolean':
       return { type: 'bool', fieldType: 'booleancheckbox' };
     case 'date':
       return { type: 'date', fieldType: 'date' };
-    case 'timestamp':
+    case 'datetime':
       return { type: 'datetime', fieldType: 'date' };
     default:
       return { type: 'string', fieldType: 'text' };
+  }
+}
+
+/** The column kind createTables gives a column for a HubSpot property type. */
+export function columnKindFor(type: PropertyType | undefined): ColumnKind {
+  switch (type) {
+    case 'number':
+      return 'decimal';
+    case 'bool':
+      return 'boolean';
+    case 'date':
+      return 'date';
+    case 'datetime':
+      return 'datetime';
+    default:
+      return 'text';
   }
 }
 
@@ -139,7 +155,7 @@ export function canonTarget(f: FieldValueSpec, v: unknown): Canon {
   if (v === null || v === undefined || v === '') return null;
   switch (f.columnKind) {
     case 'integer':
-    case 'numeric':
+    case 'decimal':
       return canonNumber(String(v));
     case 'boolean': {
       const b = parseBool(v);
@@ -147,7 +163,7 @@ export function canonTarget(f: FieldValueSpec, v: unknown): Canon {
     }
     case 'date':
       return toDateString(v) ?? String(v);
-    case 'timestamp': {
+    case 'datetime': {
       const t = parseTime(v);
       return t === undefined ? String(v) : String(t);
     }
@@ -183,7 +199,7 @@ export function hubSpotToTarget(f: FieldValueSpec, raw: string | null | undefine
       if (!Number.isFinite(n) || !Number.isInteger(n)) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not an integer`);
       return String(n);
     }
-    case 'numeric': {
+    case 'decimal': {
       const n = Number(v.trim());
       if (v.trim() === '' || !Number.isFinite(n)) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not a number`);
       return v.trim();
@@ -198,7 +214,7 @@ export function hubSpotToTarget(f: FieldValueSpec, raw: string | null | undefine
       if (!d) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not a date (expected YYYY-MM-DD or epoch milliseconds)`);
       return d;
     }
-    case 'timestamp': {
+    case 'datetime': {
       const t = parseTime(v);
       if (t === undefined) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not a date-time (expected ISO 8601 or epoch milliseconds)`);
       return new Date(t).toISOString();

@@ -237,7 +237,8 @@ export interface TransactionOptions {
 export type TargetErrorClass =
   | { kind: 'unreachable'; message: string }
   | { kind: 'record'; category: 'Target' | 'Mapping'; message: string }
-  | { kind: 'other'; message: string };
+  /** Anything else; `category: 'Target'` when the database rejected a statement (reported as Target/SyncFailed). */
+  | { kind: 'other'; message: string; category?: 'Target' };
 
 /**
  * A spec problem only the connector can see (e.g. a mysql:// URL for a postgres target): the

@@ -50,8 +50,7 @@ export async function openConnector(databaseUrl: string | undefined, opts: Conne
     const mysqlModule = './mysql/index.js';
     mod = (await import(mysqlModule)) as ConnectorModule;
   } else {
-    const postgresModule = './postgres/index.js';
-    mod = (await import(postgresModule)) as ConnectorModule;
+    mod = await import('./postgres/index.js');
   }
   return mod.openConnector(databaseUrl, opts);
 }
