@@ -13,6 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
+import { objectTypeDescriptor } from '../api/object-types.js';
 import { createHubSpotClient } from '../hubspot/index.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
@@ -222,7 +223,7 @@ class Engine implements SyncEngine {
       runtimes.push({
         plan,
         pkDataType,
-        uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || (plan.type === 'contacts' && matchProp.name === 'email')),
+        uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || objectTypeDescriptor(plan.type).uniqueProperties.includes(matchProp.name)),
         ensureExternalIdProperty: async () => {
           const current = await this.propertiesOf(plan.type, false);
           if (current.has(EXTERNAL_ID_PROPERTY)) return;

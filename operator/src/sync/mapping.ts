@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FieldMappingSpec, FieldSpec, SyncFilterSpec, SyncedObjectSpec } from '../api/types.js';
-import { DEFAULT_MAPPED_PROPERTIES, isStandardObjectType, lastModifiedProperty } from '../api/constants.js';
+import { DEFAULT_CONFLICT_RESOLUTION, DEFAULT_DIRECTION, DEFAULT_FIELD_MODE, LIST_OPERATORS, VALUELESS_OPERATORS } from '../api/constants.js';
+import { objectTypeDescriptor } from '../api/object-types.js';
 import type { PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, type ColumnInfo, type ColumnKind } from '../target/connector.js';
 import type { FieldPlan } from './conflict.js';
@@ -90,7 +91,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
   const fmIssue = (field: string, message: string) => issues.push({ kind: 'FieldMapping', name: fmName, field, message });
 
   const tf = input.targetFields ?? { schema: 'spec.target.postgres.schema', createTables: 'spec.target.postgres.createTables' };
-  const direction: Direction = o.direction ?? 'TwoWay';
+  const direction: Direction = o.direction ?? DEFAULT_DIRECTION;
   const primaryKey = o.primaryKey ?? 'id';
   for (const [field, value] of [
     [`spec.objects[${index}].table`, o.table],
@@ -122,7 +123,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
   if (input.fieldMapping) {
     specs = input.fieldMapping.spec.fields.map((spec, i) => ({ spec, path: `spec.fields[${i}]` }));
   } else {
-    const defaults = isStandardObjectType(o.type) ? DEFAULT_MAPPED_PROPERTIES[o.type] : [];
+    const defaults = objectTypeDescriptor(o.type).defaultMappedProperties;
     specs = defaults
       .filter((p) => input.properties.has(p) && (tableMissing ? input.createTables : columns!.has(p)))
       .map((p) => ({ spec: { property: p, column: p }, path: undefined }));
@@ -152,7 +153,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     if (prevC !== undefined) report(`${where}.column`, `column "${spec.column}" is mapped twice (also at ${prevC})`);
     seenProps.set(spec.property, where);
     seenCols.set(spec.column, where);
-    const mode = spec.mode ?? 'Overwrite';
+    const mode = spec.mode ?? DEFAULT_FIELD_MODE;
     if (mode === 'ForwardOnly' && !(spec.order && spec.order.length > 0)) report(`${where}.order`, 'mode ForwardOnly needs a non-empty order');
     const tIssues = transformIssues(spec.transform);
     for (const m of tIssues) report(`${where}.transform`, m);
@@ -168,7 +169,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
       toHubSpot: fdir !== 'HubSpotToTarget',
       mode,
       order: spec.order,
-      conflict: spec.conflictResolution ?? o.conflictResolution ?? 'HubSpotWins',
+      conflict: spec.conflictResolution ?? o.conflictResolution ?? DEFAULT_CONFLICT_RESOLUTION,
       required: spec.required ?? false,
       isMatch: !!o.match && o.match.property === spec.property,
     };
@@ -206,14 +207,14 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
           message: `property "${r.property}" is not mapped for ${o.type}; filters may only name mapped properties`,
         });
       }
-      const needsList = r.operator === 'In' || r.operator === 'NotIn';
-      const needsNone = r.operator === 'IsEmpty' || r.operator === 'IsNotEmpty';
+      const needsList = LIST_OPERATORS.includes(r.operator);
+      const needsNone = VALUELESS_OPERATORS.includes(r.operator);
       if (needsList && !(r.values && r.values.length)) issues.push({ kind: 'SyncFilter', name: flt.name, field: `spec.rules[${j}].values`, message: `operator ${r.operator} needs a non-empty values list` });
       if (!needsList && !needsNone && (r.value === undefined || r.value === null)) issues.push({ kind: 'SyncFilter', name: flt.name, field: `spec.rules[${j}].value`, message: `operator ${r.operator} needs a value` });
     });
   });
 
-  const lastMod = lastModifiedProperty(o.type);
+  const lastMod = objectTypeDescriptor(o.type).lastModifiedProperty;
   const properties = [...new Set([...fields.map((f) => f.property), lastMod])];
 
   const plan: ObjectPlan = {
@@ -226,7 +227,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     toTarget: direction !== 'TargetToHubSpot',
     toHubSpot: direction !== 'HubSpotToTarget',
     match: o.match ? { property: o.match.property, column: o.match.column } : undefined,
-    conflict: o.conflictResolution ?? 'HubSpotWins',
+    conflict: o.conflictResolution ?? DEFAULT_CONFLICT_RESOLUTION,
     createInHubSpot: o.create?.inHubSpot ?? true,
     createInTarget: o.create?.inTarget ?? true,
     deleteFromHubSpot: o.deletes?.fromHubSpot ?? 'Ignore',

@@ -24,8 +24,6 @@ export const SEARCH_PAGE = 200;
 export const PUSH_BATCH = 100;
 /** Keys read per step of the scan for unlinked target rows. */
 export const SCAN_WINDOW = 500;
-/** HubSpot search returns at most 10,000 results per query (the incremental read's searches all start at offset 0). */
-export const SEARCH_CAP = 10_000;
 
 export interface ObjectRuntime {
   plan: ObjectPlan;
