@@ -122,8 +122,7 @@ export function tgHashOf(plan: ObjectPlan, values: Record<string, Canon>): strin
 export function baselineHashes(plan: ObjectPlan, b: Baseline): { hsHash: string; tgHash: string; matchKey: string | null } {
   let key: string | null = null;
   if (plan.match) {
-    const how = /phone|mobile/i.test(plan.match.property) ? 'digits' : 'lowerTrim';
-    key = matchKey(b.hs[plan.match.property] ?? b.tg[plan.match.column] ?? null, how);
+    key = matchKey(b.hs[plan.match.property] ?? b.tg[plan.match.column] ?? null, plan.match.how);
   }
   return { hsHash: hsHashOf(plan, b.hs), tgHash: tgHashOf(plan, b.tg), matchKey: key };
 }

@@ -9,12 +9,12 @@ import type { FieldMappingSpec, FieldSpec, SyncFilterSpec, SyncedObjectSpec } fr
 import { DEFAULT_CONFLICT_RESOLUTION, DEFAULT_DIRECTION, DEFAULT_FIELD_MODE, LIST_OPERATORS, VALUELESS_OPERATORS } from '../api/constants.js';
 import { objectTypeDescriptor } from '../api/object-types.js';
 import type { PropertyDefinition } from '../hubspot/types.js';
-import { isValidIdentifier, type ColumnInfo, type ColumnKind } from '../target/connector.js';
+import { isValidIdentifier, type ColumnInfo, type ColumnKind, type MatchNormalisation } from '../target/connector.js';
 import type { FieldPlan } from './conflict.js';
 import { compileFilters, type CompiledFilter } from './filter.js';
 import { compileTransform, transformIssues } from './transform.js';
 import type { SpecIssue } from './types.js';
-import type { PropertyType } from './values.js';
+import { matchNormalisationOf, type PropertyType } from './values.js';
 
 export type { ColumnInfo };
 
@@ -30,7 +30,8 @@ export interface ObjectPlan {
   direction: Direction;
   toTarget: boolean;
   toHubSpot: boolean;
-  match?: { property: string; column: string };
+  /** The match field, and how its values compare (the value-normalisation rule of ./values.ts). */
+  match?: { property: string; column: string; how: MatchNormalisation };
   conflict: 'HubSpotWins' | 'TargetWins' | 'NewestWins';
   createInHubSpot: boolean;
   createInTarget: boolean;
@@ -80,6 +81,11 @@ function fingerprintOf(fields: FieldPlan[], filters: CompiledFilter[]): string {
   }
   for (const f of filters) h.update(JSON.stringify([f.action, f.appliesTo, f.rules]));
   return h.digest('base64url');
+}
+
+function matchHow(fields: FieldPlan[], match: { property: string; column: string }): MatchNormalisation {
+  const f = fields.find((x) => x.isMatch);
+  return matchNormalisationOf(f ?? { ...match, propertyType: 'string' });
 }
 
 /** Build the plan and collect every problem found; the plan is only usable when issues is empty. */
@@ -226,7 +232,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     direction,
     toTarget: direction !== 'TargetToHubSpot',
     toHubSpot: direction !== 'HubSpotToTarget',
-    match: o.match ? { property: o.match.property, column: o.match.column } : undefined,
+    match: o.match ? { property: o.match.property, column: o.match.column, how: matchHow(fields, o.match) } : undefined,
     conflict: o.conflictResolution ?? DEFAULT_CONFLICT_RESOLUTION,
     createInHubSpot: o.create?.inHubSpot ?? true,
     createInTarget: o.create?.inTarget ?? true,

@@ -9,7 +9,7 @@
  * empty to null. Values HubSpot reformats therefore never look like changes (no churn).
  */
 import type { PropertyDefinition } from '../hubspot/types.js';
-import type { ColumnKind } from '../target/connector.js';
+import type { ColumnKind, MatchNormalisation } from '../target/connector.js';
 import type { CompiledTransform } from './transform.js';
 import { TransformError } from './transform.js';
 
@@ -69,11 +69,34 @@ export interface FieldValueSpec {
 const EMAIL_NAME = /e-?mail/i;
 const PHONE_NAME = /phone|mobile|fax/i;
 
-function isEmailField(f: FieldValueSpec): boolean {
-  return EMAIL_NAME.test(f.property) || EMAIL_NAME.test(f.column);
+/**
+ * THE rule for values HubSpot reformats (DESIGN §3), used wherever values are hashed, matched
+ * or compared: a phone number (property type phone_number, or a phone/mobile/fax property)
+ * compares by its digits; an email (property or column named e-mail) case- and
+ * space-insensitively; anything else as it is.
+ */
+export type ValueNormalisation = 'phone' | 'email' | 'none';
+
+export function normalisationOf(f: Pick<FieldValueSpec, 'property' | 'column' | 'propertyType'>): ValueNormalisation {
+  if (f.propertyType === 'phone_number' || PHONE_NAME.test(f.property)) return 'phone';
+  if (EMAIL_NAME.test(f.property) || EMAIL_NAME.test(f.column)) return 'email';
+  return 'none';
 }
-function isPhoneField(f: FieldValueSpec): boolean {
-  return f.propertyType === 'phone_number' || PHONE_NAME.test(f.property);
+
+/** How a match field's values are compared when linking (the same rule: phone numbers by digits). */
+export function matchNormalisationOf(f: Pick<FieldValueSpec, 'property' | 'column' | 'propertyType'>): MatchNormalisation {
+  return normalisationOf(f) === 'phone' ? 'digits' : 'lowerTrim';
+}
+
+function normalised(f: FieldValueSpec, s: string): Canon {
+  switch (normalisationOf(f)) {
+    case 'phone':
+      return s.replace(/\D+/g, '') || null;
+    case 'email':
+      return s.trim().toLowerCase() || null;
+    default:
+      return s;
+  }
 }
 
 function canonNumber(s: string): string {
@@ -144,9 +167,7 @@ export function canonHubSpot(f: FieldValueSpec, raw: string | null | undefined):
       return b === undefined ? raw : String(b);
     }
     default:
-      if (isPhoneField(f)) return raw.replace(/\D+/g, '') || null;
-      if (isEmailField(f)) return raw.trim().toLowerCase() || null;
-      return raw;
+      return normalised(f, raw);
   }
 }
 
@@ -170,10 +191,7 @@ export function canonTarget(f: FieldValueSpec, v: unknown): Canon {
     case 'json':
       return typeof v === 'string' ? v : JSON.stringify(v);
     default: {
-      const s = v instanceof Date ? v.toISOString() : String(v);
-      if (isPhoneField(f)) return s.replace(/\D+/g, '') || null;
-      if (isEmailField(f)) return s.trim().toLowerCase() || null;
-      return s;
+      return normalised(f, v instanceof Date ? v.toISOString() : String(v));
     }
   }
 }
