@@ -180,6 +180,25 @@ export class OutboxPoller {
     for (const uid of uids) for (const cb of [...(this.listeners.get(uid) ?? [])]) cb();
   }
 
+  private starting?: Promise<void>;
+
+  /**
+   * Read where the outbox ends now: changes captured after this resolves wake their listeners
+   * (those captured before are the subscriber's to check, e.g. by the sync lag). Idempotent.
+   */
+  start(): Promise<void> {
+    if (this.lastSeen !== undefined) return Promise.resolve();
+    this.starting ??= this.db
+      .query<{ m: string | null }>(`SELECT CAST(COALESCE(MAX(id), 0) AS CHAR) AS m FROM ${this.outbox}`)
+      .then((r) => {
+        this.lastSeen ??= BigInt(r.rows[0]?.m ?? '0');
+      })
+      .finally(() => {
+        this.starting = undefined;
+      });
+    return this.starting;
+  }
+
   /** One poll (exposed for tests). */
   async tick(): Promise<void> {
     if (this.running || this.stopped) return;
@@ -187,8 +206,7 @@ export class OutboxPoller {
     try {
       if (this.listeners.size === 0) return;
       if (this.lastSeen === undefined) {
-        const r = await this.db.query<{ m: string | null }>(`SELECT CAST(COALESCE(MAX(id), 0) AS CHAR) AS m FROM ${this.outbox}`);
-        this.lastSeen = BigInt(r.rows[0]?.m ?? '0');
+        await this.start();
       } else {
         const now = Date.now();
         this.gaps = this.gaps.filter((g) => now - g.at < GAP_WINDOW_MS);

@@ -146,6 +146,10 @@ class MySqlConnector implements Connector {
       const pool = await acquirePool(this.poolKeyValue);
       return { poller: new OutboxPoller(pool.value, stateDatabase), pool };
     });
+    // Where the outbox ends now, before returning: a change committed after this call wakes onChange.
+    await ref.value.poller.start().catch(() => {
+      /* unreachable or not migrated yet: the poll retries, and wakes everyone once it recovers */
+    });
     const unsubscribe = ref.value.poller.subscribe(this.opts.uid, onChange);
     let done = false;
     const stop = async () => {

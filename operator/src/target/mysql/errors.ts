@@ -99,11 +99,41 @@ export function isMySqlError(err: unknown): boolean {
   return typeof e.sqlState === 'string' || (typeof e.code === 'string' && (e.code.startsWith('ER_') || e.code.startsWith('PROTOCOL_') || e.code === 'POOL_CLOSED'));
 }
 
-/** A database error for a per-record message: the server's message and its ER_ code (no values of other rows). */
+/** What a record-level server error means, by errno (MySQL and MariaDB share these numbers below 1900). */
+const MEANING: Record<number, string> = {
+  1062: 'duplicate key',
+  1586: 'duplicate key',
+  1048: 'NOT NULL column',
+  1364: 'NOT NULL column without default',
+  1292: 'invalid value for the column type',
+  1366: 'invalid value for the column type',
+  1265: 'value truncated',
+  1406: 'value too long for the column',
+  1264: 'value out of range for the column',
+  1525: 'invalid value',
+  1452: 'foreign key',
+  1451: 'foreign key',
+  1216: 'foreign key',
+  1217: 'foreign key',
+  3819: 'check constraint',
+  4025: 'check constraint',
+  1644: 'rejected by a trigger',
+};
+
+/**
+ * A database error for a per-record message: the server's message, what it means, its errno
+ * and SQLSTATE (no values of other rows). mysql2's ER_ names follow MySQL's numbering, which
+ * MariaDB's own errors (1900 and up) do not share, so the name is shown only below 1900.
+ */
 export function describeMySqlError(err: unknown): string {
   const e = (err ?? {}) as MySqlLikeError;
   const msg = typeof e.sqlMessage === 'string' ? e.sqlMessage : typeof e.message === 'string' ? e.message : String(err);
-  const parts = [msg];
-  if (typeof e.code === 'string' && e.code) parts.push(typeof e.errno === 'number' ? `${e.code} (${e.errno})` : e.code);
-  return parts.join('; ');
+  const errno = typeof e.errno === 'number' ? e.errno : undefined;
+  const code = typeof e.code === 'string' && e.code ? e.code : undefined;
+  const details: string[] = [];
+  if (errno !== undefined && MEANING[errno]) details.push(MEANING[errno]!);
+  if (code && (errno === undefined || errno < 1900 || !code.startsWith('ER_'))) details.push(code);
+  if (errno !== undefined) details.push(`errno ${errno}`);
+  if (typeof e.sqlState === 'string' && e.sqlState) details.push(`SQLSTATE ${e.sqlState}`);
+  return details.length ? `${msg} (${details.join(', ')})` : msg;
 }
