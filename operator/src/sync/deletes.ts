@@ -6,21 +6,20 @@
  * delete the target refuses is a record error, an audit entry and a sync_errors_total count.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import type { LinkRow, TargetTx } from '../target/connector.js';
+import type { LinkRow, TableRef, TargetTx } from '../target/connector.js';
 import type { SyncContext } from './context.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { tableRef } from './pull.js';
 
 export async function applyHubSpotDeletes(
   ctx: SyncContext,
   plan: ObjectPlan,
   archived: HubSpotObject[],
-  opts: { pkDataType?: string; commitCursor(tx: TargetTx): Promise<void> },
+  opts: { table: TableRef; commitCursor(tx: TargetTx): Promise<void> },
 ): Promise<void> {
   const links = await ctx.state.linksByHubSpotIds(plan.type, archived.map((o) => o.id));
   const live = [...links.values()].filter((l) => !l.deletedSide);
-  const t = tableRef(plan, opts.pkDataType);
+  const t = opts.table;
   // The record is gone from HubSpot: a synced delete clears its errors of both directions.
   const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: opts.commitCursor, clears: 'both' });
   await ctx.target.transaction(

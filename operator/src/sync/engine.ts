@@ -18,9 +18,8 @@ import { createHubSpotClient } from '../hubspot/index.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
-import { buildObjectPlan, type ObjectPlan } from './mapping.js';
+import { buildObjectPlan, tableRef, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
-import { tableRef } from './pull.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
 
@@ -123,7 +122,7 @@ class Engine implements SyncEngine {
   }
 
   /** Plans of all object types with every spec problem found. */
-  private async plan(refresh: boolean): Promise<{ plans: { plan: ObjectPlan; pkDataType?: string }[]; issues: SpecIssue[] }> {
+  private async plan(refresh: boolean): Promise<{ plans: { plan: ObjectPlan; keyDataType?: string }[]; issues: SpecIssue[] }> {
     const spec = this.cfg.spec;
     const issues: SpecIssue[] = [];
     const { schema, stateSchema, createTables, fields } = this.settings;
@@ -147,7 +146,7 @@ class Engine implements SyncEngine {
       if (!types.has(f.spec.objectType)) issues.push({ kind: 'SyncFilter', name: f.name, field: 'spec.objectType', message: `object type "${f.spec.objectType}" is not synced by HubSpotIntegration ${this.cfg.name}` });
     }
     const target = await this.connector();
-    const plans: { plan: ObjectPlan; pkDataType?: string }[] = [];
+    const plans: { plan: ObjectPlan; keyDataType?: string }[] = [];
     for (const [index, o] of spec.objects.entries()) {
       let properties: Map<string, PropertyDefinition>;
       try {
@@ -172,7 +171,7 @@ class Engine implements SyncEngine {
         targetFields: fields,
       });
       for (const i of found) issues.push({ ...i, name: i.name || this.cfg.name });
-      plans.push({ plan, pkDataType: columns?.get(plan.primaryKey)?.dataType });
+      plans.push({ plan, keyDataType: columns?.get(plan.primaryKey)?.dataType });
     }
     return { plans, issues };
   }
@@ -213,16 +212,17 @@ class Engine implements SyncEngine {
     if (changed) ({ plans, issues } = await this.plan(true));
     if (issues.length) return { runtimes: [], issues };
     const runtimes: ObjectRuntime[] = [];
-    for (const { plan, pkDataType } of plans) {
+    for (const { plan, keyDataType } of plans) {
+      const table = tableRef(plan, keyDataType);
       if (plan.toHubSpot && !this.captured.has(plan.table)) {
-        await (await this.store()).installCapture(tableRef(plan, pkDataType));
+        await (await this.store()).installCapture(table);
         this.captured.add(plan.table);
       }
       const props = this.properties.get(plan.type)!;
       const matchProp = plan.match ? props.get(plan.match.property) : undefined;
       runtimes.push({
         plan,
-        pkDataType,
+        table,
         uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || objectTypeDescriptor(plan.type).uniqueProperties.includes(matchProp.name)),
         ensureExternalIdProperty: async () => {
           const current = await this.propertiesOf(plan.type, false);
@@ -278,7 +278,7 @@ class Engine implements SyncEngine {
     if (plan.toTarget) {
       if (!initialDone) {
         // Match-key lookups are only needed when the target had rows (or pending changes) to link.
-        const tableRows = await ctx.target.rows.countRows(tableRef(plan, rt.pkDataType));
+        const tableRows = await ctx.target.rows.countRows(rt.table);
         const pending = await state.pendingChanges(plan.table);
         await runImport(ctx, rt, pending > 0 || (importCur?.data.startedAtMs === undefined && tableRows > 0));
       } else if (full) {
@@ -370,7 +370,7 @@ class Engine implements SyncEngine {
           objects.push({
             type: o.type,
             hubspotRecords: Number(meta?.data.hubspotRecords ?? 0),
-            targetRecords: rt && target ? await target.rows.countRows(tableRef(rt.plan, rt.pkDataType)) : 0,
+            targetRecords: rt && target ? await target.rows.countRows(rt.table) : 0,
             linkedRecords: await state.countLinks(o.type),
             pendingChanges: await state.pendingChanges(o.table),
             lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed },

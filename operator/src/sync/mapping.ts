@@ -9,7 +9,7 @@ import type { FieldMappingSpec, FieldSpec, SyncFilterSpec, SyncedObjectSpec } fr
 import { DEFAULT_CONFLICT_RESOLUTION, DEFAULT_DIRECTION, DEFAULT_FIELD_MODE, LIST_OPERATORS, VALUELESS_OPERATORS } from '../api/constants.js';
 import { objectTypeDescriptor } from '../api/object-types.js';
 import type { PropertyDefinition } from '../hubspot/types.js';
-import { isValidIdentifier, type ColumnInfo, type ColumnKind, type MatchNormalisation } from '../target/connector.js';
+import { isValidIdentifier, type ColumnInfo, type ColumnKind, type MatchNormalisation, type TableRef } from '../target/connector.js';
 import type { FieldPlan } from './conflict.js';
 import { compileFilters, type CompiledFilter } from './filter.js';
 import { compileTransform, transformIssues } from './transform.js';
@@ -67,6 +67,11 @@ export interface PlanInput {
   tablePrimaryKey?: string[];
   /** Spec paths of the target settings (default: spec.target.postgres.*). */
   targetFields?: { schema: string; createTables: string };
+}
+
+/** The plan's table as the connector addresses it (keyDataType: the key column's type, when known). */
+export function tableRef(plan: ObjectPlan, keyDataType?: string): TableRef {
+  return { schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey, keyDataType };
 }
 
 export function allows(objectDir: Direction, fieldDir: Direction): boolean {

@@ -11,12 +11,12 @@
  * Every page commits its writes together with its cursor.
  */
 import type { HubSpotObject, SearchFilter, SearchRequest } from '../hubspot/types.js';
-import type { TargetTx } from '../target/connector.js';
+import type { TableRef, TargetTx } from '../target/connector.js';
 import { checkAbort, hsModifiedOf, type SyncContext } from './context.js';
 import { applyHubSpotDeletes } from './deletes.js';
 import { pushDownFilters } from './filter.js';
 import type { ObjectPlan } from './mapping.js';
-import { applyHubSpotPage, tableRef } from './pull.js';
+import { applyHubSpotPage } from './pull.js';
 import { pushBatch, type PushOptions } from './push.js';
 
 export const LIST_PAGE = 100;
@@ -27,7 +27,8 @@ export const SCAN_WINDOW = 500;
 
 export interface ObjectRuntime {
   plan: ObjectPlan;
-  pkDataType?: string;
+  /** The synced table (with its key's type, for key lookups). */
+  table: TableRef;
   uniqueMatch: boolean;
   ensureExternalIdProperty(): Promise<void>;
 }
@@ -73,7 +74,7 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
     };
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup,
-      pkDataType: rt.pkDataType,
+      table: rt.table,
       commitCursor: async (tx, matchedNow) => {
         next.data.matched = Number(cur.data.matched ?? 0) + matchedNow;
         await tx.state.setCursor(plan.type, 'import', next);
@@ -187,7 +188,7 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
         : {};
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup: true,
-      pkDataType: rt.pkDataType,
+      table: rt.table,
       // The watermark (and the tie position) advance only together with the page they cover.
       commitCursor: (tx) => {
         return tx.state.setCursor(plan.type, 'incremental', {
@@ -224,13 +225,13 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       const next = { completed: !page.after, position: page.after, data: { matched } };
       if (archived) {
         await applyHubSpotDeletes(ctx, plan, page.results, {
-          pkDataType: rt.pkDataType,
+          table: rt.table,
           commitCursor: (tx) => tx.state.setCursor(plan.type, phase, next),
         });
       } else {
         const res = await applyHubSpotPage(ctx, plan, page.results, {
           matchLookup: true,
-          pkDataType: rt.pkDataType,
+          table: rt.table,
           commitCursor: async (tx, pageMatched) => {
             next.data.matched = matched + pageMatched;
             await tx.state.setCursor(plan.type, phase, next);
@@ -246,7 +247,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
 }
 
 function pushOptions(rt: ObjectRuntime, fromOutbox: boolean, commitCursor?: (tx: TargetTx) => Promise<void>): PushOptions {
-  return { pkDataType: rt.pkDataType, uniqueMatch: rt.uniqueMatch, ensureExternalIdProperty: rt.ensureExternalIdProperty, fromOutbox, commitCursor };
+  return { table: rt.table, uniqueMatch: rt.uniqueMatch, ensureExternalIdProperty: rt.ensureExternalIdProperty, fromOutbox, commitCursor };
 }
 
 /** Target rows without a link, in key order (resumable by the last key scanned). */
@@ -256,7 +257,7 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
   if (cur.completed) return;
   let afterKey = cur.position;
   let done = 0;
-  const t = tableRef(plan, rt.pkDataType);
+  const t = rt.table;
   for (;;) {
     checkAbort(ctx.signal);
     // Up to PUSH_BATCH unlinked keys, scanning at most SCAN_WINDOW keys per batch.

@@ -17,10 +17,6 @@ import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
 import { isConversionError } from './values.js';
 
-export function tableRef(plan: ObjectPlan, keyDataType?: string): TableRef {
-  return { schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey, keyDataType };
-}
-
 /** A HubSpot record of the page that may need a write, with what is known about its target side. */
 interface Planned {
   o: HubSpotObject;
@@ -50,7 +46,7 @@ interface Update {
 export interface PullPageOptions {
   /** Look unlinked records up by match key (skipped when the target had no rows to link). */
   matchLookup: boolean;
-  pkDataType?: string;
+  table: TableRef;
   /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters. */
   commitCursor(tx: TargetTx, matched: number): Promise<void>;
 }
@@ -63,7 +59,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
   const passing = filterPage(ctx, plan, records);
   const matched = passing.length;
   const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched) });
-  const t = tableRef(plan, opts.pkDataType);
+  const t = opts.table;
 
   const todo = await planChanged(ctx, plan, passing, ledger);
   if (todo.length === 0 && !ledger.hasEntries) {

@@ -14,7 +14,6 @@ import { baselineHashes, countersOf, errorMessage, hsModifiedOf, targetValueAsHu
 import { evaluateFilters } from './filter.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { tableRef } from './pull.js';
 import { canonHubSpot, isConversionError, parseTime } from './values.js';
 
 export interface PushEntry {
@@ -26,7 +25,7 @@ export interface PushEntry {
 }
 
 export interface PushOptions {
-  pkDataType?: string;
+  table: TableRef;
   /** Whether the match property is unique in HubSpot (usable as an upsert idProperty). */
   uniqueMatch: boolean;
   /** Make sure the external-ID property exists (created once, on first need). */
@@ -132,7 +131,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
     return;
   }
   const ledger = new BatchLedger(ctx, plan, 'toHubSpot', { commitCursor: opts.commitCursor });
-  const t = tableRef(plan, opts.pkDataType);
+  const t = opts.table;
   const read = await readBatch(ctx, plan, t, entries);
   const work = planBatch(ctx, plan, entries, read, opts, ledger);
   await rejectDuplicateCreates(ctx, plan, work, ledger);
