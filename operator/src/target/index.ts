@@ -45,10 +45,8 @@ export async function openConnector(databaseUrl: string | undefined, opts: Conne
   checkTargetUrl(opts.settings, databaseUrl, opts.pglite !== undefined);
   let mod: ConnectorModule;
   if (opts.settings.kind === 'mysql') {
-    // Filled by target/mysql/ (mysql2; MySQL 8, MariaDB 10.6+).
-    // (A computed specifier until target/mysql/index.ts exists, so the build does not depend on it.)
-    const mysqlModule = './mysql/index.js';
-    mod = (await import(mysqlModule)) as ConnectorModule;
+    // target/mysql/ (mysql2; MySQL 8, MariaDB 10.6+).
+    mod = await import('./mysql/index.js');
   } else {
     mod = await import('./postgres/index.js');
   }
