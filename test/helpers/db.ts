@@ -13,9 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import mysql from 'mysql2/promise';
 import { openDb, type Db } from '../../operator/src/target/postgres/db.js';
-import { mysqlUrl, withDatabase } from './mysql.js';
+import { mysqlUrl, openMySqlTestDatabase } from './mysql.js';
 
 export const LOCAL_POSTGRES_URL = 'postgres://root@127.0.0.1:5432/test';
 
@@ -107,34 +106,16 @@ export function toMySql(sql: string, params: unknown[] = []): { sql: string; par
 }
 
 async function openMySqlTestDb(server: string): Promise<MySqlTestDb> {
-  const schema = uniqueName('t');
-  const stateSchema = `${schema}_state`;
-  const conn = await mysql.createConnection({ uri: server, timezone: 'Z', dateStrings: ['DATE'] });
-  await conn.query(`SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES,PIPES_AS_CONCAT'), time_zone = '+00:00'`);
-  await conn.query(`CREATE DATABASE \`${schema}\``);
+  const t = await openMySqlTestDatabase(server, { ansi: true });
   const db: TestQueryable = {
     query: async <R>(sql: string, params?: unknown[]) => {
-      const t = toMySql(sql, params);
-      const [res] = await conn.query(t.sql, t.params);
+      const m = toMySql(sql, params);
+      const [res] = await t.conn.query(m.sql, m.params);
       if (Array.isArray(res)) return { rows: res as R[], rowCount: res.length };
       return { rows: [] as R[], rowCount: (res as { affectedRows?: number }).affectedRows ?? 0 };
     },
   };
-  return {
-    kind: 'mysql',
-    url: withDatabase(server, schema),
-    db,
-    schema,
-    stateSchema,
-    cleanup: async () => {
-      try {
-        await conn.query(`DROP DATABASE IF EXISTS \`${schema}\``);
-        await conn.query(`DROP DATABASE IF EXISTS \`${stateSchema}\``);
-      } finally {
-        await conn.end().catch(() => {});
-      }
-    },
-  };
+  return { kind: 'mysql', url: t.url, db, schema: t.database, stateSchema: t.stateDatabase, cleanup: t.cleanup };
 }
 
 export function uniqueName(prefix: string): string {

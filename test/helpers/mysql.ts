@@ -66,11 +66,17 @@ export interface MySqlTestDatabase {
   cleanup(): Promise<void>;
 }
 
-/** Fresh, uniquely named business and state databases for one test. */
-export async function openMySqlTestDatabase(serverUrl: string): Promise<MySqlTestDatabase> {
+/**
+ * Fresh, uniquely named business and state databases for one test. With `ansi`, the test's
+ * connection reads double-quoted names as identifiers and `||` as concatenation (the
+ * PostgreSQL-dialect SQL of the sync suites, see test/helpers/db.ts).
+ */
+export async function openMySqlTestDatabase(serverUrl: string, opts: { ansi?: boolean } = {}): Promise<MySqlTestDatabase> {
   const database = `t_${randomBytes(5).toString('hex')}`;
   const stateDatabase = `${database}_state`;
-  const conn = await mysql.createConnection({ uri: serverUrl, timezone: 'Z', dateStrings: ['DATE'], supportBigNumbers: true, bigNumberStrings: true });
+  const conn = await mysql.createConnection({ uri: serverUrl, timezone: 'Z', dateStrings: ['DATE'], supportBigNumbers: !opts.ansi, bigNumberStrings: !opts.ansi });
+  await conn.query(`SET time_zone = '+00:00'`);
+  if (opts.ansi) await conn.query(`SET SESSION sql_mode = CONCAT(@@SESSION.sql_mode, ',ANSI_QUOTES,PIPES_AS_CONCAT')`);
   await conn.query(`CREATE DATABASE \`${database}\``);
   return {
     url: withDatabase(serverUrl, database),

@@ -3,19 +3,9 @@
  * servers: MySQL 8 and MariaDB 10.6+. One pool per distinct connection URL and one outbox
  * poller per state database, shared by the integrations on them (refcounted).
  */
-import {
-  TargetUnavailableError,
-  type ColumnKind,
-  type Connector,
-  type ConnectorOptions,
-  type NewColumn,
-  type TableDescription,
-  type TableRef,
-  type TargetErrorClass,
-  type TargetSettings,
-  type TargetTx,
-  type TransactionOptions,
-} from '../connector.js';
+import type { ColumnKind, Connector, ConnectorOptions, NewColumn, TableDescription, TableRef } from '../connector.js';
+import type { TargetErrorClass, TargetSettings, TargetTx, TransactionOptions } from '../connector.js';
+import { TargetUnavailableError } from '../connector.js';
 import { SharedRegistry, type Shared } from '../shared.js';
 import { installMySqlCapture, OutboxPoller, removeMySqlCapture } from './capture.js';
 import { MySqlDb, parseMySqlUrl, type MySqlQueryable } from './db.js';

@@ -47,17 +47,6 @@ export interface MySqlUrl {
   ssl?: { rejectUnauthorized: boolean };
 }
 
-/** Describe a URL for errors and logs without its password. */
-export function redactMySqlUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable database URL>';
-  }
-}
-
 export class MySqlUrlError extends Error {
   constructor(message: string) {
     super(message);

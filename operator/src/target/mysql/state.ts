@@ -4,7 +4,17 @@
  * errors, the audit log and the integrations registry. Bulk writes are one multi-row statement
  * per page (INSERT … VALUES (…), (…) ON DUPLICATE KEY UPDATE); lists travel as `IN (?)`.
  */
-import type { AuditEntry, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
+import type { AuditEntry, CursorRow, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
+import {
+  cursorFromRow,
+  errorGroupFromRow,
+  jsonOf,
+  linkFromRow,
+  msOf,
+  outboxEntryFromRow,
+  recordErrorFromRow,
+  recordErrorRows,
+} from '../state-rows.js';
 import type { MySqlDb, MySqlQueryable } from './db.js';
 import { bq } from './identifiers.js';
 
@@ -17,21 +27,8 @@ export interface CapturedTable {
 
 const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log'] as const;
 
-function ms(v: unknown): number | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (v instanceof Date) return v.getTime();
-  const t = typeof v === 'number' ? v : Date.parse(String(v));
-  return Number.isNaN(t) ? undefined : t;
-}
-
 function dt(msValue: number | undefined): Date | null {
   return msValue === undefined || !Number.isFinite(msValue) ? null : new Date(msValue);
-}
-
-/** JSON columns come back parsed (MySQL) or as text (MariaDB, where JSON is LONGTEXT). */
-function json<T>(v: unknown, empty: T): T {
-  if (v === null || v === undefined || v === '') return empty;
-  return (typeof v === 'string' ? JSON.parse(v) : Buffer.isBuffer(v) ? JSON.parse(v.toString('utf8')) : v) as T;
 }
 
 /** `(?, ?, …), (…)` for `rows` tuples of `width` placeholders. */
@@ -57,21 +54,6 @@ export class MySqlState implements StateWriter {
 
   // ---- links -------------------------------------------------------------------------------
 
-  private static toLink(r: Record<string, unknown>): LinkRow {
-    return {
-      hubspotId: String(r.hubspot_id),
-      targetKey: String(r.target_key),
-      hsValues: json<Record<string, Canon>>(r.hs_values, {}),
-      tgValues: json<Record<string, Canon>>(r.tg_values, {}),
-      hsHash: (r.hs_hash as string | null) ?? null,
-      tgHash: (r.tg_hash as string | null) ?? null,
-      hsModified: ms(r.hs_modified),
-      tgModified: ms(r.tg_modified),
-      deletedSide: (r.deleted_side as LinkRow['deletedSide']) ?? null,
-      matchKey: (r.match_key as string | null) ?? null,
-    };
-  }
-
   async linksByHubSpotIds(objectType: string, ids: string[]): Promise<Map<string, LinkRow>> {
     if (ids.length === 0) return new Map();
     const res = await this.q.query(`SELECT * FROM ${this.s}.links WHERE integration_uid = ? AND object_type = ? AND hubspot_id IN (?)`, [
@@ -79,7 +61,7 @@ export class MySqlState implements StateWriter {
       objectType,
       ids,
     ]);
-    return new Map(res.rows.map((r) => [String(r.hubspot_id), MySqlState.toLink(r)]));
+    return new Map(res.rows.map((r) => [String(r.hubspot_id), linkFromRow(r)]));
   }
 
   async linksByTargetKeys(objectType: string, keys: string[]): Promise<Map<string, LinkRow>> {
@@ -89,7 +71,7 @@ export class MySqlState implements StateWriter {
       objectType,
       keys,
     ]);
-    return new Map(res.rows.map((r) => [String(r.target_key), MySqlState.toLink(r)]));
+    return new Map(res.rows.map((r) => [String(r.target_key), linkFromRow(r)]));
   }
 
   async upsertLinks(objectType: string, links: LinkRow[]): Promise<void> {
@@ -135,7 +117,7 @@ export class MySqlState implements StateWriter {
       `SELECT * FROM ${this.s}.links WHERE integration_uid = ? AND object_type = ? AND match_key IN (?) AND deleted_side IS NULL`,
       [this.uid, objectType, keys],
     );
-    return res.rows.map((r) => MySqlState.toLink(r));
+    return res.rows.map((r) => linkFromRow(r));
   }
 
   async deleteLinks(objectType: string, hubspotIds: string[]): Promise<void> {
@@ -156,14 +138,7 @@ export class MySqlState implements StateWriter {
   async getCursor(objectType: string, phase: string): Promise<CursorRow | undefined> {
     const r = await this.q.query(`SELECT * FROM ${this.s}.cursors WHERE integration_uid = ? AND object_type = ? AND phase = ?`, [this.uid, objectType, phase]);
     const row = r.rows[0];
-    if (!row) return undefined;
-    return {
-      watermarkMs: row.watermark_ms === null || row.watermark_ms === undefined ? undefined : Number(row.watermark_ms),
-      lastId: (row.last_id as string | null) ?? undefined,
-      position: (row.position as string | null) ?? undefined,
-      completed: Boolean(Number(row.completed)),
-      data: json<Record<string, unknown>>(row.data, {}),
-    };
+    return row ? cursorFromRow(row) : undefined;
   }
 
   async setCursor(objectType: string, phase: string, c: CursorRow): Promise<void> {
@@ -196,13 +171,7 @@ export class MySqlState implements StateWriter {
         GROUP BY o.target_key ORDER BY MIN(o.id)`,
       [this.uid, table, limit * 10, limit, this.uid, table],
     );
-    return r.rows.map((row) => ({
-      key: String(row.target_key),
-      maxId: String(row.max_id),
-      op: String(row.last_op).trim(),
-      firstCapturedMs: ms(row.first_at) ?? Date.now(),
-      lastCapturedMs: ms(row.last_at) ?? Date.now(),
-    }));
+    return r.rows.map(outboxEntryFromRow);
   }
 
   async outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]> {
@@ -212,7 +181,7 @@ export class MySqlState implements StateWriter {
         WHERE integration_uid = ? AND table_name = ? AND target_key IN (?) GROUP BY target_key`,
       [this.uid, table, keys],
     );
-    return r.rows.map((row) => ({ key: String(row.target_key), lastCapturedMs: ms(row.last_at) ?? Date.now() }));
+    return r.rows.map((row) => ({ key: String(row.target_key), lastCapturedMs: msOf(row.last_at) ?? Date.now() }));
   }
 
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
@@ -257,18 +226,8 @@ export class MySqlState implements StateWriter {
 
   async recordErrors(errors: RecordError[]): Promise<void> {
     if (errors.length === 0) return;
-    const rows = errors.map((e) => ({
-      object_type: e.objectType,
-      record_key: e.hubspotId ? `hubspot:${e.hubspotId}` : `target:${e.targetKey ?? ''}`,
-      hubspot_id: e.hubspotId ?? null,
-      target_key: e.targetKey ?? null,
-      direction: e.direction,
-      category: e.category,
-      message: e.message,
-      correlation_id: e.correlationId ?? null,
-    }));
     // One row per record: the latest failure wins (first_seen is kept).
-    const dedup = [...new Map(rows.map((r) => [`${r.object_type}\u0000${r.record_key}`, r])).values()];
+    const dedup = recordErrorRows(errors);
     await this.q.query(
       `INSERT INTO ${this.s}.record_errors (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id)
        VALUES ${tuples(dedup.length, 9)}
@@ -309,27 +268,12 @@ export class MySqlState implements StateWriter {
         ORDER BY g.records DESC, g.category`,
       [this.uid, this.uid],
     );
-    return r.rows.map((row) => ({
-      category: String(row.category),
-      records: Number(row.records),
-      message: String(row.message),
-      lastSeenTime: new Date(ms(row.last_seen) ?? Date.now()).toISOString(),
-    }));
+    return r.rows.map(errorGroupFromRow);
   }
 
   async listErrors(limit = 1000): Promise<(RecordError & { firstSeen: string; lastSeen: string })[]> {
     const r = await this.q.query(`SELECT * FROM ${this.s}.record_errors WHERE integration_uid = ? ORDER BY last_seen DESC LIMIT ?`, [this.uid, limit]);
-    return r.rows.map((row) => ({
-      objectType: String(row.object_type),
-      hubspotId: (row.hubspot_id as string | null) ?? undefined,
-      targetKey: (row.target_key as string | null) ?? undefined,
-      direction: row.direction as RecordError['direction'],
-      category: String(row.category),
-      message: String(row.message),
-      correlationId: (row.correlation_id as string | null) ?? undefined,
-      firstSeen: new Date(ms(row.first_seen) ?? 0).toISOString(),
-      lastSeen: new Date(ms(row.last_seen) ?? 0).toISOString(),
-    }));
+    return r.rows.map(recordErrorFromRow);
   }
 
   // ---- audit log ---------------------------------------------------------------------------
@@ -403,7 +347,7 @@ export class MySqlStateAdmin {
               await tx.query(`UPDATE ${this.s}.${bq(t)} SET integration_uid = ? WHERE integration_uid = ?`, [this.uid, row.integration_uid]);
             }
             await tx.query(`DELETE FROM ${this.s}.integrations WHERE integration_uid = ?`, [row.integration_uid]);
-            adopted = { adoptedUid: String(row.integration_uid), tables: json<CapturedTable[]>(row.tables, []) };
+            adopted = { adoptedUid: String(row.integration_uid), tables: jsonOf<CapturedTable[]>(row.tables, []) };
           }
         }
         await tx.query(
@@ -421,7 +365,7 @@ export class MySqlStateAdmin {
     await this.db.transaction(async (tx) => {
       const r = await tx.query<{ tables: unknown }>(`SELECT tables FROM ${this.s}.integrations WHERE integration_uid = ? FOR UPDATE`, [this.uid]);
       if (!r.rows[0]) return;
-      const tables = json<CapturedTable[]>(r.rows[0].tables, []);
+      const tables = jsonOf<CapturedTable[]>(r.rows[0].tables, []);
       if (tables.some((x) => x.schema === t.schema && x.table === t.table && x.primaryKey === t.primaryKey)) return;
       tables.push({ schema: t.schema, table: t.table, primaryKey: t.primaryKey });
       await tx.query(`UPDATE ${this.s}.integrations SET tables = ?, updated_at = CURRENT_TIMESTAMP(6) WHERE integration_uid = ?`, [
