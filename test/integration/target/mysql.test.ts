@@ -6,6 +6,7 @@
  * deletionPolicy, and the bad inputs a user can get wrong, each with a message naming the fix.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openConnector, targetSettings, TargetSpecError, TargetUnavailableError, type Connector, type TableRef } from '../../../operator/src/target/index.js';
 import { mysqlUrl, openMySqlTestDatabase, withDatabase, type MySqlTestDatabase } from '../../helpers/mysql.js';
@@ -172,6 +173,29 @@ describe.skipIf(!server)('target/mysql connector (MariaDB / MySQL)', () => {
     expect(await outbox(uid)).toEqual([]);
     expect((await other.state.nextOutboxBatch('contacts', 10)).length).toBe(1);
     await stop();
+  });
+
+  it('a change committed late with a lower outbox id (a long transaction) still wakes the watcher', async () => {
+    await contactsTable();
+    const c = await connector();
+    await c.register();
+    await c.installCapture(contacts());
+    let woken = 0;
+    const stop = await c.watchChanges(() => woken++);
+    const slow = await mysql.createConnection({ uri: t.url });
+    try {
+      // The slow transaction takes outbox id n, a quick one n+1 and commits first: the poll sees n+1.
+      await slow.beginTransaction();
+      await slow.query(`INSERT INTO \`${t.database}\`.contacts (email) VALUES ('slow@example.com')`);
+      await t.conn.query(`INSERT INTO \`${t.database}\`.contacts (email) VALUES ('quick@example.com')`);
+      await waitFor(() => woken >= 1, { what: 'the quick change to wake the watcher', timeoutMs: 5000 });
+      const before = woken;
+      await slow.commit();
+      await waitFor(() => woken > before, { what: 'the late commit (a lower id) to wake the watcher', timeoutMs: 5000 });
+    } finally {
+      await slow.end();
+      await stop();
+    }
   });
 
   it('cleanup: Orphan keeps triggers and state for adoption, Delete removes them (business rows stay)', async () => {
