@@ -118,6 +118,7 @@ export class MySqlDb implements MySqlQueryable {
   readonly url: MySqlUrl;
   private readonly pool: mysql.Pool;
   private closed = false;
+  private readonly timeoutMs: number;
   private server?: Promise<{ version: string; mariadb: boolean }>;
 
   constructor(url: MySqlUrl, opts: OpenMySqlOptions = {}) {
@@ -143,6 +144,7 @@ export class MySqlDb implements MySqlQueryable {
     });
     // Each new connection: UTC and strict mode, before any statement of ours (commands queue in order).
     const timeoutMs = Math.max(0, Math.floor(opts.statementTimeoutMs ?? 60_000));
+    this.timeoutMs = timeoutMs;
     // mysql2 hands the core (callback-style) connection to this event, whatever its typings say.
     this.pool.on('connection', (promiseTyped) => {
       const conn = promiseTyped as unknown as { query(sql: string, cb: (err: unknown) => void): void };
@@ -172,12 +174,21 @@ export class MySqlDb implements MySqlQueryable {
     return this.server;
   }
 
-  /** Run `fn` on one connection (session state such as GET_LOCK stays with it). */
-  async withConnection<T>(fn: (c: MySqlQueryable) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` on one connection (session state such as GET_LOCK stays with it). `untimed`: without
+   * the statement timeout (migrations and createTables DDL, which may rebuild a large table).
+   */
+  async withConnection<T>(fn: (c: MySqlQueryable) => Promise<T>, opts: { untimed?: boolean } = {}): Promise<T> {
     const conn = await this.pool.getConnection();
+    const setTimeout = async (ms: number) => {
+      await conn.query(`SET SESSION max_statement_time = ${ms / 1000}`).catch(() => {});
+      await conn.query(`SET SESSION max_execution_time = ${ms}`).catch(() => {});
+    };
     try {
+      if (opts.untimed) await setTimeout(0);
       return await fn({ query: async <R>(sql: string, params?: unknown[]) => wrap<R>(await conn.query(sql, params)) });
     } finally {
+      if (opts.untimed) await setTimeout(this.timeoutMs);
       conn.release();
     }
   }

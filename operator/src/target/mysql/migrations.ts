@@ -139,5 +139,5 @@ export async function migrateMySql(db: MySqlDb, stateDatabase: string): Promise<
     } finally {
       await c.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => {});
     }
-  });
+  }, { untimed: true });
 }

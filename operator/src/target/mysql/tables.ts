@@ -109,14 +109,20 @@ export async function ensureMySqlTable(
   checkIdentifier(database, 'database');
   checkIdentifier(table, 'table');
   checkIdentifier(primaryKey, 'primaryKey');
-  // DDL commits implicitly in MySQL: each statement is idempotent instead of one transaction.
-  await db.query(`CREATE DATABASE IF NOT EXISTS ${bq(database)} CHARACTER SET utf8mb4`);
-  await db.query(
-    `CREATE TABLE IF NOT EXISTS ${bqt(database, table)} (${bq(primaryKey)} bigint NOT NULL AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  // DDL commits implicitly in MySQL: each statement is idempotent instead of one transaction,
+  // and runs without the statement timeout (adding columns may rebuild a large table).
+  await db.withConnection(
+    async (c) => {
+      await c.query(`CREATE DATABASE IF NOT EXISTS ${bq(database)} CHARACTER SET utf8mb4`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${bqt(database, table)} (${bq(primaryKey)} bigint NOT NULL AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      );
+      const existing = await describeMySqlTable(c, database, table);
+      const add = columns.filter((col) => col.column !== primaryKey && !existing?.columns.has(col.column));
+      if (add.length === 0) return;
+      const clauses = add.map((col) => `ADD COLUMN ${bq(checkIdentifier(col.column, 'column'))} ${mysqlTypeFor(col.kind)} NULL`);
+      await c.query(`ALTER TABLE ${bqt(database, table)} ${clauses.join(', ')}`);
+    },
+    { untimed: true },
   );
-  const existing = await describeMySqlTable(db, database, table);
-  const add = columns.filter((c) => c.column !== primaryKey && !existing?.columns.has(c.column));
-  if (add.length === 0) return;
-  const clauses = add.map((c) => `ADD COLUMN ${bq(checkIdentifier(c.column, 'column'))} ${mysqlTypeFor(c.kind)} NULL`);
-  await db.query(`ALTER TABLE ${bqt(database, table)} ${clauses.join(', ')}`);
 }
