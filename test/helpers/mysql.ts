@@ -28,9 +28,10 @@ async function answers(url: string): Promise<string | undefined> {
 
 /**
  * The server URL, or undefined (MySQL tests skip). Throws when MYSQL_URL or CI demands a
- * server and none answers.
+ * server and none answers. `announce`: say once that the MySQL tests are skipped (only the
+ * connector's own test file asks, so a run prints one line, not one per file).
  */
-export function mysqlUrl(): Promise<string | undefined> {
+export function mysqlUrl({ announce = false }: { announce?: boolean } = {}): Promise<string | undefined> {
   probe ??= (async () => {
     const url = process.env.MYSQL_URL || LOCAL_MYSQL_URL;
     const why = await answers(url);
@@ -40,7 +41,7 @@ export function mysqlUrl(): Promise<string | undefined> {
     if (url) return url;
     if (process.env.MYSQL_URL) throw new Error(`MYSQL_URL is set but the server does not answer: ${why}`);
     if (process.env.CI) throw new Error(`CI is set but no MySQL/MariaDB server answers at ${LOCAL_MYSQL_URL} (${why}); set MYSQL_URL or start the server`);
-    if (!announced) {
+    if (announce && !announced) {
       announced = true;
       process.stdout.write(`MySQL/MariaDB tests skipped: no server at ${LOCAL_MYSQL_URL} (set MYSQL_URL to run them)\n`);
     }

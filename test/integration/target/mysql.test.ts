@@ -12,7 +12,7 @@ import { openConnector, targetSettings, TargetSpecError, TargetUnavailableError,
 import { mysqlUrl, openMySqlTestDatabase, withDatabase, type MySqlTestDatabase } from '../../helpers/mysql.js';
 import { waitFor } from '../../helpers/wait.js';
 
-const server = await mysqlUrl();
+const server = await mysqlUrl({ announce: true });
 
 describe.skipIf(!server)('target/mysql connector (MariaDB / MySQL)', () => {
   let t: MySqlTestDatabase;
