@@ -313,7 +313,9 @@ async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
       plan.type,
       group.map((c) => ({ id: c.idValue, idProperty, properties: c.props })),
     );
-    const norm = (v: string | null | undefined) => (v ?? '').trim().toLowerCase();
+    // HubSpot returns the upsert key as it stores it (an email lower-cased, a phone reformatted): compare by the value rule.
+    const how = idProperty === plan.match?.property ? plan.match.how : 'lowerTrim';
+    const norm = (v: string | null | undefined) => matchKey(v, how) ?? '';
     const byValue = new Map(res.results.map((o) => [norm(o.properties[idProperty]), o]));
     const failed = new Map(res.errors.map((x) => [x.index, x]));
     group.forEach((c, i) => {
