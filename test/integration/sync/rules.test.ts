@@ -214,6 +214,26 @@ describe.each(kinds)('rules (%s)', (dbKind) => {
     expect(r.systemic!.message).not.toContain('s3cret');
   });
 
+  it.runIf(dbKind === 'mysql')('a MySQL user without the TRIGGER privilege stops the cycle as TargetUnavailable naming the GRANT', async () => {
+    h = await Harness.start({ dbKind });
+    const user = `hso_${Math.random().toString(36).slice(2, 8)}`;
+    await h.exec(`CREATE USER '${user}'@'%' IDENTIFIED BY 'pw'`);
+    try {
+      await h.exec(`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON "${h.db.schema}".* TO '${user}'@'%'`);
+      await h.exec(`GRANT ALL PRIVILEGES ON "${h.db.stateSchema}".* TO '${user}'@'%'`);
+      const u = new URL(h.db.url);
+      u.username = user;
+      u.password = 'pw';
+      h.cfg.credentials.databaseUrl = u.toString();
+      await h.restart();
+      const r = await h.cycle('initial', { allowFailure: true });
+      expect(r.systemic).toMatchObject({ category: 'Target', reason: 'TargetUnavailable' });
+      expect(r.systemic!.message).toContain(`GRANT TRIGGER ON \`${h.db.schema}\`.* TO '${user}'@'%'`);
+    } finally {
+      await h.exec(`DROP USER IF EXISTS '${user}'@'%'`);
+    }
+  });
+
   it('no injection through table or column names: invalid identifiers are refused before any SQL runs', async () => {
     h = await Harness.start({ dbKind, objects: [{ table: 'contacts"; DROP TABLE victims; --' }], ddl: CONTACTS_AND_VICTIMS });
     h.cfg.fieldMappings.push({ name: 'm', spec: { integrationRef: { name: 'acme' }, objectType: 'contacts', fields: [{ property: 'email', column: 'email"); DELETE FROM victims; --' }] } });
