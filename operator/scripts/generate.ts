@@ -29,6 +29,7 @@ const NAMED_TYPES: Record<string, Record<string, string>> = {
     'spec.hubspot.rateLimit': 'RateLimitSpec',
     'spec.target': 'TargetSpec',
     'spec.target.postgres': 'PostgresTargetSpec',
+    'spec.target.mysql': 'MySqlTargetSpec',
     'spec.objects[]': 'SyncedObjectSpec',
     'spec.schedule': 'ScheduleSpec',
     status: 'HubSpotIntegrationStatus',

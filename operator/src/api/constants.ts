@@ -1,6 +1,6 @@
 /**
  * Names of the public API (DESIGN §2): group, version, kinds, annotations, finalizer, condition
- * types and reasons, and the per-object-type defaults the sync engine relies on.
+ * types and reasons. (Per-object-type knowledge: ./object-types.ts.)
  */
 import type { ConflictResolution, Direction, FieldMode, FilterOperator, ResourceKind } from './types.js';
 
@@ -103,28 +103,6 @@ export type StalledReason = (typeof STALLED_REASONS)[keyof typeof STALLED_REASON
 export const DEFAULT_DIRECTION: Direction = 'TwoWay';
 export const DEFAULT_CONFLICT_RESOLUTION: ConflictResolution = 'HubSpotWins';
 export const DEFAULT_FIELD_MODE: FieldMode = 'Overwrite';
-
-export const STANDARD_OBJECT_TYPES = ['contacts', 'companies', 'deals'] as const;
-export type StandardObjectType = (typeof STANDARD_OBJECT_TYPES)[number];
-
-/**
- * Mapped properties when an object type has no FieldMapping (DESIGN §2.2): each maps to a
- * same-named column, if the table has it. Custom objects have no default mapping.
- */
-export const DEFAULT_MAPPED_PROPERTIES: Record<StandardObjectType, readonly string[]> = {
-  contacts: ['email', 'firstname', 'lastname', 'phone', 'company', 'lifecyclestage'],
-  companies: ['name', 'domain', 'phone', 'city', 'country', 'industry'],
-  deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate'],
-};
-
-/** The property the incremental search orders by (DESIGN §3). */
-export function lastModifiedProperty(objectType: string): string {
-  return objectType === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
-}
-
-export function isStandardObjectType(objectType: string): objectType is StandardObjectType {
-  return (STANDARD_OBJECT_TYPES as readonly string[]).includes(objectType);
-}
 
 /** Filter operators that take `values` (a list), `value`, or neither. */
 export const LIST_OPERATORS: readonly FilterOperator[] = ['In', 'NotIn'];

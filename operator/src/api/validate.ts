@@ -237,17 +237,6 @@ export function validateSyncFilter(obj: unknown): ValidationResult {
   return validateResource('SyncFilter', obj);
 }
 
-/** Type guards for code that receives untyped objects (e.g. from a watch). */
-export function isValidHubSpotIntegration(obj: unknown): obj is HubSpotIntegration {
-  return validateHubSpotIntegration(obj).valid;
-}
-export function isValidFieldMapping(obj: unknown): obj is FieldMapping {
-  return validateFieldMapping(obj).valid;
-}
-export function isValidSyncFilter(obj: unknown): obj is SyncFilter {
-  return validateSyncFilter(obj).valid;
-}
-
 /** One line for a condition message or an error: "spec.x: must be ...; spec.y: is required". */
 export function formatValidationErrors(errors: readonly ValidationIssue[]): string {
   return errors

@@ -80,6 +80,7 @@ export function referencedSecretNames(spec: HubSpotIntegrationSpec): string[] {
   if (auth?.privateAppToken?.secretRef?.name) names.add(auth.privateAppToken.secretRef.name);
   if (auth?.oauth?.secretRef?.name) names.add(auth.oauth.secretRef.name);
   if (spec.target?.postgres?.connectionSecretRef?.name) names.add(spec.target.postgres.connectionSecretRef.name);
+  if (spec.target?.mysql?.connectionSecretRef?.name) names.add(spec.target.mysql.connectionSecretRef.name);
   return [...names];
 }
 
@@ -155,8 +156,11 @@ export function resolveIntegration(cache: CacheView, obj: IntegrationObject): Re
   } else {
     issues.push('spec.hubspot.auth: set one of privateAppToken or oauth');
   }
-  const dbRef = spec.target.postgres.connectionSecretRef;
-  const databaseUrl = readKey('spec.target.postgres.connectionSecretRef', dbRef.name, dbRef.key ?? 'url')?.trim();
+  // Exactly one of postgres | mysql (the CRD's CEL rule); the connection URL comes from its Secret.
+  const dbKind = spec.target.mysql ? 'mysql' : 'postgres';
+  const dbRef = spec.target.mysql?.connectionSecretRef ?? spec.target.postgres?.connectionSecretRef;
+  if (!dbRef || (spec.target.mysql && spec.target.postgres)) issues.push('spec.target: set exactly one of postgres or mysql');
+  const databaseUrl = dbRef ? readKey(`spec.target.${dbKind}.connectionSecretRef`, dbRef.name, dbRef.key ?? 'url')?.trim() : undefined;
 
   const base = {
     issues,

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from '../sync/types.js';
 import { systemClock, type Clock } from './clock.js';
-import { isConnectionError } from '../target/postgres/db.js';
+import { isTargetUnreachable } from '../target/connector.js';
 import { delayFor } from './backoff.js';
 import { nextCycle } from './scheduler.js';
 
@@ -336,7 +336,7 @@ export class SyncWorker {
     const e = err as { message?: string; category?: ErrorCategory; reason?: string };
     const message = e?.message ?? String(err);
     // An unclassified error that is a lost database connection is the target being unavailable.
-    const category = e?.category ?? (isConnectionError(err) ? 'Target' : undefined);
+    const category = e?.category ?? (isTargetUnreachable(err) ? 'Target' : undefined);
     this.failures++;
     this.lastFailureAt = this.clock.now();
     this.st.failure = { category, reason: e?.reason, message };

@@ -5,6 +5,7 @@
  * OAuth refresh and classified errors.
  * Custom object types (`p_name`, `2-123`) use the same object routes as contacts.
  */
+import { objectTypeDescriptor } from '../api/object-types.js';
 import * as assoc from './associations.js';
 import { createTokenSource, type TokenSource } from './auth.js';
 import { sendIsolating, mapBatchResponse, type BatchInput, type RawBatchResponse } from './batch.js';
@@ -50,14 +51,6 @@ export const BATCH_SIZE = 100;
 
 /** Object types are path segments: standard names, p_<name>, or <typeId>-<n>. */
 const OBJECT_TYPE = /^[A-Za-z][A-Za-z0-9_]*$|^\d+-\d+$/;
-
-/** Default group of new properties for the standard objects (HubSpot requires a group). */
-const DEFAULT_GROUP: Record<string, string> = {
-  contacts: 'contactinformation',
-  companies: 'companyinformation',
-  deals: 'dealinformation',
-  tickets: 'ticketinformation',
-};
 
 const DEFAULT_FIELD_TYPE: Record<PropertyDefinition['type'], string> = {
   string: 'text',
@@ -261,7 +254,7 @@ class Client implements HubSpotClient {
       ...def,
       label: def.label || def.name,
       fieldType: def.fieldType ?? DEFAULT_FIELD_TYPE[def.type] ?? 'text',
-      groupName: def.groupName ?? DEFAULT_GROUP[objectType],
+      groupName: def.groupName ?? objectTypeDescriptor(objectType).propertyGroup,
     };
     if (def.type === 'bool' && !def.options) {
       body.options = [

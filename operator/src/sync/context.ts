@@ -5,9 +5,7 @@
 import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import { HubSpotApiError, type HubSpotClient, type HubSpotObject } from '../hubspot/types.js';
-import { isConnectionError, type Db } from '../target/postgres/db.js';
-import type { StateStore } from '../target/postgres/state.js';
-import { matchKey } from '../target/postgres/rows.js';
+import { classifyTargetError, matchKey, TargetSpecError, type Connector, type StateReader } from '../target/connector.js';
 import type { Baseline, FieldPlan } from './conflict.js';
 import { hashValues } from './hash.js';
 import type { ObjectPlan } from './mapping.js';
@@ -34,12 +32,11 @@ export interface SyncContext {
   uid: string;
   logger: Logger;
   observer?: SyncObserver;
-  db: Db;
-  state: StateStore;
+  /** The target database (its only view: the connector interface). */
+  target: Connector;
+  /** Committed state reads (= target.state); writes go through a transaction's `tx.state`. */
+  state: StateReader;
   hubspot: HubSpotClient;
-  stateSchema: string;
-  /** Quoted stateSchema.links, for joins. */
-  linksTable: string;
   /** How far back the incremental search re-reads (search is eventually consistent). */
   lookbackMs: number;
   /** External-ID property used for idempotent creates when there is no unique match property. */
@@ -84,7 +81,7 @@ const REASON: Partial<Record<ErrorCategory, string>> = {
 };
 
 /** Turn any failure that escaped a pass into the systemic error that ends the cycle. */
-export function toSystemic(err: unknown): SystemicError | AbortedError {
+export function toSystemic(err: unknown, target?: Pick<Connector, 'classifyError'>): SystemicError | AbortedError {
   if (err instanceof SystemicError || err instanceof AbortedError) return err;
   if (err instanceof Error && err.name === 'AbortError') return new AbortedError();
   if (err instanceof HubSpotApiError) {
@@ -92,19 +89,11 @@ export function toSystemic(err: unknown): SystemicError | AbortedError {
     const corr = err.correlationId ? ` (correlationId ${err.correlationId})` : '';
     return new SystemicError(err.category, reason, `HubSpot: ${err.message}${corr}`);
   }
-  if (isConnectionError(err)) {
-    return new SystemicError('Target', 'TargetUnavailable', `target database unreachable: ${(err as Error).message}`);
-  }
-  const e = err as { code?: unknown; message?: unknown };
-  if (typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) {
-    return new SystemicError('Target', 'SyncFailed', `target database: ${String(e.message)} (SQLSTATE ${e.code})`);
-  }
+  if (err instanceof TargetSpecError) return new SystemicError('Validation', 'InvalidSpec', `${err.field}: ${err.message}`);
+  const c = target?.classifyError(err) ?? classifyTargetError(err);
+  if (c.kind === 'unreachable') return new SystemicError('Target', 'TargetUnavailable', `target database unreachable: ${c.message}`);
+  if (c.kind === 'record' || c.category === 'Target') return new SystemicError('Target', 'SyncFailed', c.message);
   return new SystemicError('Transient', 'SyncFailed', err instanceof Error ? err.message : String(err));
-}
-
-/** A database error inside a per-row write: rethrow when the database itself is gone. */
-export function rethrowIfUnreachable(err: unknown): void {
-  if (isConnectionError(err)) throw err;
 }
 
 // ---- canonical values and hashes of one record ------------------------------------------------
@@ -133,8 +122,7 @@ export function tgHashOf(plan: ObjectPlan, values: Record<string, Canon>): strin
 export function baselineHashes(plan: ObjectPlan, b: Baseline): { hsHash: string; tgHash: string; matchKey: string | null } {
   let key: string | null = null;
   if (plan.match) {
-    const how = /phone|mobile/i.test(plan.match.property) ? 'digits' : 'lowerTrim';
-    key = matchKey(b.hs[plan.match.property] ?? b.tg[plan.match.column] ?? null, how);
+    key = matchKey(b.hs[plan.match.property] ?? b.tg[plan.match.column] ?? null, plan.match.how);
   }
   return { hsHash: hsHashOf(plan, b.hs), tgHash: tgHashOf(plan, b.tg), matchKey: key };
 }

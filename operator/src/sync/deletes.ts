@@ -2,65 +2,57 @@
  * HubSpot deletes found by the full reconciliation (archived records): `deletes.fromHubSpot`
  * Propagate deletes the linked target row (an operator write, not captured); Ignore keeps the
  * row and turns the link into a tombstone, so the row is no longer synced and the record is
- * never re-created on either side.
+ * never re-created on either side. Outcomes go through the batch ledger like every pass: a
+ * delete the target refuses is a record error, an audit entry and a sync_errors_total count.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import { deleteRows, describeDbError } from '../target/postgres/rows.js';
-import type { AuditEntry, LinkRow, RecordError } from '../target/postgres/state.js';
-import { countersOf, rethrowIfUnreachable, type SyncContext } from './context.js';
+import type { LinkRow, TableRef, TargetTx } from '../target/connector.js';
+import type { SyncContext } from './context.js';
+import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { tableRef } from './pull.js';
 
 export async function applyHubSpotDeletes(
   ctx: SyncContext,
   plan: ObjectPlan,
   archived: HubSpotObject[],
-  opts: { pkDataType?: string; commitCursor(tx: Queryable): Promise<void> },
+  opts: { table: TableRef; commitCursor(tx: TargetTx): Promise<void> },
 ): Promise<void> {
-  const counters = countersOf(ctx, plan.type);
   const links = await ctx.state.linksByHubSpotIds(plan.type, archived.map((o) => o.id));
   const live = [...links.values()].filter((l) => !l.deletedSide);
-  const t = tableRef(plan, opts.pkDataType);
-  let deleted = 0;
-  await ctx.db.transaction(
+  const t = opts.table;
+  // The record is gone from HubSpot: a synced delete clears its errors of both directions.
+  const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: opts.commitCursor, clears: 'both' });
+  await ctx.target.transaction(
     async (tx) => {
-      const audit: AuditEntry[] = [];
-      const errors: RecordError[] = [];
       const tombstones: LinkRow[] = [];
       const removed: string[] = [];
       if (plan.deleteFromHubSpot === 'Propagate' && plan.toTarget) {
-        const failures = await deleteRows(tx, t, live.map((l) => l.targetKey));
-        const failed = new Map(failures.map((f) => [f.index, f.error]));
+        const failures = await tx.rows.deleteRows(t, live.map((l) => l.targetKey));
+        const failed = new Map(failures.map((f) => [f.index, f.message]));
         live.forEach((l, i) => {
+          const ref = { hubspotId: l.hubspotId, targetKey: l.targetKey };
           const err = failed.get(i);
           if (err !== undefined) {
-            rethrowIfUnreachable(err);
-            const message = `${plan.schema}.${plan.table} key ${l.targetKey}: delete (HubSpot ${plan.type} ${l.hubspotId} was deleted) failed: ${describeDbError(err)}`;
-            errors.push({ objectType: plan.type, hubspotId: l.hubspotId, targetKey: l.targetKey, direction: 'toTarget', category: 'Target', message });
-            audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'delete', hubspotId: l.hubspotId, targetKey: l.targetKey, outcome: 'failed', category: 'Target', message });
-            counters.failed++;
+            const message = `${plan.schema}.${plan.table} key ${l.targetKey}: delete (HubSpot ${plan.type} ${l.hubspotId} was deleted) failed: ${err}`;
+            ledger.fail(ref, 'Target', message, { operation: 'delete' });
             return;
           }
           removed.push(l.hubspotId);
-          deleted++;
-          audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'delete', hubspotId: l.hubspotId, targetKey: l.targetKey, outcome: 'ok' });
+          ledger.ok({ hubspotId: l.hubspotId }, undefined, { count: 'deleted' });
+          ledger.note(ref, 'delete');
         });
       } else {
         for (const l of live) {
           tombstones.push({ ...l, deletedSide: 'hubspot' });
-          audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'unlink', hubspotId: l.hubspotId, targetKey: l.targetKey, outcome: 'ok', message: 'deleted in HubSpot; deletes.fromHubSpot is Ignore' });
+          ledger.ok({ hubspotId: l.hubspotId });
+          ledger.note({ hubspotId: l.hubspotId, targetKey: l.targetKey }, 'unlink', 'deleted in HubSpot; deletes.fromHubSpot is Ignore');
         }
       }
-      await ctx.state.deleteLinks(tx, plan.type, removed);
-      await ctx.state.upsertLinks(tx, plan.type, tombstones);
-      await ctx.state.clearErrors(tx, plan.type, [...removed, ...tombstones.map((l) => l.hubspotId)], []);
-      await ctx.state.recordErrors(tx, errors);
-      await ctx.state.audit(tx, audit);
-      await opts.commitCursor(tx);
+      await tx.state.deleteLinks(plan.type, removed);
+      await tx.state.upsertLinks(plan.type, tombstones);
+      await ledger.commit(tx);
     },
-    { writer: ctx.uid },
+    { writer: true },
   );
-  counters.toTarget.deleted += deleted;
-  if (deleted) ctx.observer?.recordsSynced?.(plan.type, 'toTarget', 'deleted', deleted);
+  ledger.committed();
 }

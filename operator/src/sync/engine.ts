@@ -12,31 +12,26 @@
  * CycleReport.systemic. Aborting the signal stops at the next batch boundary.
  */
 import type { Logger } from 'pino';
-import type { PGlite } from '@electric-sql/pglite';
 import type { ErrorCategory } from '../api/categories.js';
+import { objectTypeDescriptor } from '../api/object-types.js';
 import { createHubSpotClient } from '../hubspot/index.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
-import { channelFor, installCapture, removeCapture } from '../target/postgres/capture.js';
-import { openDb, type Db } from '../target/postgres/db.js';
-import { isValidIdentifier, q } from '../target/postgres/identifiers.js';
-import { migrate } from '../target/postgres/migrations.js';
-import { countRows } from '../target/postgres/rows.js';
-import { StateStore } from '../target/postgres/state.js';
-import { describeTable, ensureTable } from '../target/postgres/tables.js';
+import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
-import { buildObjectPlan, type ObjectPlan } from './mapping.js';
+import { buildObjectPlan, tableRef, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
-import { tableRef } from './pull.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
-import { propertyTypeFor } from './values.js';
+import { columnKindFor, propertyTypeFor } from './values.js';
 
 export interface SyncEngineDeps {
   logger: Logger;
   observer?: SyncObserver;
   /** Use this HubSpot client (e.g. shared by the controller) instead of creating one. */
   hubspot?: HubSpotClient;
-  /** Use this in-process database (the sandbox's PGlite) instead of opening credentials.databaseUrl. */
-  pglite?: PGlite;
+  /** Use this in-process database (the sandbox's PGlite instance) instead of opening credentials.databaseUrl. */
+  pglite?: unknown;
+  /** Connections per distinct target database, shared by its integrations (default 10; --db-pool-size). */
+  dbPoolSize?: number;
   /** Incremental search lookback (default 5 minutes): HubSpot search is eventually consistent. */
   lookbackMs?: number;
   /** Audit log retention in days (default 30). */
@@ -52,10 +47,9 @@ class Engine implements SyncEngine {
   private readonly cfg: ResolvedIntegration;
   private readonly deps: SyncEngineDeps;
   private readonly log: Logger;
-  private db?: Db;
-  private state?: StateStore;
+  private target?: Connector;
+  private registered = false;
   private hubspot?: HubSpotClient;
-  private migrated = false;
   private readonly properties = new Map<string, Map<string, PropertyDefinition>>();
   private readonly captured = new Set<string>();
   private portalId?: number;
@@ -70,36 +64,33 @@ class Engine implements SyncEngine {
     this.log = deps.logger.child({ namespace: cfg.namespace, integration: cfg.name });
   }
 
-  private get pg() {
-    const p = this.cfg.spec.target.postgres;
-    return { schema: p.schema ?? 'public', stateSchema: p.stateSchema ?? 'hubspot_operator', createTables: p.createTables ?? false };
+  private get settings() {
+    return targetSettings(this.cfg.spec.target);
   }
 
-  private async database(): Promise<Db> {
-    if (!this.db) this.db = await openDb(this.cfg.credentials.databaseUrl, { pglite: this.deps.pglite });
-    return this.db;
+  /** The connector of the target (its pool is shared with the other integrations on the database). */
+  private async connector(): Promise<Connector> {
+    this.target ??= await openConnector(this.cfg.credentials.databaseUrl, {
+      uid: this.cfg.uid,
+      namespace: this.cfg.namespace,
+      name: this.cfg.name,
+      settings: this.settings,
+      poolSize: this.deps.dbPoolSize,
+      pglite: this.deps.pglite,
+    });
+    return this.target;
   }
 
-  private async store(): Promise<StateStore> {
-    const db = await this.database();
-    if (!this.migrated) {
-      await migrate(db, this.pg.stateSchema);
-      this.migrated = true;
+  /** The connector with the state store prepared and this integration registered. */
+  private async store(): Promise<Connector> {
+    const target = await this.connector();
+    if (!this.registered) {
+      const { adoptedUid } = await target.register();
+      // Re-created after deletionPolicy Orphan: its links, cursors and captured changes are ours now.
+      if (adoptedUid) this.log.info({ previousUid: adoptedUid }, 'adopted the sync state of the orphaned integration of the same name');
+      this.registered = true;
     }
-    if (!this.state) {
-      const state = new StateStore(db, this.pg.stateSchema, this.cfg.uid);
-      const adopted = await state.register(this.cfg.namespace, this.cfg.name);
-      if (adopted) {
-        // Re-created after deletionPolicy Orphan: its links, cursors and captured changes are
-        // ours now; the old UID's triggers make way for ours (installed by prepare()).
-        this.log.info({ previousUid: adopted.adoptedUid }, 'adopted the sync state of the orphaned integration of the same name');
-        for (const t of adopted.tables) {
-          await removeCapture(db, { uid: adopted.adoptedUid, stateSchema: this.pg.stateSchema, schema: t.schema, table: t.table, primaryKey: t.primaryKey });
-        }
-      }
-      this.state = state;
-    }
-    return this.state;
+    return target;
   }
 
   private client(): HubSpotClient {
@@ -131,15 +122,15 @@ class Engine implements SyncEngine {
   }
 
   /** Plans of all object types with every spec problem found. */
-  private async plan(refresh: boolean): Promise<{ plans: { plan: ObjectPlan; pkDataType?: string }[]; issues: SpecIssue[] }> {
+  private async plan(refresh: boolean): Promise<{ plans: { plan: ObjectPlan; keyDataType?: string }[]; issues: SpecIssue[] }> {
     const spec = this.cfg.spec;
     const issues: SpecIssue[] = [];
-    const { schema, stateSchema, createTables } = this.pg;
+    const { schema, stateSchema, createTables, fields } = this.settings;
     if (!isValidIdentifier(stateSchema)) {
-      issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: 'spec.target.postgres.stateSchema', message: `${JSON.stringify(stateSchema)} is not a valid SQL identifier` });
+      issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: fields.stateSchema, message: `${JSON.stringify(stateSchema)} is not a valid SQL identifier` });
     }
     if (!isValidIdentifier(schema)) {
-      issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: 'spec.target.postgres.schema', message: `${JSON.stringify(schema)} is not a valid SQL identifier` });
+      issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: fields.schema, message: `${JSON.stringify(schema)} is not a valid SQL identifier` });
       return { plans: [], issues };
     }
     const types = new Set(spec.objects.map((o) => o.type));
@@ -154,8 +145,8 @@ class Engine implements SyncEngine {
     for (const f of this.cfg.filters) {
       if (!types.has(f.spec.objectType)) issues.push({ kind: 'SyncFilter', name: f.name, field: 'spec.objectType', message: `object type "${f.spec.objectType}" is not synced by HubSpotIntegration ${this.cfg.name}` });
     }
-    const db = await this.database();
-    const plans: { plan: ObjectPlan; pkDataType?: string }[] = [];
+    const target = await this.connector();
+    const plans: { plan: ObjectPlan; keyDataType?: string }[] = [];
     for (const [index, o] of spec.objects.entries()) {
       let properties: Map<string, PropertyDefinition>;
       try {
@@ -165,7 +156,8 @@ class Engine implements SyncEngine {
         issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: `spec.objects[${index}].type`, message: `HubSpot has no object type "${o.type}" (for a custom object use its p_<name> or 2-<id> type)` });
         continue;
       }
-      const columns = isValidIdentifier(o.table) ? await describeTable(db, schema, o.table) : new Map();
+      const table = isValidIdentifier(o.table) ? await target.describeTable(schema, o.table) : { columns: new Map(), primaryKey: undefined };
+      const columns = table?.columns;
       const { plan, issues: found } = buildObjectPlan({
         index,
         object: o,
@@ -175,16 +167,24 @@ class Engine implements SyncEngine {
         filters: this.cfg.filters.filter((f) => f.spec.objectType === o.type),
         properties,
         columns,
+        tablePrimaryKey: table?.primaryKey,
+        targetFields: fields,
       });
       for (const i of found) issues.push({ ...i, name: i.name || this.cfg.name });
-      plans.push({ plan, pkDataType: columns?.get(plan.primaryKey)?.dataType });
+      plans.push({ plan, keyDataType: columns?.get(plan.primaryKey)?.dataType });
     }
     return { plans, issues };
   }
 
   async validate(signal?: AbortSignal): Promise<SpecIssue[]> {
     if (signal?.aborted) return [];
-    return (await this.plan(true)).issues;
+    try {
+      return (await this.plan(true)).issues;
+    } catch (err) {
+      // A target spec only the connector can judge (e.g. a mysql:// URL for a postgres target).
+      if (err instanceof TargetSpecError) return [{ kind: 'HubSpotIntegration', name: this.cfg.name, field: err.field, message: err.message }];
+      throw err;
+    }
   }
 
   /** Create what the spec asks for (tables/columns, HubSpot properties), then plan again. */
@@ -192,7 +192,7 @@ class Engine implements SyncEngine {
     let { plans, issues } = await this.plan(refresh);
     if (issues.length) return { runtimes: [], issues };
     let changed = false;
-    const db = await this.database();
+    const target = await this.connector();
     for (const { plan } of plans) {
       for (const f of plan.missingProperties) {
         const kind = propertyTypeFor(f.columnKind);
@@ -202,25 +202,28 @@ class Engine implements SyncEngine {
       }
       if (plan.missingColumns.length) {
         this.log.info({ objectType: plan.type, table: plan.table, columns: plan.missingColumns.map((f) => f.column) }, 'creating missing table/columns');
-        await ensureTable(db, plan.schema, plan.table, plan.primaryKey, plan.missingColumns.map((f) => ({ column: f.column, type: plan.propertyTypes.get(f.property) })));
+        await target.ensureTable(
+          tableRef(plan),
+          plan.missingColumns.map((f) => ({ column: f.column, kind: columnKindFor(plan.propertyTypes.get(f.property)) })),
+        );
         changed = true;
       }
     }
     if (changed) ({ plans, issues } = await this.plan(true));
     if (issues.length) return { runtimes: [], issues };
     const runtimes: ObjectRuntime[] = [];
-    for (const { plan, pkDataType } of plans) {
+    for (const { plan, keyDataType } of plans) {
+      const table = tableRef(plan, keyDataType);
       if (plan.toHubSpot && !this.captured.has(plan.table)) {
-        await installCapture(db, { uid: this.cfg.uid, stateSchema: this.pg.stateSchema, schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey });
-        await (await this.store()).recordCapturedTable({ schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey });
+        await (await this.store()).installCapture(table);
         this.captured.add(plan.table);
       }
       const props = this.properties.get(plan.type)!;
       const matchProp = plan.match ? props.get(plan.match.property) : undefined;
       runtimes.push({
         plan,
-        pkDataType,
-        uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || (plan.type === 'contacts' && matchProp.name === 'email')),
+        table,
+        uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || objectTypeDescriptor(plan.type).uniqueProperties.includes(matchProp.name)),
         ensureExternalIdProperty: async () => {
           const current = await this.propertiesOf(plan.type, false);
           if (current.has(EXTERNAL_ID_PROPERTY)) return;
@@ -245,16 +248,14 @@ class Engine implements SyncEngine {
     return { runtimes, issues };
   }
 
-  private context(state: StateStore, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {
+  private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {
     return {
       uid: this.cfg.uid,
       logger: this.log,
       observer: this.deps.observer,
-      db: state.db,
-      state,
+      target,
+      state: target.state,
       hubspot: this.client(),
-      stateSchema: this.pg.stateSchema,
-      linksTable: `${q(this.pg.stateSchema)}.links`,
       lookbackMs: this.deps.lookbackMs ?? DEFAULT_LOOKBACK_MS,
       externalIdProperty: EXTERNAL_ID_PROPERTY,
       signal,
@@ -276,9 +277,8 @@ class Engine implements SyncEngine {
 
     if (plan.toTarget) {
       if (!initialDone) {
-        const db = ctx.db;
         // Match-key lookups are only needed when the target had rows (or pending changes) to link.
-        const tableRows = await countRows(db, tableRef(plan, rt.pkDataType));
+        const tableRows = await ctx.target.rows.countRows(rt.table);
         const pending = await state.pendingChanges(plan.table);
         await runImport(ctx, rt, pending > 0 || (importCur?.data.startedAtMs === undefined && tableRows > 0));
       } else if (full) {
@@ -287,19 +287,19 @@ class Engine implements SyncEngine {
         await runIncremental(ctx, rt);
       }
     } else if (!initialDone) {
-      await ctx.db.transaction((tx) => state.setCursor(tx, plan.type, 'import', { completed: true, data: {} }));
+      await ctx.target.transaction((tx) => tx.state.setCursor(plan.type, 'import', { completed: true, data: {} }));
     }
-    if (!initialDone || full) await state.analyze();
+    if (!initialDone || full) await ctx.target.analyze();
     if (plan.toHubSpot) {
       await runTargetScan(ctx, rt, 'seed');
       if (full) await runTargetScan(ctx, rt, 'full_seed');
       await runDrain(ctx, rt);
     }
     // The pass completed: forget the full-pass cursors, remember the field set.
-    await ctx.db.transaction(async (tx) => {
-      if (full) for (const p of ['full', 'full_archived', 'full_seed']) await state.deleteCursor(tx, plan.type, p);
-      const m = (await state.getCursor(plan.type, 'meta', tx)) ?? { completed: true, data: {} };
-      await state.setCursor(tx, plan.type, 'meta', { ...m, data: { ...m.data, fingerprint: plan.fingerprint, ...(full ? { lastFullMs: Date.now() } : {}) } });
+    await ctx.target.transaction(async (tx) => {
+      if (full) for (const p of ['full', 'full_archived', 'full_seed']) await tx.state.deleteCursor(plan.type, p);
+      const m = (await tx.state.getCursor(plan.type, 'meta')) ?? { completed: true, data: {} };
+      await tx.state.setCursor(plan.type, 'meta', { ...m, data: { ...m.data, fingerprint: plan.fingerprint, ...(full ? { lastFullMs: Date.now() } : {}) } });
     });
   }
 
@@ -309,9 +309,9 @@ class Engine implements SyncEngine {
     let completed = false;
     let systemic: CycleReport['systemic'];
     let runtimes: ObjectRuntime[] = [];
-    let state: StateStore | undefined;
+    let target: Connector | undefined;
     try {
-      state = await this.store();
+      target = await this.store();
       if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
         const actual = await this.client().getPortalId();
         if (actual !== this.cfg.spec.hubspot.portalId) {
@@ -325,7 +325,7 @@ class Engine implements SyncEngine {
         systemic = { category: 'Validation', reason: 'InvalidSpec', message: `${first.kind} ${first.name}: ${first.field}: ${first.message}` };
       } else {
         runtimes = prepared.runtimes;
-        const ctx = this.context(state, signal, counters);
+        const ctx = this.context(target, signal, counters);
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);
@@ -334,17 +334,17 @@ class Engine implements SyncEngine {
         completed = true;
         // Listen from the first cycle on, so a change captured after it wakes the next wait.
         if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
-        await state.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
+        await target.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
       }
     } catch (err) {
-      const s = toSystemic(err);
+      const s = toSystemic(err, this.target);
       if (s instanceof AbortedError) this.log.info('cycle aborted at a batch boundary');
       else {
         systemic = { category: s.category, reason: s.reason, message: s.message };
         this.log.warn({ category: s.category, reason: s.reason, detail: s.message }, 'cycle stopped by a systemic failure');
       }
     }
-    return this.report(kind, startedAt, completed && !systemic, systemic, runtimes, counters, state);
+    return this.report(kind, startedAt, completed && !systemic, systemic, runtimes, counters, target);
   }
 
   private async report(
@@ -354,8 +354,9 @@ class Engine implements SyncEngine {
     systemic: CycleReport['systemic'],
     runtimes: ObjectRuntime[],
     counters: Map<string, ReturnType<typeof emptyCounters>>,
-    state: StateStore | undefined,
+    target: Connector | undefined,
   ): Promise<CycleReport> {
+    const state: StateReader | undefined = target?.state;
     const usage = this.hubspot?.usage();
     const objects: ObjectReport[] = [];
     let errors: CycleReport['errors'] = [];
@@ -369,7 +370,7 @@ class Engine implements SyncEngine {
           objects.push({
             type: o.type,
             hubspotRecords: Number(meta?.data.hubspotRecords ?? 0),
-            targetRecords: rt ? await countRows(state.db, tableRef(rt.plan, rt.pkDataType)) : 0,
+            targetRecords: rt && target ? await target.rows.countRows(rt.table) : 0,
             linkedRecords: await state.countLinks(o.type),
             pendingChanges: await state.pendingChanges(o.table),
             lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed },
@@ -403,8 +404,8 @@ class Engine implements SyncEngine {
   /** Subscribe to the integration's NOTIFY channel (once); true when this call subscribed. */
   private async subscribe(): Promise<boolean> {
     if (this.unlisten) return false;
-    const db = await this.database();
-    this.unlisten = await db.listen(channelFor(this.cfg.uid), () => {
+    const target = await this.connector();
+    this.unlisten = await target.watchChanges(() => {
       if (this.waiters.size === 0) this.notified = true;
       for (const w of [...this.waiters]) w();
     });
@@ -415,8 +416,8 @@ class Engine implements SyncEngine {
     if (signal.aborted) return;
     if (await this.subscribe()) {
       // Changes captured before the subscription existed are in the outbox: do not wait for them.
-      const state = await this.store();
-      if ((await state.syncLagSeconds()) > 0) return;
+      const target = await this.store();
+      if ((await target.state.syncLagSeconds()) > 0) return;
     }
     if (this.notified) {
       this.notified = false;
@@ -434,21 +435,13 @@ class Engine implements SyncEngine {
   }
 
   async cleanup(policy: 'Delete' | 'Orphan'): Promise<void> {
-    const db = await this.database();
-    const { stateSchema, schema } = this.pg;
-    if (!isValidIdentifier(stateSchema)) return;
-    const exists = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`${stateSchema}.links`]);
-    if (policy === 'Orphan') {
-      // Triggers stay and keep capturing; a re-created integration of the same name adopts it all.
-      if (exists.rows[0]?.t) await (await this.store()).markOrphaned();
-      return;
-    }
-    for (const o of this.cfg.spec.objects) {
-      if (!isValidIdentifier(o.table) || !isValidIdentifier(schema)) continue;
-      await removeCapture(db, { uid: this.cfg.uid, stateSchema, schema, table: o.table, primaryKey: o.primaryKey ?? 'id' });
-    }
-    this.captured.clear();
-    if (exists.rows[0]?.t) await (await this.store()).deleteAll();
+    const target = await this.connector();
+    const { schema } = this.settings;
+    const tables: TableRef[] = this.cfg.spec.objects
+      .filter((o) => isValidIdentifier(o.table) && isValidIdentifier(schema))
+      .map((o) => ({ schema, table: o.table, primaryKey: o.primaryKey ?? 'id' }));
+    await target.cleanup(policy, tables);
+    if (policy === 'Delete') this.captured.clear();
   }
 
   async close(): Promise<void> {
@@ -456,7 +449,7 @@ class Engine implements SyncEngine {
     this.closed = true;
     for (const w of [...this.waiters]) w();
     if (this.unlisten) await this.unlisten().catch(() => {});
-    if (this.db) await this.db.close();
+    if (this.target) await this.target.close();
   }
 }
 

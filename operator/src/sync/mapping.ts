@@ -6,15 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { FieldMappingSpec, FieldSpec, SyncFilterSpec, SyncedObjectSpec } from '../api/types.js';
-import { DEFAULT_MAPPED_PROPERTIES, isStandardObjectType, lastModifiedProperty } from '../api/constants.js';
+import { DEFAULT_CONFLICT_RESOLUTION, DEFAULT_DIRECTION, DEFAULT_FIELD_MODE, LIST_OPERATORS, VALUELESS_OPERATORS } from '../api/constants.js';
+import { objectTypeDescriptor } from '../api/object-types.js';
 import type { PropertyDefinition } from '../hubspot/types.js';
-import { isValidIdentifier } from '../target/postgres/identifiers.js';
+import { isValidIdentifier, type ColumnInfo, type ColumnKind, type MatchNormalisation, type TableRef } from '../target/connector.js';
 import type { FieldPlan } from './conflict.js';
 import { compileFilters, type CompiledFilter } from './filter.js';
 import { compileTransform, transformIssues } from './transform.js';
 import type { SpecIssue } from './types.js';
-import type { ColumnInfo, ColumnKind } from '../target/postgres/tables.js';
-import type { PropertyType } from './values.js';
+import { matchNormalisationOf, type PropertyType } from './values.js';
 
 export type { ColumnInfo };
 
@@ -30,7 +30,8 @@ export interface ObjectPlan {
   direction: Direction;
   toTarget: boolean;
   toHubSpot: boolean;
-  match?: { property: string; column: string };
+  /** The match field, and how its values compare (the value-normalisation rule of ./values.ts). */
+  match?: { property: string; column: string; how: MatchNormalisation };
   conflict: 'HubSpotWins' | 'TargetWins' | 'NewestWins';
   createInHubSpot: boolean;
   createInTarget: boolean;
@@ -62,6 +63,15 @@ export interface PlanInput {
   properties: Map<string, PropertyDefinition>;
   /** Columns of the table, or undefined when the table does not exist. */
   columns: Map<string, ColumnInfo> | undefined;
+  /** The table's primary key columns (when known): a table without one cannot be synced. */
+  tablePrimaryKey?: string[];
+  /** Spec paths of the target settings (default: spec.target.postgres.*). */
+  targetFields?: { schema: string; createTables: string };
+}
+
+/** The plan's table as the connector addresses it (keyDataType: the key column's type, when known). */
+export function tableRef(plan: ObjectPlan, keyDataType?: string): TableRef {
+  return { schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey, keyDataType };
 }
 
 export function allows(objectDir: Direction, fieldDir: Direction): boolean {
@@ -78,6 +88,11 @@ function fingerprintOf(fields: FieldPlan[], filters: CompiledFilter[]): string {
   return h.digest('base64url');
 }
 
+function matchHow(fields: FieldPlan[], match: { property: string; column: string }): MatchNormalisation {
+  const f = fields.find((x) => x.isMatch);
+  return matchNormalisationOf(f ?? { ...match, propertyType: 'string' });
+}
+
 /** Build the plan and collect every problem found; the plan is only usable when issues is empty. */
 export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: SpecIssue[] } {
   const { object: o, index } = input;
@@ -86,12 +101,13 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
   const fmName = input.fieldMapping?.name ?? '';
   const fmIssue = (field: string, message: string) => issues.push({ kind: 'FieldMapping', name: fmName, field, message });
 
-  const direction: Direction = o.direction ?? 'TwoWay';
+  const tf = input.targetFields ?? { schema: 'spec.target.postgres.schema', createTables: 'spec.target.postgres.createTables' };
+  const direction: Direction = o.direction ?? DEFAULT_DIRECTION;
   const primaryKey = o.primaryKey ?? 'id';
   for (const [field, value] of [
     [`spec.objects[${index}].table`, o.table],
     [`spec.objects[${index}].primaryKey`, primaryKey],
-    ['spec.target.postgres.schema', input.schema],
+    [tf.schema, input.schema],
   ] as const) {
     if (!isValidIdentifier(value)) integrationIssue(field, `${JSON.stringify(value)} is not a valid SQL identifier (lower-case letters, digits, _; at most 63)`);
   }
@@ -102,7 +118,13 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
   const columns = input.columns;
   const tableMissing = columns === undefined;
   if (tableMissing && !input.createTables) {
-    integrationIssue(`spec.objects[${index}].table`, `table "${input.schema}.${o.table}" does not exist (set spec.target.postgres.createTables to create it)`);
+    integrationIssue(`spec.objects[${index}].table`, `table "${input.schema}.${o.table}" does not exist (set ${tf.createTables} to create it)`);
+  }
+  if (columns && input.tablePrimaryKey && input.tablePrimaryKey.length === 0) {
+    integrationIssue(
+      `spec.objects[${index}].table`,
+      `table "${input.schema}.${o.table}" has no primary key; add a primary key on its key column "${primaryKey}" (spec.objects[${index}].primaryKey): the operator identifies and captures rows by it`,
+    );
   }
   const pkInfo = columns?.get(primaryKey);
   if (columns && !pkInfo) integrationIssue(`spec.objects[${index}].primaryKey`, `column "${primaryKey}" does not exist in table "${input.schema}.${o.table}"`);
@@ -112,7 +134,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
   if (input.fieldMapping) {
     specs = input.fieldMapping.spec.fields.map((spec, i) => ({ spec, path: `spec.fields[${i}]` }));
   } else {
-    const defaults = isStandardObjectType(o.type) ? DEFAULT_MAPPED_PROPERTIES[o.type] : [];
+    const defaults = objectTypeDescriptor(o.type).defaultMappedProperties;
     specs = defaults
       .filter((p) => input.properties.has(p) && (tableMissing ? input.createTables : columns!.has(p)))
       .map((p) => ({ spec: { property: p, column: p }, path: undefined }));
@@ -142,7 +164,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     if (prevC !== undefined) report(`${where}.column`, `column "${spec.column}" is mapped twice (also at ${prevC})`);
     seenProps.set(spec.property, where);
     seenCols.set(spec.column, where);
-    const mode = spec.mode ?? 'Overwrite';
+    const mode = spec.mode ?? DEFAULT_FIELD_MODE;
     if (mode === 'ForwardOnly' && !(spec.order && spec.order.length > 0)) report(`${where}.order`, 'mode ForwardOnly needs a non-empty order');
     const tIssues = transformIssues(spec.transform);
     for (const m of tIssues) report(`${where}.transform`, m);
@@ -158,7 +180,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
       toHubSpot: fdir !== 'HubSpotToTarget',
       mode,
       order: spec.order,
-      conflict: spec.conflictResolution ?? o.conflictResolution ?? 'HubSpotWins',
+      conflict: spec.conflictResolution ?? o.conflictResolution ?? DEFAULT_CONFLICT_RESOLUTION,
       required: spec.required ?? false,
       isMatch: !!o.match && o.match.property === spec.property,
     };
@@ -170,7 +192,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     }
     if (columns && !col) {
       if (input.createTables) missingColumns.push(field);
-      else report(`${where}.column`, `table "${input.schema}.${o.table}" has no column "${spec.column}" (set spec.target.postgres.createTables to create it)`);
+      else report(`${where}.column`, `table "${input.schema}.${o.table}" has no column "${spec.column}" (set ${tf.createTables} to create it)`);
     }
     fields.push(field);
   }
@@ -196,14 +218,14 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
           message: `property "${r.property}" is not mapped for ${o.type}; filters may only name mapped properties`,
         });
       }
-      const needsList = r.operator === 'In' || r.operator === 'NotIn';
-      const needsNone = r.operator === 'IsEmpty' || r.operator === 'IsNotEmpty';
+      const needsList = LIST_OPERATORS.includes(r.operator);
+      const needsNone = VALUELESS_OPERATORS.includes(r.operator);
       if (needsList && !(r.values && r.values.length)) issues.push({ kind: 'SyncFilter', name: flt.name, field: `spec.rules[${j}].values`, message: `operator ${r.operator} needs a non-empty values list` });
       if (!needsList && !needsNone && (r.value === undefined || r.value === null)) issues.push({ kind: 'SyncFilter', name: flt.name, field: `spec.rules[${j}].value`, message: `operator ${r.operator} needs a value` });
     });
   });
 
-  const lastMod = lastModifiedProperty(o.type);
+  const lastMod = objectTypeDescriptor(o.type).lastModifiedProperty;
   const properties = [...new Set([...fields.map((f) => f.property), lastMod])];
 
   const plan: ObjectPlan = {
@@ -215,8 +237,8 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     direction,
     toTarget: direction !== 'TargetToHubSpot',
     toHubSpot: direction !== 'HubSpotToTarget',
-    match: o.match ? { property: o.match.property, column: o.match.column } : undefined,
-    conflict: o.conflictResolution ?? 'HubSpotWins',
+    match: o.match ? { property: o.match.property, column: o.match.column, how: matchHow(fields, o.match) } : undefined,
+    conflict: o.conflictResolution ?? DEFAULT_CONFLICT_RESOLUTION,
     createInHubSpot: o.create?.inHubSpot ?? true,
     createInTarget: o.create?.inTarget ?? true,
     deleteFromHubSpot: o.deletes?.fromHubSpot ?? 'Ignore',

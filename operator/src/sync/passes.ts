@@ -11,13 +11,12 @@
  * Every page commits its writes together with its cursor.
  */
 import type { HubSpotObject, SearchFilter, SearchRequest } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import { selectKeysAfter } from '../target/postgres/rows.js';
+import type { TableRef, TargetTx } from '../target/connector.js';
 import { checkAbort, hsModifiedOf, type SyncContext } from './context.js';
 import { applyHubSpotDeletes } from './deletes.js';
 import { pushDownFilters } from './filter.js';
 import type { ObjectPlan } from './mapping.js';
-import { applyHubSpotPage, tableRef } from './pull.js';
+import { applyHubSpotPage } from './pull.js';
 import { pushBatch, type PushOptions } from './push.js';
 
 export const LIST_PAGE = 100;
@@ -25,12 +24,11 @@ export const SEARCH_PAGE = 200;
 export const PUSH_BATCH = 100;
 /** Keys read per step of the scan for unlinked target rows. */
 export const SCAN_WINDOW = 500;
-/** HubSpot search returns at most 10,000 results per query (the incremental read's searches all start at offset 0). */
-export const SEARCH_CAP = 10_000;
 
 export interface ObjectRuntime {
   plan: ObjectPlan;
-  pkDataType?: string;
+  /** The synced table (with its key's type, for key lookups). */
+  table: TableRef;
   uniqueMatch: boolean;
   ensureExternalIdProperty(): Promise<void>;
 }
@@ -57,7 +55,7 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
   if (cur.completed) return;
   if (cur.data.startedAtMs === undefined) {
     cur = { ...cur, data: { ...cur.data, startedAtMs: Date.now(), matched: 0, seen: 0, matchLookup } };
-    await ctx.db.transaction((tx) => ctx.state.setCursor(tx, plan.type, 'import', cur));
+    await ctx.target.transaction((tx) => tx.state.setCursor(plan.type, 'import', cur));
   }
   // Decided when the import started (a resumed import keeps the decision), or on pending captures.
   matchLookup = matchLookup || cur.data.matchLookup !== false;
@@ -76,14 +74,14 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
     };
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup,
-      pkDataType: rt.pkDataType,
+      table: rt.table,
       commitCursor: async (tx, matchedNow) => {
         next.data.matched = Number(cur.data.matched ?? 0) + matchedNow;
-        await ctx.state.setCursor(tx, plan.type, 'import', next);
+        await tx.state.setCursor(plan.type, 'import', next);
         if (next.completed) {
           // Changes made while the import ran are picked up by the first incremental search.
-          const inc = await ctx.state.getCursor(plan.type, 'incremental', tx);
-          if (!inc) await ctx.state.setCursor(tx, plan.type, 'incremental', { watermarkMs: Number(cur.data.startedAtMs), completed: false, data: {} });
+          const inc = await tx.state.getCursor(plan.type, 'incremental');
+          if (!inc) await tx.state.setCursor(plan.type, 'incremental', { watermarkMs: Number(cur.data.startedAtMs), completed: false, data: {} });
           await saveCount(ctx, tx, plan.type, Number(next.data.matched));
         }
       },
@@ -94,9 +92,9 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
   }
 }
 
-async function saveCount(ctx: SyncContext, tx: Queryable, type: string, hubspotRecords: number): Promise<void> {
-  const meta = (await ctx.state.getCursor(type, 'meta', tx)) ?? { completed: true, data: {} };
-  await ctx.state.setCursor(tx, type, 'meta', { ...meta, data: { ...meta.data, hubspotRecords } });
+async function saveCount(ctx: SyncContext, tx: TargetTx, type: string, hubspotRecords: number): Promise<void> {
+  const meta = (await tx.state.getCursor(type, 'meta')) ?? { completed: true, data: {} };
+  await tx.state.setCursor(type, 'meta', { ...meta, data: { ...meta.data, hubspotRecords } });
 }
 
 /**
@@ -190,10 +188,10 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
         : {};
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup: true,
-      pkDataType: rt.pkDataType,
+      table: rt.table,
       // The watermark (and the tie position) advance only together with the page they cover.
       commitCursor: (tx) => {
-        return ctx.state.setCursor(tx, plan.type, 'incremental', {
+        return tx.state.setCursor(plan.type, 'incremental', {
           watermarkMs: nextWatermark,
           lastId: last?.id ?? cur.lastId,
           completed: finished,
@@ -227,16 +225,16 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       const next = { completed: !page.after, position: page.after, data: { matched } };
       if (archived) {
         await applyHubSpotDeletes(ctx, plan, page.results, {
-          pkDataType: rt.pkDataType,
-          commitCursor: (tx) => ctx.state.setCursor(tx, plan.type, phase, next),
+          table: rt.table,
+          commitCursor: (tx) => tx.state.setCursor(plan.type, phase, next),
         });
       } else {
         const res = await applyHubSpotPage(ctx, plan, page.results, {
           matchLookup: true,
-          pkDataType: rt.pkDataType,
+          table: rt.table,
           commitCursor: async (tx, pageMatched) => {
             next.data.matched = matched + pageMatched;
-            await ctx.state.setCursor(tx, plan.type, phase, next);
+            await tx.state.setCursor(plan.type, phase, next);
             if (next.completed) await saveCount(ctx, tx, plan.type, next.data.matched);
           },
         });
@@ -248,8 +246,8 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
   }
 }
 
-function pushOptions(rt: ObjectRuntime, fromOutbox: boolean, commitCursor?: (tx: Queryable) => Promise<void>): PushOptions {
-  return { pkDataType: rt.pkDataType, uniqueMatch: rt.uniqueMatch, ensureExternalIdProperty: rt.ensureExternalIdProperty, fromOutbox, commitCursor };
+function pushOptions(rt: ObjectRuntime, fromOutbox: boolean, commitCursor?: (tx: TargetTx) => Promise<void>): PushOptions {
+  return { table: rt.table, uniqueMatch: rt.uniqueMatch, ensureExternalIdProperty: rt.ensureExternalIdProperty, fromOutbox, commitCursor };
 }
 
 /** Target rows without a link, in key order (resumable by the last key scanned). */
@@ -259,7 +257,7 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
   if (cur.completed) return;
   let afterKey = cur.position;
   let done = 0;
-  const t = tableRef(plan, rt.pkDataType);
+  const t = rt.table;
   for (;;) {
     checkAbort(ctx.signal);
     // Up to PUSH_BATCH unlinked keys, scanning at most SCAN_WINDOW keys per batch.
@@ -267,7 +265,7 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
     let exhausted = false;
     let lastScanned = afterKey;
     while (unlinked.length < PUSH_BATCH && !exhausted) {
-      const keys = await selectKeysAfter(ctx.db, t, lastScanned, SCAN_WINDOW);
+      const keys = await ctx.target.rows.selectKeysAfter(t, lastScanned, SCAN_WINDOW);
       exhausted = keys.length < SCAN_WINDOW;
       if (keys.length === 0) break;
       const linked = await ctx.state.linksByTargetKeys(plan.type, keys);
@@ -285,7 +283,7 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
       ctx,
       plan,
       unlinked.map((k) => ({ key: k, op: 'S' })),
-      pushOptions(rt, false, (tx) => ctx.state.setCursor(tx, plan.type, phase, next)),
+      pushOptions(rt, false, (tx) => tx.state.setCursor(plan.type, phase, next)),
     );
     done += unlinked.length;
     progress(ctx, plan.type, phase, done);

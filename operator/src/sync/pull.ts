@@ -9,33 +9,15 @@
  * (two target rows with one key → `Duplicate`), else created when create.inTarget allows.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import type { AuditEntry, LinkRow, RecordError } from '../target/postgres/state.js';
-import { describeDbError, insertRows, matchKey, selectByMatch, selectRows, updateRows, type Row, type TableRef } from '../target/postgres/rows.js';
+import { KEY_FIELD, matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
-import {
-  baselineHashes,
-  countersOf,
-  errorMessage,
-  hsHashOf,
-  hsModifiedOf,
-  hsValuesOf,
-  rethrowIfUnreachable,
-  type SyncContext,
-} from './context.js';
+import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
+import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
 import { isConversionError } from './values.js';
 
-export function tableRef(plan: ObjectPlan, pkDataType?: string): TableRef {
-  return { schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey, pkDataType };
-}
-
-export function matchNormalisation(plan: ObjectPlan): 'digits' | 'lowerTrim' {
-  const f = plan.fields.find((x) => x.isMatch);
-  return f && (f.propertyType === 'phone_number' || /phone|mobile/i.test(f.property)) ? 'digits' : 'lowerTrim';
-}
-
+/** A HubSpot record of the page that may need a write, with what is known about its target side. */
 interface Planned {
   o: HubSpotObject;
   hsModified?: number;
@@ -45,12 +27,28 @@ interface Planned {
   duplicate?: string;
 }
 
+interface Insert {
+  p: Planned;
+  values: Row;
+  baseline: Baseline;
+}
+interface Update {
+  p: Planned;
+  key: string;
+  values: Row;
+  baseline: Baseline;
+  /** HubSpot needs a correction too (queued for the push pass). */
+  hsPatch: boolean;
+  /** Nothing to write in the target: only the link (and its baseline) changes. */
+  linkOnly: boolean;
+}
+
 export interface PullPageOptions {
   /** Look unlinked records up by match key (skipped when the target had no rows to link). */
   matchLookup: boolean;
-  pkDataType?: string;
+  table: TableRef;
   /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters. */
-  commitCursor(tx: Queryable, matched: number): Promise<void>;
+  commitCursor(tx: TargetTx, matched: number): Promise<void>;
 }
 
 export interface PullPageResult {
@@ -58,35 +56,40 @@ export interface PullPageResult {
 }
 
 export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[], opts: PullPageOptions): Promise<PullPageResult> {
+  const passing = filterPage(ctx, plan, records);
+  const matched = passing.length;
+  const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched) });
+  const t = opts.table;
+
+  const todo = await planChanged(ctx, plan, passing, ledger);
+  if (todo.length === 0 && !ledger.hasEntries) {
+    await ctx.target.transaction((tx) => opts.commitCursor(tx, matched), { writer: true });
+    return { matched };
+  }
+  const pendingTargetKeys = await readTargetSide(ctx, plan, t, todo);
+  if (opts.matchLookup) await matchUnlinked(ctx, plan, t, todo);
+  const { inserts, updates } = decide(plan, todo, pendingTargetKeys, ledger);
+  await writePage(ctx, plan, t, inserts, updates, ledger);
+  return { matched };
+}
+
+/** The live records of the page that pass the SyncFilters (counted per filter). */
+function filterPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[]): HubSpotObject[] {
   const counters = countersOf(ctx, plan.type);
-  const t = tableRef(plan, opts.pkDataType);
   const typeOf = (p: string) => plan.propertyTypes.get(p);
-  const errors: RecordError[] = [];
-  const audit: AuditEntry[] = [];
-  const okHubSpotIds: string[] = [];
-  const okTargetKeys: string[] = [];
-  const fieldColumns = plan.fields.map((f) => f.column);
-  let matched = 0;
-
-  const fail = (o: HubSpotObject, category: string, message: string, targetKey?: string) => {
-    errors.push({ objectType: plan.type, hubspotId: o.id, targetKey, direction: 'toTarget', category, message });
-    audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'sync', hubspotId: o.id, targetKey, outcome: 'failed', category, message });
-    counters.failed++;
-    ctx.observer?.syncErrors?.(plan.type, category as never, 1);
-  };
-
-  // 1. Filters, then links.
-  const live = records.filter((o) => !o.archived);
   const passing: HubSpotObject[] = [];
-  for (const o of live) {
+  for (const o of records) {
+    if (o.archived) continue;
     const r = evaluateFilters(plan.filters, 'toTarget', typeOf, (p) => o.properties[p]);
     for (const n of r.matched) counters.filterMatches[n] = (counters.filterMatches[n] ?? 0) + 1;
     if (r.pass) passing.push(o);
   }
-  matched = passing.length;
-  const links = await ctx.state.linksByHubSpotIds(plan.type, passing.map((o) => o.id));
+  return passing;
+}
 
-  // 2. Skip what did not change since the last sync and what cannot sync.
+/** Records that changed since the last sync and can sync (a missing required value is a `Validation` error). */
+async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger): Promise<Planned[]> {
+  const links = await ctx.state.linksByHubSpotIds(plan.type, passing.map((o) => o.id));
   const todo: Planned[] = [];
   for (const o of passing) {
     const link = links.get(o.id);
@@ -94,69 +97,77 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
     if (link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties))) continue;
     const missing = missingRequired(plan.fields, 'hs', o.properties);
     if (missing.length) {
-      fail(o, 'Validation', `${plan.type} ${o.id}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`, link?.targetKey);
+      ledger.fail({ hubspotId: o.id, targetKey: link?.targetKey }, 'Validation', `${plan.type} ${o.id}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
       continue;
     }
     todo.push({ o, link, hsModified: hsModifiedOf(plan, o) });
   }
-  if (todo.length === 0 && errors.length === 0) {
-    await ctx.db.transaction(async (tx) => opts.commitCursor(tx, matched), { writer: ctx.uid });
-    return { matched };
-  }
+  return todo;
+}
 
-  // 3. Target rows of linked records; match-key lookup for the others.
+/**
+ * The target rows of linked records, and the linked keys with target changes not pushed yet:
+ * their capture time is the target's modification time (NewestWins).
+ */
+async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, number>> {
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
-  const rows = await selectRows(ctx.db, t, linkedKeys, fieldColumns);
-  // Target changes not yet pushed: their capture time is the target's modification time (NewestWins).
-  const pendingTargetKeys = new Map<string, number>();
+  const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column));
+  const pending = new Map<string, number>();
   if (linkedKeys.length) {
-    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pendingTargetKeys.set(e.key, e.lastCapturedMs);
+    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e.lastCapturedMs);
   }
   for (const p of todo) if (p.link) p.row = rows.get(p.link.targetKey);
+  return pending;
+}
 
+/**
+ * Link unlinked records to target rows by the normalised match key. Two rows with one key, or a
+ * row already linked to another record (before or in this page), make the record a `Duplicate`.
+ */
+async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<void> {
   const unlinked = todo.filter((p) => !p.link);
-  const claimed = new Map<string, string>(); // target key → HubSpot ID linking to it in this page
-  if (unlinked.length && plan.match && opts.matchLookup) {
-    const how = matchNormalisation(plan);
-    const wanted = [...new Set(unlinked.map((p) => matchKey(p.o.properties[plan.match!.property], how)).filter((k): k is string => k !== null))];
-    const candidates = await selectByMatch(ctx.db, t, plan.match.column, how, wanted, fieldColumns);
-    const byKey = new Map<string, Row[]>();
-    for (const r of candidates) {
-      const k = matchKey(r[plan.match.column], how);
-      if (k !== null) byKey.set(k, [...(byKey.get(k) ?? []), r]);
-    }
-    const candidateLinks = await ctx.state.linksByTargetKeys(plan.type, candidates.map((r) => String(r.__key)));
-    for (const p of unlinked) {
-      const k = matchKey(p.o.properties[plan.match.property], how);
-      const found = k === null ? [] : (byKey.get(k) ?? []);
-      if (found.length > 1) {
-        p.row = undefined;
-        p.duplicate = `${plan.type} ${p.o.id}: ${found.length} target rows have ${plan.match.column} = ${JSON.stringify(k)} (keys ${found.map((r) => r.__key).join(', ')}); link one by hand or remove the duplicate`;
-        continue;
-      }
-      const row = found[0];
-      if (!row) continue;
-      const key = String(row.__key);
-      const other = candidateLinks.get(key)?.hubspotId ?? claimed.get(key);
-      if (other && other !== p.o.id) {
-        p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${plan.match.column} = ${JSON.stringify(k)} is already linked to HubSpot record ${other}`;
-        continue;
-      }
-      claimed.set(key, p.o.id);
-      p.row = row;
-    }
+  const match = plan.match;
+  if (unlinked.length === 0 || !match) return;
+  const keyOf = (p: Planned) => matchKey(p.o.properties[match.property], match.how);
+  const wanted = [...new Set(unlinked.map(keyOf).filter((k): k is string => k !== null))];
+  const candidates = await ctx.target.rows.selectByMatch(t, match.column, match.how, wanted, plan.fields.map((f) => f.column));
+  const byKey = new Map<string, Row[]>();
+  for (const r of candidates) {
+    const k = matchKey(r[match.column], match.how);
+    if (k !== null) byKey.set(k, [...(byKey.get(k) ?? []), r]);
   }
-
-  // 4. Decide every record.
-  const inserts: { p: Planned; values: Row; baseline: Baseline }[] = [];
-  const updates: { p: Planned; key: string; values: Row; baseline: Baseline; hsPatch: boolean; linkOnly: boolean }[] = [];
-  for (const p of todo) {
-    const dup = p.duplicate;
-    if (dup) {
-      fail(p.o, 'Duplicate', dup);
+  const candidateLinks = await ctx.state.linksByTargetKeys(plan.type, candidates.map((r) => String(r[KEY_FIELD])));
+  const claimed = new Map<string, string>(); // target key → HubSpot ID linking to it in this page
+  for (const p of unlinked) {
+    const k = keyOf(p);
+    const found = k === null ? [] : (byKey.get(k) ?? []);
+    if (found.length > 1) {
+      p.duplicate = `${plan.type} ${p.o.id}: ${found.length} target rows have ${match.column} = ${JSON.stringify(k)} (keys ${found.map((r) => r[KEY_FIELD]).join(', ')}); link one by hand or remove the duplicate`;
       continue;
     }
-    const key = p.link?.targetKey ?? (p.row ? String(p.row.__key) : undefined);
+    const row = found[0];
+    if (!row) continue;
+    const key = String(row[KEY_FIELD]);
+    const other = candidateLinks.get(key)?.hubspotId ?? claimed.get(key);
+    if (other && other !== p.o.id) {
+      p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${match.column} = ${JSON.stringify(k)} is already linked to HubSpot record ${other}`;
+      continue;
+    }
+    claimed.set(key, p.o.id);
+    p.row = row;
+  }
+}
+
+/** Reconcile every record field by field into the writes of the page; duplicates and conversion failures are rejected. */
+function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string, number>, ledger: BatchLedger): { inserts: Insert[]; updates: Update[] } {
+  const inserts: Insert[] = [];
+  const updates: Update[] = [];
+  for (const p of todo) {
+    if (p.duplicate) {
+      ledger.fail({ hubspotId: p.o.id }, 'Duplicate', p.duplicate);
+      continue;
+    }
+    const key = p.link?.targetKey ?? (p.row ? String(p.row[KEY_FIELD]) : undefined);
     if (p.link && !p.row && pendingTargetKeys.has(p.link.targetKey)) continue; // deleted in the target; the push pass handles it
     try {
       if (p.row && key !== undefined) {
@@ -178,56 +189,48 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
       }
     } catch (err) {
       if (!isConversionError(err)) throw err;
-      fail(p.o, 'Mapping', `${plan.type} ${p.o.id}: ${errorMessage(err)}`, key);
+      ledger.fail({ hubspotId: p.o.id, targetKey: key }, 'Mapping', `${plan.type} ${p.o.id}: ${errorMessage(err)}`);
     }
   }
+  return { inserts, updates };
+}
 
-  // 5. One transaction: rows, links, queued corrections, errors, audit, cursor.
-  let created = 0;
-  let updated = 0;
-  await ctx.db.transaction(
+/**
+ * One operator-marked transaction: target rows, links, queued HubSpot corrections, the ledger
+ * (errors, audit) and the cursor. Page commits of an object type are serialised by a lock — a
+ * safety net for two workers on one integration (a leader hand-over) — and a record another
+ * worker linked meanwhile is not created again.
+ */
+async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, inserts: Insert[], updates: Update[], ledger: BatchLedger): Promise<void> {
+  await ctx.target.transaction(
     async (tx) => {
       const newLinks: LinkRow[] = [];
       const recheck: string[] = [];
-      // Safety net for two workers on one integration (a leader hand-over): page commits of an
-      // object type are serialised, and a record another worker linked meanwhile is not created again.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.pull.${ctx.uid}.${plan.type}`]);
       if (inserts.length) {
-        const linkedNow = await ctx.state.linksByHubSpotIds(plan.type, inserts.map((i) => i.p.o.id), tx);
-        if (linkedNow.size) inserts.splice(0, inserts.length, ...inserts.filter((i) => !linkedNow.has(i.p.o.id)));
+        const linkedNow = await tx.state.linksByHubSpotIds(plan.type, inserts.map((i) => i.p.o.id));
+        if (linkedNow.size) inserts = inserts.filter((i) => !linkedNow.has(i.p.o.id));
       }
-      const ins = await insertRows(
-        tx,
-        t,
-        inserts.map((i) => i.values),
-      );
-      for (const f of ins.failures) rethrowIfUnreachable(f.error);
-      const failedIns = new Map(ins.failures.map((f) => [f.index, f.error]));
+      const ins = await tx.rows.insertRows(t, inserts.map((i) => i.values));
+      const failedIns = new Map(ins.failures.map((f) => [f.index, f.message]));
       inserts.forEach((i, idx) => {
         const err = failedIns.get(idx);
         const key = ins.keys[idx];
+        const id = i.p.o.id;
         if (err !== undefined || key === undefined) {
-          fail(i.p.o, 'Target', `${plan.type} ${i.p.o.id}: insert into ${plan.schema}.${plan.table} failed: ${describeDbError(err)}`);
+          ledger.fail({ hubspotId: id }, 'Target', `${plan.type} ${id}: insert into ${plan.schema}.${plan.table} failed: ${err ?? 'no key returned'}`);
           return;
         }
-        newLinks.push({ hubspotId: i.p.o.id, targetKey: key, hsValues: i.baseline.hs, tgValues: i.baseline.tg, ...baselineHashes(plan, i.baseline), hsModified: i.p.hsModified });
-        okHubSpotIds.push(i.p.o.id);
-        okTargetKeys.push(key);
-        counters.toTarget.created++;
-        audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'create', hubspotId: i.p.o.id, targetKey: key, outcome: 'ok' });
+        newLinks.push({ hubspotId: id, targetKey: key, hsValues: i.baseline.hs, tgValues: i.baseline.tg, ...baselineHashes(plan, i.baseline), hsModified: i.p.hsModified });
+        ledger.ok({ hubspotId: id, targetKey: key }, 'create', { count: 'created' });
       });
 
-      const upd = await updateRows(
-        tx,
-        t,
-        updates.map((u) => ({ key: u.key, values: u.values })),
-      );
-      for (const f of upd) rethrowIfUnreachable(f.error);
-      const failedUpd = new Map(upd.map((f) => [f.index, f.error]));
+      const upd = await tx.rows.updateRows(t, updates.map((u) => ({ key: u.key, values: u.values })));
+      const failedUpd = new Map(upd.map((f) => [f.index, f.message]));
       updates.forEach((u, idx) => {
         const err = failedUpd.get(idx);
+        const ref = { hubspotId: u.p.o.id, targetKey: u.key };
         if (err !== undefined) {
-          fail(u.p.o, 'Target', `${plan.type} ${u.p.o.id}: update of ${plan.schema}.${plan.table} key ${u.key} failed: ${describeDbError(err)}`, u.key);
+          ledger.fail(ref, 'Target', `${plan.type} ${u.p.o.id}: update of ${plan.schema}.${plan.table} key ${u.key} failed: ${err}`);
           return;
         }
         newLinks.push({
@@ -240,29 +243,16 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
           tgModified: u.p.link?.tgModified,
         });
         if (u.hsPatch) recheck.push(u.key);
-        okHubSpotIds.push(u.p.o.id);
-        okTargetKeys.push(u.key);
-        if (!u.linkOnly) {
-          counters.toTarget.updated++;
-          audit.push({ objectType: plan.type, direction: 'toTarget', operation: u.p.link ? 'update' : 'link+update', hubspotId: u.p.o.id, targetKey: u.key, outcome: 'ok' });
-        } else if (!u.p.link) {
-          audit.push({ objectType: plan.type, direction: 'toTarget', operation: 'link', hubspotId: u.p.o.id, targetKey: u.key, outcome: 'ok' });
-        }
+        if (!u.linkOnly) ledger.ok(ref, u.p.link ? 'update' : 'link+update', { count: 'updated' });
+        else ledger.ok(ref, u.p.link ? undefined : 'link');
       });
-      created = ins.keys.filter((k, i) => k !== undefined && !failedIns.has(i)).length;
-      updated = updates.filter((u, i) => !u.linkOnly && !failedUpd.has(i)).length;
 
-      await ctx.state.upsertLinks(tx, plan.type, newLinks);
+      await tx.state.upsertLinks(plan.type, newLinks);
       // HubSpot corrections (ForwardOnly, FillEmpty, target-won conflicts) go through the push pass.
-      await ctx.state.enqueue(tx, plan.table, recheck, 'R');
-      await ctx.state.clearErrors(tx, plan.type, okHubSpotIds, okTargetKeys, 'toTarget');
-      await ctx.state.recordErrors(tx, errors);
-      await ctx.state.audit(tx, audit);
-      await opts.commitCursor(tx, matched);
+      await tx.state.enqueue(plan.table, recheck, 'R');
+      await ledger.commit(tx);
     },
-    { writer: ctx.uid },
+    { writer: true, lock: `pull.${plan.type}` },
   );
-  if (created) ctx.observer?.recordsSynced?.(plan.type, 'toTarget', 'created', created);
-  if (updated) ctx.observer?.recordsSynced?.(plan.type, 'toTarget', 'updated', updated);
-  return { matched };
+  ledger.committed();
 }

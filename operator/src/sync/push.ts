@@ -8,24 +8,12 @@
  * a unique HubSpot property) or by the operator's external-ID property, so nothing duplicates.
  */
 import type { BatchResult, HubSpotObject } from '../hubspot/types.js';
-import type { Queryable } from '../target/postgres/db.js';
-import type { AuditEntry, LinkRow, RecordError } from '../target/postgres/state.js';
-import { describeDbError, matchKey, selectRows, updateRows, type Row } from '../target/postgres/rows.js';
+import { matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
-import {
-  baselineHashes,
-  countersOf,
-  errorMessage,
-  hsModifiedOf,
-  rethrowIfUnreachable,
-  targetValueAsHubSpot,
-  tgHashOf,
-  tgValuesOf,
-  type SyncContext,
-} from './context.js';
+import { baselineHashes, countersOf, errorMessage, hsModifiedOf, targetValueAsHubSpot, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
+import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { matchNormalisation, tableRef } from './pull.js';
 import { canonHubSpot, isConversionError, parseTime } from './values.js';
 
 export interface PushEntry {
@@ -37,14 +25,14 @@ export interface PushEntry {
 }
 
 export interface PushOptions {
-  pkDataType?: string;
+  table: TableRef;
   /** Whether the match property is unique in HubSpot (usable as an upsert idProperty). */
   uniqueMatch: boolean;
   /** Make sure the external-ID property exists (created once, on first need). */
   ensureExternalIdProperty(): Promise<void>;
   /** Remove these entries from the outbox in the commit (false for the scan of unlinked rows). */
   fromOutbox: boolean;
-  commitCursor?(tx: Queryable): Promise<void>;
+  commitCursor?(tx: TargetTx): Promise<void>;
 }
 
 interface Update {
@@ -117,55 +105,72 @@ async function readCurrentHubSpot(
   return { unchanged, current };
 }
 
+/** What one batch will do, step by step: HubSpot writes first, then the target state. */
+interface PushWork {
+  updates: Update[];
+  creates: Create[];
+  archives: { e: PushEntry; link: LinkRow }[];
+  /** Links to write (new baselines, tombstones) and to drop (HubSpot ID). */
+  linkUpserts: LinkRow[];
+  linkDeletes: string[];
+  /** Target-side corrections (FillEmpty, ForwardOnly, HubSpot-won fields). */
+  targetUpdates: { key: string; values: Row; hubspotId: string }[];
+}
+
+/** What the batch read: target rows and links by key, and HubSpot's current values of linked records. */
+interface BatchRead {
+  rows: Map<string, Row>;
+  links: Map<string, LinkRow>;
+  unchanged: Set<string>;
+  current: Map<string, HubSpotObject>;
+}
+
 export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], opts: PushOptions): Promise<void> {
   if (entries.length === 0) {
-    if (opts.commitCursor) await ctx.db.transaction((tx) => opts.commitCursor!(tx));
+    if (opts.commitCursor) await ctx.target.transaction((tx) => opts.commitCursor!(tx));
     return;
   }
-  const counters = countersOf(ctx, plan.type);
-  const t = tableRef(plan, opts.pkDataType);
-  const typeOf = (p: string) => plan.propertyTypes.get(p);
+  const ledger = new BatchLedger(ctx, plan, 'toHubSpot', { commitCursor: opts.commitCursor });
+  const t = opts.table;
+  const read = await readBatch(ctx, plan, t, entries);
+  const work = planBatch(ctx, plan, entries, read, opts, ledger);
+  await rejectDuplicateCreates(ctx, plan, work, ledger);
+  if (!opts.uniqueMatch) await linkExistingHubSpotRecords(ctx, plan, work, read.rows, ledger);
+  await writeCreates(ctx, plan, work, opts, ledger);
+  await writeUpdates(ctx, plan, work, ledger);
+  await writeArchives(ctx, plan, work, ledger);
+  await commitBatch(ctx, plan, t, entries, work, opts, ledger);
+}
+
+async function readBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entries: PushEntry[]): Promise<BatchRead> {
   const keys = entries.map((e) => e.key);
-  const rows = await selectRows(ctx.db, t, keys, plan.fields.map((f) => f.column));
+  const rows = await ctx.target.rows.selectRows(t, keys, plan.fields.map((f) => f.column));
   const links = await ctx.state.linksByTargetKeys(plan.type, keys);
   const { unchanged, current } = await readCurrentHubSpot(ctx, plan, entries, rows, links);
-  const errors: RecordError[] = [];
-  const audit: AuditEntry[] = [];
-  const okHs: string[] = [];
-  const okTg: string[] = [];
-  const linkUpserts: LinkRow[] = [];
-  const linkDeletes: string[] = [];
-  const targetUpdates: { key: string; values: Row; hubspotId: string }[] = [];
-  const updates: Update[] = [];
-  const creates: Create[] = [];
-  const archives: { e: PushEntry; link: LinkRow }[] = [];
-  let nCreated = 0;
-  let nUpdated = 0;
-  let nDeleted = 0;
+  return { rows, links, unchanged, current };
+}
 
-  const fail = (key: string, hubspotId: string | undefined, category: string, message: string, correlationId?: string) => {
-    errors.push({ objectType: plan.type, hubspotId, targetKey: key, direction: 'toHubSpot', category, message, correlationId });
-    audit.push({ objectType: plan.type, direction: 'toHubSpot', operation: 'sync', hubspotId, targetKey: key, outcome: 'failed', category, message });
-    counters.failed++;
-    ctx.observer?.syncErrors?.(plan.type, category as never, 1);
-  };
-
+/** Decide every entry: deleted rows, filtered rows, updates of linked records, creates of new ones. */
+function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], read: BatchRead, opts: PushOptions, ledger: BatchLedger): PushWork {
+  const counters = countersOf(ctx, plan.type);
+  const typeOf = (p: string) => plan.propertyTypes.get(p);
+  const work: PushWork = { updates: [], creates: [], archives: [], linkUpserts: [], linkDeletes: [], targetUpdates: [] };
   for (const e of entries) {
-    const row = rows.get(e.key);
-    let link = links.get(e.key);
+    const row = read.rows.get(e.key);
+    let link = read.links.get(e.key);
     if (!row) {
       if (!link || link.deletedSide) continue;
-      if (plan.deleteFromTarget === 'Propagate' && plan.toHubSpot) archives.push({ e, link });
+      if (plan.deleteFromTarget === 'Propagate' && plan.toHubSpot) work.archives.push({ e, link });
       else {
-        linkUpserts.push({ ...link, deletedSide: 'target' });
-        audit.push({ objectType: plan.type, direction: 'toHubSpot', operation: 'unlink', hubspotId: link.hubspotId, targetKey: e.key, outcome: 'ok', message: 'deleted in the target; deletes.fromTarget is Ignore' });
+        work.linkUpserts.push({ ...link, deletedSide: 'target' });
+        ledger.note({ hubspotId: link.hubspotId, targetKey: e.key }, 'unlink', 'deleted in the target; deletes.fromTarget is Ignore');
       }
       continue;
     }
     if (link?.deletedSide === 'hubspot') continue;
     if (link?.deletedSide === 'target') {
       // A new row reuses the key of a deleted one: it is a new record.
-      linkDeletes.push(link.hubspotId);
+      work.linkDeletes.push(link.hubspotId);
       link = undefined;
     }
     const r = evaluateFilters(plan.filters, 'toHubSpot', typeOf, targetValueAsHubSpot(plan, row));
@@ -173,219 +178,222 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
     if (!r.pass) continue;
     const missing = missingRequired(plan.fields, 'tg', row);
     if (missing.length) {
-      fail(e.key, link?.hubspotId, 'Validation', `${plan.table} key ${e.key}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
+      ledger.fail({ hubspotId: link?.hubspotId, targetKey: e.key }, 'Validation', `${plan.table} key ${e.key}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
       continue;
     }
     try {
       if (link) {
-        if (unchanged.has(e.key)) continue; // unchanged since the last sync
-        const now = current.get(link.hubspotId);
-        const res = reconcile(plan.fields, {
-          hs: now ? now.properties : link.hsValues,
-          tg: row,
-          baseline: { hs: link.hsValues, tg: link.tgValues },
-          hsModified: now ? hsModifiedOf(plan, now) : link.hsModified,
-          tgModified: e.capturedMs,
-          hubspotWritesDeferred: false,
-        });
-        if (Object.keys(res.hubspotPatch).length) {
-          updates.push({ e, link, patch: res.hubspotPatch, targetPatch: res.targetPatch, baseline: res.baseline });
-        } else {
-          if (Object.keys(res.targetPatch).length) targetUpdates.push({ key: e.key, values: res.targetPatch, hubspotId: link.hubspotId });
-          linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), tgModified: e.capturedMs ?? link.tgModified });
-          okTg.push(e.key);
-        }
+        if (read.unchanged.has(e.key)) continue; // unchanged since the last sync
+        planUpdate(plan, e, row, link, read.current.get(link.hubspotId), work, ledger);
       } else if (plan.createInHubSpot && plan.toHubSpot) {
-        const res = reconcile(plan.fields, { tg: row, hubspotWritesDeferred: false });
-        const matchValue = plan.match ? res.hubspotPatch[plan.match.property] : undefined;
-        const useMatch = opts.uniqueMatch && matchValue !== undefined && matchValue !== '';
-        const props = { ...res.hubspotPatch };
-        let idProperty = plan.match?.property ?? ctx.externalIdProperty;
-        let idValue = matchValue ?? '';
-        if (!useMatch) {
-          idProperty = ctx.externalIdProperty;
-          idValue = externalIdOf(ctx.uid, e.key);
-          props[idProperty] = idValue;
-        }
-        creates.push({ e, props, baseline: res.baseline, idProperty, idValue });
+        work.creates.push(planCreate(ctx, plan, e, row, opts));
       }
     } catch (err) {
       if (!isConversionError(err)) throw err;
-      fail(e.key, link?.hubspotId, 'Mapping', `${plan.table} key ${e.key}: ${errorMessage(err)}`);
+      ledger.fail({ hubspotId: link?.hubspotId, targetKey: e.key }, 'Mapping', `${plan.table} key ${e.key}: ${errorMessage(err)}`);
     }
   }
+  return work;
+}
 
-  // Two target rows with one match key cannot both become (or link to) one HubSpot record:
-  // rows of this batch sharing a key, or a key already linked to another row (links.match_key,
-  // indexed — no scan of the target table).
-  if (plan.match && creates.length) {
-    const how = matchNormalisation(plan);
-    const field = plan.fields.find((f) => f.isMatch)!;
-    const keyOf = (c: Create) => matchKey(c.props[field.property], how);
-    const holders = new Map<string, string[]>();
-    for (const c of creates) {
-      const k = keyOf(c);
-      if (k !== null) holders.set(k, [...(holders.get(k) ?? []), c.e.key]);
-    }
-    for (const l of await ctx.state.linksByMatchKeys(plan.type, [...holders.keys()])) {
-      const list = holders.get(l.matchKey!);
-      if (list && !list.includes(l.targetKey)) list.unshift(l.targetKey);
-    }
-    for (const c of [...creates]) {
-      const k = keyOf(c);
-      const rowsWithKey = k === null ? [] : (holders.get(k) ?? []);
-      if (rowsWithKey.length > 1) {
-        creates.splice(creates.indexOf(c), 1);
-        fail(c.e.key, undefined, 'Duplicate', `${plan.table} key ${c.e.key}: ${rowsWithKey.length} target rows (keys ${rowsWithKey.join(', ')}) have ${plan.match.column} = ${JSON.stringify(k)}; remove the duplicate`);
-      }
-    }
+/** A linked row: reconcile against HubSpot's current values (or the last synced ones). */
+function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now: HubSpotObject | undefined, work: PushWork, ledger: BatchLedger): void {
+  const res = reconcile(plan.fields, {
+    hs: now ? now.properties : link.hsValues,
+    tg: row,
+    baseline: { hs: link.hsValues, tg: link.tgValues },
+    hsModified: now ? hsModifiedOf(plan, now) : link.hsModified,
+    tgModified: e.capturedMs,
+    hubspotWritesDeferred: false,
+  });
+  if (Object.keys(res.hubspotPatch).length) {
+    work.updates.push({ e, link, patch: res.hubspotPatch, targetPatch: res.targetPatch, baseline: res.baseline });
+    return;
   }
+  if (Object.keys(res.targetPatch).length) work.targetUpdates.push({ key: e.key, values: res.targetPatch, hubspotId: link.hubspotId });
+  work.linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), tgModified: e.capturedMs ?? link.tgModified });
+  ledger.ok({ targetKey: e.key });
+}
 
-  // A non-unique match property (e.g. companies.domain) cannot be an upsert key: look the
-  // values up first so an existing HubSpot record is linked, not duplicated.
-  if (plan.match && !opts.uniqueMatch && creates.length) {
-    const how = matchNormalisation(plan);
-    const field = plan.fields.find((f) => f.isMatch)!;
-    const wanted = [...new Set(creates.map((c) => matchKey(c.props[field.property], how)).filter((k): k is string => k !== null))];
-    if (wanted.length) {
-      const found = await ctx.hubspot.searchObjects(plan.type, {
-        filterGroups: [{ filters: [{ propertyName: field.property, operator: 'IN', values: wanted }] }],
-        properties: plan.properties,
-        limit: 200,
-      });
-      const byKey = new Map<string, HubSpotObject[]>();
-      for (const o of found.results) {
-        const k = matchKey(o.properties[field.property], how);
-        if (k !== null) byKey.set(k, [...(byKey.get(k) ?? []), o]);
-      }
-      const alreadyLinked = await ctx.state.linksByHubSpotIds(plan.type, found.results.map((o) => o.id));
-      for (const c of [...creates]) {
-        const k = matchKey(c.props[field.property], how);
-        const hits = k === null ? [] : (byKey.get(k) ?? []);
-        if (hits.length === 0) continue;
-        creates.splice(creates.indexOf(c), 1);
-        if (hits.length > 1 || alreadyLinked.has(hits[0]!.id)) {
-          fail(c.e.key, undefined, 'Duplicate', `${plan.table} key ${c.e.key}: ${hits.length > 1 ? `${hits.length} HubSpot ${plan.type} have` : `HubSpot ${plan.type} ${hits[0]!.id} (already linked to another row) has`} ${field.property} = ${JSON.stringify(k)}`);
-          continue;
-        }
-        const o = hits[0]!;
-        const row = rows.get(c.e.key)!;
-        const res = reconcile(plan.fields, { hs: o.properties, tg: row, hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs, hubspotWritesDeferred: false });
-        const link: LinkRow = { hubspotId: o.id, targetKey: c.e.key, hsValues: {}, tgValues: {}, hsHash: null, tgHash: null };
-        if (Object.keys(res.hubspotPatch).length) updates.push({ e: c.e, link, patch: res.hubspotPatch, targetPatch: res.targetPatch, baseline: res.baseline });
-        else {
-          if (Object.keys(res.targetPatch).length) targetUpdates.push({ key: c.e.key, values: res.targetPatch, hubspotId: o.id });
-          linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), hsModified: parseTime(o.updatedAt) });
-          okHs.push(o.id);
-          okTg.push(c.e.key);
-        }
-      }
-    }
+/** A new row: an idempotent upsert keyed by the unique match property, else by the operator's external ID. */
+function planCreate(ctx: SyncContext, plan: ObjectPlan, e: PushEntry, row: Row, opts: PushOptions): Create {
+  const res = reconcile(plan.fields, { tg: row, hubspotWritesDeferred: false });
+  const matchValue = plan.match ? res.hubspotPatch[plan.match.property] : undefined;
+  const useMatch = opts.uniqueMatch && matchValue !== undefined && matchValue !== '';
+  const props = { ...res.hubspotPatch };
+  let idProperty = plan.match?.property ?? ctx.externalIdProperty;
+  let idValue = matchValue ?? '';
+  if (!useMatch) {
+    idProperty = ctx.externalIdProperty;
+    idValue = externalIdOf(ctx.uid, e.key);
+    props[idProperty] = idValue;
   }
+  return { e, props, baseline: res.baseline, idProperty, idValue };
+}
 
-  // HubSpot first.
-  if (creates.length) {
-    if (creates.some((c) => c.idProperty === ctx.externalIdProperty)) await opts.ensureExternalIdProperty();
-    const byIdProp = new Map<string, Create[]>();
-    for (const c of creates) byIdProp.set(c.idProperty, [...(byIdProp.get(c.idProperty) ?? []), c]);
-    for (const [idProperty, group] of byIdProp) {
-      const res: BatchResult = await ctx.hubspot.batchUpsert(
-        plan.type,
-        group.map((c) => ({ id: c.idValue, idProperty, properties: c.props })),
-      );
-      const norm = (v: string | null | undefined) => (v ?? '').trim().toLowerCase();
-      const byValue = new Map(res.results.map((o) => [norm(o.properties[idProperty]), o]));
-      const failed = new Map(res.errors.map((x) => [x.index, x]));
-      group.forEach((c, i) => {
-        const err = failed.get(i);
-        const o = byValue.get(norm(c.idValue)) ?? (group.length === 1 ? res.results[0] : undefined);
-        if (err || !o) {
-          fail(c.e.key, undefined, err?.category ?? 'Transient', `${plan.table} key ${c.e.key}: create in HubSpot failed: ${err?.message ?? 'no result returned'}`, err?.correlationId);
-          return;
-        }
-        refineBaseline(plan, c.baseline, o, c.props);
-        linkUpserts.push({ hubspotId: o.id, targetKey: c.e.key, hsValues: c.baseline.hs, tgValues: c.baseline.tg, ...baselineHashes(plan, c.baseline), hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs });
-        okHs.push(o.id);
-        okTg.push(c.e.key);
-        nCreated++;
-        audit.push({ objectType: plan.type, direction: 'toHubSpot', operation: o.new === false ? 'link+update' : 'create', hubspotId: o.id, targetKey: c.e.key, outcome: 'ok' });
-      });
-    }
+/**
+ * Two target rows with one match key cannot both become (or link to) one HubSpot record: rows
+ * of this batch sharing a key, or a key already linked to another row (links.match_key,
+ * indexed — no scan of the target table).
+ */
+async function rejectDuplicateCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, ledger: BatchLedger): Promise<void> {
+  const match = plan.match;
+  if (!match || work.creates.length === 0) return;
+  const keyOf = (c: Create) => matchKey(c.props[match.property], match.how);
+  const holders = new Map<string, string[]>();
+  for (const c of work.creates) {
+    const k = keyOf(c);
+    if (k !== null) holders.set(k, [...(holders.get(k) ?? []), c.e.key]);
   }
-  if (updates.length) {
-    const res = await ctx.hubspot.batchUpdate(
+  for (const l of await ctx.state.linksByMatchKeys(plan.type, [...holders.keys()])) {
+    const list = holders.get(l.matchKey!);
+    if (list && !list.includes(l.targetKey)) list.unshift(l.targetKey);
+  }
+  work.creates = work.creates.filter((c) => {
+    const k = keyOf(c);
+    const rowsWithKey = k === null ? [] : (holders.get(k) ?? []);
+    if (rowsWithKey.length <= 1) return true;
+    ledger.fail({ targetKey: c.e.key }, 'Duplicate', `${plan.table} key ${c.e.key}: ${rowsWithKey.length} target rows (keys ${rowsWithKey.join(', ')}) have ${match.column} = ${JSON.stringify(k)}; remove the duplicate`);
+    return false;
+  });
+}
+
+/**
+ * A non-unique match property (e.g. companies.domain) cannot be an upsert key: look the values
+ * up first so an existing HubSpot record is linked, not duplicated.
+ */
+async function linkExistingHubSpotRecords(ctx: SyncContext, plan: ObjectPlan, work: PushWork, rows: Map<string, Row>, ledger: BatchLedger): Promise<void> {
+  const match = plan.match;
+  if (!match || work.creates.length === 0) return;
+  const keyOf = (v: string | null | undefined) => matchKey(v, match.how);
+  const wanted = [...new Set(work.creates.map((c) => keyOf(c.props[match.property])).filter((k): k is string => k !== null))];
+  if (wanted.length === 0) return;
+  const found = await ctx.hubspot.searchObjects(plan.type, {
+    filterGroups: [{ filters: [{ propertyName: match.property, operator: 'IN', values: wanted }] }],
+    properties: plan.properties,
+    limit: 200,
+  });
+  const byKey = new Map<string, HubSpotObject[]>();
+  for (const o of found.results) {
+    const k = keyOf(o.properties[match.property]);
+    if (k !== null) byKey.set(k, [...(byKey.get(k) ?? []), o]);
+  }
+  const alreadyLinked = await ctx.state.linksByHubSpotIds(plan.type, found.results.map((o) => o.id));
+  work.creates = work.creates.filter((c) => {
+    const k = keyOf(c.props[match.property]);
+    const hits = k === null ? [] : (byKey.get(k) ?? []);
+    if (hits.length === 0) return true;
+    if (hits.length > 1 || alreadyLinked.has(hits[0]!.id)) {
+      const who = hits.length > 1 ? `${hits.length} HubSpot ${plan.type} have` : `HubSpot ${plan.type} ${hits[0]!.id} (already linked to another row) has`;
+      ledger.fail({ targetKey: c.e.key }, 'Duplicate', `${plan.table} key ${c.e.key}: ${who} ${match.property} = ${JSON.stringify(k)}`);
+      return false;
+    }
+    const o = hits[0]!;
+    const res = reconcile(plan.fields, { hs: o.properties, tg: rows.get(c.e.key)!, hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs, hubspotWritesDeferred: false });
+    const link: LinkRow = { hubspotId: o.id, targetKey: c.e.key, hsValues: {}, tgValues: {}, hsHash: null, tgHash: null };
+    if (Object.keys(res.hubspotPatch).length) {
+      work.updates.push({ e: c.e, link, patch: res.hubspotPatch, targetPatch: res.targetPatch, baseline: res.baseline });
+    } else {
+      if (Object.keys(res.targetPatch).length) work.targetUpdates.push({ key: c.e.key, values: res.targetPatch, hubspotId: o.id });
+      work.linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), hsModified: parseTime(o.updatedAt) });
+      ledger.ok({ hubspotId: o.id, targetKey: c.e.key });
+    }
+    return false;
+  });
+}
+
+/** HubSpot first: creates as batch upserts, grouped by their upsert key. */
+async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
+  if (work.creates.length === 0) return;
+  if (work.creates.some((c) => c.idProperty === ctx.externalIdProperty)) await opts.ensureExternalIdProperty();
+  const byIdProp = new Map<string, Create[]>();
+  for (const c of work.creates) byIdProp.set(c.idProperty, [...(byIdProp.get(c.idProperty) ?? []), c]);
+  for (const [idProperty, group] of byIdProp) {
+    const res: BatchResult = await ctx.hubspot.batchUpsert(
       plan.type,
-      updates.map((u) => ({ id: u.link.hubspotId, properties: u.patch })),
+      group.map((c) => ({ id: c.idValue, idProperty, properties: c.props })),
     );
-    const byId = new Map(res.results.map((o) => [o.id, o]));
+    // HubSpot returns the upsert key as it stores it (an email lower-cased, a phone reformatted): compare by the value rule.
+    const how = idProperty === plan.match?.property ? plan.match.how : 'lowerTrim';
+    const norm = (v: string | null | undefined) => matchKey(v, how) ?? '';
+    const byValue = new Map(res.results.map((o) => [norm(o.properties[idProperty]), o]));
     const failed = new Map(res.errors.map((x) => [x.index, x]));
-    updates.forEach((u, i) => {
+    group.forEach((c, i) => {
       const err = failed.get(i);
-      if (err) {
-        fail(u.e.key, u.link.hubspotId, err.category, `${plan.type} ${u.link.hubspotId} (${plan.table} key ${u.e.key}): update failed: ${err.message}`, err.correlationId);
+      const o = byValue.get(norm(c.idValue)) ?? (group.length === 1 ? res.results[0] : undefined);
+      if (err || !o) {
+        ledger.fail({ targetKey: c.e.key }, err?.category ?? 'Transient', `${plan.table} key ${c.e.key}: create in HubSpot failed: ${err?.message ?? 'no result returned'}`, { correlationId: err?.correlationId });
         return;
       }
-      const o = byId.get(u.link.hubspotId);
-      refineBaseline(plan, u.baseline, o, u.patch);
-      if (Object.keys(u.targetPatch).length) targetUpdates.push({ key: u.e.key, values: u.targetPatch, hubspotId: u.link.hubspotId });
-      linkUpserts.push({
-        ...u.link,
-        hsValues: u.baseline.hs,
-        tgValues: u.baseline.tg,
-        ...baselineHashes(plan, u.baseline),
-        hsModified: parseTime(o?.updatedAt) ?? u.link.hsModified,
-        tgModified: u.e.capturedMs ?? u.link.tgModified,
-      });
-      okHs.push(u.link.hubspotId);
-      okTg.push(u.e.key);
-      nUpdated++;
-      audit.push({ objectType: plan.type, direction: 'toHubSpot', operation: 'update', hubspotId: u.link.hubspotId, targetKey: u.e.key, outcome: 'ok', message: `properties ${Object.keys(u.patch).join(', ')}` });
+      refineBaseline(plan, c.baseline, o, c.props);
+      work.linkUpserts.push({ hubspotId: o.id, targetKey: c.e.key, hsValues: c.baseline.hs, tgValues: c.baseline.tg, ...baselineHashes(plan, c.baseline), hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs });
+      ledger.ok({ hubspotId: o.id, targetKey: c.e.key }, o.new === false ? 'link+update' : 'create', { count: 'created' });
     });
   }
-  if (archives.length) {
-    const res = await ctx.hubspot.batchArchive(plan.type, archives.map((a) => a.link.hubspotId));
-    const failed = new Map(res.errors.map((x) => [x.index, x]));
-    archives.forEach((a, i) => {
-      const err = failed.get(i);
-      if (err && err.category !== 'NotFound') {
-        fail(a.e.key, a.link.hubspotId, err.category, `${plan.type} ${a.link.hubspotId}: archive failed: ${err.message}`, err.correlationId);
-        return;
-      }
-      linkDeletes.push(a.link.hubspotId);
-      okHs.push(a.link.hubspotId);
-      okTg.push(a.e.key);
-      nDeleted++;
-      audit.push({ objectType: plan.type, direction: 'toHubSpot', operation: 'delete', hubspotId: a.link.hubspotId, targetKey: a.e.key, outcome: 'ok' });
-    });
-  }
+}
 
-  // Then the state, in one transaction.
-  await ctx.db.transaction(
-    async (tx) => {
-      const failures = await updateRows(
-        tx,
-        t,
-        targetUpdates.map((u) => ({ key: u.key, values: u.values })),
-      );
-      for (const f of failures) {
-        rethrowIfUnreachable(f.error);
-        const u = targetUpdates[f.index]!;
-        fail(u.key, u.hubspotId, 'Target', `${plan.table} key ${u.key}: update failed: ${describeDbError(f.error)}`);
-      }
-      await ctx.state.deleteLinks(tx, plan.type, linkDeletes);
-      await ctx.state.upsertLinks(tx, plan.type, linkUpserts);
-      if (opts.fromOutbox) await ctx.state.ackOutbox(tx, plan.table, entries.filter((e) => e.maxId).map((e) => ({ key: e.key, maxId: e.maxId! })));
-      await ctx.state.clearErrors(tx, plan.type, okHs, okTg, 'toHubSpot');
-      await ctx.state.recordErrors(tx, errors);
-      await ctx.state.audit(tx, audit);
-      if (opts.commitCursor) await opts.commitCursor(tx);
-    },
-    { writer: ctx.uid },
+async function writeUpdates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, ledger: BatchLedger): Promise<void> {
+  if (work.updates.length === 0) return;
+  const res = await ctx.hubspot.batchUpdate(
+    plan.type,
+    work.updates.map((u) => ({ id: u.link.hubspotId, properties: u.patch })),
   );
-  counters.toHubSpot.created += nCreated;
-  counters.toHubSpot.updated += nUpdated;
-  counters.toHubSpot.deleted += nDeleted;
-  if (nCreated) ctx.observer?.recordsSynced?.(plan.type, 'toHubSpot', 'created', nCreated);
-  if (nUpdated) ctx.observer?.recordsSynced?.(plan.type, 'toHubSpot', 'updated', nUpdated);
-  if (nDeleted) ctx.observer?.recordsSynced?.(plan.type, 'toHubSpot', 'deleted', nDeleted);
+  const byId = new Map(res.results.map((o) => [o.id, o]));
+  const failed = new Map(res.errors.map((x) => [x.index, x]));
+  work.updates.forEach((u, i) => {
+    const ref = { hubspotId: u.link.hubspotId, targetKey: u.e.key };
+    const err = failed.get(i);
+    if (err) {
+      ledger.fail(ref, err.category, `${plan.type} ${u.link.hubspotId} (${plan.table} key ${u.e.key}): update failed: ${err.message}`, { correlationId: err.correlationId });
+      return;
+    }
+    const o = byId.get(u.link.hubspotId);
+    refineBaseline(plan, u.baseline, o, u.patch);
+    if (Object.keys(u.targetPatch).length) work.targetUpdates.push({ key: u.e.key, values: u.targetPatch, hubspotId: u.link.hubspotId });
+    work.linkUpserts.push({
+      ...u.link,
+      hsValues: u.baseline.hs,
+      tgValues: u.baseline.tg,
+      ...baselineHashes(plan, u.baseline),
+      hsModified: parseTime(o?.updatedAt) ?? u.link.hsModified,
+      tgModified: u.e.capturedMs ?? u.link.tgModified,
+    });
+    ledger.ok(ref, 'update', { count: 'updated', message: `properties ${Object.keys(u.patch).join(', ')}` });
+  });
+}
+
+/** deletes.fromTarget Propagate: archive in HubSpot (already gone counts as done). */
+async function writeArchives(ctx: SyncContext, plan: ObjectPlan, work: PushWork, ledger: BatchLedger): Promise<void> {
+  if (work.archives.length === 0) return;
+  const res = await ctx.hubspot.batchArchive(plan.type, work.archives.map((a) => a.link.hubspotId));
+  const failed = new Map(res.errors.map((x) => [x.index, x]));
+  work.archives.forEach((a, i) => {
+    const ref = { hubspotId: a.link.hubspotId, targetKey: a.e.key };
+    const err = failed.get(i);
+    if (err && err.category !== 'NotFound') {
+      ledger.fail(ref, err.category, `${plan.type} ${a.link.hubspotId}: archive failed: ${err.message}`, { correlationId: err.correlationId });
+      return;
+    }
+    work.linkDeletes.push(a.link.hubspotId);
+    ledger.ok(ref, 'delete', { count: 'deleted' });
+  });
+}
+
+/** Then the target state, in one operator-marked transaction; the covered outbox rows go last. */
+async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entries: PushEntry[], work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
+  await ctx.target.transaction(
+    async (tx) => {
+      const failures = await tx.rows.updateRows(t, work.targetUpdates.map((u) => ({ key: u.key, values: u.values })));
+      for (const f of failures) {
+        const u = work.targetUpdates[f.index]!;
+        ledger.fail({ hubspotId: u.hubspotId, targetKey: u.key }, 'Target', `${plan.table} key ${u.key}: update failed: ${f.message}`);
+      }
+      await tx.state.deleteLinks(plan.type, work.linkDeletes);
+      await tx.state.upsertLinks(plan.type, work.linkUpserts);
+      if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId).map((e) => ({ key: e.key, maxId: e.maxId! })));
+      await ledger.commit(tx);
+    },
+    { writer: true },
+  );
+  ledger.committed();
 }

@@ -9,7 +9,7 @@
  * empty to null. Values HubSpot reformats therefore never look like changes (no churn).
  */
 import type { PropertyDefinition } from '../hubspot/types.js';
-import type { ColumnKind } from '../target/postgres/tables.js';
+import type { ColumnKind, MatchNormalisation } from '../target/connector.js';
 import type { CompiledTransform } from './transform.js';
 import { TransformError } from './transform.js';
 
@@ -21,16 +21,32 @@ export type Canon = string | null;
 export function propertyTypeFor(kind: ColumnKind): { type: PropertyType; fieldType: string } {
   switch (kind) {
     case 'integer':
-    case 'numeric':
+    case 'decimal':
       return { type: 'number', fieldType: 'number' };
     case 'boolean':
       return { type: 'bool', fieldType: 'booleancheckbox' };
     case 'date':
       return { type: 'date', fieldType: 'date' };
-    case 'timestamp':
+    case 'datetime':
       return { type: 'datetime', fieldType: 'date' };
     default:
       return { type: 'string', fieldType: 'text' };
+  }
+}
+
+/** The column kind createTables gives a column for a HubSpot property type. */
+export function columnKindFor(type: PropertyType | undefined): ColumnKind {
+  switch (type) {
+    case 'number':
+      return 'decimal';
+    case 'bool':
+      return 'boolean';
+    case 'date':
+      return 'date';
+    case 'datetime':
+      return 'datetime';
+    default:
+      return 'text';
   }
 }
 
@@ -53,11 +69,34 @@ export interface FieldValueSpec {
 const EMAIL_NAME = /e-?mail/i;
 const PHONE_NAME = /phone|mobile|fax/i;
 
-function isEmailField(f: FieldValueSpec): boolean {
-  return EMAIL_NAME.test(f.property) || EMAIL_NAME.test(f.column);
+/**
+ * THE rule for values HubSpot reformats (DESIGN §3), used wherever values are hashed, matched
+ * or compared: a phone number (property type phone_number, or a phone/mobile/fax property)
+ * compares by its digits; an email (property or column named e-mail) case- and
+ * space-insensitively; anything else as it is.
+ */
+export type ValueNormalisation = 'phone' | 'email' | 'none';
+
+export function normalisationOf(f: Pick<FieldValueSpec, 'property' | 'column' | 'propertyType'>): ValueNormalisation {
+  if (f.propertyType === 'phone_number' || PHONE_NAME.test(f.property)) return 'phone';
+  if (EMAIL_NAME.test(f.property) || EMAIL_NAME.test(f.column)) return 'email';
+  return 'none';
 }
-function isPhoneField(f: FieldValueSpec): boolean {
-  return f.propertyType === 'phone_number' || PHONE_NAME.test(f.property);
+
+/** How a match field's values are compared when linking (the same rule: phone numbers by digits). */
+export function matchNormalisationOf(f: Pick<FieldValueSpec, 'property' | 'column' | 'propertyType'>): MatchNormalisation {
+  return normalisationOf(f) === 'phone' ? 'digits' : 'lowerTrim';
+}
+
+function normalised(f: FieldValueSpec, s: string): Canon {
+  switch (normalisationOf(f)) {
+    case 'phone':
+      return s.replace(/\D+/g, '') || null;
+    case 'email':
+      return s.trim().toLowerCase() || null;
+    default:
+      return s;
+  }
 }
 
 function canonNumber(s: string): string {
@@ -128,9 +167,7 @@ export function canonHubSpot(f: FieldValueSpec, raw: string | null | undefined):
       return b === undefined ? raw : String(b);
     }
     default:
-      if (isPhoneField(f)) return raw.replace(/\D+/g, '') || null;
-      if (isEmailField(f)) return raw.trim().toLowerCase() || null;
-      return raw;
+      return normalised(f, raw);
   }
 }
 
@@ -139,7 +176,7 @@ export function canonTarget(f: FieldValueSpec, v: unknown): Canon {
   if (v === null || v === undefined || v === '') return null;
   switch (f.columnKind) {
     case 'integer':
-    case 'numeric':
+    case 'decimal':
       return canonNumber(String(v));
     case 'boolean': {
       const b = parseBool(v);
@@ -147,17 +184,14 @@ export function canonTarget(f: FieldValueSpec, v: unknown): Canon {
     }
     case 'date':
       return toDateString(v) ?? String(v);
-    case 'timestamp': {
+    case 'datetime': {
       const t = parseTime(v);
       return t === undefined ? String(v) : String(t);
     }
     case 'json':
       return typeof v === 'string' ? v : JSON.stringify(v);
     default: {
-      const s = v instanceof Date ? v.toISOString() : String(v);
-      if (isPhoneField(f)) return s.replace(/\D+/g, '') || null;
-      if (isEmailField(f)) return s.trim().toLowerCase() || null;
-      return s;
+      return normalised(f, v instanceof Date ? v.toISOString() : String(v));
     }
   }
 }
@@ -183,7 +217,7 @@ export function hubSpotToTarget(f: FieldValueSpec, raw: string | null | undefine
       if (!Number.isFinite(n) || !Number.isInteger(n)) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not an integer`);
       return String(n);
     }
-    case 'numeric': {
+    case 'decimal': {
       const n = Number(v.trim());
       if (v.trim() === '' || !Number.isFinite(n)) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not a number`);
       return v.trim();
@@ -198,7 +232,7 @@ export function hubSpotToTarget(f: FieldValueSpec, raw: string | null | undefine
       if (!d) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not a date (expected YYYY-MM-DD or epoch milliseconds)`);
       return d;
     }
-    case 'timestamp': {
+    case 'datetime': {
       const t = parseTime(v);
       if (t === undefined) throw new ConversionError(`${describe(f)}: ${JSON.stringify(v)} is not a date-time (expected ISO 8601 or epoch milliseconds)`);
       return new Date(t).toISOString();

@@ -5,12 +5,14 @@
  * observed with its status.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { postgresUrl } from '../../helpers/db.js';
+import { serverDbKinds } from '../../helpers/db.js';
 import { Harness } from './harness.js';
 
-const hasPostgres = !!(await postgresUrl());
+// The real servers here: PostgreSQL and MySQL / MariaDB (PGlite is in-process: no second process, no scale).
+const kinds = await serverDbKinds();
 
-describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
+// With no server at all, the suite shows as skipped (not as an empty file).
+(kinds.length ? describe : describe.skip).each(kinds.length ? kinds : (['postgres'] as const))('HubSpot faults (%s)', (dbKind) => {
   let h: Harness | undefined;
   afterEach(async () => {
     await h?.close();
@@ -21,7 +23,7 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
     const codes: number[] = [];
     let rateLimited = 0;
     h = await Harness.start({
-      dbKind: 'postgres',
+      dbKind,
       seed: { contacts: 400 },
       observer: {
         apiRequest: (_kind, code, limited) => {
@@ -65,7 +67,7 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
   }, 180_000);
 
   it('refreshes an expired OAuth access token; a revoked private-app token stops the cycle as Authentication', async () => {
-    h = await Harness.start({ dbKind: 'postgres' });
+    h = await Harness.start({ dbKind });
     const app = await h.hs.call<{ refreshToken: string }>('POST', '/__sandbox/oauth-apps', { clientId: 'client-1', clientSecret: 'secret-1' });
     h.cfg.credentials.hubspot = { kind: 'oauth', clientId: 'client-1', clientSecret: 'secret-1', refreshToken: app.refreshToken };
     await h.restart();
@@ -105,7 +107,7 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
   });
 
   it('stops the cycle as RateLimit when the daily budget is spent, and as TargetUnavailable when the database is unreachable', async () => {
-    h = await Harness.start({ dbKind: 'postgres' });
+    h = await Harness.start({ dbKind });
     await h.hs.create('contacts', { email: 'a@example.com' });
     await h.hs.limits({ dailyRequests: 1 });
     const r = await h.cycle('initial', { allowFailure: true });
@@ -113,7 +115,7 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
     expect(r.systemic).toMatchObject({ category: 'RateLimit', reason: 'RateLimited' });
     await h.hs.limits({ dailyRequests: 10_000_000 });
 
-    h.cfg.credentials.databaseUrl = 'postgres://nobody@127.0.0.1:1/none';
+    h.cfg.credentials.databaseUrl = `${dbKind === 'mysql' ? 'mysql' : 'postgres'}://nobody@127.0.0.1:1/none`;
     await h.restart();
     const down = await h.cycle('initial', { allowFailure: true });
     expect(down.systemic).toMatchObject({ category: 'Target', reason: 'TargetUnavailable' });
@@ -121,7 +123,7 @@ describe.skipIf(!hasPostgres)('HubSpot faults (postgres)', () => {
   });
 
   it('stops the cycle as Permission on missing scopes and on a portal ID that does not match the token', async () => {
-    h = await Harness.start({ dbKind: 'postgres' });
+    h = await Harness.start({ dbKind });
     await h.hs.call('POST', '/__sandbox/tokens', { token: 'read-only', scopes: ['crm.objects.contacts.read', 'crm.schemas.contacts.read'] });
     await h.hs.create('contacts', { email: 'a@example.com' });
     await h.exec(`INSERT INTO {schema}.contacts (email) VALUES ('b@example.com')`);

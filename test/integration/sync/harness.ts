@@ -123,7 +123,7 @@ export class Harness {
     h.ownsSandbox = !opts.sandbox;
     if (opts.seed) h.sandbox.seed({ ...opts.seed, historyDays: 0 });
     h.hs = new HubSpotHttp(h.sandbox.url);
-    h.db = await openTestDb(opts.dbKind);
+    h.db = opts.dbKind ? await openTestDb(opts.dbKind) : await openTestDb();
     for (const stmt of opts.ddl ?? [CONTACTS_DDL]) await h.db.db.query(stmt.replaceAll('{schema}', `"${h.db.schema}"`));
     h.cfg = h.buildConfig();
     h.engine = h.newEngine();
@@ -150,7 +150,10 @@ export class Harness {
         auth: { privateAppToken: { secretRef: { name: 'hubspot', key: 'token' } } },
         rateLimit: { requestsPerTenSeconds: 250, dailyRequests: 10_000_000, searchRequestsPerSecond: 100 },
       },
-      target: { postgres: { connectionSecretRef: { name: 'db', key: 'url' }, schema: this.db.schema, stateSchema: this.db.stateSchema, createTables: o.createTables ?? false } },
+      target:
+        this.db.kind === 'mysql'
+          ? { mysql: { connectionSecretRef: { name: 'db', key: 'url' }, database: this.db.schema, stateDatabase: this.db.stateSchema, createTables: o.createTables ?? false } }
+          : { postgres: { connectionSecretRef: { name: 'db', key: 'url' }, schema: this.db.schema, stateSchema: this.db.stateSchema, createTables: o.createTables ?? false } },
       objects,
       schedule: { interval: '5m', fullResyncInterval: '24h' },
       deletionPolicy: 'Delete',
@@ -213,6 +216,20 @@ export class Harness {
 
   async exec(sql: string, params: unknown[] = []): Promise<void> {
     await this.rows(sql, params);
+  }
+
+  /** Capture triggers per captured table: PostgreSQL one (INSERT OR UPDATE OR DELETE), MySQL three (one per event). */
+  get triggersPerCapture(): number {
+    return this.db.kind === 'mysql' ? 3 : 1;
+  }
+
+  /** Names of the (non-internal) triggers on the business tables. */
+  async triggerNames(): Promise<string[]> {
+    const sql =
+      this.db.kind === 'mysql'
+        ? `SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = $1 ORDER BY TRIGGER_NAME`
+        : `SELECT tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND NOT t.tgisinternal ORDER BY tgname`;
+    return (await this.rows<{ name: string }>(sql, [this.db.schema])).map((r) => r.name);
   }
 
   async errors(): Promise<{ category: string; message: string; hubspot_id: string | null; target_key: string | null; correlation_id: string | null }[]> {

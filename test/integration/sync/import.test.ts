@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { availableDbKinds } from '../../helpers/db.js';
+import { syncDbKinds } from '../../helpers/db.js';
 import { Harness, writeRequests } from './harness.js';
 
-const kinds = await availableDbKinds();
+const kinds = await syncDbKinds();
 
 describe.each(kinds)('initial import and linking (%s)', (dbKind) => {
   let h: Harness | undefined;

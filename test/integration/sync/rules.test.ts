@@ -4,11 +4,18 @@
  * and SQL identifiers that cannot inject.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { availableDbKinds } from '../../helpers/db.js';
+import { availableDbKinds, syncDbKinds } from '../../helpers/db.js';
 import { Harness } from './harness.js';
 
-// PostgreSQL when available, else PGlite (the core flows run on both in the other files).
-const kinds = (await availableDbKinds()).slice(0, 1);
+// PostgreSQL when available, else PGlite (the core flows run on both in the other files), and MySQL.
+const kinds = [...(await availableDbKinds()).slice(0, 1), ...(await syncDbKinds()).filter((k) => k === 'mysql')];
+
+/** Where the databases' own types show through: numeric text and the types createTables picks. */
+const DIALECT = {
+  postgres: { weights: ['2', '1.50'], amount: '1234.50', types: { amount: 'numeric', dealname: 'text', dealname_note: 'text', id: 'bigint' }, datetime: ['timestamp with time zone', 'date'] },
+  mysql: { weights: ['2.00', '1.50'], amount: '1234.5000000000', types: { amount: 'decimal', dealname: 'text', dealname_note: 'text', id: 'bigint' }, datetime: ['datetime', 'date'] },
+};
+const dialect = (kind: string) => (kind === 'mysql' ? DIALECT.mysql : DIALECT.postgres);
 
 describe.each(kinds)('rules (%s)', (dbKind) => {
   let h: Harness | undefined;
@@ -109,9 +116,10 @@ describe.each(kinds)('rules (%s)', (dbKind) => {
     await h.exec(`INSERT INTO {schema}.widgets (sku, color, weight) VALUES ('W-2', 'blue', 2), ('w-1', NULL, NULL)`);
     await h.cycle('initial');
     await h.settle();
+    const [w2, w1] = dialect(dbKind).weights;
     expect(await h.rows(`SELECT sku, color, weight::text AS weight FROM {schema}.widgets ORDER BY id`)).toEqual([
-      { sku: 'W-2', color: 'blue', weight: '2' },
-      { sku: 'W-1', color: 'red', weight: '1.50' }, // linked by the normalised key; HubSpotWins for the spelling
+      { sku: 'W-2', color: 'blue', weight: w2 },
+      { sku: 'W-1', color: 'red', weight: w1 }, // linked by the normalised key; HubSpotWins for the spelling
     ]);
     const live = await h.hs.listAll('p_widgets', ['sku', 'color', 'weight']);
     expect(live.map((x) => [x.properties.sku, x.properties.color]).sort()).toEqual([
@@ -144,10 +152,10 @@ describe.each(kinds)('rules (%s)', (dbKind) => {
     });
     await h.hs.create('deals', { dealname: 'Big one', amount: '1234.50', closedate: '2026-12-01T00:00:00.000Z' });
     await h.cycle('initial');
-    const cols = await h.rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'deals' ORDER BY column_name`, [h.db.schema]);
-    expect(Object.fromEntries(cols.map((c) => [c.column_name, c.data_type]))).toMatchObject({ amount: 'numeric', dealname: 'text', dealname_note: 'text', id: 'bigint' });
-    expect(['timestamp with time zone', 'date']).toContain(cols.find((c) => c.column_name === 'closedate')!.data_type);
-    expect((await h.rows(`SELECT dealname, amount::text AS amount FROM {schema}.deals`))[0]).toEqual({ dealname: 'Big one', amount: '1234.50' });
+    const cols = await h.rows(`SELECT column_name AS column_name, data_type AS data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'deals' ORDER BY column_name`, [h.db.schema]);
+    expect(Object.fromEntries(cols.map((c) => [c.column_name, c.data_type]))).toMatchObject(dialect(dbKind).types);
+    expect(dialect(dbKind).datetime).toContain(cols.find((c) => c.column_name === 'closedate')!.data_type);
+    expect((await h.rows(`SELECT dealname, amount::text AS amount FROM {schema}.deals`))[0]).toEqual({ dealname: 'Big one', amount: dialect(dbKind).amount });
     const props = await h.hs.call('GET', '/crm/v3/properties/deals');
     expect(props.results.map((p: { name: string }) => p.name)).toContain('operator_note');
   });
@@ -185,6 +193,45 @@ describe.each(kinds)('rules (%s)', (dbKind) => {
     const r = await h.cycle('initial', { allowFailure: true });
     expect(r.systemic).toMatchObject({ category: 'Validation', reason: 'InvalidSpec' });
     expect(r.systemic!.message).toContain('spec.fields[1].property');
+  });
+
+  it('a table without a primary key is InvalidSpec, naming the column to make the key', async () => {
+    h = await Harness.start({ dbKind, ddl: [`CREATE TABLE {schema}.contacts (id bigint, email text, firstname text)`] });
+    const r = await h.cycle('initial', { allowFailure: true });
+    expect(r.systemic).toMatchObject({ category: 'Validation', reason: 'InvalidSpec' });
+    expect(r.systemic!.message).toMatch(/has no primary key; add a primary key on its key column "id"/);
+  });
+
+  it('a connection URL of the other database is InvalidSpec naming the Secret reference (and not the password)', async () => {
+    h = await Harness.start({ dbKind });
+    const own = dbKind === 'mysql' ? 'mysql' : 'postgres';
+    h.cfg.credentials.databaseUrl = own === 'mysql' ? 'postgres://u:s3cret@127.0.0.1:5432/crm' : 'mysql://u:s3cret@127.0.0.1:3306/crm';
+    await h.restart();
+    const r = await h.cycle('initial', { allowFailure: true });
+    expect(r.systemic).toMatchObject({ category: 'Validation', reason: 'InvalidSpec' });
+    expect(r.systemic!.message).toContain(`spec.target.${own}.connectionSecretRef`);
+    expect(r.systemic!.message).toMatch(own === 'mysql' ? /put a mysql:\/\/ URL in the Secret/ : /put a postgres:\/\/ URL in the Secret/);
+    expect(r.systemic!.message).not.toContain('s3cret');
+  });
+
+  it.runIf(dbKind === 'mysql')('a MySQL user without the TRIGGER privilege stops the cycle as TargetUnavailable naming the GRANT', async () => {
+    h = await Harness.start({ dbKind });
+    const user = `hso_${Math.random().toString(36).slice(2, 8)}`;
+    await h.exec(`CREATE USER '${user}'@'%' IDENTIFIED BY 'pw'`);
+    try {
+      await h.exec(`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON "${h.db.schema}".* TO '${user}'@'%'`);
+      await h.exec(`GRANT ALL PRIVILEGES ON "${h.db.stateSchema}".* TO '${user}'@'%'`);
+      const u = new URL(h.db.url);
+      u.username = user;
+      u.password = 'pw';
+      h.cfg.credentials.databaseUrl = u.toString();
+      await h.restart();
+      const r = await h.cycle('initial', { allowFailure: true });
+      expect(r.systemic).toMatchObject({ category: 'Target', reason: 'TargetUnavailable' });
+      expect(r.systemic!.message).toContain(`GRANT TRIGGER ON \`${h.db.schema}\`.* TO '${user}'@'%'`);
+    } finally {
+      await h.exec(`DROP USER IF EXISTS '${user}'@'%'`);
+    }
   });
 
   it('no injection through table or column names: invalid identifiers are refused before any SQL runs', async () => {

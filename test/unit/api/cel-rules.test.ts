@@ -43,6 +43,22 @@ const CASES: RuleCase[] = [
   },
   {
     kind: 'HubSpotIntegration',
+    at: 'spec.target',
+    message: /exactly one of postgres or mysql/,
+    good: integration({ target: { mysql: { connectionSecretRef: { name: 'acme-db' }, database: 'crm' } } }),
+    bad: integration({ target: { postgres: { connectionSecretRef: { name: 'a' } }, mysql: { connectionSecretRef: { name: 'b' }, database: 'crm' } } }),
+    badPath: 'spec.target',
+  },
+  {
+    kind: 'HubSpotIntegration',
+    at: 'spec.target',
+    message: /exactly one of postgres or mysql/,
+    good: integration(),
+    bad: integration({ target: {} }),
+    badPath: 'spec.target',
+  },
+  {
+    kind: 'HubSpotIntegration',
     at: 'spec.objects',
     message: /each object type needs its own table/,
     good: integration({ objects: [{ type: 'contacts', table: 'contacts' }, { type: 'companies', table: 'companies' }] }),

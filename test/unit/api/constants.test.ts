@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ANNOTATIONS,
-  DEFAULT_MAPPED_PROPERTIES,
   FINALIZER,
-  isStandardObjectType,
-  lastModifiedProperty,
   READY_REASONS,
   STALLED_REASONS,
 } from '../../../operator/src/api/constants.js';
@@ -24,15 +21,5 @@ describe('constants', () => {
       ['AuthenticationFailed', 'Deleting', 'InvalidSpec', 'PermissionDenied', 'Progressing', 'RateLimited', 'Suspended', 'SyncFailed', 'Synced', 'TargetUnavailable'].sort(),
     );
     for (const r of Object.values(STALLED_REASONS)) expect(Object.values(READY_REASONS)).toContain(r);
-  });
-
-  it('has the default mappings and last-modified properties of DESIGN §2.2 and §3', () => {
-    expect(DEFAULT_MAPPED_PROPERTIES.contacts).toContain('lifecyclestage');
-    expect(DEFAULT_MAPPED_PROPERTIES.deals).toEqual(['dealname', 'amount', 'dealstage', 'pipeline', 'closedate']);
-    expect(lastModifiedProperty('contacts')).toBe('lastmodifieddate');
-    expect(lastModifiedProperty('companies')).toBe('hs_lastmodifieddate');
-    expect(lastModifiedProperty('2-123')).toBe('hs_lastmodifieddate');
-    expect(isStandardObjectType('deals')).toBe(true);
-    expect(isStandardObjectType('p_projects')).toBe(false);
   });
 });

@@ -49,12 +49,13 @@ function setOf(doc: Doc): Doc[] {
 }
 
 describe('examples/', () => {
-  it('has a real-cluster example, an OAuth variant and the sandbox set', () => {
+  it('has a real-cluster example, an OAuth variant, a MySQL variant and the sandbox set', () => {
     const dirs = new Set(docs.map((d) => d.file.split('/')[1]));
-    expect([...dirs].sort()).toEqual(['acme', 'acme-oauth', 'sandbox']);
+    expect([...dirs].sort()).toEqual(['acme', 'acme-mysql', 'acme-oauth', 'sandbox']);
     const kinds = (dir: string) => new Set(docs.filter((d) => d.file.startsWith(`examples/${dir}/`)).map((d) => d.kind));
     expect(kinds('acme')).toEqual(new Set(['Secret', 'HubSpotIntegration', 'FieldMapping', 'SyncFilter']));
     expect(kinds('sandbox')).toEqual(new Set(['Namespace', 'Secret', 'HubSpotIntegration', 'FieldMapping', 'SyncFilter']));
+    expect(kinds('acme-mysql')).toEqual(new Set(['Secret', 'HubSpotIntegration']));
   });
 
   for (const doc of ours) {
@@ -72,7 +73,7 @@ describe('examples/', () => {
       const spec = withDefaults('HubSpotIntegration', doc).spec;
       const secrets = setOf(doc).filter((d) => d.kind === 'Secret' && d.metadata.namespace === doc.metadata.namespace);
       const has = (name: string, key: string) => secrets.some((s) => s.metadata.name === name && s.stringData?.[key] !== undefined);
-      const db = spec.target.postgres.connectionSecretRef;
+      const db = (spec.target.postgres ?? spec.target.mysql)!.connectionSecretRef;
       expect(has(db.name, db.key!), `${doc.file}: Secret ${db.name} key ${db.key}`).toBe(true);
       const token = spec.hubspot.auth.privateAppToken?.secretRef;
       if (token) expect(has(token.name, token.key!), `${doc.file}: Secret ${token.name} key ${token.key}`).toBe(true);
@@ -109,7 +110,7 @@ describe('examples/', () => {
     const demo = sandbox.find((d) => d.kind === 'HubSpotIntegration') as Doc & HubSpotIntegration;
     expect(demo.metadata.name).toBe('demo');
     expect(demo.spec.objects.map((o) => [o.type, o.direction])).toEqual([['contacts', 'TwoWay'], ['companies', 'TwoWay']]);
-    expect(demo.spec.target.postgres.createTables).toBe(true);
+    expect(demo.spec.target.postgres?.createTables).toBe(true);
     expect(demo.spec.schedule?.interval).toBe('30s');
     // The Namespace sorts first so that `kubectl apply -f examples/sandbox/` creates it before its contents.
     expect(sandbox[0]!.kind).toBe('Namespace');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildObjectPlan, type PlanInput } from '../../../operator/src/sync/mapping.js';
 import type { PropertyDefinition } from '../../../operator/src/hubspot/types.js';
-import type { ColumnInfo } from '../../../operator/src/target/postgres/tables.js';
+import type { ColumnInfo } from '../../../operator/src/target/connector.js';
 
 const props = new Map<string, PropertyDefinition>(
   (

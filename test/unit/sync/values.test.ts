@@ -11,9 +11,9 @@ describe('canonical values (echo and churn suppression)', () => {
     expect(canonHubSpot(f({ propertyType: 'phone_number' }), '+1 (555) 010-0000')).toBe('15550100000');
     expect(canonTarget(f({ property: 'phone' }), '+1 555 010 0000')).toBe('15550100000');
     expect(canonHubSpot(f({ propertyType: 'number' }), '10.50')).toBe('10.5');
-    expect(canonTarget(f({ columnKind: 'numeric' }), '10.500')).toBe('10.5');
+    expect(canonTarget(f({ columnKind: 'decimal' }), '10.500')).toBe('10.5');
     expect(canonHubSpot(f({ propertyType: 'datetime' }), '2026-01-02T03:04:05.000Z')).toBe(String(Date.UTC(2026, 0, 2, 3, 4, 5)));
-    expect(canonTarget(f({ columnKind: 'timestamp' }), new Date(Date.UTC(2026, 0, 2, 3, 4, 5)))).toBe(String(Date.UTC(2026, 0, 2, 3, 4, 5)));
+    expect(canonTarget(f({ columnKind: 'datetime' }), new Date(Date.UTC(2026, 0, 2, 3, 4, 5)))).toBe(String(Date.UTC(2026, 0, 2, 3, 4, 5)));
     expect(canonHubSpot(f({ propertyType: 'date' }), String(Date.UTC(2026, 0, 2)))).toBe('2026-01-02');
     expect(canonTarget(f({ columnKind: 'date' }), '2026-01-02')).toBe('2026-01-02');
     expect(canonHubSpot(f({ propertyType: 'bool' }), 'TRUE')).toBe('true');
@@ -23,16 +23,16 @@ describe('canonical values (echo and churn suppression)', () => {
   });
 
   it('converts HubSpot strings to column types and back, through the transform', () => {
-    expect(hubSpotToTarget(f({ columnKind: 'numeric', propertyType: 'number' }), '12.5')).toBe('12.5');
+    expect(hubSpotToTarget(f({ columnKind: 'decimal', propertyType: 'number' }), '12.5')).toBe('12.5');
     expect(hubSpotToTarget(f({ columnKind: 'integer', propertyType: 'number' }), '12')).toBe('12');
     expect(hubSpotToTarget(f({ columnKind: 'boolean', propertyType: 'bool' }), 'true')).toBe(true);
     expect(hubSpotToTarget(f({ columnKind: 'date', propertyType: 'date' }), String(Date.UTC(2026, 4, 1)))).toBe('2026-05-01');
-    expect(hubSpotToTarget(f({ columnKind: 'timestamp', propertyType: 'datetime' }), '1767225600000')).toBe('2026-01-01T00:00:00.000Z');
+    expect(hubSpotToTarget(f({ columnKind: 'datetime', propertyType: 'datetime' }), '1767225600000')).toBe('2026-01-01T00:00:00.000Z');
     expect(hubSpotToTarget(f({}), '')).toBeNull();
-    expect(targetToHubSpot(f({ propertyType: 'number', columnKind: 'numeric' }), 12.5)).toBe('12.5');
+    expect(targetToHubSpot(f({ propertyType: 'number', columnKind: 'decimal' }), 12.5)).toBe('12.5');
     expect(targetToHubSpot(f({ propertyType: 'bool', columnKind: 'boolean' }), true)).toBe('true');
     expect(targetToHubSpot(f({ propertyType: 'date', columnKind: 'date' }), '2026-05-01')).toBe('2026-05-01');
-    expect(targetToHubSpot(f({ propertyType: 'datetime', columnKind: 'timestamp' }), new Date(Date.UTC(2026, 0, 1)))).toBe('2026-01-01T00:00:00.000Z');
+    expect(targetToHubSpot(f({ propertyType: 'datetime', columnKind: 'datetime' }), new Date(Date.UTC(2026, 0, 1)))).toBe('2026-01-01T00:00:00.000Z');
     expect(targetToHubSpot(f({}), null)).toBe('');
     const mapped = f({ transform: compileTransform({ valueMap: { US: 'United States' } }) });
     expect(hubSpotToTarget(mapped, 'US')).toBe('United States');
@@ -40,7 +40,7 @@ describe('canonical values (echo and churn suppression)', () => {
   });
 
   it('reports values that cannot be converted as Mapping errors naming the field', () => {
-    expect(() => hubSpotToTarget(f({ property: 'amount', column: 'amount', columnKind: 'numeric' }), 'lots')).toThrow(
+    expect(() => hubSpotToTarget(f({ property: 'amount', column: 'amount', columnKind: 'decimal' }), 'lots')).toThrow(
       new ConversionError('property "amount" → column "amount": "lots" is not a number'),
     );
     expect(() => hubSpotToTarget(f({ columnKind: 'integer' }), '1.5')).toThrow(/is not an integer/);

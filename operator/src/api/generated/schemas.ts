@@ -464,9 +464,12 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
         },
         "target": {
           "type": "object",
-          "description": "The database the records are synced with.",
-          "required": [
-            "postgres"
+          "description": "The database the records are synced with: exactly one of postgres or mysql.",
+          "x-kubernetes-validations": [
+            {
+              "rule": "has(self.postgres) != has(self.mysql)",
+              "message": "set exactly one of postgres or mysql"
+            }
           ],
           "properties": {
             "postgres": {
@@ -520,6 +523,58 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                   "description": "Create missing tables and columns for the mapped fields. When false (the default), a missing table or column is reported as InvalidSpec."
                 }
               }
+            },
+            "mysql": {
+              "type": "object",
+              "description": "A MySQL 8 or MariaDB 10.6+ database. Changes are captured by triggers into an outbox table that the operator polls about once a second.",
+              "required": [
+                "connectionSecretRef",
+                "database"
+              ],
+              "properties": {
+                "connectionSecretRef": {
+                  "type": "object",
+                  "description": "The Secret key that holds the connection URL (mysql://user:password@host:3306/database?ssl=true).",
+                  "required": [
+                    "name"
+                  ],
+                  "properties": {
+                    "name": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+                      "description": "Name of a Secret in the same namespace."
+                    },
+                    "key": {
+                      "type": "string",
+                      "default": "url",
+                      "minLength": 1,
+                      "maxLength": 253,
+                      "pattern": "^[-._a-zA-Z0-9]+$",
+                      "description": "Key within the Secret that holds the URL. Defaults to \"url\"."
+                    }
+                  }
+                },
+                "database": {
+                  "type": "string",
+                  "maxLength": 63,
+                  "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                  "description": "The database that holds the synced tables."
+                },
+                "stateDatabase": {
+                  "type": "string",
+                  "default": "hubspot_operator",
+                  "maxLength": 63,
+                  "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                  "description": "The database where the operator keeps its own state (links between records, cursors, the change outbox, record errors, the audit log). Created if missing. Defaults to \"hubspot_operator\"."
+                },
+                "createTables": {
+                  "type": "boolean",
+                  "default": false,
+                  "description": "Create missing tables and columns for the mapped fields, with MySQL types. When false (the default), a missing table or column is reported as InvalidSpec."
+                }
+              }
             }
           }
         },
@@ -555,7 +610,7 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                 "type": "string",
                 "maxLength": 63,
                 "pattern": "^[a-z_][a-z0-9_]{0,62}$",
-                "description": "The target table, in spec.target.postgres.schema. Must exist unless createTables is set."
+                "description": "The target table, in spec.target.postgres.schema or spec.target.mysql.database. Must exist unless createTables is set."
               },
               "primaryKey": {
                 "type": "string",

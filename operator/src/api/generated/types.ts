@@ -286,10 +286,11 @@ export interface RateLimitSpec {
   searchRequestsPerSecond?: number;
 }
 /**
- * The database the records are synced with.
+ * The database the records are synced with: exactly one of postgres or mysql.
  */
 export interface TargetSpec {
-  postgres: PostgresTargetSpec;
+  postgres?: PostgresTargetSpec;
+  mysql?: MySqlTargetSpec;
 }
 /**
  * A PostgreSQL database.
@@ -321,13 +322,43 @@ export interface PostgresTargetSpec {
    */
   createTables?: boolean;
 }
+/**
+ * A MySQL 8 or MariaDB 10.6+ database. Changes are captured by triggers into an outbox table that the operator polls about once a second.
+ */
+export interface MySqlTargetSpec {
+  /**
+   * The Secret key that holds the connection URL (mysql://user:password@host:3306/database?ssl=true).
+   */
+  connectionSecretRef: {
+    /**
+     * Name of a Secret in the same namespace.
+     */
+    name: string;
+    /**
+     * Key within the Secret that holds the URL. Defaults to "url".
+     */
+    key?: string;
+  };
+  /**
+   * The database that holds the synced tables.
+   */
+  database: string;
+  /**
+   * The database where the operator keeps its own state (links between records, cursors, the change outbox, record errors, the audit log). Created if missing. Defaults to "hubspot_operator".
+   */
+  stateDatabase?: string;
+  /**
+   * Create missing tables and columns for the mapped fields, with MySQL types. When false (the default), a missing table or column is reported as InvalidSpec.
+   */
+  createTables?: boolean;
+}
 export interface SyncedObjectSpec {
   /**
    * The HubSpot object type: contacts, companies, deals, or a custom object by its name (p_name) or its object type ID (2-123).
    */
   type: string;
   /**
-   * The target table, in spec.target.postgres.schema. Must exist unless createTables is set.
+   * The target table, in spec.target.postgres.schema or spec.target.mysql.database. Must exist unless createTables is set.
    */
   table: string;
   /**

@@ -9,6 +9,7 @@
  */
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { SharedRegistry } from '../shared.js';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -41,9 +42,17 @@ export const WRITER_SETTING = 'hubspot_operator.writer';
 export interface OpenDbOptions {
   /** Use this PGlite instance instead of opening one (the sandbox shares one in-process database). */
   pglite?: PGlite;
-  /** Pool size for postgres:// (default 4). */
+  /** Pool size for postgres:// (default 10). */
   maxConnections?: number;
+  /** Milliseconds to wait for a connection (default 10 s). */
+  connectTimeoutMs?: number;
+  /** Server-side statement timeout in milliseconds (default 120 s; 0 disables). */
+  statementTimeoutMs?: number;
 }
+
+export const DEFAULT_POOL_SIZE = 10;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 120_000;
 
 /** Describe a URL for errors and logs without its password. */
 export function redactUrl(url: string): string {
@@ -60,7 +69,13 @@ export async function openDb(url: string | undefined, opts: OpenDbOptions = {}):
   if (opts.pglite) return new PGliteDb(opts.pglite, false);
   if (!url) throw new Error('database URL is empty; expected postgres://… or pglite://memory');
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    return new PgDb(new pg.Pool({ connectionString: url, max: opts.maxConnections ?? 4 }));
+    const config: pg.PoolConfig = {
+      connectionString: url,
+      max: opts.maxConnections ?? DEFAULT_POOL_SIZE,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      statement_timeout: opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    };
+    return new PgDb(new pg.Pool(config), config);
   }
   if (url.startsWith('pglite://')) {
     const rest = url.slice('pglite://'.length);
@@ -83,10 +98,12 @@ function quoteChannel(channel: string): string {
 class PgDb implements Db {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
-  private readonly listeners = new Set<pg.PoolClient>();
+  private readonly config: pg.PoolConfig;
+  private listener?: SharedListener;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, config: pg.PoolConfig) {
     this.pool = pool;
+    this.config = config;
     // An idle client that loses its connection must not crash the process; the next query
     // reports the failure (classified as TargetUnavailable by the engine).
     this.pool.on('error', () => {});
@@ -124,57 +141,131 @@ class PgDb implements Db {
     }
   }
 
+  /** NOTIFY subscriptions of every integration on this database share ONE connection (outside the pool). */
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
-    let done = false;
-    let client: pg.PoolClient | undefined;
-    const handler = (msg: pg.Notification) => {
-      if (msg.channel === channel) onNotify(msg.payload ?? '');
-    };
-    // A LISTEN connection lost (e.g. PostgreSQL restarted) is re-established in the background;
-    // a wake-up is delivered on reconnection so nothing captured meanwhile waits for the timer.
-    const connect = async (): Promise<void> => {
-      const c = await this.pool.connect();
-      c.on('notification', handler);
-      c.on('error', () => {
-        this.listeners.delete(c);
-        c.release(true);
-        if (!done) reconnect();
+    quoteChannel(channel);
+    this.listener ??= new SharedListener(this.config);
+    return this.listener.subscribe(channel, onNotify);
+  }
+
+  async close(): Promise<void> {
+    await this.listener?.close();
+    await this.pool.end();
+  }
+}
+
+/**
+ * One LISTEN connection per database, dispatching notifications by channel. A lost connection
+ * (e.g. PostgreSQL restarted) is re-established in the background and every subscriber gets a
+ * wake-up, so nothing captured meanwhile waits for the timer.
+ */
+class SharedListener {
+  private readonly config: pg.ClientConfig;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private client?: Promise<pg.Client>;
+  private closed = false;
+
+  constructor(config: pg.PoolConfig) {
+    this.config = { connectionString: config.connectionString, connectionTimeoutMillis: config.connectionTimeoutMillis };
+  }
+
+  private connect(): Promise<pg.Client> {
+    this.client ??= (async () => {
+      const c = new pg.Client(this.config);
+      c.on('notification', (msg) => {
+        for (const h of [...(this.handlers.get(msg.channel) ?? [])]) h(msg.payload ?? '');
       });
-      await c.query(`LISTEN ${quoteChannel(channel)}`);
-      client = c;
-      this.listeners.add(c);
-    };
-    const reconnect = () => {
-      const timer = setTimeout(() => {
-        if (done) return;
-        connect().then(
-          () => onNotify(''),
-          () => reconnect(),
-        );
-      }, 1000);
-      timer.unref();
-    };
-    await connect();
+      c.on('error', () => this.lost(c));
+      c.on('end', () => this.lost(c));
+      try {
+        await c.connect();
+        for (const ch of this.handlers.keys()) await c.query(`LISTEN ${quoteChannel(ch)}`);
+      } catch (err) {
+        this.client = undefined;
+        await c.end().catch(() => {});
+        throw err;
+      }
+      return c;
+    })();
+    return this.client;
+  }
+
+  private lost(c: pg.Client): void {
+    const current = this.client;
+    if (!current) return;
+    void current.then(
+      (active) => {
+        if (active !== c || this.closed) return;
+        this.client = undefined;
+        void c.end().catch(() => {});
+        this.reconnect();
+      },
+      () => {},
+    );
+  }
+
+  private reconnect(): void {
+    const timer = setTimeout(() => {
+      if (this.closed || this.handlers.size === 0) return;
+      this.connect().then(
+        () => {
+          for (const set of this.handlers.values()) for (const h of [...set]) h('');
+        },
+        () => this.reconnect(),
+      );
+    }, 1000);
+    timer.unref();
+  }
+
+  async subscribe(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    let set = this.handlers.get(channel);
+    const first = !set;
+    if (!set) this.handlers.set(channel, (set = new Set()));
+    set.add(onNotify);
+    try {
+      const c = await this.connect();
+      if (first) await c.query(`LISTEN ${quoteChannel(channel)}`);
+    } catch (err) {
+      set.delete(onNotify);
+      if (set.size === 0) this.handlers.delete(channel);
+      throw err;
+    }
+    let done = false;
     return async () => {
       if (done) return;
       done = true;
-      const c = client;
-      if (!c || !this.listeners.has(c)) return;
-      c.off('notification', handler);
-      this.listeners.delete(c);
+      const s = this.handlers.get(channel);
+      if (!s) return;
+      s.delete(onNotify);
+      if (s.size > 0) return;
+      this.handlers.delete(channel);
+      const c = this.client;
+      if (!c) return;
       try {
-        await c.query(`UNLISTEN ${quoteChannel(channel)}`);
-        c.release();
+        const active = await c;
+        if (this.handlers.size === 0) await this.close(false);
+        else await active.query(`UNLISTEN ${quoteChannel(channel)}`);
       } catch {
-        c.release(true);
+        // The connection is gone; there is nothing to unlisten.
       }
     };
   }
 
-  async close(): Promise<void> {
-    for (const c of this.listeners) c.release(true);
-    this.listeners.clear();
-    await this.pool.end();
+  /** Close the connection (final: no reconnection) or just drop it until the next subscriber. */
+  async close(final = true): Promise<void> {
+    if (final) this.closed = true;
+    const c = this.client;
+    this.client = undefined;
+    if (!c) return;
+    try {
+      const active = await c;
+      active.removeAllListeners('end');
+      active.removeAllListeners('error');
+      active.on('error', () => {});
+      await active.end();
+    } catch {
+      // Already closed.
+    }
   }
 }
 
@@ -217,6 +308,41 @@ class PGliteDb implements Db {
   async close(): Promise<void> {
     if (this.owned) await this.db.close();
   }
+}
+
+/**
+ * A database shared by every integration on one connection target (DESIGN §4: one pool and one
+ * LISTEN connection per database): the first user opens it, the last `close()` closes it. The
+ * pool size of the first user applies (it comes from the process-wide --db-pool-size).
+ * `pglite://memory` is never shared (each URL opens its own in-memory database, as openDb does).
+ */
+const sharedDbs = new SharedRegistry<Db>((db) => db.close());
+const pgliteIds = new WeakMap<PGlite, string>();
+let nextPgliteId = 0;
+
+export async function acquireDb(url: string | undefined, opts: OpenDbOptions = {}): Promise<Db> {
+  let key: string;
+  if (opts.pglite) {
+    let id = pgliteIds.get(opts.pglite);
+    if (!id) pgliteIds.set(opts.pglite, (id = `pglite-instance:${nextPgliteId++}`));
+    key = id;
+  } else if (!url || url === 'pglite://' || url === 'pglite://memory') {
+    return openDb(url, opts);
+  } else key = url;
+  const shared = await sharedDbs.acquire(key, () => openDb(url, opts));
+  const db = shared.value;
+  return {
+    kind: db.kind,
+    query: (sql, params) => db.query(sql, params),
+    transaction: (fn, o) => db.transaction(fn, o),
+    listen: (channel, onNotify) => db.listen(channel, onNotify),
+    close: () => shared.release(),
+  };
+}
+
+/** Number of databases currently open through acquireDb (tests). */
+export function sharedDbCount(): number {
+  return sharedDbs.size;
 }
 
 /** Whether a database error means the database cannot be reached (vs. a rejected statement). */

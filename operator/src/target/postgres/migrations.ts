@@ -127,6 +127,8 @@ export async function migrate(db: Db, stateSchema: string): Promise<number[]> {
   return db.transaction(async (tx: Queryable) => {
     // Serialise concurrent migrators of this schema (two operator replicas starting at once).
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.migrate.${stateSchema}`]);
+    // A migration may build an index over a large table: no statement timeout for this transaction.
+    await tx.query('SET LOCAL statement_timeout = 0');
     await tx.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await tx.query(
       `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,

@@ -4,16 +4,11 @@
  * transaction; a batch that fails falls back to one SAVEPOINT per row, so one bad row (a
  * constraint or type violation) becomes a per-record `Target` error and the rest commit.
  */
-import type { Queryable } from './db.js';
+import { matchKey, type MatchNormalisation, type Row, type RowReader, type RowWriter, type TableRef, type WriteFailure as RowFailure } from '../connector.js';
+import { isConnectionError, type Queryable } from './db.js';
 import { checkIdentifier, q, qt } from './identifiers.js';
 
-export interface TableRef {
-  schema: string;
-  table: string;
-  primaryKey: string;
-  /** information_schema data_type of the key column, for index-friendly `= ANY($1::type[])`. */
-  pkDataType?: string;
-}
+export { matchKey, type MatchNormalisation, type Row, type TableRef };
 
 const ARRAY_CASTS: Record<string, string> = {
   smallint: 'smallint',
@@ -26,11 +21,9 @@ const ARRAY_CASTS: Record<string, string> = {
 };
 
 function keyPredicate(t: TableRef, param: string): string {
-  const cast = t.pkDataType ? ARRAY_CASTS[t.pkDataType] : undefined;
+  const cast = t.keyDataType ? ARRAY_CASTS[t.keyDataType] : undefined;
   return cast ? `${q(t.primaryKey)} = ANY(${param}::${cast}[])` : `${q(t.primaryKey)}::text = ANY(${param}::text[])`;
 }
-
-export type Row = Record<string, unknown>;
 
 /** Rows by key (the key as text), selecting only the needed columns. */
 export async function selectRows(tx: Queryable, t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>> {
@@ -41,16 +34,6 @@ export async function selectRows(tx: Queryable, t: TableRef, keys: string[], col
     [keys],
   );
   return new Map(res.rows.map((r) => [String(r.__key), r]));
-}
-
-/** How a match column is compared: phone numbers by digits, everything else case- and space-insensitively. */
-export type MatchNormalisation = 'digits' | 'lowerTrim';
-
-export function matchKey(v: unknown, how: MatchNormalisation): string | null {
-  if (v === null || v === undefined) return null;
-  const s = v instanceof Date ? v.toISOString() : String(v);
-  const k = how === 'digits' ? s.replace(/\D+/g, '') : s.trim().toLowerCase();
-  return k === '' ? null : k;
 }
 
 /** Target rows whose normalised match column equals one of `values` (already normalised). */
@@ -213,4 +196,42 @@ export function describeDbError(err: unknown): string {
   if (e.constraint) parts.push(`constraint ${e.constraint}`);
   if (e.code) parts.push(`SQLSTATE ${e.code}`);
   return parts.join('; ');
+}
+
+/** Failures as the connector contract wants them: a lost connection is thrown, a row's own failure described. */
+function described(failures: WriteFailure[]): RowFailure[] {
+  return failures.map((f) => {
+    if (isConnectionError(f.error)) throw f.error;
+    return { index: f.index, message: describeDbError(f.error) };
+  });
+}
+
+/** Row reads and writes through `q` (the pool, or one transaction). */
+export class PgRows implements RowReader, RowWriter {
+  private readonly q: Queryable;
+  constructor(q: Queryable) {
+    this.q = q;
+  }
+  selectRows(t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>> {
+    return selectRows(this.q, t, keys, columns);
+  }
+  selectByMatch(t: TableRef, column: string, how: MatchNormalisation, values: string[], columns: string[]): Promise<Row[]> {
+    return selectByMatch(this.q, t, column, how, values, columns);
+  }
+  selectKeysAfter(t: TableRef, afterKey: string | undefined, limit: number): Promise<string[]> {
+    return selectKeysAfter(this.q, t, afterKey, limit);
+  }
+  countRows(t: TableRef): Promise<number> {
+    return countRows(this.q, t);
+  }
+  async insertRows(t: TableRef, rows: Row[]): Promise<{ keys: (string | undefined)[]; failures: RowFailure[] }> {
+    const r = await insertRows(this.q, t, rows);
+    return { keys: r.keys, failures: described(r.failures) };
+  }
+  async updateRows(t: TableRef, updates: { key: string; values: Row }[]): Promise<RowFailure[]> {
+    return described(await updateRows(this.q, t, updates));
+  }
+  async deleteRows(t: TableRef, keys: string[]): Promise<RowFailure[]> {
+    return described(await deleteRows(this.q, t, keys));
+  }
 }

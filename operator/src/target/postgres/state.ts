@@ -4,10 +4,11 @@
  * cursors, the change outbox, current per-record errors and the append-only audit log.
  * Bulk writes go through jsonb_to_recordset so a page of 100 records is one statement.
  */
+import type { AuditEntry, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
 import type { Db, Queryable } from './db.js';
-import { q } from './identifiers.js';
+import { q as quote } from './identifiers.js';
 
-export type Canon = string | null;
+export type { AuditEntry, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, RecordError };
 
 /** The tables keyed by integration UID (besides `integrations`). */
 const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log'] as const;
@@ -16,66 +17,6 @@ export interface CapturedTable {
   schema: string;
   table: string;
   primaryKey: string;
-}
-
-export interface LinkRow {
-  hubspotId: string;
-  targetKey: string;
-  hsValues: Record<string, Canon>;
-  tgValues: Record<string, Canon>;
-  hsHash: string | null;
-  tgHash: string | null;
-  hsModified?: number;
-  tgModified?: number;
-  /** Set on a tombstone (delete not propagated): which side deleted the record. */
-  deletedSide?: 'hubspot' | 'target' | null;
-  /** Normalised match value (for duplicate checks). */
-  matchKey?: string | null;
-}
-
-export interface CursorRow {
-  watermarkMs?: number;
-  lastId?: string;
-  position?: string;
-  completed: boolean;
-  data: Record<string, unknown>;
-}
-
-export interface OutboxEntry {
-  key: string;
-  maxId: string;
-  /** Last captured operation: I, U, D, or R (re-check requested by the HubSpot → target pass). */
-  op: string;
-  firstCapturedMs: number;
-  lastCapturedMs: number;
-}
-
-export interface RecordError {
-  objectType: string;
-  hubspotId?: string;
-  targetKey?: string;
-  direction: 'toTarget' | 'toHubSpot';
-  category: string;
-  message: string;
-  correlationId?: string;
-}
-
-export interface AuditEntry {
-  objectType: string;
-  direction: 'toTarget' | 'toHubSpot';
-  operation: string;
-  hubspotId?: string;
-  targetKey?: string;
-  outcome: 'ok' | 'failed' | 'skipped';
-  category?: string;
-  message?: string;
-}
-
-export interface ErrorGroup {
-  category: string;
-  records: number;
-  message: string;
-  lastSeenTime: string;
 }
 
 function ms(v: unknown): number | undefined {
@@ -94,15 +35,16 @@ function json(v: unknown): Record<string, Canon> {
   return (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, Canon>;
 }
 
-export class StateStore {
-  readonly db: Db;
+/** The state of one integration, read and written through `q` (the pool, or one transaction). */
+export class StateStore implements StateWriter {
+  readonly q: Queryable;
   readonly uid: string;
   private readonly s: string;
 
-  constructor(db: Db, stateSchema: string, uid: string) {
-    this.db = db;
+  constructor(q: Queryable, stateSchema: string, uid: string) {
+    this.q = q;
     this.uid = uid;
-    this.s = q(stateSchema);
+    this.s = quote(stateSchema);
   }
 
   // ---- links -------------------------------------------------------------------------------
@@ -122,25 +64,25 @@ export class StateStore {
     };
   }
 
-  async linksByHubSpotIds(objectType: string, ids: string[], tx: Queryable = this.db): Promise<Map<string, LinkRow>> {
+  async linksByHubSpotIds(objectType: string, ids: string[]): Promise<Map<string, LinkRow>> {
     if (ids.length === 0) return new Map();
-    const res = await tx.query(
+    const res = await this.q.query(
       `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND hubspot_id = ANY($3::text[])`,
       [this.uid, objectType, ids],
     );
     return new Map(res.rows.map((r) => [String(r.hubspot_id), StateStore.toLink(r)]));
   }
 
-  async linksByTargetKeys(objectType: string, keys: string[], tx: Queryable = this.db): Promise<Map<string, LinkRow>> {
+  async linksByTargetKeys(objectType: string, keys: string[]): Promise<Map<string, LinkRow>> {
     if (keys.length === 0) return new Map();
-    const res = await tx.query(
+    const res = await this.q.query(
       `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND target_key = ANY($3::text[])`,
       [this.uid, objectType, keys],
     );
     return new Map(res.rows.map((r) => [String(r.target_key), StateStore.toLink(r)]));
   }
 
-  async upsertLinks(tx: Queryable, objectType: string, links: LinkRow[]): Promise<void> {
+  async upsertLinks(objectType: string, links: LinkRow[]): Promise<void> {
     if (links.length === 0) return;
     const rows = links.map((l) => ({
       hubspot_id: l.hubspotId,
@@ -157,13 +99,13 @@ export class StateStore {
     const payload = JSON.stringify(rows);
     // A target key re-linked to another HubSpot record (e.g. records merged in HubSpot) drops its old link.
     // `target_key = ANY` keeps this an index lookup (a join with the recordset would scan all links).
-    await tx.query(
+    await this.q.query(
       `DELETE FROM ${this.s}.links l
         WHERE l.integration_uid = $1 AND l.object_type = $2 AND l.target_key = ANY($3::text[])
           AND (l.target_key, l.hubspot_id) NOT IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
       [this.uid, objectType, links.map((l) => l.targetKey), links.map((l) => l.hubspotId)],
     );
-    await tx.query(
+    await this.q.query(
       `INSERT INTO ${this.s}.links AS l (integration_uid, object_type, hubspot_id, target_key, hs_values, tg_values, hs_hash, tg_hash, hs_modified, tg_modified, deleted_side, match_key, synced_at)
        SELECT $1, $2, x.hubspot_id, x.target_key, x.hs_values, x.tg_values, x.hs_hash, x.tg_hash, x.hs_modified, x.tg_modified, x.deleted_side, x.match_key, now()
          FROM jsonb_to_recordset($3::jsonb) AS x(hubspot_id text, target_key text, hs_values jsonb, tg_values jsonb, hs_hash text, tg_hash text,
@@ -177,18 +119,18 @@ export class StateStore {
   }
 
   /** Live links whose normalised match value is one of `keys`. */
-  async linksByMatchKeys(objectType: string, keys: string[], tx: Queryable = this.db): Promise<LinkRow[]> {
+  async linksByMatchKeys(objectType: string, keys: string[]): Promise<LinkRow[]> {
     if (keys.length === 0) return [];
-    const res = await tx.query(
+    const res = await this.q.query(
       `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND match_key = ANY($3::text[]) AND deleted_side IS NULL`,
       [this.uid, objectType, keys],
     );
     return res.rows.map((r) => StateStore.toLink(r));
   }
 
-  async deleteLinks(tx: Queryable, objectType: string, hubspotIds: string[]): Promise<void> {
+  async deleteLinks(objectType: string, hubspotIds: string[]): Promise<void> {
     if (hubspotIds.length === 0) return;
-    await tx.query(`DELETE FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND hubspot_id = ANY($3::text[])`, [
+    await this.q.query(`DELETE FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND hubspot_id = ANY($3::text[])`, [
       this.uid,
       objectType,
       hubspotIds,
@@ -196,7 +138,7 @@ export class StateStore {
   }
 
   async countLinks(objectType: string): Promise<number> {
-    const r = await this.db.query<{ n: string }>(
+    const r = await this.q.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND deleted_side IS NULL`,
       [this.uid, objectType],
     );
@@ -205,8 +147,8 @@ export class StateStore {
 
   // ---- cursors -----------------------------------------------------------------------------
 
-  async getCursor(objectType: string, phase: string, tx: Queryable = this.db): Promise<CursorRow | undefined> {
-    const r = await tx.query(`SELECT * FROM ${this.s}.cursors WHERE integration_uid = $1 AND object_type = $2 AND phase = $3`, [
+  async getCursor(objectType: string, phase: string): Promise<CursorRow | undefined> {
+    const r = await this.q.query(`SELECT * FROM ${this.s}.cursors WHERE integration_uid = $1 AND object_type = $2 AND phase = $3`, [
       this.uid,
       objectType,
       phase,
@@ -222,8 +164,8 @@ export class StateStore {
     };
   }
 
-  async setCursor(tx: Queryable, objectType: string, phase: string, c: CursorRow): Promise<void> {
-    await tx.query(
+  async setCursor(objectType: string, phase: string, c: CursorRow): Promise<void> {
+    await this.q.query(
       `INSERT INTO ${this.s}.cursors (integration_uid, object_type, phase, watermark_ms, last_id, position, completed, data, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, now())
        ON CONFLICT (integration_uid, object_type, phase) DO UPDATE SET watermark_ms = EXCLUDED.watermark_ms, last_id = EXCLUDED.last_id,
@@ -232,15 +174,15 @@ export class StateStore {
     );
   }
 
-  async deleteCursor(tx: Queryable, objectType: string, phase: string): Promise<void> {
-    await tx.query(`DELETE FROM ${this.s}.cursors WHERE integration_uid = $1 AND object_type = $2 AND phase = $3`, [this.uid, objectType, phase]);
+  async deleteCursor(objectType: string, phase: string): Promise<void> {
+    await this.q.query(`DELETE FROM ${this.s}.cursors WHERE integration_uid = $1 AND object_type = $2 AND phase = $3`, [this.uid, objectType, phase]);
   }
 
   // ---- outbox ------------------------------------------------------------------------------
 
   /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
-  async nextOutboxBatch(table: string, limit: number, tx: Queryable = this.db): Promise<OutboxEntry[]> {
-    const r = await tx.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
+  async nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]> {
+    const r = await this.q.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
       `WITH head AS (
          SELECT target_key, min(id) AS first_id FROM (
            SELECT id, target_key FROM ${this.s}.outbox WHERE integration_uid = $1 AND table_name = $2 ORDER BY id LIMIT $4
@@ -263,9 +205,9 @@ export class StateStore {
   }
 
   /** Pending outbox entries for some keys (the HubSpot → target pass leaves rows deleted in the target to the push pass). */
-  async outboxFor(table: string, keys: string[], tx: Queryable = this.db): Promise<{ key: string; lastCapturedMs: number }[]> {
+  async outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]> {
     if (keys.length === 0) return [];
-    const r = await tx.query<{ target_key: string; last_at: unknown }>(
+    const r = await this.q.query<{ target_key: string; last_at: unknown }>(
       `SELECT target_key, max(captured_at) AS last_at FROM ${this.s}.outbox
         WHERE integration_uid = $1 AND table_name = $2 AND target_key = ANY($3::text[]) GROUP BY target_key`,
       [this.uid, table, keys],
@@ -274,25 +216,25 @@ export class StateStore {
   }
 
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
-  async ackOutbox(tx: Queryable, table: string, entries: { key: string; maxId: string }[]): Promise<void> {
+  async ackOutbox(table: string, entries: { key: string; maxId: string }[]): Promise<void> {
     if (entries.length === 0) return;
-    await tx.query(
+    await this.q.query(
       `DELETE FROM ${this.s}.outbox o USING unnest($3::text[], $4::bigint[]) AS k(key, max_id)
         WHERE o.integration_uid = $1 AND o.table_name = $2 AND o.target_key = k.key AND o.id <= k.max_id`,
       [this.uid, table, entries.map((e) => e.key), entries.map((e) => e.maxId)],
     );
   }
 
-  async enqueue(tx: Queryable, table: string, keys: string[], op: 'I' | 'U' | 'D' | 'R'): Promise<void> {
+  async enqueue(table: string, keys: string[], op: OutboxOp): Promise<void> {
     if (keys.length === 0) return;
-    await tx.query(
+    await this.q.query(
       `INSERT INTO ${this.s}.outbox (integration_uid, table_name, target_key, op) SELECT $1, $2, k, $4 FROM unnest($3::text[]) AS k`,
       [this.uid, table, keys, op],
     );
   }
 
   async pendingChanges(table: string): Promise<number> {
-    const r = await this.db.query<{ n: string }>(
+    const r = await this.q.query<{ n: string }>(
       `SELECT count(DISTINCT target_key)::text AS n FROM ${this.s}.outbox WHERE integration_uid = $1 AND table_name = $2`,
       [this.uid, table],
     );
@@ -301,7 +243,7 @@ export class StateStore {
 
   /** Age in seconds of the oldest unapplied change of this integration (0 when none). */
   async syncLagSeconds(): Promise<number> {
-    const r = await this.db.query<{ age: string | null }>(
+    const r = await this.q.query<{ age: string | null }>(
       `SELECT extract(epoch FROM now() - min(captured_at))::text AS age FROM ${this.s}.outbox WHERE integration_uid = $1`,
       [this.uid],
     );
@@ -311,7 +253,7 @@ export class StateStore {
 
   // ---- record errors -----------------------------------------------------------------------
 
-  async recordErrors(tx: Queryable, errors: RecordError[]): Promise<void> {
+  async recordErrors(errors: RecordError[]): Promise<void> {
     if (errors.length === 0) return;
     const rows = errors.map((e) => ({
       object_type: e.objectType,
@@ -325,7 +267,7 @@ export class StateStore {
     }));
     // One row per record: the latest failure wins (first_seen is kept).
     const dedup = [...new Map(rows.map((r) => [`${r.object_type}\u0000${r.record_key}`, r])).values()];
-    await tx.query(
+    await this.q.query(
       `INSERT INTO ${this.s}.record_errors AS e (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id)
        SELECT $1, x.object_type, x.record_key, x.hubspot_id, x.target_key, x.direction, x.category, x.message, x.correlation_id
          FROM jsonb_to_recordset($2::jsonb) AS x(object_type text, record_key text, hubspot_id text, target_key text, direction text,
@@ -341,9 +283,9 @@ export class StateStore {
    * A record synced in one direction: forget its errors of that direction (matched by either
    * ID); `direction` undefined forgets both (the record is gone).
    */
-  async clearErrors(tx: Queryable, objectType: string, hubspotIds: string[], targetKeys: string[], direction?: 'toTarget' | 'toHubSpot'): Promise<void> {
+  async clearErrors(objectType: string, hubspotIds: string[], targetKeys: string[], direction?: SyncDirectionName): Promise<void> {
     if (hubspotIds.length === 0 && targetKeys.length === 0) return;
-    await tx.query(
+    await this.q.query(
       `DELETE FROM ${this.s}.record_errors WHERE integration_uid = $1 AND object_type = $2
           AND (hubspot_id = ANY($3::text[]) OR target_key = ANY($4::text[])) AND ($5::text IS NULL OR direction = $5)`,
       [this.uid, objectType, hubspotIds, targetKeys, direction ?? null],
@@ -351,7 +293,7 @@ export class StateStore {
   }
 
   async errorGroups(): Promise<ErrorGroup[]> {
-    const r = await this.db.query<{ category: string; records: string; message: string; last_seen: unknown }>(
+    const r = await this.q.query<{ category: string; records: string; message: string; last_seen: unknown }>(
       `SELECT category, count(*)::text AS records, (array_agg(message ORDER BY last_seen DESC))[1] AS message, max(last_seen) AS last_seen
          FROM ${this.s}.record_errors WHERE integration_uid = $1 GROUP BY category ORDER BY count(*) DESC, category`,
       [this.uid],
@@ -365,7 +307,7 @@ export class StateStore {
   }
 
   async listErrors(limit = 1000): Promise<(RecordError & { firstSeen: string; lastSeen: string })[]> {
-    const r = await this.db.query(
+    const r = await this.q.query(
       `SELECT * FROM ${this.s}.record_errors WHERE integration_uid = $1 ORDER BY last_seen DESC LIMIT $2`,
       [this.uid, limit],
     );
@@ -384,7 +326,7 @@ export class StateStore {
 
   // ---- audit log ---------------------------------------------------------------------------
 
-  async audit(tx: Queryable, entries: AuditEntry[]): Promise<void> {
+  async audit(entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const rows = entries.map((e) => ({
       object_type: e.objectType,
@@ -396,13 +338,26 @@ export class StateStore {
       category: e.category ?? null,
       message: e.message ?? null,
     }));
-    await tx.query(
+    await this.q.query(
       `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message)
        SELECT $1, x.object_type, x.direction, x.operation, x.hubspot_id, x.target_key, x.outcome, x.category, x.message
          FROM jsonb_to_recordset($2::jsonb) AS x(object_type text, direction text, operation text, hubspot_id text, target_key text,
                                                   outcome text, category text, message text)`,
       [this.uid, JSON.stringify(rows)],
     );
+  }
+}
+
+/** The integration-wide state operations that run on their own (transactions, maintenance). */
+export class StateAdmin {
+  readonly db: Db;
+  readonly uid: string;
+  private readonly s: string;
+
+  constructor(db: Db, stateSchema: string, uid: string) {
+    this.db = db;
+    this.uid = uid;
+    this.s = quote(stateSchema);
   }
 
   /** Drop audit entries older than the retention (bounded per call so a cycle never stalls on it). */
@@ -417,7 +372,7 @@ export class StateStore {
 
   /** Refresh planner statistics of the state tables after bulk changes (an import), so joins with them stay index-driven. */
   async analyze(): Promise<void> {
-    for (const t of ['links', 'outbox']) await this.db.query(`ANALYZE ${this.s}.${q(t)}`);
+    for (const t of ['links', 'outbox']) await this.db.query(`ANALYZE ${this.s}.${quote(t)}`);
   }
 
   // ---- integration identity, orphaning and adoption ----------------------------------------
@@ -442,7 +397,7 @@ export class StateStore {
         const row = old.rows[0];
         if (row) {
           for (const t of STATE_TABLES) {
-            await tx.query(`UPDATE ${this.s}.${q(t)} SET integration_uid = $1 WHERE integration_uid = $2`, [this.uid, row.integration_uid]);
+            await tx.query(`UPDATE ${this.s}.${quote(t)} SET integration_uid = $1 WHERE integration_uid = $2`, [this.uid, row.integration_uid]);
           }
           await tx.query(`DELETE FROM ${this.s}.integrations WHERE integration_uid = $1`, [row.integration_uid]);
           const tables = (typeof row.tables === 'string' ? JSON.parse(row.tables) : row.tables) as CapturedTable[];
@@ -476,7 +431,7 @@ export class StateStore {
   async deleteAll(): Promise<void> {
     await this.db.transaction(async (tx) => {
       for (const t of [...STATE_TABLES, 'integrations']) {
-        await tx.query(`DELETE FROM ${this.s}.${q(t)} WHERE integration_uid = $1`, [this.uid]);
+        await tx.query(`DELETE FROM ${this.s}.${quote(t)} WHERE integration_uid = $1`, [this.uid]);
       }
     });
   }

@@ -1,0 +1,429 @@
+/**
+ * The target connector: the sync engine's ONLY view of a database (DESIGN §2.10, §3, §6).
+ * `sync/` imports this module (types, the neutral identifier and match-key rules, the error
+ * classes) and the factory `./index.js`; it never imports a connector folder and holds no SQL.
+ * A new database is one new folder `target/<kind>/` implementing `Connector`, plus one branch
+ * in `./index.ts`. (Models: Kysely's dialect/adapter split, Flux's BucketProvider.)
+ *
+ * Contract
+ * - One `Connector` per integration, bound to its UID, its business namespace (`schema`:
+ *   a PostgreSQL schema, a MySQL database) and its state namespace (`stateSchema`). The
+ *   connection pool behind it is shared by every integration on the same database
+ *   (refcounted by the factory; `close()` releases this integration's reference only).
+ * - Reads outside a transaction (`connector.rows`, `connector.state`) see committed data.
+ * - Everything done through the `TargetTx` handed to `transaction(fn)` commits atomically when
+ *   `fn` resolves and rolls back when it throws: business rows, links, cursors, outbox
+ *   acknowledgements, record errors and audit entries of one page or batch commit together.
+ * - `transaction(fn, { writer: true })` marks every write in it as the operator's own: change
+ *   capture does not record them (no echo). Writes outside such a transaction ARE captured.
+ * - `transaction(fn, { lock })` holds a lock named `lock` scoped to this integration until the
+ *   transaction ends (two workers on one integration serialise their page commits).
+ * - A write of a batch that fails for ONE row (constraint, type, value) does not fail the
+ *   batch: the row comes back as a `WriteFailure` with a message (the connector retries row
+ *   by row, e.g. behind savepoints), and the other rows are written. A failure of the database
+ *   itself (connection lost, refused, timed out) is thrown, never returned as a row failure.
+ * - Errors a connector throws are classified by `classifyError` into unreachable (→
+ *   TargetUnavailable), record (a per-record `Target`/`Mapping` error) or other.
+ * - Identifiers (schema, table, column) are validated with `checkIdentifier` before use and
+ *   quoted by the connector; values always travel as bind parameters.
+ * - Change capture: `installCapture(t)` makes inserts, updates and deletes of `t` not written
+ *   by the operator append (key, operation) to the outbox; `watchChanges(cb)` calls `cb` soon
+ *   after a captured change (PostgreSQL: LISTEN/NOTIFY on one shared connection per database;
+ *   MySQL: an indexed poll of the outbox about once a second).
+ */
+
+// ---- tables and column kinds --------------------------------------------------------------------
+
+export type TargetKind = 'postgres' | 'pglite' | 'mysql';
+
+/** Neutral column kinds: what the engine converts values to and from. */
+export type ColumnKind = 'text' | 'integer' | 'decimal' | 'boolean' | 'date' | 'datetime' | 'json';
+
+export interface ColumnInfo {
+  kind: ColumnKind;
+  /** The database's own type name (for messages and connector-internal use; the engine never interprets it). */
+  dataType: string;
+  /** The column fills itself on insert (default, identity, auto_increment). */
+  hasDefault: boolean;
+  nullable: boolean;
+}
+
+export interface TableDescription {
+  columns: Map<string, ColumnInfo>;
+  /** Columns of the table's primary key, in order; empty when the table has none. */
+  primaryKey: string[];
+}
+
+/** A synced table. `schema` is the business namespace (PostgreSQL schema, MySQL database). */
+export interface TableRef {
+  schema: string;
+  table: string;
+  /** The key column (spec.objects[].primaryKey). Keys travel as strings. */
+  primaryKey: string;
+  /** The key column's ColumnInfo.dataType, when known: lets a connector compare keys index-friendly. */
+  keyDataType?: string;
+}
+
+export interface NewColumn {
+  column: string;
+  kind: ColumnKind;
+}
+
+// ---- rows ----------------------------------------------------------------------------------------
+
+export type Row = Record<string, unknown>;
+
+/** Every row a connector returns carries its key, as a string, under this name. */
+export const KEY_FIELD = '__key';
+
+/** One row of a batch write that failed; `message` describes the failure (no values of other rows). */
+export interface WriteFailure {
+  index: number;
+  message: string;
+}
+
+/**
+ * How a match column is compared (DESIGN §3 "normalised match key"): phone numbers by their
+ * digits, everything else case- and surrounding-space-insensitively. A connector's
+ * `selectByMatch` must compute exactly `matchKey(column value, how)` in the database.
+ */
+export type MatchNormalisation = 'digits' | 'lowerTrim';
+
+export function matchKey(v: unknown, how: MatchNormalisation): string | null {
+  if (v === null || v === undefined) return null;
+  const s = v instanceof Date ? v.toISOString() : String(v);
+  const k = how === 'digits' ? s.replace(/\D+/g, '') : s.trim().toLowerCase();
+  return k === '' ? null : k;
+}
+
+export interface RowReader {
+  /** Rows by key (keys as strings), with only `columns` (plus KEY_FIELD). Missing keys are absent from the map. */
+  selectRows(t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>>;
+  /** Rows whose `column`, normalised by `how`, equals one of `values` (already normalised); with `columns`, `column` and KEY_FIELD. */
+  selectByMatch(t: TableRef, column: string, how: MatchNormalisation, values: string[], columns: string[]): Promise<Row[]>;
+  /** Keys of the next `limit` rows after `afterKey` in key order (a keyset scan on the primary key). */
+  selectKeysAfter(t: TableRef, afterKey: string | undefined, limit: number): Promise<string[]>;
+  /** Rows in the table: exact for small tables, an estimate for big ones (status only). */
+  countRows(t: TableRef): Promise<number>;
+}
+
+export interface RowWriter {
+  /** Insert rows (column → value; absent columns take their default); each row's key, or its failure. */
+  insertRows(t: TableRef, rows: Row[]): Promise<{ keys: (string | undefined)[]; failures: WriteFailure[] }>;
+  /** Update rows by key, each with its own column set (an empty set is skipped). */
+  updateRows(t: TableRef, updates: { key: string; values: Row }[]): Promise<WriteFailure[]>;
+  deleteRows(t: TableRef, keys: string[]): Promise<WriteFailure[]>;
+}
+
+// ---- the state store (DESIGN §3), keyed by the connector's integration UID ------------------------
+
+export type Canon = string | null;
+export type SyncDirectionName = 'toTarget' | 'toHubSpot';
+
+export interface LinkRow {
+  hubspotId: string;
+  targetKey: string;
+  hsValues: Record<string, Canon>;
+  tgValues: Record<string, Canon>;
+  hsHash: string | null;
+  tgHash: string | null;
+  hsModified?: number;
+  tgModified?: number;
+  /** Set on a tombstone (delete not propagated): which side deleted the record. */
+  deletedSide?: 'hubspot' | 'target' | null;
+  /** Normalised match value (for duplicate checks). */
+  matchKey?: string | null;
+}
+
+export interface CursorRow {
+  watermarkMs?: number;
+  lastId?: string;
+  position?: string;
+  completed: boolean;
+  data: Record<string, unknown>;
+}
+
+export type OutboxOp = 'I' | 'U' | 'D' | 'R';
+
+export interface OutboxEntry {
+  key: string;
+  maxId: string;
+  /** Last captured operation: I, U, D, or R (re-check requested by the HubSpot → target pass). */
+  op: string;
+  firstCapturedMs: number;
+  lastCapturedMs: number;
+}
+
+export interface RecordError {
+  objectType: string;
+  hubspotId?: string;
+  targetKey?: string;
+  direction: SyncDirectionName;
+  category: string;
+  message: string;
+  correlationId?: string;
+}
+
+export interface AuditEntry {
+  objectType: string;
+  direction: SyncDirectionName;
+  operation: string;
+  hubspotId?: string;
+  targetKey?: string;
+  outcome: 'ok' | 'failed' | 'skipped';
+  category?: string;
+  message?: string;
+}
+
+export interface ErrorGroup {
+  category: string;
+  records: number;
+  message: string;
+  lastSeenTime: string;
+}
+
+/** State reads; on `connector.state` they see committed data, on `tx.state` the transaction's. */
+export interface StateReader {
+  linksByHubSpotIds(objectType: string, ids: string[]): Promise<Map<string, LinkRow>>;
+  linksByTargetKeys(objectType: string, keys: string[]): Promise<Map<string, LinkRow>>;
+  /** Live (not tombstoned) links whose normalised match value is one of `keys`. */
+  linksByMatchKeys(objectType: string, keys: string[]): Promise<LinkRow[]>;
+  countLinks(objectType: string): Promise<number>;
+  getCursor(objectType: string, phase: string): Promise<CursorRow | undefined>;
+  /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
+  nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]>;
+  /** Pending outbox entries for some keys. */
+  outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]>;
+  /** Distinct keys with pending captured changes. */
+  pendingChanges(table: string): Promise<number>;
+  /** Age in seconds of the oldest unapplied change of this integration (0 when none). */
+  syncLagSeconds(): Promise<number>;
+  errorGroups(): Promise<ErrorGroup[]>;
+  listErrors(limit?: number): Promise<(RecordError & { firstSeen: string; lastSeen: string })[]>;
+}
+
+/** State writes: only inside a transaction (`tx.state`). */
+export interface StateWriter extends StateReader {
+  /** Insert or replace links; a target key re-linked to another HubSpot record drops its old link. */
+  upsertLinks(objectType: string, links: LinkRow[]): Promise<void>;
+  deleteLinks(objectType: string, hubspotIds: string[]): Promise<void>;
+  setCursor(objectType: string, phase: string, c: CursorRow): Promise<void>;
+  deleteCursor(objectType: string, phase: string): Promise<void>;
+  /** Remove the outbox rows an applied batch covered (rows captured since stay). */
+  ackOutbox(table: string, entries: { key: string; maxId: string }[]): Promise<void>;
+  enqueue(table: string, keys: string[], op: OutboxOp): Promise<void>;
+  /** One row per record: the latest failure wins. */
+  recordErrors(errors: RecordError[]): Promise<void>;
+  /** A record synced in one direction: forget its errors of that direction (undefined: both). */
+  clearErrors(objectType: string, hubspotIds: string[], targetKeys: string[], direction?: SyncDirectionName): Promise<void>;
+  audit(entries: AuditEntry[]): Promise<void>;
+}
+
+/** What a transaction sees and writes; it commits when the callback resolves. */
+export interface TargetTx {
+  readonly rows: RowReader & RowWriter;
+  readonly state: StateWriter;
+}
+
+export interface TransactionOptions {
+  /** Mark every write as the operator's own (change capture skips them). */
+  writer?: boolean;
+  /** Hold this integration-scoped lock until the transaction ends. */
+  lock?: string;
+}
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+export type TargetErrorClass =
+  | { kind: 'unreachable'; message: string }
+  | { kind: 'record'; category: 'Target' | 'Mapping'; message: string }
+  /** Anything else; `category: 'Target'` when the database rejected a statement (reported as Target/SyncFailed). */
+  | { kind: 'other'; message: string; category?: 'Target' };
+
+/**
+ * A spec problem only the connector can see (e.g. a mysql:// URL for a postgres target): the
+ * engine reports it as InvalidSpec naming `field`.
+ */
+export class TargetSpecError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = 'TargetSpecError';
+    this.field = field;
+  }
+}
+
+/** The database cannot be reached or refuses connections (→ TargetUnavailable). */
+export class TargetUnavailableError extends Error {
+  readonly category = 'Target' as const;
+  readonly reason = 'TargetUnavailable' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TargetUnavailableError';
+  }
+}
+
+type Classifier = (err: unknown) => TargetErrorClass | undefined;
+const classifiers: Classifier[] = [];
+
+/** Connectors register how to recognise their drivers' errors when their module loads. */
+export function registerErrorClassifier(c: Classifier): void {
+  if (!classifiers.includes(c)) classifiers.push(c);
+}
+
+const NETWORK_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ECONNABORTED'];
+
+/** Classify any error a connector threw (the connectors' registered rules, then network codes). */
+export function classifyTargetError(err: unknown): TargetErrorClass {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof TargetUnavailableError) return { kind: 'unreachable', message };
+  for (const c of classifiers) {
+    const r = c(err);
+    if (r) return r;
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && NETWORK_CODES.includes(code)) return { kind: 'unreachable', message };
+  return { kind: 'other', message };
+}
+
+/** Whether an error means the target database cannot be reached (the worker's last resort). */
+export function isTargetUnreachable(err: unknown): boolean {
+  return classifyTargetError(err).kind === 'unreachable';
+}
+
+// ---- identifiers (the names every connector accepts) -------------------------------------------
+
+export const IDENTIFIER_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export class InvalidIdentifierError extends Error {
+  readonly field: string;
+  constructor(field: string, value: unknown) {
+    super(
+      `${field}: ${JSON.stringify(value)} is not a valid SQL identifier; expected lower-case letters, digits and ` +
+        `underscores, starting with a letter or underscore, at most 63 characters (pattern ${IDENTIFIER_PATTERN.source})`,
+    );
+    this.name = 'InvalidIdentifierError';
+    this.field = field;
+  }
+}
+
+export function isValidIdentifier(value: unknown): value is string {
+  return typeof value === 'string' && IDENTIFIER_PATTERN.test(value);
+}
+
+/** Validate `value` (named `field` in error messages) and return it. */
+export function checkIdentifier(value: unknown, field: string): string {
+  if (!isValidIdentifier(value)) throw new InvalidIdentifierError(field, value);
+  return value;
+}
+
+// ---- the target settings of a spec ---------------------------------------------------------------
+
+/** What the engine needs from spec.target, whatever the database (defaults applied). */
+export interface TargetSettings {
+  kind: 'postgres' | 'mysql';
+  /** Business namespace: spec.target.postgres.schema | spec.target.mysql.database. */
+  schema: string;
+  /** The operator's state namespace: spec.target.postgres.stateSchema | spec.target.mysql.stateDatabase. */
+  stateSchema: string;
+  createTables: boolean;
+  /** Spec paths of the settings above, for messages. */
+  fields: { schema: string; stateSchema: string; createTables: string; connectionSecretRef: string };
+}
+
+interface TargetSpecLike {
+  postgres?: { schema?: string; stateSchema?: string; createTables?: boolean };
+  mysql?: { database?: string; stateDatabase?: string; createTables?: boolean };
+}
+
+/** Settings of spec.target (exactly one of postgres | mysql; the CRD's CEL rule enforces it). */
+export function targetSettings(target: unknown): TargetSettings {
+  const t = (target ?? {}) as TargetSpecLike;
+  if (t.mysql && !t.postgres) {
+    const p = 'spec.target.mysql';
+    return {
+      kind: 'mysql',
+      schema: t.mysql.database ?? '',
+      stateSchema: t.mysql.stateDatabase ?? 'hubspot_operator',
+      createTables: t.mysql.createTables ?? false,
+      fields: { schema: `${p}.database`, stateSchema: `${p}.stateDatabase`, createTables: `${p}.createTables`, connectionSecretRef: `${p}.connectionSecretRef` },
+    };
+  }
+  const p = 'spec.target.postgres';
+  return {
+    kind: 'postgres',
+    schema: t.postgres?.schema ?? 'public',
+    stateSchema: t.postgres?.stateSchema ?? 'hubspot_operator',
+    createTables: t.postgres?.createTables ?? false,
+    fields: { schema: `${p}.schema`, stateSchema: `${p}.stateSchema`, createTables: `${p}.createTables`, connectionSecretRef: `${p}.connectionSecretRef` },
+  };
+}
+
+// ---- the connector -------------------------------------------------------------------------------
+
+export interface ConnectorOptions {
+  /** The integration this connector serves (state rows, capture, writer mark, locks are keyed by it). */
+  uid: string;
+  namespace: string;
+  name: string;
+  settings: TargetSettings;
+  /** Connections per distinct database (shared by its integrations); default 10. */
+  poolSize?: number;
+  /** Connect timeout (default 10 s) and statement timeout (default 60 s), in milliseconds. */
+  connectTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  /** PostgreSQL only: use this in-process PGlite (the sandbox's) instead of the URL. */
+  pglite?: unknown;
+}
+
+export interface Connector {
+  readonly kind: TargetKind;
+  readonly settings: TargetSettings;
+  /** Committed reads. */
+  readonly rows: RowReader;
+  readonly state: StateReader;
+
+  /**
+   * Prepare the state store (create/migrate it, idempotent and safe with concurrent starts) and
+   * register the integration (namespace/name ↔ UID). When the integration is new and one of
+   * the same namespace/name was orphaned (deletionPolicy Orphan), adopt its state and remove
+   * its change capture (the caller re-installs its own). Returns the adopted UID, if any.
+   */
+  register(): Promise<{ adoptedUid?: string }>;
+
+  /** Columns and primary key of a table, or undefined when it does not exist. */
+  describeTable(schema: string, table: string): Promise<TableDescription | undefined>;
+  /** createTables: create the table (key column auto-generated) or add the missing columns. Idempotent. */
+  ensureTable(t: TableRef, columns: NewColumn[]): Promise<void>;
+
+  transaction<T>(fn: (tx: TargetTx) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+
+  /** Capture the table's changes not written by this integration into the outbox. Idempotent. */
+  installCapture(t: TableRef): Promise<void>;
+  /** Stop capturing the table for this integration (or for `ownerUid`). Idempotent; a missing table is fine. */
+  removeCapture(t: TableRef, ownerUid?: string): Promise<void>;
+  /** Call `onChange` soon after a change is captured (and once after a lost watch recovers). */
+  watchChanges(onChange: () => void): Promise<() => Promise<void>>;
+
+  /** Drop audit entries older than the retention (bounded per call). */
+  pruneAudit(retentionDays: number, maxRows?: number): Promise<number>;
+  /** Refresh statistics of the state tables after bulk changes (no-op where not needed). */
+  analyze(): Promise<void>;
+
+  /**
+   * deletionPolicy: Delete removes this integration's capture on `tables` and every state row
+   * of it; Orphan keeps capture and state for a re-created integration of the same name to
+   * adopt. Never touches business rows. Nothing to do when the state store does not exist.
+   */
+  cleanup(policy: 'Delete' | 'Orphan', tables: TableRef[]): Promise<void>;
+
+  classifyError(err: unknown): TargetErrorClass;
+
+  /** Release this integration's share of the pool and the change watch. */
+  close(): Promise<void>;
+}
+
+/** What a connector module (`target/<kind>/index.ts`) exports for the factory. */
+export interface ConnectorModule {
+  openConnector(databaseUrl: string | undefined, opts: ConnectorOptions): Promise<Connector>;
+}

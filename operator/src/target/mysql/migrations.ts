@@ -1,0 +1,143 @@
+/**
+ * Versioned migrations of the operator's state database on MySQL / MariaDB (mirrors
+ * target/postgres/migrations.ts; the MySQL schema starts at version 1 with everything the
+ * PostgreSQL one reached in three). DDL commits implicitly in MySQL, so concurrent migrators
+ * (two replicas starting at once) are serialised with a named lock (GET_LOCK) held by the
+ * session, and every statement is idempotent (IF NOT EXISTS). Only ever append a migration.
+ *
+ * Types: text keys are VARCHAR with a binary collation (exact, case-sensitive comparisons, as in
+ * PostgreSQL), values are JSON, times DATETIME(6) in UTC (every operator session runs in UTC).
+ * Indexes are declared inside CREATE TABLE (MySQL 8 has no CREATE INDEX IF NOT EXISTS).
+ */
+import type { MySqlDb } from './db.js';
+import { lockName } from './db.js';
+import { bq } from './identifiers.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  up(s: string): string[];
+}
+
+const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+export const MYSQL_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'links, cursors, outbox, record errors, audit log, integrations',
+    up: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${s}.links (
+        integration_uid varchar(128) NOT NULL,
+        object_type varchar(100) NOT NULL,
+        hubspot_id varchar(64) NOT NULL,
+        target_key varchar(255) NOT NULL,
+        hs_values json NOT NULL,
+        tg_values json NOT NULL,
+        hs_hash varchar(64),
+        tg_hash varchar(64),
+        hs_modified datetime(6),
+        tg_modified datetime(6),
+        deleted_side varchar(16),
+        match_key varchar(255),
+        synced_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        PRIMARY KEY (hubspot_id, object_type, integration_uid),
+        UNIQUE KEY links_target_key (target_key, object_type, integration_uid),
+        KEY links_match_key (match_key, object_type, integration_uid),
+        KEY links_integration (integration_uid, object_type)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${s}.cursors (
+        integration_uid varchar(128) NOT NULL,
+        object_type varchar(100) NOT NULL,
+        phase varchar(32) NOT NULL,
+        watermark_ms bigint,
+        last_id varchar(255),
+        position text,
+        completed boolean NOT NULL DEFAULT false,
+        data json NOT NULL,
+        updated_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        PRIMARY KEY (integration_uid, object_type, phase)
+      ) ${TABLE_OPTIONS}`,
+      // The poller reads it by id (primary key range), the drain by (integration, table, id).
+      `CREATE TABLE IF NOT EXISTS ${s}.outbox (
+        id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        integration_uid varchar(128) NOT NULL,
+        table_name varchar(64) NOT NULL,
+        target_key varchar(255) NOT NULL,
+        op char(1) NOT NULL,
+        captured_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        KEY outbox_order (integration_uid, table_name, id),
+        KEY outbox_key (target_key, table_name, integration_uid)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${s}.record_errors (
+        integration_uid varchar(128) NOT NULL,
+        object_type varchar(100) NOT NULL,
+        record_key varchar(300) NOT NULL,
+        hubspot_id varchar(64),
+        target_key varchar(255),
+        direction varchar(16) NOT NULL,
+        category varchar(32) NOT NULL,
+        message text NOT NULL,
+        correlation_id varchar(128),
+        first_seen datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        last_seen datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        PRIMARY KEY (integration_uid, object_type, record_key),
+        KEY record_errors_hubspot_id (hubspot_id),
+        KEY record_errors_target_key (target_key)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${s}.audit_log (
+        id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        integration_uid varchar(128) NOT NULL,
+        at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        object_type varchar(100) NOT NULL,
+        direction varchar(16) NOT NULL,
+        operation varchar(32) NOT NULL,
+        hubspot_id varchar(64),
+        target_key varchar(255),
+        outcome varchar(16) NOT NULL,
+        category varchar(32),
+        message text,
+        KEY audit_log_at (at),
+        KEY audit_log_integration (integration_uid, at)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${s}.integrations (
+        integration_uid varchar(128) NOT NULL PRIMARY KEY,
+        namespace varchar(253) NOT NULL,
+        name varchar(253) NOT NULL,
+        tables json NOT NULL,
+        orphaned_at datetime(6),
+        updated_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        KEY integrations_name (namespace, name)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
+];
+
+export const MYSQL_LATEST_VERSION = MYSQL_MIGRATIONS[MYSQL_MIGRATIONS.length - 1]!.version;
+
+/** Create the state database and apply every missing migration. Returns the versions applied now. */
+export async function migrateMySql(db: MySqlDb, stateDatabase: string): Promise<number[]> {
+  const s = bq(stateDatabase);
+  return db.withConnection(async (c) => {
+    const lock = lockName(`hubspot_operator.migrate.${stateDatabase}`);
+    const got = await c.query<{ ok: number | null }>('SELECT GET_LOCK(?, 50) AS ok', [lock]);
+    if (Number(got.rows[0]?.ok) !== 1) throw new Error(`timed out waiting for another operator to migrate database ${stateDatabase}`);
+    try {
+      await c.query(`CREATE DATABASE IF NOT EXISTS ${s} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version int NOT NULL PRIMARY KEY, name varchar(255) NOT NULL,
+           applied_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ${TABLE_OPTIONS}`,
+      );
+      const done = new Set((await c.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`)).rows.map((r) => Number(r.version)));
+      const applied: number[] = [];
+      for (const m of MYSQL_MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        for (const stmt of m.up(s)) await c.query(stmt);
+        await c.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES (?, ?)`, [m.version, m.name]);
+        applied.push(m.version);
+      }
+      return applied;
+    } finally {
+      await c.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => {});
+    }
+  }, { untimed: true });
+}
