@@ -43,7 +43,7 @@ const report = await runChaos({ seed, minutes, rule: values.rule as Rule | undef
 const base = join(dir, `chaos-${seed}`);
 writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${base}.md`, markdownReport(report));
-process.stdout.write(`\nchaos: seed=${seed} rule=${report.rule} ${report.passed ? 'PASSED' : `FAILED with ${report.problems.length} problem(s)`}; report ${base}.md / .json\n`);
+process.stdout.write(`\nchaos: seed=${seed} rule=${report.rule} ${report.passed ? 'PASSED' : `FAILED with ${report.problems.length} problem(s)`}${report.toleratedRaces.length ? ` (${report.toleratedRaces.length} tolerated read-before-write race(s))` : ''}; report ${base}.md / .json\n`);
 if (!report.passed) {
   for (const p of report.problems.slice(0, 20)) {
     process.stdout.write(`  - ${p.kind} ${p.email ?? ''} ${p.field ?? ''} expected=${JSON.stringify(p.expected)} table=${JSON.stringify(p.table)} hubspot=${JSON.stringify(p.hubspot)} ${p.detail ?? p.why ?? ''}\n`);
