@@ -800,7 +800,13 @@ async function verify(d: Driver, ledger: Ledger, emailOf: (rec: number) => strin
       const tv = t[f.column] ?? null;
       const hv = h.properties[f.property] ?? null;
       if (tv !== want.value || hv !== want.value) {
-        problems.push({ kind: 'field', email: r.email, field: `${f.property} / ${f.column}`, expected: want.value, why: want.why, table: tv, hubspot: hv });
+        const kept = r.fields[f.property].writes.filter((w) => w.value === tv || w.value === hv);
+        const lost = r.fields[f.property].writes.find((w) => w.value === want.value);
+        const facts = [
+          lost ? `expected write: op ${lost.op} on ${lost.side} at ${new Date(lost.at).toISOString()}` : '',
+          ...kept.map((w) => `found write: op ${w.op} on ${w.side} at ${new Date(w.at).toISOString()}${lost ? ` (${w.seq < lost.seq ? 'older' : 'newer'} than the expected one by ${Math.abs(Math.round(lost.at - w.at))} ms)` : ''}`),
+        ].filter(Boolean);
+        problems.push({ kind: 'field', email: r.email, field: `${f.property} / ${f.column}`, expected: want.value, why: want.why, table: tv, hubspot: hv, detail: facts.join('; ') });
       }
     }
   }
@@ -845,7 +851,7 @@ export function markdownReport(r: ChaosReport): string {
     lines.push(`## Problems (${r.problems.length})`, '');
     for (const p of r.problems) {
       lines.push(`### ${p.kind}${p.email ? ` — ${p.email}` : ''}${p.field ? ` — ${p.field}` : ''}`, '');
-      if (p.kind === 'field') lines.push(`- expected: ${JSON.stringify(p.expected)} (${p.why})`, `- table: ${JSON.stringify(p.table)}`, `- HubSpot: ${JSON.stringify(p.hubspot)}`);
+      if (p.kind === 'field') lines.push(`- expected: ${JSON.stringify(p.expected)} (${p.why})`, `- table: ${JSON.stringify(p.table)}`, `- HubSpot: ${JSON.stringify(p.hubspot)}`, ...(p.detail ? [`- ${p.detail}`] : []));
       else lines.push(`- ${[p.detail, p.table !== undefined ? `table: ${String(p.table)}` : '', p.hubspot !== undefined ? `HubSpot: ${String(p.hubspot)}` : ''].filter(Boolean).join('; ')}`);
       if (p.history?.length) {
         lines.push('', 'History:', '');
