@@ -5,10 +5,12 @@
  * creates and deletes on both sides under HubSpot faults, operator SIGKILLs, suspend/resume and
  * dropped PostgreSQL connections, then quiesce and a field-by-field comparison with the ledger.
  *
- * GATED behind CHAOS=1 for now: on the code of 2026-12-02 these seeds end with lost updates
- * (issue 16: NewestWins decided on record times and on the operator's own recheck stamps; and a
- * stale search view written back over newer values, see test/integration/sync/stale-search.test.ts).
- * The lead flips the gate when those fixes land. Long runs: `npm run chaos -- --minutes 30 --seed S`.
+ * GATED behind CHAOS=1 for now: on the code of 2026-12-02 these runs end with lost updates, not
+ * on every run (they depend on timing) but often: issue 16 (NewestWins decided on whole-record
+ * and coalesced-outbox times), a stale search view applied over newer values
+ * (test/integration/sync/stale-search.test.ts) and a table edit overwritten by the pull
+ * (test/integration/sync/pull-overwrite.test.ts). docs/chaos.md lists which seed showed what. The
+ * lead flips the gate when those fixes land. Long runs: `npm run chaos -- --minutes 30 --seed S`.
  */
 import { describe, expect, it } from 'vitest';
 import { postgresUrl } from '../helpers/db.js';
