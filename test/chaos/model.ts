@@ -99,6 +99,8 @@ const other = (s: Side): Side => (s === 'hubspot' ? 'table' : 'hubspot');
 export class Ledger {
   readonly rule: Rule;
   readonly records = new Map<number, RecordState>();
+  /** Writes that found the other side's write to the field pending (not seen synced): conflicts exercised. */
+  conflicts = 0;
   private seq = 0;
 
   constructor(rule: Rule) {
@@ -147,6 +149,7 @@ export class Ledger {
           f.pending = { [side]: w };
         } else {
           f.pending[side] = w;
+          this.conflicts++;
         }
       } else {
         f.pending = { [side]: w };

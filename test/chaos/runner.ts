@@ -122,16 +122,20 @@ export function makeSchedule(seed: number, minutes: number, ruleOverride?: Rule)
       const rec = alive.splice(rng.int(0, alive.length - 1), 1)[0]!;
       data.push({ at: t, kind: 'delete', side, rec });
     } else {
-      // Recently created records are edited more (their creates are still in flight).
-      const rec = rng.chance(0.3) ? alive[Math.max(0, alive.length - rng.int(1, 4))]! : rng.pick(alive);
+      // Conflicts need both sides editing one record between syncs: 40% of the updates go to a
+      // hot set (the 5 oldest live records), 20% to the newest ones (their creates still in
+      // flight), the rest anywhere.
+      const roll2 = rng.next();
+      const rec = roll2 < 0.4 ? alive[rng.int(0, Math.min(4, alive.length - 1))]! : roll2 < 0.6 ? alive[Math.max(0, alive.length - rng.int(1, 4))]! : rng.pick(alive);
       data.push({ at: t, kind: 'update', side, rec, values: valuesFor(tag, rng.sample(allProps, rng.int(1, 3))) });
     }
   }
 
-  // Chaos events, one at a time, one every 6–14 s on average, never in the last 5 s.
+  // Chaos events, one at a time, a new one 1–6 s after the previous one ended, never in the last 5 s.
   const chaos: NoI<Op>[] = [];
   for (let t = rng.int(2_000, 6_000); t < duration - 5_000; ) {
-    const kind = rng.pick(['errors', 'resets', 'latency', 'expire', 'storm', 'kill', 'suspend', 'pgDrop'] as const);
+    // Kills and suspends (edits pile up on both sides meanwhile) twice as often as the others.
+    const kind = rng.pick(['errors', 'resets', 'latency', 'expire', 'storm', 'kill', 'kill', 'suspend', 'suspend', 'pgDrop'] as const);
     const len = rng.int(1_500, 6_000);
     switch (kind) {
       case 'errors': {
@@ -167,7 +171,7 @@ export function makeSchedule(seed: number, minutes: number, ruleOverride?: Rule)
         chaos.push({ at: t, kind: 'pgDrop' });
         break;
     }
-    t += len + rng.int(2_000, 8_000);
+    t += len + rng.int(1_000, 6_000);
   }
 
   const merged = [...data, ...chaos].sort((a, b) => a.at - b.at);
@@ -211,6 +215,8 @@ export interface ChaosReport {
   operations: Record<string, number>;
   skipped: Record<string, number>;
   records: { created: number; deleted: number; aliveAtEnd: number };
+  /** Writes made while the other side's write to that field was pending (see Ledger.conflicts). */
+  conflicts: number;
   events: { at: string; what: string }[];
   quiesceRounds: number;
   problems: Problem[];
@@ -660,6 +666,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     durationMs: Date.now() - started,
     operations,
     skipped,
+    conflicts: ledger.conflicts,
     records: { created: recs.filter((r) => r.createdOn).length, deleted: recs.filter((r) => r.deleted).length, aliveAtEnd: recs.filter((r) => r.createdOn && !r.deleted).length },
     events,
     quiesceRounds,
@@ -843,7 +850,7 @@ export function markdownReport(r: ChaosReport): string {
     `- started ${r.startedAt}, took ${Math.round(r.durationMs / 1000)} s, quiesce rounds: ${r.quiesceRounds}`,
     `- operations: ${Object.entries(r.operations).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- skipped (record not on that side yet): ${Object.entries(r.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
-    `- records: ${r.records.created} created, ${r.records.deleted} deleted, ${r.records.aliveAtEnd} alive at the end`,
+    `- records: ${r.records.created} created, ${r.records.deleted} deleted, ${r.records.aliveAtEnd} alive at the end; conflicting writes (the other side's write to the field not yet synced): ${r.conflicts}`,
     r.operatorLog ? `- operator log: ${r.operatorLog}` : '',
     '',
   ];
