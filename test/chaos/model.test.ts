@@ -1,0 +1,76 @@
+/**
+ * The chaos ledger's expected values (./model.ts), and the schedule being a pure function of the
+ * seed. Fast and always on: the chaos run itself is gated (see chaos.test.ts).
+ */
+import { describe, expect, it } from 'vitest';
+import { Ledger, type Rule } from './model.js';
+import { makeSchedule } from './runner.js';
+
+function ledger(rule: Rule) {
+  const l = new Ledger(rule);
+  const r = l.record(0, 'a@chaos.test');
+  let op = 0;
+  let at = 1000;
+  const w = (side: 'hubspot' | 'table', value: string, shows: string | null) => l.write(r, ++op, side, { firstname: value }, { firstname: shows }, (at += 10));
+  return { l, r, w, exp: () => l.expected(r, 'firstname').value };
+}
+
+describe('chaos ledger: the expected value of a field', () => {
+  it('one side only: the last write', () => {
+    for (const rule of ['HubSpotWins', 'TargetWins', 'NewestWins'] as const) {
+      const { w, exp } = ledger(rule);
+      w('table', 't1', null);
+      w('table', 't2', 't1');
+      expect(exp()).toBe('t2');
+    }
+  });
+
+  it('a write after the other side showed the earlier one (synced): the later write, whatever the rule', () => {
+    for (const rule of ['HubSpotWins', 'TargetWins', 'NewestWins'] as const) {
+      const { w, exp } = ledger(rule);
+      w('hubspot', 'h1', null);
+      w('table', 't1', 'h1'); // the table showed h1: synced before
+      expect(exp()).toBe('t1');
+    }
+  });
+
+  it('both sides written with neither seen synced: the rule decides; NewestWins takes the later', () => {
+    const cases: [Rule, string][] = [
+      ['HubSpotWins', 'h1'],
+      ['TargetWins', 't1'],
+      ['NewestWins', 't1'],
+    ];
+    for (const [rule, want] of cases) {
+      const { w, exp } = ledger(rule);
+      w('hubspot', 'h1', null);
+      w('table', 't1', 'old'); // the table did not show h1 yet
+      expect(exp(), rule).toBe(want);
+    }
+  });
+
+  it('a conflict the operator resolved (the loser shows the winner), then a new loser write: that write', () => {
+    const { w, exp } = ledger('HubSpotWins');
+    w('table', 't1', 'old');
+    w('hubspot', 'h1', 'old');
+    expect(exp()).toBe('h1');
+    w('table', 't2', 'h1'); // the table shows HubSpot's winning value: resolved
+    expect(exp()).toBe('t2');
+  });
+
+  it('a conflict still open and a new loser write: the winner still wins', () => {
+    const { w, exp } = ledger('TargetWins');
+    w('hubspot', 'h1', 'old');
+    w('table', 't1', 'old');
+    w('hubspot', 'h2', 'h1'); // HubSpot still shows its own value: the conflict stands
+    expect(exp()).toBe('t1');
+  });
+
+  it('the same seed gives the same schedule; another seed another one', () => {
+    const a = makeSchedule(42, 1);
+    expect(makeSchedule(42, 1)).toEqual(a);
+    expect(makeSchedule(43, 1).digest).not.toBe(a.digest);
+    expect(a.ops.some((o) => o.kind === 'delete')).toBe(true);
+    expect(a.ops.filter((o) => o.kind === 'update').length).toBeGreaterThan(50);
+    expect(makeSchedule(42, 1, 'NewestWins').rule).toBe('NewestWins');
+  });
+});
