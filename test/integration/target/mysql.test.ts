@@ -118,6 +118,13 @@ describe.skipIf(!server)('target/mysql connector (MariaDB / MySQL)', () => {
     expect(await c.rows.countRows(contacts())).toBe(2);
     expect(await c.rows.selectKeysAfter(contacts(), result.keys[0], 10)).toEqual([result.keys[3]]);
 
+    // A batch that succeeds (MariaDB: one INSERT … RETURNING): each key belongs to its row.
+    const batch = await c.transaction((tx) => tx.rows.insertRows(contacts(), [{ email: 'k1@example.com' }, { email: 'k2@example.com' }, { email: 'k3@example.com' }]), { writer: true });
+    expect(batch.failures).toEqual([]);
+    const byKey = await c.rows.selectRows(contacts(), batch.keys as string[], ['email']);
+    expect(batch.keys.map((k) => byKey.get(k!)!.email)).toEqual(['k1@example.com', 'k2@example.com', 'k3@example.com']);
+    await t.conn.query(`DELETE FROM \`${t.database}\`.contacts WHERE email LIKE 'k_@example.com'`);
+
     const failures = await c.transaction((tx) => tx.rows.updateRows(contacts(), [
       { key: result.keys[0]!, values: { firstname: 'Annie' } },
       { key: result.keys[3]!, values: { email: null } },
