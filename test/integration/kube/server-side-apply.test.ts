@@ -1,23 +1,23 @@
 /**
  * Server-side apply and field ownership: managedFields are recorded for every write, an apply
  * merges by list keys and removes what the manager stopped applying, and changing a field
- * another manager owns is a 409 naming that manager unless forced — with kubectl and raw HTTP.
+ * another manager owns is a 409 naming that manager unless forced — with kubectl and raw HTTP,
+ * on the Kubernetes API sandbox and the real kube-apiserver (when built).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
+import { kubeBackends, startKubeBackend, type KubeBackend } from '../../helpers/kube-backend.js';
 import { kubectlFor, type Kubectl } from './kubectl-helper.js';
 
-let kube: KubeSandbox;
-let k: Kubectl;
+let kube: KubeBackend;
 const PATH = '/apis/hubspot-operator.dev/v1alpha1/namespaces/default/hubspotintegrations';
 
 type Body = Record<string, any>;
 async function apply(name: string, config: Body, manager: string, force = false): Promise<{ status: number; body: Body }> {
-  const res = await fetch(`${kube.url}${PATH}/${name}?fieldManager=${manager}${force ? '&force=true' : ''}`, {
+  const res = await kube.request(`${PATH}/${name}?fieldManager=${manager}${force ? '&force=true' : ''}`, {
     method: 'PATCH',
-    headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/apply-patch+yaml' },
+    headers: { 'content-type': 'application/apply-patch+yaml' },
     body: stringify(config),
   });
   return { status: res.status, body: (await res.json()) as Body };
@@ -39,8 +39,11 @@ function config(name: string, spec: Body): Body {
 
 const managers = (obj: Body): string[] => (obj.metadata.managedFields as Body[]).map((e) => `${e.manager}/${e.operation}`).sort();
 
+describe.each(kubeBackends())('on the %s', (backend) => {
+let k: Kubectl;
+
 beforeAll(async () => {
-  kube = await startKubeSandbox();
+  kube = await startKubeBackend(backend);
   k = await kubectlFor(kube);
   await k.ok('apply', '--server-side', '-f', 'crds/hubspotintegrations.yaml');
 });
@@ -104,17 +107,17 @@ describe('server-side apply', () => {
   });
 
   it('ordinary writes record Update owners and no-op writes leave managedFields alone', async () => {
-    const cm = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps?fieldManager=creator`, {
+    const cm = await kube.request(`/api/v1/namespaces/default/configmaps?fieldManager=creator`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ metadata: { name: 'owned', labels: { a: 'b' } }, data: { x: '1' } }),
     }).then((r) => r.json() as Promise<Body>);
     expect(cm.metadata.managedFields).toEqual([
       expect.objectContaining({ manager: 'creator', operation: 'Update', fieldsV1: { 'f:data': { 'f:x': {} }, 'f:metadata': { 'f:labels': { 'f:a': {} } } } }),
     ]);
-    const same = await fetch(`${kube.url}/api/v1/namespaces/default/configmaps/owned?fieldManager=other`, {
+    const same = await kube.request(`/api/v1/namespaces/default/configmaps/owned?fieldManager=other`, {
       method: 'PATCH',
-      headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/merge-patch+json' },
+      headers: { 'content-type': 'application/merge-patch+json' },
       body: JSON.stringify({ data: { x: '1' } }),
     }).then((r) => r.json() as Promise<Body>);
     expect(same.metadata.resourceVersion).toBe(cm.metadata.resourceVersion);
@@ -122,12 +125,13 @@ describe('server-side apply', () => {
   });
 
   it('requires a fieldManager for apply', async () => {
-    const res = await fetch(`${kube.url}${PATH}/nomanager`, {
+    const res = await kube.request(`${PATH}/nomanager`, {
       method: 'PATCH',
-      headers: { authorization: `Bearer ${kube.token}`, 'content-type': 'application/apply-patch+yaml' },
+      headers: { 'content-type': 'application/apply-patch+yaml' },
       body: stringify(config('nomanager', {})),
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as Body).message).toMatch(/fieldManager/);
   });
+});
 });
