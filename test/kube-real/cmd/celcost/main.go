@@ -49,7 +49,8 @@ func walk(s *apiextensions.JSONSchemaProps, ctx *validation.CELSchemaContext, pa
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		results, err := cel.Compile(ti.Schema, ti.DeclType, celconfig.PerCallLimit, envSet, nil)
+		// A CRD being created: every expression is new (validation's preexistingExpressions is empty).
+		results, err := cel.Compile(ti.Schema, ti.DeclType, celconfig.PerCallLimit, envSet, cel.NewExpressionsEnvLoader())
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -63,6 +64,9 @@ func walk(s *apiextensions.JSONSchemaProps, ctx *validation.CELSchemaContext, pa
 				card = *ctx.MaxCardinality
 			}
 			*out = append(*out, ruleCost{path.String(), s.XValidations[i].Rule, mul(r.MaxCost, card)})
+			if r.MessageExpressionMaxCost > 0 {
+				*out = append(*out, ruleCost{path.String(), "messageExpression: " + s.XValidations[i].MessageExpression, r.MessageExpressionMaxCost})
+			}
 		}
 	}
 	names := make([]string, 0, len(s.Properties))
@@ -111,10 +115,15 @@ func main() {
 		}
 		errs := validation.ValidateCustomResourceDefinition(context.Background(), &crd)
 		for _, v := range crd.Spec.Versions {
-			if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+			// The internal type hoists a schema that all versions share to spec.validation.
+			validation_ := v.Schema
+			if validation_ == nil {
+				validation_ = crd.Spec.Validation
+			}
+			if validation_ == nil || validation_.OpenAPIV3Schema == nil {
 				continue
 			}
-			root := v.Schema.OpenAPIV3Schema
+			root := validation_.OpenAPIV3Schema
 			var costs []ruleCost
 			if err := walk(root, validation.RootCELContext(root), field.NewPath("openAPIV3Schema"), envSet, &costs); err != nil {
 				fmt.Fprintf(os.Stderr, "%s: %v\n", file, err)
