@@ -235,7 +235,8 @@ export class KubeApi {
     if (!rt.schema && !rt.conversion) {
       const issues = checkBuiltinFields(rt.kind, obj);
       if (issues?.typeErrors.length) {
-        throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${issues.typeErrors.join('; ')}`);
+        // Like Go's decoder, only the first wrongly typed value is reported.
+        throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${issues.typeErrors[0]}`);
       }
       unknownFields(issues?.unknown ?? []);
     }
