@@ -33,9 +33,31 @@ function moduleFiles(dir: string): string[] {
   });
 }
 
+/**
+ * The linker flags: stripped, and the version stamps Kubernetes' own build (hack/lib/version.sh)
+ * sets — without them the server reports v0.0.0-master and Helm refuses charts with a
+ * kubeVersion constraint. buildDate is the module's publication time, so the build is repeatable.
+ */
+export function ldflags(): string {
+  const { kubernetes } = pinnedVersions();
+  const m = /^v(\d+)\.(\d+)\./.exec(kubernetes);
+  if (!m) throw new Error(`cannot read major/minor from ${kubernetes}`);
+  let buildDate = '1970-01-01T00:00:00Z';
+  try {
+    const info = JSON.parse(readFileSync(join(process.env.GOMODCACHE || join(homedir(), 'go', 'pkg', 'mod'), 'cache', 'download', 'k8s.io', 'kubernetes', '@v', `${kubernetes}.info`), 'utf8')) as { Time?: string };
+    if (info.Time) buildDate = info.Time.replace(/\.\d+Z$/, 'Z');
+  } catch {
+    // not downloaded yet (a first build): the epoch, as Kubernetes' default
+  }
+  const stamps: Record<string, string> = { gitVersion: kubernetes, gitMajor: m[1]!, gitMinor: m[2]!, gitTreeState: 'clean', buildDate };
+  const x = Object.entries(stamps).flatMap(([k, v]) => [`-X k8s.io/component-base/version.${k}=${v}`, `-X k8s.io/client-go/pkg/version.${k}=${v}`]);
+  return ['-s', ...x].join(' ');
+}
+
 /** A hash of everything that goes into the build. */
 export function moduleHash(): string {
   const h = createHash('sha256');
+  h.update(ldflags().replace(/buildDate=\S+/g, '')).update('\0');
   for (const f of moduleFiles(MODULE_DIR).sort()) {
     h.update(relative(MODULE_DIR, f)).update('\0').update(readFileSync(f)).update('\0');
   }

@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BINARIES, MODULE_DIR, binDir, findBinaries, pinnedVersions } from './binaries.js';
+import { BINARIES, MODULE_DIR, binDir, findBinaries, ldflags, pinnedVersions } from './binaries.js';
 
 const REPO_ROOT = resolve(MODULE_DIR, '..', '..');
 
@@ -36,7 +36,8 @@ if (found) {
   mkdirSync(join(dir, '..'), { recursive: true });
   const tmp = mkdtempSync(`${dir}.building-`);
   try {
-    go(['build', '-trimpath', '-ldflags=-s', '-o', tmp + '/', ...BINARIES.map((b) => `./cmd/${b}`)]);
+    go(['mod', 'download', 'k8s.io/kubernetes']); // the module's .info gives the build date stamp
+    go(['build', '-trimpath', `-ldflags=${ldflags()}`, '-o', tmp + '/', ...BINARIES.map((b) => `./cmd/${b}`)]);
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
   } finally {
@@ -45,6 +46,11 @@ if (found) {
   found = findBinaries();
   if (!found) throw new Error(`the build finished but ${dir} lacks ${BINARIES.join(', ')}: ${readdirSync(dir).join(', ')}`);
   console.log(`kube-real: built in ${Math.round((Date.now() - started) / 1000)} s`);
+  // Earlier builds (another version or module hash) are dead weight: ~130 MB each.
+  for (const old of readdirSync(join(dir, '..'))) {
+    const p = join(dir, '..', old);
+    if (p !== dir && /^k8s-v/.test(old)) rmSync(p, { recursive: true, force: true });
+  }
 }
 console.log(`kube-real: KUBE_REAL_BIN_DIR=${found.dir}`);
 

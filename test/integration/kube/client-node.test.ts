@@ -268,11 +268,15 @@ describe('client-node against the sandbox', () => {
   it('leases have optimistic concurrency, so only one of two candidates acquires', async () => {
     const lease = await leases.createNamespacedLease({ namespace: NS, body: { metadata: { name: 'leader' }, spec: { holderIdentity: '', leaseDurationSeconds: 15 } } });
     const claim = (who: string) =>
-      leases.replaceNamespacedLease({ namespace: NS, name: 'leader', body: { ...lease, spec: { ...lease.spec, holderIdentity: who, acquireTime: new Date() } } });
+      // V1MicroTime serialises with microseconds; a plain Date (milliseconds) is refused with 400.
+      leases.replaceNamespacedLease({ namespace: NS, name: 'leader', body: { ...lease, spec: { ...lease.spec, holderIdentity: who, acquireTime: new k8s.V1MicroTime() } } });
     const results = await Promise.allSettled([claim('a'), claim('b')]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect((rejected.reason as k8s.ApiException<unknown>).code).toBe(409);
+    const millis = await failure(leases.replaceNamespacedLease({ namespace: NS, name: 'leader', body: { ...lease, spec: { ...lease.spec, acquireTime: new Date('2026-01-01T00:00:00.123Z') } } }));
+    expect(millis).toMatchObject({ code: 400, reason: 'BadRequest' });
+    expect(millis.message).toBe('Lease in version "v1" cannot be handled as a Lease: parsing time "2026-01-01T00:00:00.123Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse ".123Z" as ".000000"');
   });
 });
 });

@@ -106,6 +106,20 @@ function typeError(value: unknown, type: string, format: string, ctx: GoContext)
   return `json: cannot unmarshal ${goJsonValue(value)} into Go struct field ${ctx.struct}.${ctx.fields.join('.')} of type ${goType(type, format)}`;
 }
 
+const MICRO_TIME_LAYOUT = '2006-01-02T15:04:05.000000Z07:00';
+
+/** Go's time.Parse error for a MicroTime that is not in RFC3339 with exactly six fractional digits. */
+function microTimeProblem(v: string): string | undefined {
+  const head = `parsing time ${JSON.stringify(v)} as ${JSON.stringify(MICRO_TIME_LAYOUT)}`;
+  const m = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(.*)$/s.exec(v);
+  if (!m) return `${head}: cannot parse ${JSON.stringify(v)} as "2006"`;
+  const rest = m[1]!;
+  if (!/^\.\d{6}/.test(rest)) return `${head}: cannot parse ${JSON.stringify(rest)} as ".000000"`;
+  const zone = rest.slice(7);
+  if (!/^(Z|[+-]\d\d:\d\d)$/.test(zone)) return `${head}: cannot parse ${JSON.stringify(zone)} as "Z07:00"`;
+  return undefined;
+}
+
 interface GoContext {
   /** Innermost Go struct (without package), e.g. DeploymentSpec. */
   struct: string;
@@ -151,6 +165,16 @@ function walk(value: unknown, type: string, format: string, path: string, out: B
         out.typeErrors.push(typeError(value, type, format, ctx));
       }
       return;
+    case 'V1MicroTime': {
+      // metav1.MicroTime (Lease acquireTime/renewTime, Event eventTime): exactly microseconds.
+      // A JavaScript Date serialises with milliseconds, which kube-apiserver refuses.
+      if (typeof value !== 'string') out.typeErrors.push(typeError(value, 'string', '', ctx));
+      else {
+        const problem = microTimeProblem(value);
+        if (problem) out.typeErrors.push(problem);
+      }
+      return;
+    }
   }
   const attrs = attributesOf(type);
   if (!attrs) return; // a model this client-node does not know: accept as is

@@ -270,6 +270,30 @@ export function recordUpdate(old: KubeObject | undefined, obj: KubeObject, w: Wa
 }
 
 /**
+ * How kube-apiserver names the owner of a conflicting field (apiserver's fieldmanager
+ * printManager): an Apply owner by its name, an Update owner with the version it wrote.
+ */
+function printManager(e: ManagedFieldsEntry): string {
+  let who = JSON.stringify(e.manager);
+  if (e.subresource) who += ` with subresource ${JSON.stringify(e.subresource)}`;
+  // The conflict names the owner by its managedFields key, which carries no time.
+  return e.operation === 'Update' ? `${who} using ${e.apiVersion}` : who;
+}
+
+/** The 409 message (apiserver's getConflictMessage): one conflict inline, several grouped by owner. */
+function conflictMessage(conflicts: Array<{ manager: string; who: string; field: string }>): string {
+  if (conflicts.length === 1) return `Apply failed with 1 conflict: conflict with ${conflicts[0]!.who}: ${conflicts[0]!.field}`;
+  const byManager = new Map<string, { who: string; fields: string[] }>();
+  for (const c of conflicts) {
+    const m = byManager.get(c.manager) ?? { who: c.who, fields: [] };
+    m.fields.push(c.field);
+    byManager.set(c.manager, m);
+  }
+  const lines = [...byManager.keys()].sort().flatMap((k) => [`conflicts with ${byManager.get(k)!.who}:`, ...byManager.get(k)!.fields.map((f) => `- ${f}`)]);
+  return `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+}
+
+/**
  * Server-side apply of `config` by `slot.manager` onto `current` (undefined: the object is being
  * created). Returns the object to store, with its managedFields set. Throws 409 on conflicts
  * unless `force`.
@@ -280,7 +304,7 @@ export function applyConfig(current: KubeObject | undefined, config: KubeObject,
   const previous = entries.find((e) => sameSlot(e, slot.manager, 'Apply', slot.subresource));
   const before = previous ? fromFieldsV1(previous.fieldsV1) : new Set<string>();
 
-  const conflicts: Array<{ manager: string; apiVersion: string; field: string }> = [];
+  const conflicts: Array<{ manager: string; who: string; field: string }> = [];
   const taken: FieldSet = new Set();
   for (const e of entries) {
     if (e.manager === slot.manager) continue;
@@ -291,18 +315,16 @@ export function applyConfig(current: KubeObject | undefined, config: KubeObject,
       if (path[path.length - 1] === '.') continue; // a list item's existence marker: shared, never a value conflict
       // Setting a field to the value it already has makes the owners share it; a different value conflicts.
       if (current && JSON.stringify(valueAt(current, path)) !== JSON.stringify(valueAt(config, path))) {
-        conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, field: displayPath(path) });
+        conflicts.push({ manager: e.manager, who: printManager(e), field: displayPath(path) });
         taken.add(p);
       }
     }
   }
   if (conflicts.length && !force) {
-    const list = conflicts.map((c) => `conflict with "${c.manager}" using ${c.apiVersion}: ${c.field}`);
-    const message = `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${list.join('\n')}`;
-    throw new ApiError(409, 'Conflict', message, {
+    throw new ApiError(409, 'Conflict', conflictMessage(conflicts), {
       name: config.metadata.name,
       kind,
-      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: c.field })),
+      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${c.who}`, field: c.field })),
     });
   }
 

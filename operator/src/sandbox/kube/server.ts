@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KubeApi, type PatchType, type Target, type WriteOptions, type FieldValidation } from './api.js';
 import { Authenticator, forbiddenError, RbacAuthorizer, type Attributes, type UserInfo } from './auth.js';
 import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
-import { ApiError, badRequest, methodNotAllowed, serverNotFound, unauthorized, unsupportedMediaType } from './errors.js';
+import { ApiError, applyNeedsFieldManager, badRequest, methodNotAllowed, serverNotFound, unauthorized, unsupportedMediaType } from './errors.js';
 import { decodeAs, decodeObject, MAX_BODY_BYTES, mediaType, negotiate, readBody, send, sendError, type Negotiated } from './http.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
 import { OPENAPI_V2_PROTOBUF, openApiV2Document, openApiV2Format, openApiV2Protobuf } from './openapi-v2.js';
@@ -295,7 +295,7 @@ export class KubeServer {
         const type = PATCH_TYPES[mediaType(req.headers['content-type'])];
         const buf = await readBody(req, this.config.maxBodyBytes);
         if (!type) throw unsupportedMediaType(mediaType(req.headers['content-type']), Object.keys(PATCH_TYPES));
-        if (type === 'apply' && !query.get('fieldManager')) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
+        if (type === 'apply' && !query.get('fieldManager')) throw applyNeedsFieldManager();
         const patch = decodeAs(buf, type === 'apply' ? 'yaml' : 'json');
         const r = this.api.patch(rr, type, patch, this.writeOptions(query, req));
         return send(res, r.code, r.object, { yaml: neg.yaml, warnings: r.warnings });
