@@ -116,7 +116,8 @@ describe('server-side apply', () => {
       body: JSON.stringify({ metadata: { name: 'owned', labels: { a: 'b' } }, data: { x: '1' } }),
     }).then((r) => r.json() as Promise<Body>);
     expect(cm.metadata.managedFields).toEqual([
-      expect.objectContaining({ manager: 'creator', operation: 'Update', fieldsV1: { 'f:data': { 'f:x': {} }, 'f:metadata': { 'f:labels': { 'f:a': {} } } } }),
+      // The maps the create added are owned as nodes too ('.'), as structured-merge-diff records them.
+      expect.objectContaining({ manager: 'creator', operation: 'Update', fieldsV1: { 'f:data': { '.': {}, 'f:x': {} }, 'f:metadata': { 'f:labels': { '.': {}, 'f:a': {} } } } }),
     ]);
     const same = await kube.request(`/api/v1/namespaces/default/configmaps/owned?fieldManager=other`, {
       method: 'PATCH',
@@ -125,6 +126,30 @@ describe('server-side apply', () => {
     }).then((r) => r.json() as Promise<Body>);
     expect(same.metadata.resourceVersion).toBe(cm.metadata.resourceVersion);
     expect(same.metadata.managedFields).toEqual(cm.metadata.managedFields);
+  });
+
+  it('a create and a merge patch of a custom resource record the fields (and added maps and lists) as kube-apiserver does', async () => {
+    const created = (await kube.request(`${PATH}?fieldManager=creator`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(config('recorded', {})),
+    }).then((r) => r.json())) as Body;
+    const creator = created.metadata.managedFields[0];
+    expect(creator).toMatchObject({ manager: 'creator', operation: 'Update' });
+    // Defaulted fields count as written; every map and list the create added is owned as a node.
+    expect(creator.fieldsV1['f:spec']['.']).toEqual({});
+    expect(creator.fieldsV1['f:spec']['f:objects']['.']).toEqual({});
+    expect(creator.fieldsV1['f:spec']['f:objects']['k:{"type":"contacts"}']['f:deletes']).toEqual({ '.': {}, 'f:fromHubSpot': {}, 'f:fromTarget': {} });
+    expect(creator.fieldsV1['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:interval': {} });
+    const patched = (await kube.request(`${PATH}/recorded?fieldManager=editor`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { annotations: { x: 'y' } }, spec: { suspend: true, schedule: { interval: '10m' } } }),
+    }).then((r) => r.json())) as Body;
+    const entries = Object.fromEntries((patched.metadata.managedFields as Body[]).map((e) => [e.manager, e.fieldsV1]));
+    expect(entries.editor).toEqual({ 'f:metadata': { 'f:annotations': { '.': {}, 'f:x': {} } }, 'f:spec': { 'f:schedule': { 'f:interval': {} }, 'f:suspend': {} } });
+    expect(entries.creator['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {} });
+    expect(entries.creator['f:spec']['f:suspend']).toBeUndefined();
   });
 
   it('requires a fieldManager for apply', async () => {

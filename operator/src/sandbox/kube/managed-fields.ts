@@ -250,6 +250,48 @@ export interface WriteSlot {
 }
 
 /**
+ * What kube-apiserver compares a created built-in with: its Go zero value, in which the
+ * non-pointer structs already exist (so they are not "added" by the create). Approximated for
+ * the kinds the project writes; a CR's zero value is `{}`.
+ */
+const BUILTIN_ZERO: J = { metadata: {}, spec: { template: { metadata: {}, spec: {} }, strategy: {} }, status: {} };
+
+/**
+ * structured-merge-diff's Compare: a map or list that the old object did not have is itself
+ * "added" — an Update owner then owns the node too (`.` in FieldsV1), e.g. `f:data: {.: {}, f:x: {}}`
+ * for a ConfigMap created with data. Leaves (atomic, empty) and metadata itself (stripped by
+ * kube-apiserver) are not nodes.
+ */
+function addedNodes(old: J, obj: J, w: Walk, part: 'all' | 'main' | 'status'): FieldSet {
+  const out: FieldSet = new Set();
+  const visit = (value: J, schema: Schema | undefined, field: string | undefined, prefix: string[], isNew: boolean): void => {
+    if (Array.isArray(value)) {
+      const kind = listKind(schema, field, w.crd);
+      if (kind.type === 'atomic' || value.length === 0) return;
+      if (isNew) out.add(JSON.stringify([...prefix, '.']));
+      if (kind.type !== 'map') return;
+      for (const item of value) {
+        const p = [...prefix, `k:${JSON.stringify(keyOf(item, kind.keys))}`];
+        visit(item, schema?.items, undefined, p, isNew || valueAt(old, p) === undefined);
+      }
+      return;
+    }
+    if (!isObject(value) || Object.keys(value).length === 0 || schema?.['x-kubernetes-map-type'] === 'atomic') return;
+    if (isNew && prefix.length && !(prefix.length === 1 && prefix[0] === 'f:metadata')) out.add(JSON.stringify([...prefix, '.']));
+    for (const [k, v] of Object.entries(value)) {
+      if (prefix.length === 0 && (k === 'apiVersion' || k === 'kind' || (part === 'main' && k === 'status') || (part === 'status' && k !== 'status'))) continue;
+      if (prefix.length === 1 && prefix[0] === 'f:metadata' && UNTRACKED_META.has(k)) continue;
+      const p = [...prefix, `f:${k}`];
+      const sub = prefix.length === 0 && k === 'metadata' ? undefined : child(schema, k);
+      visit(v, sub, k, p, isNew || valueAt(old, p) === undefined);
+    }
+  };
+  visit(obj, w.schema, undefined, [], false);
+  // A list item's own marker is already tracked by collect(); only the new nodes are added here.
+  return out;
+}
+
+/**
  * Records a non-apply write: the manager now owns every field it changed (or, on create, set);
  * other managers lose those fields. Returns the new managedFields.
  */
@@ -262,6 +304,7 @@ export function recordUpdate(old: KubeObject | undefined, obj: KubeObject, w: Wa
   }
   const entries = old ? entriesOf(old) : [];
   if (changed.size === 0) return entries;
+  for (const p of addedNodes(old ?? (w.crd ? {} : BUILTIN_ZERO), obj, w, slot.part)) changed.add(p);
   const mine = entries.find((e) => sameSlot(e, slot.manager, 'Update', slot.subresource));
   const owned = new Set([...(mine ? fromFieldsV1(mine.fieldsV1) : []), ...changed]);
   // Fields that no longer exist are owned by no one.
