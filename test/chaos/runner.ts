@@ -219,6 +219,8 @@ export interface ChaosReport {
   conflicts: number;
   events: { at: string; what: string }[];
   quiesceRounds: number;
+  /** Problems found after the FIRST resync (later rounds may repair them: convergence, but slower than one full cycle). */
+  firstRoundProblems: number;
   problems: Problem[];
   /**
    * Lost HubSpot writes proven to be the one race DESIGN accepts (HubSpot has no conditional
@@ -347,6 +349,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const skipped: Record<string, number> = {};
   const problems: Problem[] = [];
   let quiesceRounds = 0;
+  let firstRound = 0;
   const traffic: Traffic[] = [];
   const toleratedRaces: Problem[] = [];
 
@@ -625,7 +628,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       if (!settled) found.push({ kind: 'quiesce', detail: `round ${quiesceRounds}: the resync did not complete with Ready=True and no pending changes within 90 s` });
       problems.splice(0, problems.length, ...found);
       const sig = JSON.stringify(found.map((p) => [p.kind, p.email, p.field, p.table, p.hubspot]));
-      event(`quiesce round ${quiesceRounds}: ${found.length} problem(s)`);
+      const kinds = Object.entries(found.reduce<Record<string, number>>((m, p) => ({ ...m, [p.kind]: (m[p.kind] ?? 0) + 1 }), {})).map(([k, v]) => `${k} ${v}`).join(', ');
+      event(`quiesce round ${quiesceRounds}: ${found.length} problem(s)${kinds ? ` (${kinds})` : ''}`);
+      for (const p of found.slice(0, 8)) event(`  ${p.kind} ${p.email ?? ''} ${p.field ?? ''} expected=${JSON.stringify(p.expected)} table=${JSON.stringify(p.table)} hubspot=${JSON.stringify(p.hubspot)} ${p.detail ?? ''}`);
+      if (quiesceRounds === 1) firstRound = found.length;
       if (found.length === 0 || sig === previous) break;
       previous = sig;
     }
@@ -670,6 +676,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     records: { created: recs.filter((r) => r.createdOn).length, deleted: recs.filter((r) => r.deleted).length, aliveAtEnd: recs.filter((r) => r.createdOn && !r.deleted).length },
     events,
     quiesceRounds,
+    firstRoundProblems: firstRound,
     problems,
     toleratedRaces,
     operatorLog: problems.length ? logPath : undefined,
@@ -847,7 +854,7 @@ export function markdownReport(r: ChaosReport): string {
     `# Chaos run: seed ${r.seed}, ${r.rule} — ${r.passed ? 'PASSED' : 'FAILED'}`,
     '',
     `- replay: \`npm run chaos -- --seed ${r.seed} --minutes ${r.minutes} --rule ${r.rule}\` (schedule digest ${r.digest})`,
-    `- started ${r.startedAt}, took ${Math.round(r.durationMs / 1000)} s, quiesce rounds: ${r.quiesceRounds}`,
+    `- started ${r.startedAt}, took ${Math.round(r.durationMs / 1000)} s, quiesce rounds: ${r.quiesceRounds} (problems after the first resync: ${r.firstRoundProblems})`,
     `- operations: ${Object.entries(r.operations).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- skipped (record not on that side yet): ${Object.entries(r.skipped).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `- records: ${r.records.created} created, ${r.records.deleted} deleted, ${r.records.aliveAtEnd} alive at the end; conflicting writes (the other side's write to the field not yet synced): ${r.conflicts}`,
