@@ -369,7 +369,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     kc.loadFromString(kube.kubeconfig);
     client = new KubeClient(kc);
     hubspot = await startHubSpotSandbox({ port: 0, indexingDelayMs: opts.indexingDelayMs ?? 300 });
-    // The driver's token belongs to another portal: the 429 storms hit the operator's account only.
+    // The driver's token belongs to another portal, so its requests do not count against the
+    // operator's budget (limits themselves apply to every portal: a storm throttles the driver too).
     hubspot.registerToken(DRIVER_TOKEN, { portalId: 7_654_321 });
     observeTraffic(hubspot, traffic);
     const { refreshToken } = hubspot.registerOAuthApp(OAUTH.clientId, OAUTH.clientSecret);
