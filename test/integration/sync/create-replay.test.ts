@@ -59,4 +59,25 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     const live = await h.hs.listAll('contacts', ['email', 'firstname', 'lastname']);
     expect(live.map((x) => x.properties)).toEqual([expect.objectContaining({ email: 'replay@example.com', firstname: 'F-new', lastname: 'L-old' })]);
   });
+
+  it.skipIf(!process.env.OWN_CREATE_REPLAY)('a row deleted after the lost commit is deleted in HubSpot too, never resurrected (deletes Propagate)', async () => {
+    // Found by the chaos suite (seed 1 NewestWins, `c19.s1@chaos.test`): the operator created the
+    // row in HubSpot, was SIGKILLed before committing the link, and the user deleted the row.
+    // Today the push finds a delete without a link and drops it; the HubSpot record stays,
+    // unlinked, and the next full pull creates the row again: the deleted record is back on both
+    // sides. The external-ID (uid:key) on every create, or a create intent committed before the
+    // call, would let the operator find and archive the record it created.
+    h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot: 'Propagate', fromTarget: 'Propagate' } }] });
+    await h.cycle('initial');
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('gone@example.com', 'F')`);
+    await h.hs.call('POST', '/crm/v3/objects/contacts/batch/upsert', {
+      inputs: [{ id: 'gone@example.com', idProperty: 'email', properties: { email: 'gone@example.com', firstname: 'F' } }],
+    });
+    await h.exec(`DELETE FROM {schema}.contacts WHERE email = 'gone@example.com'`);
+    await h.cycle();
+    await h.cycle('full');
+    await h.settle();
+    expect(await h.rows(`SELECT email FROM {schema}.contacts`)).toEqual([]);
+    expect(await h.hs.listAll('contacts', ['email'])).toEqual([]);
+  });
 });
