@@ -696,7 +696,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
 /** Record the operator's batch reads and updates (method, time, IDs, properties) at the sandbox's HTTP server. */
 function observeTraffic(hubspot: HubSpotSandbox, out: Traffic[]): void {
-  const server = (hubspot as unknown as { server: import('node:http').Server }).server;
+  // The sandbox's HTTP server (a private field): without it no race is tolerated, nothing else changes.
+  const server = (hubspot as unknown as { server?: import('node:http').Server }).server;
+  if (!server || typeof server.on !== 'function') return;
   server.on('request', (req, res) => {
     const url = req.url ?? '';
     const route = /\/crm\/v3\/objects\/contacts\/batch\/read/.test(url) ? 'read' : /\/crm\/v3\/objects\/contacts\/batch\/update/.test(url) ? 'update' : undefined;
