@@ -196,7 +196,7 @@ export interface Problem {
 }
 
 /** One HubSpot API request of the operator, as seen by the sandbox's HTTP server. */
-interface Traffic {
+export interface Traffic {
   route: 'read' | 'update';
   start: number;
   end: number;
@@ -723,7 +723,7 @@ function observeTraffic(hubspot: HubSpotSandbox, out: Traffic[]): void {
  * last batch read of that record before its update finished before W while the update (carrying
  * that property) arrived after W.
  */
-function takeRaces(problems: Problem[], ledger: Ledger, traffic: Traffic[]): Problem[] {
+export function takeRaces(problems: Problem[], ledger: Ledger, traffic: Traffic[]): Problem[] {
   const races: Problem[] = [];
   const byEmail = new Map([...ledger.records.values()].map((r) => [r.email, r]));
   for (const p of [...problems]) {
