@@ -84,7 +84,7 @@ async function runCommand(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`--log-level: ${(err as Error).message}`);
   }
-  const { loadKubeConfig } = await import('./controller/kubeconfig.js');
+  const { loadKubeConfig } = await import('./kube/config.js');
   const kubeConfig = loadKubeConfig(values.kubeconfig ?? env.KUBECONFIG);
   const { createMetrics } = await import('./observability/metrics.js');
   const { runOperator } = await import('./controller/run.js');

@@ -21,8 +21,8 @@ import {
   recordSystemicError,
   syncObserverFor,
 } from '../observability/integration-metrics.js';
-import type { Clock } from './clock.js';
-import { isStatus, type KubeClient, type ResourceType } from './kube-client.js';
+import type { Clock } from '../kube/clock.js';
+import { isStatus, type KubeClient, type ResourceType } from '../kube/client.js';
 import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
 import { computeIntegrationStatus } from './status.js';
 import type { StatusWriter } from './status-writer.js';

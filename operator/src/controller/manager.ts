@@ -10,17 +10,17 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { EventRecorder } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
-import { ExponentialBackoff } from './backoff.js';
+import { ExponentialBackoff } from '../kube/backoff.js';
 import { reconcileFieldMapping, reconcileSyncFilter, FIELD_MAPPING, SYNC_FILTER, type ChildContext } from './child-reconciler.js';
-import { systemClock, type Clock } from './clock.js';
-import { Informer, objectKey } from './informer.js';
+import { systemClock, type Clock } from '../kube/clock.js';
+import { Informer, objectKey } from '../kube/informer.js';
 import { INTEGRATION, reconcileIntegration, WorkerRegistry } from './integration-reconciler.js';
-import { KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
-import { LeaderElector } from './leader.js';
+import { KubeClient, type KubeObject, type ResourceType } from '../kube/client.js';
+import { LeaderElector } from '../kube/leader.js';
 import { referencedSecretNames, type CacheView, type FieldMappingObject, type IntegrationObject, type SecretObject, type SyncFilterObject } from './resolve.js';
 import { StatusWriter } from './status-writer.js';
 import type { EngineFactory } from './worker.js';
-import { WorkQueue, type WorkQueueObserver } from './workqueue.js';
+import { WorkQueue, type WorkQueueObserver } from '../kube/workqueue.js';
 
 const SECRET: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
 

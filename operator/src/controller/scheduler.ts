@@ -12,7 +12,7 @@
  *    full reconciliation (fullResyncInterval after the last one).
  */
 import type { CycleKind } from '../sync/types.js';
-import { delayFor } from './backoff.js';
+import { delayFor } from '../kube/backoff.js';
 
 export interface ScheduleState {
   now: number;

@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from '../sync/types.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../kube/clock.js';
 import { isConnectionError } from '../target/postgres/db.js';
-import { delayFor } from './backoff.js';
+import { delayFor } from '../kube/backoff.js';
 import { nextCycle } from './scheduler.js';
 
 export type EngineFactory = (cfg: ResolvedIntegration, deps: { logger: Logger; observer: SyncObserver }) => SyncEngine | Promise<SyncEngine>;

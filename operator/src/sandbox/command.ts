@@ -13,7 +13,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import pino from 'pino';
 import { parseOrThrow, parsePort, parsePositiveInt, untilSignal, UsageError } from '../cli-args.js';
-import { KubeClient, isStatus, type KubeObject, type ResourceType } from '../controller/kube-client.js';
+import { KubeClient, isStatus, type KubeObject, type ResourceType } from '../kube/client.js';
 import type { EngineFactory } from '../controller/worker.js';
 import { createLogger, LOG_LEVELS } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';

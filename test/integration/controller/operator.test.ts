@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELD_MAPPING, SYNC_FILTER } from '../../../operator/src/controller/child-reconciler.js';
 import { INTEGRATION } from '../../../operator/src/controller/integration-reconciler.js';
-import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type KubeObject } from '../../../operator/src/kube/client.js';
 import { Operator } from '../../../operator/src/controller/manager.js';
 import { createMetrics, type OperatorMetrics } from '../../../operator/src/observability/metrics.js';
 import { applyObjects, readManifests } from '../../../operator/src/sandbox/command.js';

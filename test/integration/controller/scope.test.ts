@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTEGRATION } from '../../../operator/src/controller/integration-reconciler.js';
-import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type KubeObject } from '../../../operator/src/kube/client.js';
 import { Operator } from '../../../operator/src/controller/manager.js';
 import { EventRecorder } from '../../../operator/src/observability/events.js';
 import { createMetrics } from '../../../operator/src/observability/metrics.js';

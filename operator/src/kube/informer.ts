@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import { delayFor } from './backoff.js';
 import { sleep, systemClock, type Clock } from './clock.js';
-import { isStatus, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './kube-client.js';
+import { isStatus, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './client.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
