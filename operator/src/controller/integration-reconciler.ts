@@ -26,7 +26,8 @@ import { isStatus, type KubeClient, type ResourceType } from '../kube/client.js'
 import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
 import { computeIntegrationStatus } from './status.js';
 import type { StatusWriter } from './status-writer.js';
-import { SyncWorker, type EngineFactory, type WorkerConfig, type WorkerHistory } from './worker.js';
+import type { SyncSlots } from './sync-slots.js';
+import { SyncWorker, type EngineFactory, type EngineOptions, type WorkerConfig, type WorkerHistory } from './worker.js';
 
 export const INTEGRATION: ResourceType = { group: GROUP, version: VERSION, plural: KINDS.HubSpotIntegration.plural, kind: KINDS.HubSpotIntegration.kind };
 
@@ -40,6 +41,10 @@ export interface IntegrationContext {
   engineFactory: EngineFactory;
   clock: Clock;
   workers: WorkerRegistry;
+  /** The shared cap on cycles running at once. */
+  syncSlots?: SyncSlots;
+  /** Process-wide engine settings (e.g. --db-pool-size), passed to every engine. */
+  engineOptions?: EngineOptions;
   /** UIDs whose cleanup succeeded (so a lagging cache does not run it twice). */
   cleanedUp: Set<string>;
   /** Re-enqueue an integration (worker state changed). */
@@ -167,6 +172,8 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
         onReport: (report, ms) => recordReport(ctx.metrics, namespace, name, report, ms),
         onFailure: (failure) => recordSystemicError(ctx.metrics, namespace, name, failure.category),
         retryBaseMs: ctx.retryBaseMs,
+        slots: ctx.syncSlots,
+        engineOptions: ctx.engineOptions,
       });
       ctx.workers.running.set(key, worker);
       log.info('sync worker started');
@@ -226,7 +233,7 @@ async function finalize(ctx: IntegrationContext, key: string, obj: IntegrationOb
     try {
       const res = resolveIntegration(ctx.cache, obj);
       if (!res.forCleanup) throw new Error(`cannot reach the target database to clean up: ${res.issues.join('; ')}`);
-      const engine = await ctx.engineFactory(res.forCleanup, { logger: log, observer: syncObserverFor(ctx.metrics, namespace, name) });
+      const engine = await ctx.engineFactory(res.forCleanup, { ...ctx.engineOptions, logger: log, observer: syncObserverFor(ctx.metrics, namespace, name) });
       try {
         await engine.cleanup(policy);
       } finally {

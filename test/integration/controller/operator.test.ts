@@ -231,6 +231,30 @@ describe('HubSpotIntegration reconcile', () => {
     expect((await eventsFor('auth')).map((e) => e.reason)).toContain('SyncFailed');
   });
 
+  it('keeps only the referenced Secrets in memory: an existing one is read when first referenced, a dropped reference leaves the cache, changes re-enqueue', async () => {
+    const op = operators[0]!;
+    await client.create(SECRET, NS, secret('unrelated', { 'tls.key': 'not-for-the-operator' }));
+    await client.create(SECRET, NS, secret('cache-token', { token: 'good' }));
+    await client.create(SECRET, NS, secret('cache-other-token', { token: 'good' }));
+    await client.create(INTEGRATION, NS, integration('cache'));
+    await waitFor(async () => ready(await get('cache'))?.status === 'True', { what: 'Ready with a Secret that existed before the reference' });
+    expect(op.secrets.get(NS, 'cache-token')).toBeDefined();
+    expect(op.secrets.get(NS, 'unrelated')).toBeUndefined();
+    expect(op.secrets.get(NS, 'cache-other-token')).toBeUndefined();
+    await client.patch(SECRET, NS, 'unrelated', { stringData: { 'tls.key': 'rotated' } });
+    await client.patch(INTEGRATION, NS, 'cache', { spec: { hubspot: { auth: { privateAppToken: { secretRef: { name: 'cache-other-token', key: 'token' } } } } } });
+    await waitFor(() => op.secrets.get(NS, 'cache-other-token') !== undefined && op.secrets.get(NS, 'cache-token') === undefined, { what: 'the cache follows the new reference' });
+    expect(op.secrets.get(NS, 'unrelated')).toBeUndefined();
+    // A change of the newly referenced Secret wakes the integration.
+    await client.replace(SECRET, NS, 'cache-other-token', secret('cache-other-token', { token: 'bad-token' }));
+    await waitFor(async () => ready(await get('cache'))?.reason === 'AuthenticationFailed', { what: 'AuthenticationFailed after the referenced Secret changed' });
+    await client.replace(SECRET, NS, 'cache-other-token', secret('cache-other-token', { token: 'good' }));
+    await waitFor(async () => ready(await get('cache'))?.status === 'True', { what: 'recovered' });
+    // Secrets every integration references: the db Secret and the tokens of the integrations so far.
+    const referenced = new Set(op.integrations.list(NS).flatMap((i) => [`${(i.spec as { hubspot: { auth: { privateAppToken: { secretRef: { name: string } } } } }).hubspot.auth.privateAppToken.secretRef.name}`, 'db']));
+    expect(op.secrets.informer.size).toBeLessThanOrEqual(referenced.size);
+  });
+
   it('a missing Secret is InvalidSpec naming the reference; creating it recovers', async () => {
     await client.create(INTEGRATION, NS, integration('nosecret'));
     const o = await waitFor(async () => { const x = await get('nosecret'); return ready(x)?.reason === 'InvalidSpec' ? x : undefined; }, { what: 'InvalidSpec' });
