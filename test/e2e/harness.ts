@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../operator/src/kube/config.js';
 import { KubeClient, type KubeObject, type ResourceType } from '../../operator/src/kube/client.js';
 import { waitFor } from '../helpers/wait.js';
 

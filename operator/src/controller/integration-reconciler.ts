@@ -43,6 +43,8 @@ export interface IntegrationContext {
   workers: WorkerRegistry;
   /** The shared cap on cycles running at once. */
   syncSlots?: SyncSlots;
+  /** Resolves when the Secrets the integration references have been read (first read by name). */
+  secretsSettled?: (key: string) => Promise<void>;
   /** Process-wide engine settings (e.g. --db-pool-size), passed to every engine. */
   engineOptions?: EngineOptions;
   /** UIDs whose cleanup succeeded (so a lagging cache does not run it twice). */
@@ -125,6 +127,7 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
     log.debug('added the cleanup finalizer');
   }
 
+  await ctx.secretsSettled?.(key);
   const res = resolveIntegration(ctx.cache, obj);
   const suspended = obj.spec.suspend === true;
   let scheduleIssue: string | undefined;

@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../kube/config.js';
 import type { Logger } from 'pino';
 import { EventRecorder } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
@@ -83,6 +83,7 @@ export class Operator {
   private elector?: LeaderElector;
   private queues?: { integrations: WorkQueue; fieldMappings: WorkQueue; syncFilters: WorkQueue };
   private leading = false;
+  private syncAbort?: AbortController;
   private leadershipChange: Promise<void> = Promise.resolve();
 
   constructor(o: OperatorOptions) {
@@ -162,6 +163,8 @@ export class Operator {
   }
 
   private changeLeadership(leading: boolean): void {
+    // Stop waiting for the caches at once (the start queued before this change may be waiting).
+    if (!leading) this.syncAbort?.abort();
     this.leadershipChange = this.leadershipChange.then(() => (leading ? this.startControllers() : this.stopControllers()));
   }
 
@@ -177,6 +180,15 @@ export class Operator {
   private async startControllers(): Promise<void> {
     if (this.leading) return;
     this.leading = true;
+    // Reconcile from complete caches only (client-go's WaitForCacheSync): a FieldMapping seen
+    // before its integration, or an integration before its Secret, would report a false InvalidSpec.
+    this.syncAbort = new AbortController();
+    const synced = this.syncAbort.signal;
+    await Promise.all(this.informers.map((i) => i.whenSynced(synced)));
+    if (synced.aborted) {
+      this.leading = false;
+      return;
+    }
     const m = this.o.metrics;
     const concurrency = this.o.concurrency ?? 4;
     const statusWriter = new StatusWriter(this.client, this.log);
@@ -192,6 +204,7 @@ export class Operator {
       clock: this.clock,
       workers: this.workers,
       syncSlots: this.syncSlots,
+      secretsSettled: (key) => this.secrets.settled(key),
       engineOptions: { dbPoolSize: this.o.dbPoolSize ?? DEFAULT_DB_POOL_SIZE },
       cleanedUp: new Set(),
       enqueue: enqueue(() => this.queues?.integrations),

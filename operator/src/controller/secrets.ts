@@ -32,7 +32,7 @@ export class ReferencedSecrets {
   private readonly refs = new Map<string, Set<string>>();
   /** Integration key → the Secret keys it references. */
   private readonly byIntegration = new Map<string, string[]>();
-  private readonly fetching = new Set<string>();
+  private readonly fetching = new Map<string, Promise<void>>();
   private stopped = false;
   private readonly o: ReferencedSecretsOptions;
 
@@ -100,10 +100,26 @@ export class ReferencedSecrets {
     if (dropped) this.informer.prune();
   }
 
+  /**
+   * Resolves when the first reads of the Secrets an integration references have answered, so a
+   * reconcile does not report "Secret not found" for one that is merely being read.
+   */
+  async settled(integrationKey: string): Promise<void> {
+    const pending = (this.byIntegration.get(integrationKey) ?? []).map((s) => this.fetching.get(s)).filter(Boolean);
+    if (pending.length) await Promise.all(pending);
+  }
+
   /** Reads a newly referenced Secret by name; the watch follows it from then on. */
-  private async fetch(secretKey: string, attempt = 0): Promise<void> {
-    if (this.fetching.has(secretKey) || !this.refs.has(secretKey) || this.stopped) return;
-    this.fetching.add(secretKey);
+  private fetch(secretKey: string, attempt = 0): Promise<void> {
+    const inflight = this.fetching.get(secretKey);
+    if (inflight) return inflight;
+    if (!this.refs.has(secretKey) || this.stopped) return Promise.resolve();
+    const p = this.read(secretKey, attempt);
+    this.fetching.set(secretKey, p);
+    return p;
+  }
+
+  private async read(secretKey: string, attempt: number): Promise<void> {
     const [namespace, name] = split(secretKey);
     try {
       const secret = await this.o.client.get<SecretObject>(SECRET, namespace, name);

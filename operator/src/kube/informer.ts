@@ -100,6 +100,21 @@ export class Informer<T extends KubeObject> {
     return this.loops.length > 0 && this.loops.every((l) => l.synced);
   }
 
+  private syncWaiters: (() => void)[] = [];
+
+  /** Resolves once every loop has completed its first list (or when `signal` aborts). */
+  whenSynced(signal?: AbortSignal): Promise<void> {
+    if (this.hasSynced() || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.syncWaiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
   /**
    * False when a loop has neither an open watch nor any contact with the API server for longer
    * than the watchdog allows (it keeps failing): /healthz reports it so the pod gets restarted.
@@ -145,6 +160,7 @@ export class Informer<T extends KubeObject> {
           resourceVersion = list.metadata.resourceVersion;
           state.synced = true;
           state.lastContact = this.clock.now();
+          if (this.hasSynced()) for (const w of this.syncWaiters.splice(0)) w();
         }
         const started = this.clock.now();
         const outcome = await this.watchOnce(state, resourceVersion!, (rv) => (resourceVersion = rv));

@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../kube/config.js';
 import { parseAllDocuments } from 'yaml';
 import pino from 'pino';
 import { parseOrThrow, parsePort, parsePositiveInt, untilSignal, UsageError } from '../cli-args.js';

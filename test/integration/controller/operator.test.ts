@@ -5,7 +5,7 @@
  * watch drops and 410 Gone, leader election.
  */
 import { Writable } from 'node:stream';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../../operator/src/kube/config.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELD_MAPPING, SYNC_FILTER } from '../../../operator/src/controller/child-reconciler.js';

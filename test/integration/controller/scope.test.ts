@@ -3,7 +3,7 @@
  * the integrations by label; and the Event recorder aggregates repeats like client-go.
  * Against the Kubernetes API sandbox, with a scripted engine (the e2e tests run the real one).
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../../operator/src/kube/config.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTEGRATION } from '../../../operator/src/controller/integration-reconciler.js';
