@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '../kube/config.js';
 import type { Logger } from 'pino';
+import { sharedPropertyCache } from '../hubspot/property-cache.js';
 import { EventRecorder } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
 import { ExponentialBackoff } from '../kube/backoff.js';
@@ -205,7 +206,7 @@ export class Operator {
       workers: this.workers,
       syncSlots: this.syncSlots,
       secretsSettled: (key) => this.secrets.settled(key),
-      engineOptions: { dbPoolSize: this.o.dbPoolSize ?? DEFAULT_DB_POOL_SIZE },
+      engineOptions: { dbPoolSize: this.o.dbPoolSize ?? DEFAULT_DB_POOL_SIZE, propertyCache: sharedPropertyCache },
       cleanedUp: new Set(),
       enqueue: enqueue(() => this.queues?.integrations),
       enqueueChildren: (ns, name) => this.enqueueChildren(ns, name),

@@ -14,11 +14,14 @@ import { isConnectionError } from '../target/postgres/db.js';
 import { delayFor } from '../kube/backoff.js';
 import { nextCycle } from './scheduler.js';
 import type { SyncSlots } from './sync-slots.js';
+import type { PropertyCache } from '../hubspot/property-cache.js';
 
 /** Process-wide engine settings the controller hands to every engine it builds. */
 export interface EngineOptions {
   /** Connections per database pool (--db-pool-size); the pool is shared by the integrations of one database. */
   dbPoolSize?: number;
+  /** HubSpot property definitions shared by the integrations of one account (hubspot/property-cache.ts). */
+  propertyCache?: PropertyCache;
 }
 
 export type EngineFactory = (cfg: ResolvedIntegration, deps: EngineOptions & { logger: Logger; observer: SyncObserver }) => SyncEngine | Promise<SyncEngine>;
