@@ -9,7 +9,8 @@
 import type { Logger } from 'pino';
 import { ANNOTATIONS, FINALIZER, GROUP, KINDS, READY_REASONS, VERSION } from '../api/constants.js';
 import { findCondition } from '../api/conditions.js';
-import { parseDuration } from '../api/duration.js';
+import { readyReasonPolicy } from '../api/reasons.js';
+import { scheduleOf, type Schedule } from '../api/defaults.js';
 import type { Condition, HubSpotIntegrationStatus } from '../api/types.js';
 import type { EventRecorder, EventType } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
@@ -131,31 +132,28 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
   const res = resolveIntegration(ctx.cache, obj);
   const suspended = obj.spec.suspend === true;
   let scheduleIssue: string | undefined;
-  let intervalMs = 5 * 60_000;
-  let fullResyncIntervalMs = 24 * 3_600_000;
+  let schedule: Schedule | undefined;
   try {
-    intervalMs = parseDuration(res.resolved?.spec.schedule?.interval ?? obj.spec.schedule?.interval ?? '5m');
-    fullResyncIntervalMs = parseDuration(res.resolved?.spec.schedule?.fullResyncInterval ?? obj.spec.schedule?.fullResyncInterval ?? '24h');
+    schedule = scheduleOf(obj.spec);
   } catch (err) {
-    scheduleIssue = `spec.schedule: ${err instanceof Error ? err.message : String(err)}`;
+    scheduleIssue = err instanceof Error ? err.message : String(err);
   }
   const staticIssues = scheduleIssue ? [...res.issues, scheduleIssue] : res.issues;
   const spec = res.resolved?.spec ?? obj.spec;
   recordIntegrationSettings(ctx.metrics, namespace, name, {
-    intervalSeconds: scheduleIssue ? undefined : intervalMs / 1000,
+    intervalSeconds: schedule ? schedule.intervalMs / 1000 : undefined,
     dailyRequests: spec.hubspot?.rateLimit?.dailyRequests,
     requestsPerTenSeconds: spec.hubspot?.rateLimit?.requestsPerTenSeconds,
   });
 
   let worker = ctx.workers.get(key);
-  if (res.resolved && !scheduleIssue) {
+  if (res.resolved && schedule) {
     const cfg: WorkerConfig = {
       resolved: res.resolved,
       suspended,
       syncRequest: obj.metadata.annotations?.[ANNOTATIONS.syncRequestedAt],
       resyncRequest: obj.metadata.annotations?.[ANNOTATIONS.resyncRequestedAt],
-      intervalMs,
-      fullResyncIntervalMs,
+      ...schedule,
     };
     // Every reconcile: a new object type in the spec gets its zero series before its first cycle.
     initIntegrationCounters(ctx.metrics, namespace, name, res.resolved.spec.objects);
@@ -269,14 +267,6 @@ interface PendingEvent {
   message: string;
 }
 
-const FAILURE_REASONS = new Set<string>([
-  READY_REASONS.AuthenticationFailed,
-  READY_REASONS.PermissionDenied,
-  READY_REASONS.TargetUnavailable,
-  READY_REASONS.RateLimited,
-  READY_REASONS.SyncFailed,
-]);
-
 /** Events for what changed between two statuses: transitions only, never one per cycle. */
 export function transitionEvents(before: HubSpotIntegrationStatus | undefined, after: HubSpotIntegrationStatus | undefined): PendingEvent[] {
   const out: PendingEvent[] = [];
@@ -291,11 +281,10 @@ export function transitionEvents(before: HubSpotIntegrationStatus | undefined, a
     out.push({ type: 'Normal', reason: 'Resumed', message: 'Sync resumed' });
   }
   if (now.status === 'True' && was?.status !== 'True') out.push({ type: 'Normal', reason: 'Ready', message: now.message });
-  if (now.reason === READY_REASONS.InvalidSpec && (changed(was) || was?.message !== now.message)) {
-    out.push({ type: 'Warning', reason: 'InvalidSpec', message: now.message });
-  }
-  if (FAILURE_REASONS.has(now.reason) && (changed(was) || was?.message !== now.message)) {
-    out.push({ type: 'Warning', reason: 'SyncFailed', message: now.message });
+  // Warnings (InvalidSpec, the failures): on a new reason, and on a new message of the same one.
+  const policy = readyReasonPolicy(now.reason);
+  if (policy?.event?.type === 'Warning' && (changed(was) || was?.message !== now.message)) {
+    out.push({ type: 'Warning', reason: policy.event.reason, message: now.message });
   }
   if (!before?.lastSuccessfulSyncTime && after?.lastSuccessfulSyncTime) {
     const objects = (after.objects ?? []).map((o) => `${o.type}: ${o.linkedRecords ?? 0} linked, ${o.hubspotRecords ?? 0} in HubSpot, ${o.targetRecords ?? 0} in the table`).join('; ');

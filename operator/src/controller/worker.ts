@@ -11,8 +11,7 @@ import type { ErrorCategory } from '../api/categories.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from '../sync/types.js';
 import { systemClock, type Clock } from '../kube/clock.js';
 import { isConnectionError } from '../target/postgres/db.js';
-import { delayFor } from '../kube/backoff.js';
-import { nextCycle } from './scheduler.js';
+import { nextCycle, retryDelay, revalidateDelay } from './scheduler.js';
 import type { SyncSlots } from './sync-slots.js';
 import type { PropertyCache } from '../hubspot/property-cache.js';
 
@@ -246,7 +245,7 @@ export class SyncWorker {
     if (this.st.specIssues.length > 0) {
       // The fix may happen outside the configuration (a property created in HubSpot, a column
       // added): re-validate now and then, and at once when the configuration changes.
-      await this.waitFor(this.clock.now() + Math.min(Math.max(cfg.intervalMs, 10_000), 5 * 60_000));
+      await this.waitFor(this.clock.now() + revalidateDelay(cfg.intervalMs));
       if (this.cfgHash === hash) this.validatedHash = undefined;
       return;
     }
@@ -374,9 +373,7 @@ export class SyncWorker {
 
   /** When to retry after the latest failure: exponential, capped at the schedule interval. */
   private retryAt(): number {
-    const base = this.o.retryBaseMs ?? 1_000;
-    const delay = Math.min(delayFor(this.failures - 1, base, 5 * 60_000), Math.max(this.cfg.intervalMs, base));
-    return (this.lastFailureAt ?? this.clock.now()) + delay;
+    return (this.lastFailureAt ?? this.clock.now()) + retryDelay(this.failures, this.cfg.intervalMs, this.o.retryBaseMs);
   }
 
   private fail(err: unknown, what: string): void {
