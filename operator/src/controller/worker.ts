@@ -228,7 +228,12 @@ export class SyncWorker {
     }
     const engine = this.engine!;
     if (this.validatedHash !== hash) {
+      // Validation reads both sides (HubSpot properties, the tables): it takes a sync slot too,
+      // so hundreds of engines starting together do not open hundreds of connections at once.
+      const release = await this.acquireSlot();
+      if (!release) return;
       try {
+        if (this.stopped || this.cfg.suspended || this.cfgHash !== hash) return;
         const issues = await engine.validate();
         this.st.specIssues = issues;
         this.validatedHash = hash;
@@ -237,9 +242,13 @@ export class SyncWorker {
         }
         this.o.onChange();
       } catch (err) {
+        release();
         this.fail(err, 'validation failed');
+        await this.releaseTargetOnFailure();
         await this.waitFor(this.retryAt());
         return;
+      } finally {
+        release();
       }
     }
     if (this.st.specIssues.length > 0) {
@@ -268,6 +277,16 @@ export class SyncWorker {
     } finally {
       release();
     }
+    await this.releaseTargetOnFailure();
+  }
+
+  /**
+   * After a failure of the target (unreachable, or refusing connections because its limit is
+   * reached): close the engine so a failing integration holds no connection while it backs off;
+   * the retry builds a new one.
+   */
+  private async releaseTargetOnFailure(): Promise<void> {
+    if (this.st.failure?.category === 'Target' && this.engine) await this.closeEngine();
   }
 
   private nextCycle(): { next: ReturnType<typeof nextCycle>; syncRequested: boolean; resyncRequested: boolean } {

@@ -1,7 +1,8 @@
 /**
  * A database that refuses connections (PostgreSQL's "too many clients", SQLSTATE 53300) while the
  * worker validates or runs a cycle: the integration reports TargetUnavailable with the server's
- * message, the worker retries with growing delays, and nothing throws out of the worker.
+ * message, the worker closes its engine (no connection held while it backs off) and retries
+ * with growing delays, and nothing throws out of the worker.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ describe('SyncWorker with a database that refuses connections', () => {
     const clock = new ManualClock(0);
     let accepting = false;
     const attempts: number[] = [];
+    let closes = 0;
     const engine: SyncEngine = {
       validate: async () => {
         attempts.push(clock.now());
@@ -37,7 +39,9 @@ describe('SyncWorker with a database that refuses connections', () => {
       },
       waitForTargetChange: (signal) => new Promise<void>((r) => signal.addEventListener('abort', () => r())),
       cleanup: async () => {},
-      close: async () => {},
+      close: async () => {
+        closes++;
+      },
     };
     const failures: (string | undefined)[] = [];
     const worker = new SyncWorker({
@@ -51,6 +55,8 @@ describe('SyncWorker with a database that refuses connections', () => {
     const ready = status.conditions!.find((c) => c.type === 'Ready')!;
     expect(ready).toMatchObject({ status: 'False', reason: 'TargetUnavailable', message: 'Target: sorry, too many clients already' });
     expect(status.conditions!.find((c) => c.type === 'Stalled')).toBeUndefined();
+    // While it backs off, the failing integration holds no connection: its engine is closed.
+    expect(closes).toBe(1);
     await clock.advance(60_000);
     // 0, then 1 s, 2 s, 4 s, 8 s, 16 s, 32 s later: exponential.
     const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
