@@ -267,8 +267,14 @@ async function main() {
   const idleKb = rssKb(pid);
   const idleConnections = await connections();
   const requestsBefore = hubspotRequests();
+  const routesBefore = { ...hubspot.stats().requests.byRoute };
   await sleep(IDLE_SECONDS * 1000);
   const idleRequests = hubspotRequests() - requestsBefore;
+  const idleByRoute = Object.fromEntries(
+    Object.entries(hubspot.stats().requests.byRoute)
+      .map(([route, n]) => [route, n - (routesBefore[route] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
   const idleKb2 = rssKb(pid);
   log(`idle: ${mib(idleKb)} MiB, ${idleConnections} connections, ${idleRequests} HubSpot requests in ${IDLE_SECONDS}s`);
 
@@ -326,6 +332,7 @@ async function main() {
     specChangeToObservedGenerationMs: { simultaneous: CHANGES, ...percentiles(latencies), missing: CHANGES - latencies.length },
     syncQueue: { cycles: queueWaitCount, meanWaitMs: queueWaitCount ? Math.round(((queueWaitSum ?? 0) / queueWaitCount) * 1000) : undefined },
     hubspotRequestsPerIdleMinute: Math.round((idleRequests / IDLE_SECONDS) * 60 * 10) / 10,
+    hubspotIdleRequestsByRoute: idleByRoute,
     operatorExited: exited ?? false,
     operatorErrors: op.lines.filter((l) => l.includes('"level":50') || l.includes('"level":60')).length,
   };
