@@ -1,5 +1,5 @@
 /**
- * The operator process: informers for the three kinds and Secrets (always running, so a standby
+ * The operator process: informers for the three kinds and the referenced Secrets (always running, so a standby
  * has a warm cache and /readyz means something), leader election, and — only while leading —
  * the work queues, reconcilers and sync workers. Losing leadership stops every worker at its
  * batch boundary; shutdown (SIGTERM) does the same and then releases the Lease.
@@ -27,7 +27,6 @@ import { WorkQueue, type WorkQueueObserver } from '../kube/workqueue.js';
 
 export const DEFAULT_MAX_CONCURRENT_SYNCS = 8;
 export const DEFAULT_DB_POOL_SIZE = 10;
-
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
