@@ -86,4 +86,17 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     expect(await h.rows(`SELECT email FROM {schema}.contacts`)).toEqual([]);
     expect(await h.hs.listAll('contacts', ['email'])).toEqual([]);
   });
+
+  it('a row deleted after the lost commit stays deleted with deletes.fromTarget Ignore (HubSpot keeps its record, no row comes back)', async () => {
+    h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot: 'Propagate', fromTarget: 'Ignore' } }] });
+    await h.cycle('initial');
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('kept@example.com', 'F')`);
+    await lostCreate(h, 'kept@example.com', { firstname: 'F' });
+    await h.exec(`DELETE FROM {schema}.contacts WHERE email = 'kept@example.com'`);
+    await h.cycle();
+    await h.cycle('full');
+    await h.settle();
+    expect(await h.rows(`SELECT email FROM {schema}.contacts`)).toEqual([]);
+    expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email)).toEqual(['kept@example.com']);
+  });
 });
