@@ -52,4 +52,18 @@ describe.each(kinds)('a stale search view is never applied (%s)', (dbKind) => {
       expect(r.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 0, updated: 0, deleted: 0 });
     }
   });
+
+  it('a full reconciliation (list, consistent) still repairs drift the guard would skip', async () => {
+    h = await Harness.start({ dbKind, objects: [{ conflictResolution: 'HubSpotWins' }] });
+    const c = await h.hs.create('contacts', { email: 'drift@example.com', firstname: 'F0', lastname: 'L0' });
+    await h.cycle('initial');
+    // A link that claims a HubSpot time later than any real edit (e.g. a clock jump): every search
+    // result now looks stale to the incremental pull.
+    await h.exec(`UPDATE {state}.links SET hs_modified = '2100-01-01 00:00:00' WHERE integration_uid = $1`, [h.cfg.uid]);
+    await h.hs.update('contacts', c.id, { firstname: 'F-hub' });
+    await h.cycle();
+    expect(await h.rows(`SELECT firstname FROM {schema}.contacts`)).toEqual([{ firstname: 'F0' }]); // skipped as stale
+    await h.cycle('full');
+    expect(await h.rows(`SELECT firstname, lastname FROM {schema}.contacts`)).toEqual([{ firstname: 'F-hub', lastname: 'L0' }]);
+  });
 });
