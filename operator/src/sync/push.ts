@@ -172,10 +172,12 @@ function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], rea
       continue;
     }
     if (link?.deletedSide === 'hubspot') continue;
+    let reusedKey = false;
     if (link?.deletedSide === 'target') {
       // A new row reuses the key of a deleted one: it is a new record.
       work.linkDeletes.push(link.hubspotId);
       link = undefined;
+      reusedKey = true;
     }
     const r = evaluateFilters(plan.filters, 'toHubSpot', typeOf, targetValueAsHubSpot(plan, row));
     for (const n of r.matched) counters.filterMatches[n] = (counters.filterMatches[n] ?? 0) + 1;
@@ -190,7 +192,7 @@ function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], rea
         if (read.unchanged.has(e.key)) continue; // unchanged since the last sync
         planUpdate(plan, e, row, link, read.current.get(link.hubspotId), work, ledger);
       } else if (plan.createInHubSpot && plan.toHubSpot) {
-        work.creates.push(planCreate(ctx, plan, e, row, opts));
+        work.creates.push(planCreate(ctx, plan, e, row, opts, reusedKey));
       }
     } catch (err) {
       if (!isConversionError(err)) throw err;
@@ -220,15 +222,18 @@ function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now
 }
 
 /** A new row: an idempotent upsert keyed by the unique match property, else by the operator's external ID. */
-function planCreate(ctx: SyncContext, plan: ObjectPlan, e: PushEntry, row: Row, opts: PushOptions): Create {
+function planCreate(ctx: SyncContext, plan: ObjectPlan, e: PushEntry, row: Row, opts: PushOptions, reusedKey: boolean): Create {
   const res = reconcile(plan.fields, { tg: row, hubspotWritesDeferred: false });
   const matchValue = plan.match ? res.hubspotPatch[plan.match.property] : undefined;
   const useMatch = opts.uniqueMatch && matchValue !== undefined && matchValue !== '';
   // Every create carries the external ID (uid:key), also when upserting by the match property:
   // a create whose link commit is lost is then recognised as the operator's own (pull.ts) and
-  // found again when its row is deleted (findOwnCreatesOfGoneRows).
+  // found again when its row is deleted (findOwnCreatesOfGoneRows). Except a key reused after
+  // its row was deleted with deletes.fromTarget Ignore: the kept HubSpot record still holds that
+  // (unique) value, so an upsert by the match property goes without it.
   const externalId = externalIdOf(ctx.uid, e.key);
-  const props = { ...res.hubspotPatch, [ctx.externalIdProperty]: externalId };
+  const props: Record<string, string> = { ...res.hubspotPatch };
+  if (!(useMatch && reusedKey)) props[ctx.externalIdProperty] = externalId;
   const idProperty = useMatch ? plan.match!.property : ctx.externalIdProperty;
   const idValue = useMatch ? matchValue : externalId;
   return { e, props, baseline: res.baseline, idProperty, idValue };
