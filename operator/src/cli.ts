@@ -103,7 +103,6 @@ async function runCommand(args: string[]): Promise<void> {
   if (webhookPublicUrl !== undefined && webhookPublicUrl !== '' && !/^https?:\/\/[^\s/]+\/\S*$/.test(webhookPublicUrl)) {
     throw new UsageError(`--webhook-public-url: "${webhookPublicUrl}" is not a URL; expected the full target URL of the HubSpot app, e.g. https://hooks.example.com/webhooks/hubspot`);
   }
-  const maxConcurrentSyncs = parsePositiveInt(values['max-concurrent-syncs'] ?? env.MAX_CONCURRENT_SYNCS, '--max-concurrent-syncs', 8);
   const concurrency = parsePositiveInt(values.concurrency ?? env.CONCURRENCY, '--concurrency', DEFAULT_CONCURRENCY);
   const maxConcurrentSyncs = parsePositiveInt(values['max-concurrent-syncs'] ?? env.MAX_CONCURRENT_SYNCS, '--max-concurrent-syncs', DEFAULT_MAX_CONCURRENT_SYNCS);
   const dbPoolSize = parsePositiveInt(values['db-pool-size'] ?? env.DB_POOL_SIZE, '--db-pool-size', DEFAULT_DB_POOL_SIZE);
