@@ -9,7 +9,7 @@
  * (two target rows with one key → `Duplicate`), else created when create.inTarget allows.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import { KEY_FIELD, matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
+import { KEY_FIELD, matchKey, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
@@ -95,6 +95,10 @@ async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotO
     const link = links.get(o.id);
     if (link?.deletedSide) continue; // tombstone: a delete was not propagated; never resurrect
     if (link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties))) continue;
+    // A search result older than the HubSpot version the link already reflects (search lags
+    // writes; the push pass read the current record since): never applied.
+    const modified = hsModifiedOf(plan, o);
+    if (link && link.hsModified !== undefined && modified !== undefined && modified < link.hsModified) continue;
     const missing = missingRequired(plan.fields, 'hs', o.properties);
     if (missing.length) {
       ledger.fail({ hubspotId: o.id, targetKey: link?.targetKey }, 'Validation', `${plan.type} ${o.id}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
@@ -109,12 +113,12 @@ async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotO
  * The target rows of linked records, and the linked keys with target changes not pushed yet:
  * their capture time is the target's modification time (NewestWins).
  */
-async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, number>> {
+async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, PendingChange>> {
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
   const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column));
-  const pending = new Map<string, number>();
+  const pending = new Map<string, PendingChange>();
   if (linkedKeys.length) {
-    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e.lastCapturedMs);
+    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e);
   }
   for (const p of todo) if (p.link) p.row = rows.get(p.link.targetKey);
   return pending;
@@ -159,7 +163,7 @@ async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, to
 }
 
 /** Reconcile every record field by field into the writes of the page; duplicates and conversion failures are rejected. */
-function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string, number>, ledger: BatchLedger): { inserts: Insert[]; updates: Update[] } {
+function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string, PendingChange>, ledger: BatchLedger): { inserts: Insert[]; updates: Update[] } {
   const inserts: Insert[] = [];
   const updates: Update[] = [];
   for (const p of todo) {
@@ -176,11 +180,14 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
           tg: p.row,
           baseline: p.link ? { hs: p.link.hsValues, tg: p.link.tgValues } : undefined,
           hsModified: p.hsModified,
-          tgModified: (p.link && pendingTargetKeys.get(p.link.targetKey)) ?? p.link?.tgModified,
+          // The table's change times come from captured rows only: the operator's own recheck
+          // rows (R) never make the table look newer.
+          tgModified: (p.link && pendingTargetKeys.get(p.link.targetKey)?.lastChangedMs) ?? p.link?.tgModified,
+          tgFieldModified: p.link && pendingTargetKeys.get(p.link.targetKey)?.columnChangedMs,
           hubspotWritesDeferred: true,
         });
         const linkOnly = Object.keys(r.targetPatch).length === 0;
-        updates.push({ p, key, values: r.targetPatch, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0, linkOnly });
+        updates.push({ p, key, values: r.targetPatch, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0 || !!r.deferred, linkOnly });
       } else if (plan.createInTarget && plan.toTarget) {
         const r = reconcile(plan.fields, { hs: p.o.properties, hubspotWritesDeferred: true });
         const values: Row = { ...r.targetPatch };

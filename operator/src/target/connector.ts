@@ -152,6 +152,32 @@ export interface OutboxEntry {
   op: string;
   firstCapturedMs: number;
   lastCapturedMs: number;
+  /**
+   * When the table last changed this key, from captured rows only (I, U, D): the operator's
+   * own recheck rows (R) never count. Undefined when only R rows are pending.
+   */
+  lastChangedMs?: number;
+  /**
+   * Per column, the latest capture time of a change to it (the trigger compares OLD and NEW);
+   * `*` = a row captured without a column list (an insert, a delete, or a row captured before
+   * per-column capture existed), i.e. every column changed then. R rows never count.
+   */
+  columnChangedMs: Record<string, number>;
+}
+
+/** Pending captured changes of one key (see OutboxEntry). */
+export interface PendingChange {
+  key: string;
+  lastCapturedMs: number;
+  lastChangedMs?: number;
+  columnChangedMs: Record<string, number>;
+}
+
+/** A failing record whose next retry is due (see StateReader.dueErrors). */
+export interface DueError {
+  hubspotId?: string;
+  targetKey?: string;
+  direction: SyncDirectionName;
 }
 
 export interface RecordError {
@@ -190,10 +216,16 @@ export interface StateReader {
   linksByMatchKeys(objectType: string, keys: string[]): Promise<LinkRow[]>;
   countLinks(objectType: string): Promise<number>;
   getCursor(objectType: string, phase: string): Promise<CursorRow | undefined>;
-  /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
-  nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The oldest captured keys of a table, coalesced: one entry per key with its last operation.
+   * With `objectType`, keys with a target → HubSpot record error whose next attempt is not due
+   * yet are left out (they stay in the outbox until their retry).
+   */
+  nextOutboxBatch(table: string, limit: number, objectType?: string): Promise<OutboxEntry[]>;
   /** Pending outbox entries for some keys. */
-  outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]>;
+  outboxFor(table: string, keys: string[]): Promise<PendingChange[]>;
+  /** Failing records of an object type whose next attempt is due (next_attempt_at <= now). */
+  dueErrors(objectType: string, limit: number): Promise<DueError[]>;
   /** Distinct keys with pending captured changes. */
   pendingChanges(table: string): Promise<number>;
   /** Age in seconds of the oldest unapplied change of this integration (0 when none). */
@@ -212,8 +244,13 @@ export interface StateWriter extends StateReader {
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
   ackOutbox(table: string, entries: { key: string; maxId: string }[]): Promise<void>;
   enqueue(table: string, keys: string[], op: OutboxOp): Promise<void>;
-  /** One row per record: the latest failure wins. */
+  /**
+   * One row per record: the latest failure wins. Each failure counts an attempt and schedules
+   * the next one with exponential backoff (1 minute doubling to 1 hour: retryDelayMs).
+   */
   recordErrors(errors: RecordError[]): Promise<void>;
+  /** Every failing record of this integration is due now (config changed, sync/resync requested). */
+  retryErrorsNow(): Promise<void>;
   /** A record synced in one direction: forget its errors of that direction (undefined: both). */
   clearErrors(objectType: string, hubspotIds: string[], targetKeys: string[], direction?: SyncDirectionName): Promise<void>;
   audit(entries: AuditEntry[]): Promise<void>;
@@ -426,4 +463,10 @@ export interface Connector {
 /** What a connector module (`target/<kind>/index.ts`) exports for the factory. */
 export interface ConnectorModule {
   openConnector(databaseUrl: string | undefined, opts: ConnectorOptions): Promise<Connector>;
+}
+
+/** Backoff of a failing record after its n-th failed attempt (n ≥ 1): 1 minute doubling to 1 hour. */
+export function retryDelayMs(attempts: number): number {
+  const n = Math.max(1, Math.floor(attempts));
+  return Math.min(60_000 * 2 ** Math.min(n - 1, 10), 3_600_000);
 }

@@ -20,7 +20,6 @@ import { Harness } from './harness.js';
 
 // PostgreSQL when available (the production target), else PGlite.
 const kinds = (await availableDbKinds()).slice(0, 1);
-const perFieldFixed = !!process.env.NEWEST_WINS_PER_FIELD;
 
 /** Make the next write's timestamp strictly later than the previous one (ms clocks on both sides). */
 async function tick(): Promise<void> {
@@ -121,7 +120,7 @@ describe.each(kinds)('NewestWins: the later write of a field wins, already today
 });
 
 // Issue 16: these lose the newer write on today's code. Flip with NEWEST_WINS_PER_FIELD=1.
-describe.skipIf(!perFieldFixed).each(kinds)('NewestWins per field and never stamped by the operator (issue 16) (%s)', (dbKind) => {
+describe.each(kinds)('NewestWins per field and never stamped by the operator (issue 16) (%s)', (dbKind) => {
   let h: Harness | undefined;
   afterEach(async () => {
     await h?.close();
