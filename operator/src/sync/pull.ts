@@ -9,7 +9,7 @@
  * (two target rows with one key → `Duplicate`), else created when create.inTarget allows.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import { KEY_FIELD, matchKey, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
+import { KEY_FIELD, matchKey, VERSION_FIELD, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
@@ -115,7 +115,8 @@ async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotO
  */
 async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, PendingChange>> {
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
-  const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column));
+  // With a version token: the page's update of a row is conditional on it (see writePage).
+  const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column), { version: true });
   const pending = new Map<string, PendingChange>();
   if (linkedKeys.length) {
     for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e);
@@ -231,11 +232,27 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
         ledger.ok({ hubspotId: id, targetKey: key }, 'create', { count: 'created' });
       });
 
-      const upd = await tx.rows.updateRows(t, updates.map((u) => ({ key: u.key, values: u.values })));
-      const failedUpd = new Map(upd.map((f) => [f.index, f.message]));
+      // Each row update is conditional on the row still holding what was read (its version
+      // token): the rows were read before this transaction, and a table edit committed since
+      // must not be overwritten (a lost update). Such a row keeps its old link; its captured
+      // edit and this HubSpot change meet in the push pass, through the conflict rules.
+      const columns = plan.fields.map((f) => f.column);
+      const upd = await tx.rows.updateRows(
+        t,
+        updates.map((u) => {
+          const version = u.p.row?.[VERSION_FIELD];
+          return { key: u.key, values: u.values, ...(typeof version === 'string' ? { ifVersion: { columns, version } } : {}) };
+        }),
+      );
+      const failedUpd = new Map(upd.filter((f) => !f.changed).map((f) => [f.index, f.message]));
+      const changedUpd = new Set(upd.filter((f) => f.changed).map((f) => f.index));
       updates.forEach((u, idx) => {
         const err = failedUpd.get(idx);
         const ref = { hubspotId: u.p.o.id, targetKey: u.key };
+        if (changedUpd.has(idx)) {
+          recheck.push(u.key);
+          return;
+        }
         if (err !== undefined) {
           ledger.fail(ref, 'Target', `${plan.type} ${u.p.o.id}: update of ${plan.schema}.${plan.table} key ${u.key} failed: ${err}`);
           return;

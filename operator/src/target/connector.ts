@@ -75,11 +75,24 @@ export type Row = Record<string, unknown>;
 
 /** Every row a connector returns carries its key, as a string, under this name. */
 export const KEY_FIELD = '__key';
+/**
+ * With `selectRows(..., { version: true })`, each row carries a version token of the selected
+ * columns here; `updateRows` entries with `ifVersion` write only while the row still has it.
+ */
+export const VERSION_FIELD = '__version';
+
+/** Update a row only if its columns still hold what was read (the token of selectRows). */
+export interface IfVersion {
+  columns: string[];
+  version: string;
+}
 
 /** One row of a batch write that failed; `message` describes the failure (no values of other rows). */
 export interface WriteFailure {
   index: number;
   message: string;
+  /** The row changed (or went) since it was read (`ifVersion`): not written, nothing failed. */
+  changed?: boolean;
 }
 
 /**
@@ -98,7 +111,7 @@ export function matchKey(v: unknown, how: MatchNormalisation): string | null {
 
 export interface RowReader {
   /** Rows by key (keys as strings), with only `columns` (plus KEY_FIELD). Missing keys are absent from the map. */
-  selectRows(t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>>;
+  selectRows(t: TableRef, keys: string[], columns: string[], opts?: { version?: boolean }): Promise<Map<string, Row>>;
   /** Rows whose `column`, normalised by `how`, equals one of `values` (already normalised); with `columns`, `column` and KEY_FIELD. */
   selectByMatch(t: TableRef, column: string, how: MatchNormalisation, values: string[], columns: string[]): Promise<Row[]>;
   /** Keys of the next `limit` rows after `afterKey` in key order (a keyset scan on the primary key). */
@@ -110,8 +123,13 @@ export interface RowReader {
 export interface RowWriter {
   /** Insert rows (column → value; absent columns take their default); each row's key, or its failure. */
   insertRows(t: TableRef, rows: Row[]): Promise<{ keys: (string | undefined)[]; failures: WriteFailure[] }>;
-  /** Update rows by key, each with its own column set (an empty set is skipped). */
-  updateRows(t: TableRef, updates: { key: string; values: Row }[]): Promise<WriteFailure[]>;
+  /**
+   * Update rows by key, each with its own column set (an empty set is skipped). With `ifVersion`
+   * the update is conditional, decided on the row's latest committed version (a row locked by
+   * another transaction is waited for and re-checked): a row changed since it was read comes
+   * back as a failure with `changed: true` and is not written.
+   */
+  updateRows(t: TableRef, updates: { key: string; values: Row; ifVersion?: IfVersion }[]): Promise<WriteFailure[]>;
   deleteRows(t: TableRef, keys: string[]): Promise<WriteFailure[]>;
 }
 
