@@ -14,7 +14,7 @@ import { baselineHashes, countersOf, errorMessage, hsModifiedOf, targetValueAsHu
 import { evaluateFilters } from './filter.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { canonHubSpot, canonTarget, isConversionError, parseTime } from './values.js';
+import { canonHubSpot, canonTarget, hubSpotToTarget, isConversionError, parseTime } from './values.js';
 
 export interface PushEntry {
   key: string;
@@ -92,10 +92,7 @@ async function readCurrentHubSpot(
 ): Promise<{ unchanged: Set<string>; current: Map<string, HubSpotObject> }> {
   const unchanged = new Set<string>();
   const ids: string[] = [];
-  // NewestWins fields the table changed since the last sync may be in conflict: ask HubSpot for
-  // those properties' change times (propertiesWithHistory), and only those (request cost).
-  const history = new Set<string>();
-  const newest = plan.fields.filter((f) => f.conflict === 'NewestWins' && f.mode === 'Overwrite' && f.toTarget && f.toHubSpot);
+  const linkOf = new Map<string, { link: LinkRow; row: Row }>();
   for (const e of entries) {
     const row = rows.get(e.key);
     const link = links.get(e.key);
@@ -103,15 +100,42 @@ async function readCurrentHubSpot(
     if (e.op !== 'R' && link.tgHash === tgHashOf(plan, tgValuesOf(plan.fields, row))) unchanged.add(e.key);
     else {
       ids.push(link.hubspotId);
-      for (const f of newest) if (!(f.column in link.tgValues) || link.tgValues[f.column] !== canonTarget(f, row[f.column])) history.add(f.property);
+      linkOf.set(link.hubspotId, { link, row });
     }
   }
   const current = new Map<string, HubSpotObject>();
   if (ids.length === 0 || !plan.toHubSpot || !pushDependsOnHubSpot(plan)) return { unchanged, current };
   // Records HubSpot no longer has come back as errors: they keep their last known values here,
   // and the update reports them (or the pull pass applies the delete).
-  const res = await ctx.hubspot.batchRead(plan.type, { ids, properties: plan.properties, ...(history.size ? { propertiesWithHistory: [...history] } : {}) });
+  const res = await ctx.hubspot.batchRead(plan.type, { ids, properties: plan.properties });
   for (const o of res.results) current.set(o.id, o);
+  // NewestWins fields changed on BOTH sides since the last sync are in conflict: only for those
+  // records and properties, read again with propertiesWithHistory (each property's own change
+  // time). No conflict, no extra request.
+  const newest = plan.fields.filter((f) => f.conflict === 'NewestWins' && f.mode === 'Overwrite' && f.toTarget && f.toHubSpot);
+  const history = new Set<string>();
+  const conflicted: string[] = [];
+  for (const [id, o] of current) {
+    const lr = linkOf.get(id);
+    if (!lr) continue;
+    const props = newest.filter((f) => {
+      const hasBase = f.property in lr.link.hsValues && f.column in lr.link.tgValues;
+      const h = canonHubSpot(f, o.properties[f.property]);
+      const t = canonTarget(f, lr.row[f.column]);
+      if (!hasBase || lr.link.hsValues[f.property] === h || lr.link.tgValues[f.column] === t) return false;
+      try {
+        return canonTarget(f, hubSpotToTarget(f, o.properties[f.property])) !== t;
+      } catch {
+        return false; // a conversion failure: the record's Mapping error, reported by reconcile
+      }
+    });
+    if (props.length === 0) continue;
+    conflicted.push(id);
+    for (const f of props) history.add(f.property);
+  }
+  if (conflicted.length === 0) return { unchanged, current };
+  const hist = await ctx.hubspot.batchRead(plan.type, { ids: conflicted, properties: plan.properties, propertiesWithHistory: [...history] });
+  for (const o of hist.results) current.set(o.id, o);
   return { unchanged, current };
 }
 
