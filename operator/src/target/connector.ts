@@ -237,7 +237,8 @@ export interface StateReader {
   /**
    * The oldest captured keys of a table, coalesced: one entry per key with its last operation.
    * With `objectType`, keys with a target → HubSpot record error whose next attempt is not due
-   * yet are left out (they stay in the outbox until their retry).
+   * yet are left out (they stay in the outbox until their retry) — unless the table changed
+   * them again after the failure (a new captured row goes at once; R rows do not).
    */
   nextOutboxBatch(table: string, limit: number, objectType?: string): Promise<OutboxEntry[]>;
   /** Pending outbox entries for some keys. */

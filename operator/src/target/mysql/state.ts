@@ -165,7 +165,8 @@ export class MySqlState implements StateWriter {
       objectType === undefined
         ? ''
         : `AND NOT EXISTS (SELECT 1 FROM ${this.s}.record_errors e WHERE e.integration_uid = x.integration_uid AND e.object_type = ?
-             AND e.target_key = x.target_key AND e.direction = 'toHubSpot' AND e.next_attempt_at > CURRENT_TIMESTAMP(6))`;
+             AND e.target_key = x.target_key AND e.direction = 'toHubSpot' AND e.next_attempt_at > CURRENT_TIMESTAMP(6)
+             AND (x.op = 'R' OR x.captured_at <= e.last_seen))`;
     const r = await this.q.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
       `SELECT o.target_key, CAST(MAX(o.id) AS CHAR) AS max_id,
               SUBSTRING(MAX(CONCAT(LPAD(o.id, 20, '0'), o.op)), 21) AS last_op,

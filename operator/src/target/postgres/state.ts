@@ -155,7 +155,9 @@ export class StateStore implements StateWriter {
       objectType === undefined
         ? ''
         : `AND NOT EXISTS (SELECT 1 FROM ${this.s}.record_errors e WHERE e.integration_uid = $1 AND e.object_type = $5
-             AND e.target_key = x.target_key AND e.direction = 'toHubSpot' AND e.next_attempt_at > now())`;
+             AND e.target_key = x.target_key AND e.direction = 'toHubSpot' AND e.next_attempt_at > now()
+             -- a change captured after the failure goes at once (the operator's own R rows do not)
+             AND (x.op = 'R' OR x.captured_at <= e.last_seen))`;
     const r = await this.q.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
       `WITH head AS (
          SELECT target_key, min(id) AS first_id FROM (
