@@ -21,6 +21,7 @@ import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
+import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './retry.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
 
@@ -288,10 +289,13 @@ class Engine implements SyncEngine {
       await ctx.target.transaction((tx) => tx.state.setCursor(plan.type, 'import', { completed: true, data: {} }));
     }
     if (!initialDone || full) await ctx.target.analyze();
+    await retryHubSpotSide(ctx, rt);
     if (plan.toHubSpot) {
       await runTargetScan(ctx, rt, 'seed');
       if (full) await runTargetScan(ctx, rt, 'full_seed');
+      const dueKeys = await queueTargetSideRetries(ctx, rt);
       await runDrain(ctx, rt);
+      await forgetOutOfScope(ctx, rt, 'toHubSpot', dueKeys);
     }
     // The pass completed: forget the full-pass cursors, remember the field set.
     await ctx.target.transaction(async (tx) => {
@@ -301,7 +305,10 @@ class Engine implements SyncEngine {
     });
   }
 
-  async runCycle(kind: CycleKind, signal: AbortSignal): Promise<CycleReport> {
+  /** Whether this engine ran a cycle yet: a new engine means a new config (spec, mappings, filters, Secret). */
+  private retriedOnStart = false;
+
+  async runCycle(kind: CycleKind, signal: AbortSignal, opts: { retryNow?: boolean } = {}): Promise<CycleReport> {
     const startedAt = new Date().toISOString();
     const counters = new Map<string, ReturnType<typeof emptyCounters>>();
     let completed = false;
@@ -324,6 +331,12 @@ class Engine implements SyncEngine {
       } else {
         runtimes = prepared.runtimes;
         const ctx = this.context(target, signal, counters);
+        // Failing records are due at once after a config change (a new engine), on a sync or
+        // resync request and on a full cycle; otherwise by their backoff (DESIGN §3 "Convergence").
+        if (opts.retryNow || kind === 'full' || !this.retriedOnStart) {
+          await target.transaction((tx) => tx.state.retryErrorsNow());
+          this.retriedOnStart = true;
+        }
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);
