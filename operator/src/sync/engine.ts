@@ -19,6 +19,7 @@ import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '..
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
+import { DryRun } from './observe.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
@@ -178,12 +179,13 @@ class Engine implements SyncEngine {
   }
 
   /** Create what the spec asks for (tables/columns, HubSpot properties), then plan again. */
-  private async prepare(refresh: boolean): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
+  private async prepare(refresh: boolean, observe = false): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
     let { plans, issues } = await this.plan(refresh);
     if (issues.length) return { runtimes: [], issues };
     let changed = false;
     const target = await this.connector();
-    for (const { plan } of plans) {
+    // Observe creates nothing (no HubSpot property, no table or column, no trigger).
+    for (const { plan } of observe ? [] : plans) {
       for (const f of plan.missingProperties) {
         const kind = propertyTypeFor(f.columnKind);
         this.log.info({ objectType: plan.type, property: f.property }, 'creating missing HubSpot property');
@@ -204,7 +206,7 @@ class Engine implements SyncEngine {
     const runtimes: ObjectRuntime[] = [];
     for (const { plan, keyDataType } of plans) {
       const table = tableRef(plan, keyDataType);
-      if (plan.toHubSpot && !this.captured.has(plan.table)) {
+      if (plan.toHubSpot && !observe && !this.captured.has(plan.table)) {
         await (await this.store()).installCapture(table);
         this.captured.add(plan.table);
       }
@@ -214,7 +216,7 @@ class Engine implements SyncEngine {
         plan,
         table,
         uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || objectTypeDescriptor(plan.type).uniqueProperties.includes(matchProp.name)),
-        ensureExternalIdProperty: () => this.ensureExternalIdProperty(plan.type),
+        ensureExternalIdProperty: observe ? async () => {} : () => this.ensureExternalIdProperty(plan.type),
       });
     }
     return { runtimes, issues };
@@ -241,14 +243,16 @@ class Engine implements SyncEngine {
     }
   }
 
-  private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {
+  private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters'], dry?: DryRun): SyncContext {
+    const t = dry ? dry.connector(target) : target;
     return {
       uid: this.cfg.uid,
       logger: this.log,
-      observer: this.deps.observer,
-      target,
-      state: target.state,
-      hubspot: this.client(),
+      // A dry run reports no synced records or errors to the metrics.
+      observer: dry ? undefined : this.deps.observer,
+      target: t,
+      state: t.state,
+      hubspot: dry ? dry.hubspot(this.client()) : this.client(),
       lookbackMs: this.deps.lookbackMs ?? DEFAULT_LOOKBACK_MS,
       externalIdProperty: EXTERNAL_ID_PROPERTY,
       signal,
@@ -303,6 +307,9 @@ class Engine implements SyncEngine {
     let systemic: CycleReport['systemic'];
     let runtimes: ObjectRuntime[] = [];
     let target: Connector | undefined;
+    let observe = false;
+    let dry: DryRun | undefined;
+    let plan: CycleReport['plan'];
     try {
       target = await this.store();
       if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
@@ -312,19 +319,26 @@ class Engine implements SyncEngine {
         }
         this.portalId = actual;
       }
-      const prepared = await this.prepare(kind !== 'incremental');
+      observe = this.cfg.spec.mode === 'Observe';
+      const prepared = await this.prepare(kind !== 'incremental', observe);
       if (prepared.issues.length) {
         const first = prepared.issues[0]!;
         systemic = { category: 'Validation', reason: 'InvalidSpec', message: `${first.kind} ${first.name}: ${first.field}: ${first.message}` };
       } else {
         runtimes = prepared.runtimes;
-        const ctx = this.context(target, signal, counters);
+        dry = observe ? new DryRun(runtimes.map((r) => ({ type: r.plan.type, table: r.plan.table }))) : undefined;
+        const ctx = this.context(target, signal, counters, dry);
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);
           await this.syncObject(ctx, rt, kind);
         }
         completed = true;
+        if (dry) {
+          plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.changes, hubspotWriteRequests: dry.hubspotWrites };
+          counters.clear();
+          return await this.report(kind, startedAt, true, undefined, runtimes, counters, target, plan);
+        }
         // Listen from the first cycle on, so a change captured after it wakes the next wait.
         if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
         await target.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
@@ -348,6 +362,7 @@ class Engine implements SyncEngine {
     runtimes: ObjectRuntime[],
     counters: Map<string, ReturnType<typeof emptyCounters>>,
     target: Connector | undefined,
+    plan?: CycleReport['plan'],
   ): Promise<CycleReport> {
     const state: StateReader | undefined = target?.state;
     const usage = this.hubspot?.usage();
@@ -391,6 +406,7 @@ class Engine implements SyncEngine {
         dailyBudget: usage?.dailyBudget ?? this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
       },
       syncLagSeconds,
+      ...(plan ? { plan } : {}),
     };
   }
 
