@@ -1,0 +1,79 @@
+/**
+ * Observe mode (DESIGN §2.9): against overlapping data on both sides, an Observe cycle sends no
+ * HubSpot write request, changes no business row, leaves no state row and no trigger, and its
+ * plan counts equal what the following Sync cycle actually does, object by object.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { serverDbKinds } from '../../helpers/db.js';
+import { Harness, writeRequests } from './harness.js';
+
+const kinds = await serverDbKinds();
+const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log'];
+
+describe.each(kinds)('Observe mode (%s)', (dbKind) => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  async function businessRows(): Promise<string> {
+    return JSON.stringify(await h!.rows(`SELECT id, email, firstname, lastname, phone, company, lifecyclestage FROM {schema}.contacts ORDER BY id`));
+  }
+  async function stateRows(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const t of STATE_TABLES) out[t] = Number((await h!.rows(`SELECT count(*) AS n FROM {state}.${t} WHERE integration_uid = $1`, [h!.cfg.uid]))[0]!.n);
+    return out;
+  }
+
+  it('writes nothing, and plans exactly what the following Sync does', async () => {
+    h = await Harness.start({ dbKind });
+    h.cfg.spec.mode = 'Observe';
+    await h.restart();
+    // HubSpot: alice (differs from the row), bob (HubSpot only), erin (HubSpot only).
+    await h.hs.create('contacts', { email: 'alice@example.com', firstname: 'Alice', lastname: 'Liddell' });
+    await h.hs.create('contacts', { email: 'bob@example.com', firstname: 'Bob' });
+    await h.hs.create('contacts', { email: 'erin@example.com', firstname: 'Erin' });
+    // Table: alice (other first name), carol (table only), dave twice (a duplicate).
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('Alice@Example.com', 'Ally'), ('carol@example.com', 'Carol'), ('dave@example.com', 'Dave'), ('dave@example.com', 'David')`);
+
+    const rowsBefore = await businessRows();
+    const writesBefore = writeRequests((await h.hs.stats()).requests.byRoute);
+
+    const observed = await h.cycle('initial');
+    const again = await h.cycle('incremental');
+    expect(again.plan?.objects).toEqual(observed.plan?.objects);
+
+    // Nothing written anywhere.
+    expect(writeRequests((await h.hs.stats()).requests.byRoute)).toBe(writesBefore);
+    expect(await businessRows()).toBe(rowsBefore);
+    expect(await stateRows()).toEqual({ links: 0, cursors: 0, outbox: 0, record_errors: 0, audit_log: 0 });
+    expect(await h.triggerNames()).toEqual([]);
+    expect(observed.objects[0]!.lastCycle.toTarget).toEqual({ created: 0, updated: 0, deleted: 0 });
+
+    const plan = observed.plan!.objects[0]!;
+    expect(plan.type).toBe('contacts');
+    // bob + erin created in the table; carol created in HubSpot; alice linked (and updated: HubSpotWins); dave x2 duplicates.
+    expect(plan.toTarget).toEqual({ create: 2, update: 1, delete: 0 });
+    expect(plan.toHubSpot).toEqual({ create: 1, update: 0, delete: 0 });
+    expect(plan.link).toBe(1);
+    expect(plan.duplicates).toBe(2);
+    expect(plan.wouldFail).toBe(2);
+    expect(observed.plan!.hubspotWriteRequests).toBeGreaterThan(0);
+    const aliceDiff = observed.plan!.changes.find((c) => c.direction === 'toTarget' && c.operation === 'update');
+    expect(aliceDiff?.fields.firstname).toEqual({ before: 'Ally', after: 'Alice' });
+
+    // Switch to Sync: the same passes really run, and do exactly what the plan said.
+    h.cfg.spec.mode = 'Sync';
+    await h.restart();
+    const synced = await h.cycle('initial');
+    expect(synced.plan).toBeUndefined();
+    const c = synced.objects[0]!.lastCycle;
+    expect({ create: c.toTarget.created, update: c.toTarget.updated, delete: c.toTarget.deleted }).toEqual(plan.toTarget);
+    expect({ create: c.toHubSpot.created, update: c.toHubSpot.updated, delete: c.toHubSpot.deleted }).toEqual(plan.toHubSpot);
+    expect(c.failed).toBe(plan.wouldFail);
+    const links = Number((await h.rows(`SELECT count(*) AS n FROM {state}.links WHERE integration_uid = $1`, [h.cfg.uid]))[0]!.n);
+    expect(links).toBe(plan.toTarget.create + plan.toHubSpot.create + plan.link);
+    expect(await h.triggerNames()).toHaveLength(h.triggersPerCapture);
+  });
+});
