@@ -13,6 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
+import { parseDuration } from '../api/duration.js';
 import { objectTypeDescriptor } from '../api/object-types.js';
 import { createHubSpotClient } from '../hubspot/index.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
@@ -35,7 +36,7 @@ export interface SyncEngineDeps {
   dbPoolSize?: number;
   /** Incremental search lookback (default 5 minutes): HubSpot search is eventually consistent. */
   lookbackMs?: number;
-  /** Audit log retention in days (default 30). */
+  /** Audit log retention in days when spec.audit.retention is not set (default 30). */
   auditRetentionDays?: number;
 }
 
@@ -257,7 +258,21 @@ class Engine implements SyncEngine {
       externalIdProperty: EXTERNAL_ID_PROPERTY,
       signal,
       counters,
+      auditValues: this.cfg.spec.audit?.values !== false,
     };
+  }
+
+  /** spec.audit.retention (default 30d) in seconds. */
+  private auditRetentionSeconds(): number {
+    const r = this.cfg.spec.audit?.retention;
+    if (r) {
+      try {
+        return parseDuration(r) / 1000;
+      } catch {
+        // The CRD's pattern rejects a malformed duration; fall back to the default.
+      }
+    }
+    return (this.deps.auditRetentionDays ?? 30) * 86_400;
   }
 
   private async syncObject(ctx: SyncContext, rt: ObjectRuntime, kind: CycleKind): Promise<void> {
@@ -337,11 +352,15 @@ class Engine implements SyncEngine {
         if (dry) {
           plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.changes, hubspotWriteRequests: dry.hubspotWrites };
           counters.clear();
+          // The only state write of Observe: the full plan, for `hubspot-operator plan --details`.
+          // spec.audit.values: false keeps values out of the state schema: the stored diffs then name the fields only.
+          const stored = this.cfg.spec.audit?.values === false ? plan.changes.map((c) => ({ ...c, fields: Object.fromEntries(Object.keys(c.fields).map((f) => [f, {}])) })) : plan.changes;
+          await target.savePlan({ observedAt: new Date().toISOString(), objects: plan.objects, changes: stored });
           return await this.report(kind, startedAt, true, undefined, runtimes, counters, target, plan);
         }
         // Listen from the first cycle on, so a change captured after it wakes the next wait.
         if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
-        await target.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
+        await target.pruneAudit(this.auditRetentionSeconds()).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
       }
     } catch (err) {
       const s = toSystemic(err, this.target);

@@ -136,6 +136,8 @@ export class DryRun {
       syncLagSeconds: () => real.syncLagSeconds(),
       errorGroups: () => real.errorGroups(),
       listErrors: (limit) => real.listErrors(limit),
+      listAudit: (q) => real.listAudit(q),
+      getPlan: () => real.getPlan(),
       async upsertLinks(type, links) {
         const m = self.linkMap(type);
         for (const l of links) m.set(l.hubspotId, l);
@@ -215,6 +217,7 @@ export class DryRun {
       removeCapture: noop,
       analyze: noop,
       pruneAudit: async () => 0,
+      savePlan: noop,
       cleanup: noop,
       watchChanges: async () => noop,
       close: noop,

@@ -75,5 +75,36 @@ describe.each(kinds)('Observe mode (%s)', (dbKind) => {
     const links = Number((await h.rows(`SELECT count(*) AS n FROM {state}.links WHERE integration_uid = $1`, [h.cfg.uid]))[0]!.n);
     expect(links).toBe(plan.toTarget.create + plan.toHubSpot.create + plan.link);
     expect(await h.triggerNames()).toHaveLength(h.triggersPerCapture);
+
+    // The full plan stayed in the state schema (the only state Observe writes), with its diffs.
+    const [stored] = await h.rows(`SELECT summary, changes FROM {state}.plans WHERE integration_uid = $1`, [h.cfg.uid]);
+    const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+    expect(json(stored!.summary)).toEqual(observed.plan!.objects);
+    expect(json(stored!.changes)).toHaveLength(observed.plan!.changes.length);
+    // The audit log of the sync names the changed fields with before/after values (spec.audit.values default true).
+    const audit = await h.rows(`SELECT operation, direction, fields, changes FROM {state}.audit_log WHERE integration_uid = $1 AND operation = 'link+update'`, [h.cfg.uid]);
+    expect(audit).toHaveLength(1);
+    expect(json(audit[0]!.fields)).toContain('firstname');
+    expect(json(audit[0]!.changes).firstname).toEqual({ before: 'Ally', after: 'Alice' });
+  });
+
+  it('spec.audit: values false keeps field names only; retention prunes older entries', async () => {
+    h = await Harness.start({ dbKind });
+    h.cfg.spec.audit = { values: false, retention: '1d' };
+    await h.restart();
+    await h.hs.create('contacts', { email: 'zoe@example.com', firstname: 'Zoe' });
+    await h.cycle('initial');
+    const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+    const [created] = await h.rows(`SELECT fields, changes FROM {state}.audit_log WHERE integration_uid = $1 AND operation = 'create'`, [h.cfg.uid]);
+    expect(json(created!.fields)).toContain('email');
+    expect(created!.changes).toBeNull();
+    // Entries older than the retention go at the end of the next cycle; younger ones stay.
+    const ago = (hours: number) => (dbKind === 'mysql' ? `CURRENT_TIMESTAMP(6) - INTERVAL ${hours} HOUR` : `now() - interval '${hours} hours'`);
+    await h.exec(`INSERT INTO {state}.audit_log (integration_uid, at, object_type, direction, operation, outcome) VALUES ($1, ${ago(36)}, 'contacts', 'toTarget', 'old', 'ok')`, [h.cfg.uid]);
+    await h.exec(`INSERT INTO {state}.audit_log (integration_uid, at, object_type, direction, operation, outcome) VALUES ($1, ${ago(12)}, 'contacts', 'toTarget', 'recent', 'ok')`, [h.cfg.uid]);
+    await h.cycle();
+    const ops = (await h.rows(`SELECT operation FROM {state}.audit_log WHERE integration_uid = $1 ORDER BY id`, [h.cfg.uid])).map((r) => r.operation);
+    expect(ops).toContain('recent');
+    expect(ops).not.toContain('old');
   });
 });

@@ -313,6 +313,23 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
           ],
           "description": "Sync (the default) syncs both ways. Observe reads both sides and writes nothing — no HubSpot write request, no table change, no link, no trigger, no outbox acknowledgement — and reports in status.plan what a sync would do (the full plan with field-level diffs is kept in the state schema for `hubspot-operator plan`). Switching to Sync starts syncing from a fresh computation; the plan is never replayed."
         },
+        "audit": {
+          "type": "object",
+          "description": "The audit log of record-level operations in the state schema.",
+          "properties": {
+            "retention": {
+              "type": "string",
+              "default": "30d",
+              "pattern": "^([0-9]+(ms|s|m|h|d))+$",
+              "description": "How long audit entries are kept, a duration such as 30d, 7d or 12h. Default 30d."
+            },
+            "values": {
+              "type": "boolean",
+              "default": true,
+              "description": "Audit entries carry the changed field names and their before/after values (default true). false keeps the field names only, for data that must not be copied into the state schema."
+            }
+          }
+        },
         "suspend": {
           "type": "boolean",
           "default": false,

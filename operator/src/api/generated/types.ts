@@ -184,6 +184,19 @@ export interface HubSpotIntegrationSpec {
    */
   mode?: 'Sync' | 'Observe';
   /**
+   * The audit log of record-level operations in the state schema.
+   */
+  audit?: {
+    /**
+     * How long audit entries are kept, a duration such as 30d, 7d or 12h. Default 30d.
+     */
+    retention?: string;
+    /**
+     * Audit entries carry the changed field names and their before/after values (default true). false keeps the field names only, for data that must not be copied into the state schema.
+     */
+    values?: boolean;
+  };
+  /**
    * Pause the integration. While true, no reads or writes happen on either side (a batch in flight completes first); configuration and sync state are kept, changes made in the database keep being captured and are applied after resume. Default false.
    */
   suspend?: boolean;
