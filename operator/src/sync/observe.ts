@@ -183,7 +183,7 @@ export class DryRun {
       async insertRows(t, rows) {
         const keys = rows.map((r) => {
           const key = r[t.primaryKey] !== undefined && r[t.primaryKey] !== null ? String(r[t.primaryKey]) : String(-++self.seq);
-          self.addChange({ objectType: typeOf(t), direction: 'toTarget', operation: 'create', targetKey: key, fields: diff({}, r) });
+          self.addChange({ objectType: typeOf(t), direction: 'toTarget', operation: 'create', targetKey: key, fields: diff(undefined, r) });
           return key;
         });
         return { keys, failures: [] };
@@ -250,13 +250,13 @@ export class DryRun {
       async batchCreate(type: string, inputs: { properties: Record<string, string> }[]) {
         self.hubspotWrites++;
         const results = inputs.map((i) => made(i.properties));
-        for (const r of results) self.addChange({ objectType: type, direction: 'toHubSpot', operation: 'create', hubspotId: r.id, fields: diff({}, r.properties) });
+        for (const r of results) self.addChange({ objectType: type, direction: 'toHubSpot', operation: 'create', hubspotId: r.id, fields: diff(undefined, r.properties) });
         return { results, errors: [], inputIndexes: inputs.map((_, i) => i) };
       },
       async batchUpsert(type: string, inputs: { id: string; idProperty: string; properties: Record<string, string> }[]) {
         self.hubspotWrites++;
         const results = inputs.map((i) => made({ ...i.properties, [i.idProperty]: i.id }, undefined, true));
-        for (const r of results) self.addChange({ objectType: type, direction: 'toHubSpot', operation: 'create', hubspotId: r.id, fields: diff({}, r.properties) });
+        for (const r of results) self.addChange({ objectType: type, direction: 'toHubSpot', operation: 'create', hubspotId: r.id, fields: diff(undefined, r.properties) });
         return { results, errors: [], inputIndexes: inputs.map((_, i) => i) };
       },
       async batchUpdate(type: string, inputs: { id: string; properties: Record<string, string> }[]) {
