@@ -88,6 +88,39 @@ describe.each(kinds)('Observe mode (%s)', (dbKind) => {
     expect(json(audit[0]!.changes).firstname).toEqual({ before: 'Ally', after: 'Alice' });
   });
 
+  it('Sync → Observe keeps the capture triggers: a change made meanwhile stays in the outbox (no ack) and is planned, then synced', async () => {
+    h = await Harness.start({ dbKind });
+    await h.hs.create('contacts', { email: 'ann@example.com', firstname: 'Ann' });
+    await h.cycle('initial');
+    expect(await h.triggerNames()).toHaveLength(h.triggersPerCapture);
+    h.cfg.spec.mode = 'Observe';
+    await h.restart();
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('new@example.com', 'New')`);
+    await h.exec(`UPDATE {schema}.contacts SET firstname = 'Annie' WHERE email = 'ann@example.com'`);
+    const outbox = async () => Number((await h!.rows(`SELECT count(*) AS n FROM {state}.outbox WHERE integration_uid = $1`, [h!.cfg.uid]))[0]!.n);
+    const pending = await outbox();
+    expect(pending).toBeGreaterThan(0);
+    const writes = writeRequests((await h.hs.stats()).requests.byRoute);
+    const dump = async () => {
+      const out: Record<string, unknown> = {};
+      for (const t of STATE_TABLES) out[t] = await h!.rows(`SELECT * FROM {state}.${t} WHERE integration_uid = $1 ORDER BY 1, 2, 3`, [h!.cfg.uid]);
+      out.business = await businessRows();
+      return JSON.stringify(out);
+    };
+    const before = await dump();
+    const observed = await h.cycle();
+    expect(await dump()).toBe(before);
+    expect(observed.plan!.objects[0]).toMatchObject({ toHubSpot: { create: 1, update: 1, delete: 0 }, toTarget: { create: 0, update: 0, delete: 0 } });
+    expect(await outbox()).toBe(pending);
+    expect(await h.triggerNames()).toHaveLength(h.triggersPerCapture);
+    expect(writeRequests((await h.hs.stats()).requests.byRoute)).toBe(writes);
+    h.cfg.spec.mode = 'Sync';
+    await h.restart();
+    const synced = await h.cycle();
+    expect(synced.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 1, updated: 1, deleted: 0 });
+    expect(await outbox()).toBe(0);
+  });
+
   it('spec.audit: values false keeps field names only; retention prunes older entries', async () => {
     h = await Harness.start({ dbKind });
     h.cfg.spec.audit = { values: false, retention: '1d' };
