@@ -93,5 +93,18 @@ describe.each(kinds)('plan NAME after an Observe pass (%s)', (dbKind) => {
     const items = stored.items as { direction: string; operation: string; fields: Record<string, { before?: string | null; after: string | null }> }[];
     expect(items.find((i) => i.direction === 'toTarget' && i.operation === 'update')!.fields.firstname).toEqual({ before: 'Ally', after: 'Alice' });
     expect(items.find((i) => i.direction === 'toHubSpot' && i.operation === 'create')!.fields.firstname).toEqual({ after: 'Carol, "C"' });
+
+    // Switch on: the audit log of the sync carries the changed fields with before/after values, in every format.
+    h.cfg.spec.mode = 'Sync';
+    await h.restart();
+    await h.cycle('initial');
+    const a = JSON.parse((await cli('audit', name, ...K, '-o', 'json', '--database-url', h.db.url)).stdout);
+    const linked = a.items.find((i: { operation: string }) => i.operation === 'link+update');
+    expect(linked).toMatchObject({ direction: 'toTarget', fields: expect.arrayContaining(['firstname']), values: { firstname: { before: 'Ally', after: 'Alice' } } });
+    const ac = csvObjects((await cli('audit', name, ...K, '-o', 'csv', '--database-url', h.db.url)).stdout);
+    expect(ac.find((r) => r.operation === 'link+update')!.fields).toContain('firstname');
+    const at = await cli('audit', name, ...K, '--database-url', h.db.url);
+    expect(at.code).toBe(0);
+    expect(tableRows(at.stdout)[0]).toContain('FIELDS');
   });
 });
