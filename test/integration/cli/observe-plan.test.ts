@@ -7,11 +7,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../../operator/src/kube/config.js';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeIntegrationStatus } from '../../../operator/src/controller/status.js';
-import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type KubeObject } from '../../../operator/src/kube/client.js';
 import { applyObjects } from '../../../operator/src/sandbox/command.js';
 import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
 import { serverDbKinds } from '../../helpers/db.js';
