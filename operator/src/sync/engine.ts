@@ -267,7 +267,8 @@ class Engine implements SyncEngine {
     const r = this.cfg.spec.audit?.retention;
     if (r) {
       try {
-        return parseDuration(r) / 1000;
+        // Days are written as 24 h each (the shared duration parser knows ms, s, m and h).
+        return parseDuration(r.replace(/([0-9]+)d/g, (_, n: string) => `${Number(n) * 24}h`)) / 1000;
       } catch {
         // The CRD's pattern rejects a malformed duration; fall back to the default.
       }

@@ -855,8 +855,10 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
             },
             "objects": {
               "type": "array",
+              "description": "One entry per object type of spec.objects.",
               "items": {
                 "type": "object",
+                "description": "What a sync would do to one object type.",
                 "required": [
                   "type"
                 ],
@@ -871,15 +873,18 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                     "properties": {
                       "create": {
                         "type": "integer",
-                        "minimum": 0
+                        "minimum": 0,
+                        "description": "Records to create."
                       },
                       "update": {
                         "type": "integer",
-                        "minimum": 0
+                        "minimum": 0,
+                        "description": "Records to update."
                       },
                       "delete": {
                         "type": "integer",
-                        "minimum": 0
+                        "minimum": 0,
+                        "description": "Records to delete (archive in HubSpot)."
                       }
                     }
                   },
@@ -889,15 +894,18 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                     "properties": {
                       "create": {
                         "type": "integer",
-                        "minimum": 0
+                        "minimum": 0,
+                        "description": "Records to create."
                       },
                       "update": {
                         "type": "integer",
-                        "minimum": 0
+                        "minimum": 0,
+                        "description": "Records to update."
                       },
                       "delete": {
                         "type": "integer",
-                        "minimum": 0
+                        "minimum": 0,
+                        "description": "Records to delete (archive in HubSpot)."
                       }
                     }
                   },

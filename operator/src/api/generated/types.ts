@@ -473,6 +473,11 @@ export interface HubSpotIntegrationStatus {
      * Creates, updates, deletes and links a sync would carry out, all object types together.
      */
     differences?: number;
+    /**
+     * One entry per object type of spec.objects.
+     *
+     * Items: What a sync would do to one object type.
+     */
     objects?: {
       /**
        * HubSpot object type.
@@ -482,16 +487,34 @@ export interface HubSpotIntegrationStatus {
        * Rows a sync would create, update and delete in the table.
        */
       toTarget?: {
+        /**
+         * Records to create.
+         */
         create?: number;
+        /**
+         * Records to update.
+         */
         update?: number;
+        /**
+         * Records to delete (archive in HubSpot).
+         */
         delete?: number;
       };
       /**
        * Records a sync would create, update and archive in HubSpot.
        */
       toHubSpot?: {
+        /**
+         * Records to create.
+         */
         create?: number;
+        /**
+         * Records to update.
+         */
         update?: number;
+        /**
+         * Records to delete (archive in HubSpot).
+         */
         delete?: number;
       };
       /**
