@@ -25,7 +25,7 @@ import {
 import type { Clock } from '../kube/clock.js';
 import { isStatus, type KubeClient, type ResourceType } from '../kube/client.js';
 import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
-import { computeIntegrationStatus } from './status.js';
+import { computeIntegrationStatus, jsonEqual } from './status.js';
 import type { StatusWriter } from './status-writer.js';
 import type { SyncSlots } from './sync-slots.js';
 import { SyncWorker, type EngineFactory, type EngineOptions, type WorkerConfig, type WorkerHistory } from './worker.js';
@@ -289,6 +289,10 @@ export function transitionEvents(before: HubSpotIntegrationStatus | undefined, a
   if (!before?.lastSuccessfulSyncTime && after?.lastSuccessfulSyncTime) {
     const objects = (after.objects ?? []).map((o) => `${o.type}: ${o.linkedRecords ?? 0} linked, ${o.hubspotRecords ?? 0} in HubSpot, ${o.targetRecords ?? 0} in the table`).join('; ');
     out.push({ type: 'Normal', reason: 'InitialSyncCompleted', message: `Initial import completed${objects ? `: ${objects}` : ''}` });
+  }
+  // Observe mode: one Event whenever the plan (its counts) changes.
+  if (now.reason === READY_REASONS.Observed && after?.plan && !jsonEqual(before?.plan?.objects, after.plan.objects)) {
+    out.push({ type: 'Normal', reason: 'PlanChanged', message: now.message });
   }
   // Record-level failures: one Event per category whose count changed.
   const oldErrors = new Map((before?.errors ?? []).map((e) => [e.category, e.records]));

@@ -43,6 +43,8 @@ export interface SyncContext {
   externalIdProperty: string;
   signal: AbortSignal;
   counters: Map<string, ObjectCounters>;
+  /** spec.audit.values: audit entries carry before/after values (default true; false: field names only). */
+  auditValues?: boolean;
 }
 
 export function countersOf(ctx: SyncContext, type: string): ObjectCounters {

@@ -13,6 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
+import { parseDuration } from '../api/duration.js';
 import { objectTypeDescriptor } from '../api/object-types.js';
 import { createHubSpotClient } from '../hubspot/index.js';
 import type { PropertyCache } from '../hubspot/property-cache.js';
@@ -20,6 +21,7 @@ import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '..
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
+import { DryRun } from './observe.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
 import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './retry.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
@@ -38,7 +40,7 @@ export interface SyncEngineDeps {
   propertyCache?: PropertyCache;
   /** Incremental search lookback (default 5 minutes): HubSpot search is eventually consistent. */
   lookbackMs?: number;
-  /** Audit log retention in days (default 30). */
+  /** Audit log retention in days when spec.audit.retention is not set (default 30). */
   auditRetentionDays?: number;
 }
 
@@ -184,12 +186,13 @@ class Engine implements SyncEngine {
   }
 
   /** Create what the spec asks for (tables/columns, HubSpot properties), then plan again. */
-  private async prepare(refresh: boolean): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
+  private async prepare(refresh: boolean, observe = false): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
     let { plans, issues } = await this.plan(refresh);
     if (issues.length) return { runtimes: [], issues };
     let changed = false;
     const target = await this.connector();
-    for (const { plan } of plans) {
+    // Observe creates nothing (no HubSpot property, no table or column, no trigger).
+    for (const { plan } of observe ? [] : plans) {
       for (const f of plan.missingProperties) {
         const kind = propertyTypeFor(f.columnKind);
         this.log.info({ objectType: plan.type, property: f.property }, 'creating missing HubSpot property');
@@ -210,7 +213,7 @@ class Engine implements SyncEngine {
     const runtimes: ObjectRuntime[] = [];
     for (const { plan, keyDataType } of plans) {
       const table = tableRef(plan, keyDataType);
-      if (plan.toHubSpot && !this.captured.has(plan.table)) {
+      if (plan.toHubSpot && !observe && !this.captured.has(plan.table)) {
         await (await this.store()).installCapture(table);
         this.captured.add(plan.table);
       }
@@ -220,7 +223,7 @@ class Engine implements SyncEngine {
         plan,
         table,
         uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || objectTypeDescriptor(plan.type).uniqueProperties.includes(matchProp.name)),
-        ensureExternalIdProperty: () => this.ensureExternalIdProperty(plan.type),
+        ensureExternalIdProperty: observe ? async () => {} : () => this.ensureExternalIdProperty(plan.type),
       });
     }
     return { runtimes, issues };
@@ -247,19 +250,36 @@ class Engine implements SyncEngine {
     }
   }
 
-  private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {
+  private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters'], dry?: DryRun): SyncContext {
+    const t = dry ? dry.connector(target) : target;
     return {
       uid: this.cfg.uid,
       logger: this.log,
-      observer: this.deps.observer,
-      target,
-      state: target.state,
-      hubspot: this.client(),
+      // A dry run reports no synced records or errors to the metrics.
+      observer: dry ? undefined : this.deps.observer,
+      target: t,
+      state: t.state,
+      hubspot: dry ? dry.hubspot(this.client()) : this.client(),
       lookbackMs: this.deps.lookbackMs ?? DEFAULT_LOOKBACK_MS,
       externalIdProperty: EXTERNAL_ID_PROPERTY,
       signal,
       counters,
+      auditValues: this.cfg.spec.audit?.values !== false,
     };
+  }
+
+  /** spec.audit.retention (default 30d) in seconds. */
+  private auditRetentionSeconds(): number {
+    const r = this.cfg.spec.audit?.retention;
+    if (r) {
+      try {
+        // Days are written as 24 h each (the shared duration parser knows ms, s, m and h).
+        return parseDuration(r.replace(/([0-9]+)d/g, (_, n: string) => `${Number(n) * 24}h`)) / 1000;
+      } catch {
+        // The CRD's pattern rejects a malformed duration; fall back to the default.
+      }
+    }
+    return (this.deps.auditRetentionDays ?? 30) * 86_400;
   }
 
   private async syncObject(ctx: SyncContext, rt: ObjectRuntime, kind: CycleKind): Promise<void> {
@@ -315,6 +335,9 @@ class Engine implements SyncEngine {
     let systemic: CycleReport['systemic'];
     let runtimes: ObjectRuntime[] = [];
     let target: Connector | undefined;
+    let observe = false;
+    let dry: DryRun | undefined;
+    let plan: CycleReport['plan'];
     try {
       target = await this.store();
       if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
@@ -324,16 +347,19 @@ class Engine implements SyncEngine {
         }
         this.portalId = actual;
       }
-      const prepared = await this.prepare(kind !== 'incremental');
+      observe = this.cfg.spec.mode === 'Observe';
+      const prepared = await this.prepare(kind !== 'incremental', observe);
       if (prepared.issues.length) {
         const first = prepared.issues[0]!;
         systemic = { category: 'Validation', reason: 'InvalidSpec', message: `${first.kind} ${first.name}: ${first.field}: ${first.message}` };
       } else {
         runtimes = prepared.runtimes;
-        const ctx = this.context(target, signal, counters);
+        dry = observe ? new DryRun(runtimes.map((r) => ({ type: r.plan.type, table: r.plan.table }))) : undefined;
+        const ctx = this.context(target, signal, counters, dry);
         // Failing records are due at once after a config change (a new engine), on a sync or
         // resync request and on a full cycle; otherwise by their backoff (DESIGN §3 "Convergence").
-        if (opts.retryNow || kind === 'full' || !this.retriedOnStart) {
+        // Observe writes nothing, not even retry schedules.
+        if (!observe && (opts.retryNow || kind === 'full' || !this.retriedOnStart)) {
           await target.transaction((tx) => tx.state.retryErrorsNow());
           this.retriedOnStart = true;
         }
@@ -343,9 +369,18 @@ class Engine implements SyncEngine {
           await this.syncObject(ctx, rt, kind);
         }
         completed = true;
+        if (dry) {
+          plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.changes, hubspotWriteRequests: dry.hubspotWrites };
+          counters.clear();
+          // The only state write of Observe: the full plan, for `hubspot-operator plan --details`.
+          // spec.audit.values: false keeps values out of the state schema: the stored diffs then name the fields only.
+          const stored = this.cfg.spec.audit?.values === false ? plan.changes.map((c) => ({ ...c, fields: Object.fromEntries(Object.keys(c.fields).map((f) => [f, {}])) })) : plan.changes;
+          await target.savePlan({ observedAt: new Date().toISOString(), objects: plan.objects, changes: stored });
+          return await this.report(kind, startedAt, true, undefined, runtimes, counters, target, plan);
+        }
         // Listen from the first cycle on, so a change captured after it wakes the next wait.
         if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
-        await target.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
+        await target.pruneAudit(this.auditRetentionSeconds()).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
       }
     } catch (err) {
       const s = toSystemic(err, this.target);
@@ -366,6 +401,7 @@ class Engine implements SyncEngine {
     runtimes: ObjectRuntime[],
     counters: Map<string, ReturnType<typeof emptyCounters>>,
     target: Connector | undefined,
+    plan?: CycleReport['plan'],
   ): Promise<CycleReport> {
     const state: StateReader | undefined = target?.state;
     const usage = this.hubspot?.usage();
@@ -409,6 +445,7 @@ class Engine implements SyncEngine {
         dailyBudget: usage?.dailyBudget ?? this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
       },
       syncLagSeconds,
+      ...(plan ? { plan } : {}),
     };
   }
 

@@ -261,7 +261,7 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
           return;
         }
         newLinks.push({ hubspotId: id, targetKey: key, hsValues: i.baseline.hs, tgValues: i.baseline.tg, ...baselineHashes(plan, i.baseline), hsModified: i.p.hsModified });
-        ledger.ok({ hubspotId: id, targetKey: key }, 'create', { count: 'created' });
+        ledger.ok({ hubspotId: id, targetKey: key }, 'create', { count: 'created', changes: { after: i.values } });
       });
 
       // Each row update is conditional on the row still holding what was read (its version
@@ -299,7 +299,7 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
           tgModified: u.p.link?.tgModified,
         });
         if (u.hsPatch) recheck.push(u.key);
-        if (!u.linkOnly) ledger.ok(ref, u.p.link ? 'update' : 'link+update', { count: 'updated' });
+        if (!u.linkOnly) ledger.ok(ref, u.p.link ? 'update' : 'link+update', { count: 'updated', changes: { after: u.values, before: u.p.row ?? {} } });
         else ledger.ok(ref, u.p.link ? undefined : 'link');
       });
 

@@ -379,7 +379,7 @@ async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
       }
       refineBaseline(plan, c.baseline, o, c.props);
       work.linkUpserts.push({ hubspotId: o.id, targetKey: c.e.key, hsValues: c.baseline.hs, tgValues: c.baseline.tg, ...baselineHashes(plan, c.baseline), hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs });
-      ledger.ok({ hubspotId: o.id, targetKey: c.e.key }, o.new === false ? 'link+update' : 'create', { count: 'created' });
+      ledger.ok({ hubspotId: o.id, targetKey: c.e.key }, o.new === false ? 'link+update' : 'create', { count: 'created', changes: { after: c.props } });
     });
   }
 }
@@ -410,7 +410,7 @@ async function writeUpdates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
       hsModified: parseTime(o?.updatedAt) ?? u.link.hsModified,
       tgModified: u.e.capturedMs ?? u.link.tgModified,
     });
-    ledger.ok(ref, 'update', { count: 'updated', message: `properties ${Object.keys(u.patch).join(', ')}` });
+    ledger.ok(ref, 'update', { count: 'updated', message: `properties ${Object.keys(u.patch).join(', ')}`, changes: { after: u.patch, before: u.link.hsValues } });
   });
 }
 

@@ -64,6 +64,8 @@ export interface CycleReport {
   apiUsage: { requestsLast24h: number; rateLimitedLast24h: number; dailyBudget: number };
   /** Age in seconds of the oldest captured but unapplied target change (0 when none). */
   syncLagSeconds: number;
+  /** Set in Observe mode (spec.mode: Observe): the plan a sync would carry out; nothing was written. */
+  plan?: ObservedPlan;
 }
 
 /** A problem found in the configuration against the real HubSpot properties and target columns. */
@@ -98,4 +100,41 @@ export interface SyncEngine {
   /** Remove triggers, outbox and state rows of this integration (Delete) or keep them (Orphan). Never business data. */
   cleanup(policy: 'Delete' | 'Orphan'): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Observe mode (DESIGN §2.9): what a sync would do to one object type. */
+export interface PlanOps {
+  create: number;
+  update: number;
+  delete: number;
+}
+
+export interface ObjectPlanSummary {
+  type: string;
+  toTarget: PlanOps;
+  toHubSpot: PlanOps;
+  /** Existing records on both sides a sync would link (by match key). */
+  link: number;
+  /** Records a sync would refuse as duplicates (category Duplicate). */
+  duplicates: number;
+  /** Records a sync would fail (every category, duplicates included). */
+  wouldFail: number;
+}
+
+/** One planned write with its field-level diff (before: current value, absent when unknown). */
+export interface PlanChange {
+  objectType: string;
+  direction: SyncDirection;
+  operation: 'create' | 'update' | 'delete';
+  hubspotId?: string;
+  targetKey?: string;
+  fields: Record<string, { before?: string | null; after: string | null }>;
+}
+
+export interface ObservedPlan {
+  objects: ObjectPlanSummary[];
+  /** Field-level changes, at most PLAN_DETAIL_LIMIT per object type and direction. */
+  changes: PlanChange[];
+  /** HubSpot write requests the sync would send (none was sent). */
+  hubspotWriteRequests: number;
 }

@@ -217,6 +217,34 @@ export interface AuditEntry {
   outcome: 'ok' | 'failed' | 'skipped';
   category?: string;
   message?: string;
+  /** Names of the fields the operation changed (spec.audit). */
+  fields?: string[];
+  /** Before/after values of those fields; absent with spec.audit.values: false. */
+  values?: Record<string, { before?: Canon; after: Canon }>;
+}
+
+/** An audit entry as read back (newest last), for the CLI. */
+export interface AuditRow extends AuditEntry {
+  at: string;
+}
+
+export interface AuditQuery {
+  since?: Date;
+  /** A HubSpot ID or target key. */
+  record?: string;
+  /** Which side `record` names (default: either). */
+  side?: 'hubspot' | 'target';
+  objectType?: string;
+  limit?: number;
+}
+
+/** The plan of Observe mode as kept in the state store (one per integration, the latest). */
+export interface StoredPlan {
+  observedAt: string;
+  /** Per object type counts (exact). */
+  objects: unknown[];
+  /** Field-level changes (bounded by the engine). */
+  changes: unknown[];
 }
 
 export interface ErrorGroup {
@@ -251,6 +279,10 @@ export interface StateReader {
   syncLagSeconds(): Promise<number>;
   errorGroups(): Promise<ErrorGroup[]>;
   listErrors(limit?: number): Promise<(RecordError & { firstSeen: string; lastSeen: string })[]>;
+  /** Audit entries matching `q`: the newest `limit` (default 1000), oldest first. */
+  listAudit(q: AuditQuery): Promise<AuditRow[]>;
+  /** The latest plan Observe mode stored, if any. */
+  getPlan(): Promise<StoredPlan | undefined>;
 }
 
 /** State writes: only inside a transaction (`tx.state`). */
@@ -461,8 +493,10 @@ export interface Connector {
   /** Call `onChange` soon after a change is captured (and once after a lost watch recovers). */
   watchChanges(onChange: () => void): Promise<() => Promise<void>>;
 
-  /** Drop audit entries older than the retention (bounded per call). */
-  pruneAudit(retentionDays: number, maxRows?: number): Promise<number>;
+  /** Drop audit entries older than the retention, in seconds (spec.audit.retention; bounded per call). */
+  pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number>;
+  /** Observe mode: replace this integration's stored plan (the only state write Observe makes). */
+  savePlan(plan: StoredPlan): Promise<void>;
   /** Refresh statistics of the state tables after bulk changes (no-op where not needed). */
   analyze(): Promise<void>;
 

@@ -7,6 +7,7 @@ describe('withDefaults', () => {
     const spec = withDefaults('HubSpotIntegration', integration()).spec;
     expect(spec).toEqual({
       suspend: false,
+      mode: 'Sync',
       hubspot: {
         baseURL: 'https://api.hubapi.com',
         auth: { privateAppToken: { secretRef: { name: 'acme-hubspot', key: 'token' } } },

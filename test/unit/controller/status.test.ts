@@ -129,3 +129,30 @@ describe('computeChildStatus', () => {
     expect(bad).toMatchObject({ observedGeneration: 2, conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: 'spec.fields[0].property: unknown property "nope"', lastTransitionTime: '2026-11-23T10:05:00Z' }] });
   });
 });
+
+describe('Observe mode (spec.mode Observe)', () => {
+  const plan = (create: number): NonNullable<CycleReport['plan']> => ({
+    objects: [{ type: 'contacts', toTarget: { create, update: 1, delete: 0 }, toHubSpot: { create: 1, update: 0, delete: 0 }, link: 1, duplicates: 2, wouldFail: 2 }],
+    changes: [],
+    hubspotWriteRequests: 2,
+  });
+  const observing = (create: number) =>
+    worker({ initialDone: false, lastSuccessfulSyncTime: undefined, lastReport: report({ kind: 'initial', plan: plan(create), objects: [{ type: 'contacts', hubspotRecords: 3, targetRecords: 4, linkedRecords: 0, pendingChanges: 0, lastCycle: { toTarget: { created: 0, updated: 0, deleted: 0 }, toHubSpot: { created: 0, updated: 0, deleted: 0 }, failed: 0 } }] }) });
+
+  it('Ready True/Observed with status.plan, no Reconciling; an Event only when the plan changes', () => {
+    const s = computeIntegrationStatus({ generation: 1, suspended: false, staticIssues: [], worker: observing(2), now: T0 });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'Observed' });
+    expect(cond(s, 'Ready')!.message).toContain('contacts: table +2 ~1, HubSpot +1, 1 to link, 2 duplicate(s), 2 would fail');
+    expect(cond(s, 'Reconciling')).toBeUndefined();
+    expect(s.plan).toEqual({ observedTime: '2026-11-23T10:00:00Z', differences: 5, objects: plan(2).objects });
+    expect(transitionEvents(undefined, s).map((e) => e.reason).sort()).toEqual(['PlanChanged', 'Ready']);
+    const same = computeIntegrationStatus({ current: s, generation: 1, suspended: false, staticIssues: [], worker: observing(2), now: T1 });
+    expect(transitionEvents(s, same)).toEqual([]);
+    const changed = computeIntegrationStatus({ current: s, generation: 1, suspended: false, staticIssues: [], worker: observing(3), now: T1 });
+    expect(transitionEvents(s, changed).map((e) => e.reason)).toEqual(['PlanChanged']);
+    // Back to Sync: the plan disappears with the first sync cycle.
+    const synced = computeIntegrationStatus({ current: changed, generation: 2, suspended: false, staticIssues: [], worker: worker({ generation: 2, completedGeneration: 2 }), now: T1 });
+    expect(synced.plan).toBeUndefined();
+    expect(cond(synced, 'Ready')).toMatchObject({ reason: 'Synced' });
+  });
+});

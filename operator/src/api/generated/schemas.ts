@@ -304,6 +304,32 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
         "objects"
       ],
       "properties": {
+        "mode": {
+          "type": "string",
+          "default": "Sync",
+          "enum": [
+            "Sync",
+            "Observe"
+          ],
+          "description": "Sync (the default) syncs both ways. Observe reads both sides and writes nothing — no HubSpot write request, no table change, no link, no trigger, no outbox acknowledgement — and reports in status.plan what a sync would do (the full plan with field-level diffs is kept in the state schema for `hubspot-operator plan`). Switching to Sync starts syncing from a fresh computation; the plan is never replayed."
+        },
+        "audit": {
+          "type": "object",
+          "description": "The audit log of record-level operations in the state schema.",
+          "properties": {
+            "retention": {
+              "type": "string",
+              "default": "30d",
+              "pattern": "^([0-9]+(ms|s|m|h|d))+$",
+              "description": "How long audit entries are kept, a duration such as 30d, 7d or 12h. Default 30d."
+            },
+            "values": {
+              "type": "boolean",
+              "default": true,
+              "description": "Audit entries carry the changed field names and their before/after values (default true). false keeps the field names only, for data that must not be copied into the state schema."
+            }
+          }
+        },
         "suspend": {
           "type": "boolean",
           "default": false,
@@ -812,6 +838,96 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
           "type": "integer",
           "format": "int64",
           "description": "The HubSpot account the credentials belong to."
+        },
+        "plan": {
+          "type": "object",
+          "description": "Observe mode only: what a sync would do, per object type, from the last observation (exact counts). Absent in Sync mode.",
+          "properties": {
+            "observedTime": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When the plan was computed."
+            },
+            "differences": {
+              "type": "integer",
+              "minimum": 0,
+              "description": "Creates, updates, deletes and links a sync would carry out, all object types together."
+            },
+            "objects": {
+              "type": "array",
+              "description": "One entry per object type of spec.objects.",
+              "items": {
+                "type": "object",
+                "description": "What a sync would do to one object type.",
+                "required": [
+                  "type"
+                ],
+                "properties": {
+                  "type": {
+                    "type": "string",
+                    "description": "HubSpot object type."
+                  },
+                  "toTarget": {
+                    "description": "Rows a sync would create, update and delete in the table.",
+                    "type": "object",
+                    "properties": {
+                      "create": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to create."
+                      },
+                      "update": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to update."
+                      },
+                      "delete": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to delete (archive in HubSpot)."
+                      }
+                    }
+                  },
+                  "toHubSpot": {
+                    "description": "Records a sync would create, update and archive in HubSpot.",
+                    "type": "object",
+                    "properties": {
+                      "create": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to create."
+                      },
+                      "update": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to update."
+                      },
+                      "delete": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to delete (archive in HubSpot)."
+                      }
+                    }
+                  },
+                  "link": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Existing records on both sides a sync would link by match key."
+                  },
+                  "duplicates": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Records a sync would refuse as duplicates."
+                  },
+                  "wouldFail": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Records a sync would fail (duplicates included)."
+                  }
+                }
+              }
+            }
+          }
         },
         "lastSyncTime": {
           "type": "string",

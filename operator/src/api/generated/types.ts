@@ -180,6 +180,23 @@ export interface HubSpotIntegration {
  */
 export interface HubSpotIntegrationSpec {
   /**
+   * Sync (the default) syncs both ways. Observe reads both sides and writes nothing — no HubSpot write request, no table change, no link, no trigger, no outbox acknowledgement — and reports in status.plan what a sync would do (the full plan with field-level diffs is kept in the state schema for `hubspot-operator plan`). Switching to Sync starts syncing from a fresh computation; the plan is never replayed.
+   */
+  mode?: 'Sync' | 'Observe';
+  /**
+   * The audit log of record-level operations in the state schema.
+   */
+  audit?: {
+    /**
+     * How long audit entries are kept, a duration such as 30d, 7d or 12h. Default 30d.
+     */
+    retention?: string;
+    /**
+     * Audit entries carry the changed field names and their before/after values (default true). false keeps the field names only, for data that must not be copied into the state schema.
+     */
+    values?: boolean;
+  };
+  /**
    * Pause the integration. While true, no reads or writes happen on either side (a batch in flight completes first); configuration and sync state are kept, changes made in the database keep being captured and are applied after resume. Default false.
    */
   suspend?: boolean;
@@ -444,6 +461,76 @@ export interface HubSpotIntegrationStatus {
    * The HubSpot account the credentials belong to.
    */
   portalId?: number;
+  /**
+   * Observe mode only: what a sync would do, per object type, from the last observation (exact counts). Absent in Sync mode.
+   */
+  plan?: {
+    /**
+     * When the plan was computed.
+     */
+    observedTime?: string;
+    /**
+     * Creates, updates, deletes and links a sync would carry out, all object types together.
+     */
+    differences?: number;
+    /**
+     * One entry per object type of spec.objects.
+     *
+     * Items: What a sync would do to one object type.
+     */
+    objects?: {
+      /**
+       * HubSpot object type.
+       */
+      type: string;
+      /**
+       * Rows a sync would create, update and delete in the table.
+       */
+      toTarget?: {
+        /**
+         * Records to create.
+         */
+        create?: number;
+        /**
+         * Records to update.
+         */
+        update?: number;
+        /**
+         * Records to delete (archive in HubSpot).
+         */
+        delete?: number;
+      };
+      /**
+       * Records a sync would create, update and archive in HubSpot.
+       */
+      toHubSpot?: {
+        /**
+         * Records to create.
+         */
+        create?: number;
+        /**
+         * Records to update.
+         */
+        update?: number;
+        /**
+         * Records to delete (archive in HubSpot).
+         */
+        delete?: number;
+      };
+      /**
+       * Existing records on both sides a sync would link by match key.
+       */
+      link?: number;
+      /**
+       * Records a sync would refuse as duplicates.
+       */
+      duplicates?: number;
+      /**
+       * Records a sync would fail (duplicates included).
+       */
+      wouldFail?: number;
+    }[];
+  };
   /**
    * When the last sync cycle ended.
    */

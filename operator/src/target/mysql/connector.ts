@@ -4,7 +4,7 @@
  * poller per state database, shared by the integrations on them (refcounted).
  */
 import type { ColumnKind, Connector, ConnectorOptions, NewColumn, TableDescription, TableRef } from '../connector.js';
-import type { TargetErrorClass, TargetSettings, TargetTx, TransactionOptions } from '../connector.js';
+import type { StoredPlan, TargetErrorClass, TargetSettings, TargetTx, TransactionOptions } from '../connector.js';
 import { TargetUnavailableError } from '../connector.js';
 import { SharedRegistry, type Shared } from '../shared.js';
 import { installMySqlCapture, OutboxPoller, removeMySqlCapture } from './capture.js';
@@ -160,8 +160,12 @@ class MySqlConnector implements Connector {
     return stop;
   }
 
-  pruneAudit(retentionDays: number, maxRows?: number): Promise<number> {
-    return this.admin.pruneAudit(retentionDays, maxRows);
+  pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number> {
+    return this.admin.pruneAudit(retentionSeconds, maxRows);
+  }
+
+  savePlan(plan: StoredPlan): Promise<void> {
+    return this.admin.savePlan(plan);
   }
 
   analyze(): Promise<void> {

@@ -122,6 +122,19 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
          ADD KEY record_errors_due (integration_uid, object_type, next_attempt_at)`,
     ],
   },
+  {
+    version: 3,
+    name: 'audit_log.fields/changes (spec.audit: changed field names, before/after values); plans (Observe mode)',
+    up: (s) => [
+      `ALTER TABLE ${s}.audit_log ADD COLUMN fields json NULL, ADD COLUMN changes json NULL`,
+      `CREATE TABLE IF NOT EXISTS ${s}.plans (
+        integration_uid varchar(128) NOT NULL PRIMARY KEY,
+        observed_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        summary json NOT NULL,
+        changes json NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 export const MYSQL_LATEST_VERSION = MYSQL_MIGRATIONS[MYSQL_MIGRATIONS.length - 1]!.version;

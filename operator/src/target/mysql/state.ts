@@ -4,8 +4,9 @@
  * errors, the audit log and the integrations registry. Bulk writes are one multi-row statement
  * per page (INSERT … VALUES (…), (…) ON DUPLICATE KEY UPDATE); lists travel as `IN (?)`.
  */
-import type { AuditEntry, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
+import type { AuditEntry, AuditQuery, AuditRow, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, StoredPlan, SyncDirectionName } from '../connector.js';
 import {
+  auditFromRow,
   cursorFromRow,
   foldChanges,
   errorGroupFromRow,
@@ -15,6 +16,8 @@ import {
   outboxEntryFromRow,
   recordErrorFromRow,
   recordErrorRows,
+  planFromRow,
+  type StateRow,
 } from '../state-rows.js';
 import type { MySqlDb, MySqlQueryable } from './db.js';
 import { bq } from './identifiers.js';
@@ -327,8 +330,8 @@ export class MySqlState implements StateWriter {
   async audit(entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.q.query(
-      `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message)
-       VALUES ${tuples(entries.length, 9)}`,
+      `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message, fields, changes)
+       VALUES ${tuples(entries.length, 11)}`,
       entries.flatMap((e) => [
         this.uid,
         e.objectType,
@@ -339,8 +342,44 @@ export class MySqlState implements StateWriter {
         e.outcome,
         e.category ?? null,
         e.message ?? null,
+        e.fields ? JSON.stringify(e.fields) : null,
+        e.values ? JSON.stringify(e.values) : null,
       ]),
     );
+  }
+
+  async listAudit(f: AuditQuery): Promise<AuditRow[]> {
+    const conds = ['integration_uid = ?'];
+    const params: unknown[] = [this.uid];
+    if (f.since) {
+      conds.push('at >= ?');
+      params.push(f.since);
+    }
+    if (f.record !== undefined) {
+      if (f.side === 'hubspot') conds.push('hubspot_id = ?');
+      else if (f.side === 'target') conds.push('target_key = ?');
+      else {
+        conds.push('(hubspot_id = ? OR target_key = ?)');
+        params.push(f.record);
+      }
+      params.push(f.record);
+    }
+    if (f.objectType) {
+      conds.push('object_type = ?');
+      params.push(f.objectType);
+    }
+    params.push(f.limit ?? 1000);
+    const r = await this.q.query<StateRow>(
+      `SELECT * FROM (SELECT id, at, object_type, direction, operation, hubspot_id, target_key, outcome, category, message, fields, changes
+           FROM ${this.s}.audit_log WHERE ${conds.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ?) newest ORDER BY at, id`,
+      params,
+    );
+    return r.rows.map(auditFromRow);
+  }
+
+  async getPlan(): Promise<StoredPlan | undefined> {
+    const r = await this.q.query<StateRow>(`SELECT observed_at, summary, changes FROM ${this.s}.plans WHERE integration_uid = ?`, [this.uid]);
+    return r.rows[0] ? planFromRow(r.rows[0]) : undefined;
   }
 }
 
@@ -357,12 +396,21 @@ export class MySqlStateAdmin {
   }
 
   /** Drop audit entries older than the retention (bounded per call so a cycle never stalls on it). */
-  async pruneAudit(retentionDays: number, maxRows = 50_000): Promise<number> {
-    const r = await this.db.query(`DELETE FROM ${this.s}.audit_log WHERE at < CURRENT_TIMESTAMP(6) - INTERVAL ? DAY ORDER BY at LIMIT ?`, [
-      Math.max(0, Math.floor(retentionDays)),
+  async pruneAudit(retentionSeconds: number, maxRows = 50_000): Promise<number> {
+    const r = await this.db.query(`DELETE FROM ${this.s}.audit_log WHERE integration_uid = ? AND at < CURRENT_TIMESTAMP(6) - INTERVAL ? SECOND ORDER BY at LIMIT ?`, [
+      this.uid,
+      Math.max(0, Math.floor(retentionSeconds)),
       maxRows,
     ]);
     return r.rowCount;
+  }
+
+  async savePlan(plan: StoredPlan): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.plans (integration_uid, observed_at, summary, changes) VALUES (?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE observed_at = VALUES(observed_at), summary = VALUES(summary), changes = VALUES(changes)`,
+      [this.uid, new Date(plan.observedAt), JSON.stringify(plan.objects), JSON.stringify(plan.changes)],
+    );
   }
 
   /** Refresh index statistics of the state tables after bulk changes (an import). */
@@ -432,7 +480,7 @@ export class MySqlStateAdmin {
   /** Remove every state row of this integration (deletionPolicy Delete). */
   async deleteAll(): Promise<void> {
     await this.db.transaction(async (tx) => {
-      for (const t of [...STATE_TABLES, 'integrations']) {
+      for (const t of [...STATE_TABLES, 'plans', 'integrations']) {
         await tx.query(`DELETE FROM ${this.s}.${bq(t)} WHERE integration_uid = ?`, [this.uid]);
       }
     });

@@ -11,6 +11,7 @@ import {
   type ConnectorOptions,
   type NewColumn,
   type TableDescription,
+  type StoredPlan,
   type TableRef,
   type TargetErrorClass,
   type TargetTx,
@@ -99,8 +100,12 @@ class PgConnector implements Connector {
     return this.db.listen(channelFor(this.o.uid), () => onChange());
   }
 
-  pruneAudit(retentionDays: number, maxRows?: number): Promise<number> {
-    return this.admin.pruneAudit(retentionDays, maxRows);
+  pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number> {
+    return this.admin.pruneAudit(retentionSeconds, maxRows);
+  }
+
+  savePlan(plan: StoredPlan): Promise<void> {
+    return this.admin.savePlan(plan);
   }
 
   analyze(): Promise<void> {

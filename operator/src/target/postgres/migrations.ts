@@ -130,6 +130,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS record_errors_due ON ${s}.record_errors (integration_uid, object_type, next_attempt_at)`,
     ],
   },
+  {
+    version: 5,
+    name: 'audit_log.fields/changes (spec.audit: changed field names, before/after values); plans (Observe mode)',
+    up: (s) => [
+      `ALTER TABLE ${s}.audit_log ADD COLUMN IF NOT EXISTS fields jsonb, ADD COLUMN IF NOT EXISTS changes jsonb`,
+      `CREATE TABLE IF NOT EXISTS ${s}.plans (
+        integration_uid text PRIMARY KEY,
+        observed_at timestamptz NOT NULL DEFAULT now(),
+        summary jsonb NOT NULL,
+        changes jsonb NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

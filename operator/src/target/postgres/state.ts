@@ -4,8 +4,8 @@
  * cursors, the change outbox, current per-record errors and the append-only audit log.
  * Bulk writes go through jsonb_to_recordset so a page of 100 records is one statement.
  */
-import type { AuditEntry, Canon, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
-import { cursorFromRow, errorGroupFromRow, foldChanges, linkFromRow, msOf, outboxEntryFromRow, recordErrorFromRow, recordErrorRows } from '../state-rows.js';
+import type { AuditEntry, AuditQuery, AuditRow, Canon, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, StoredPlan, SyncDirectionName } from '../connector.js';
+import { auditFromRow, cursorFromRow, errorGroupFromRow, foldChanges, linkFromRow, msOf, outboxEntryFromRow, planFromRow, recordErrorFromRow, recordErrorRows, type StateRow } from '../state-rows.js';
 import type { Db, Queryable } from './db.js';
 import { q as quote } from './identifiers.js';
 
@@ -316,14 +316,36 @@ export class StateStore implements StateWriter {
       outcome: e.outcome,
       category: e.category ?? null,
       message: e.message ?? null,
+      fields: e.fields ?? null,
+      changes: e.values ?? null,
     }));
     await this.q.query(
-      `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message)
-       SELECT $1, x.object_type, x.direction, x.operation, x.hubspot_id, x.target_key, x.outcome, x.category, x.message
+      `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message, fields, changes)
+       SELECT $1, x.object_type, x.direction, x.operation, x.hubspot_id, x.target_key, x.outcome, x.category, x.message, x.fields, x.changes
          FROM jsonb_to_recordset($2::jsonb) AS x(object_type text, direction text, operation text, hubspot_id text, target_key text,
-                                                  outcome text, category text, message text)`,
+                                                  outcome text, category text, message text, fields jsonb, changes jsonb)`,
       [this.uid, JSON.stringify(rows)],
     );
+  }
+
+  async listAudit(f: AuditQuery): Promise<AuditRow[]> {
+    const r = await this.q.query<StateRow>(
+      `SELECT * FROM (
+         SELECT id, at, object_type, direction, operation, hubspot_id, target_key, outcome, category, message, fields, changes
+           FROM ${this.s}.audit_log
+          WHERE integration_uid = $1 AND ($2::timestamptz IS NULL OR at >= $2)
+            AND ($3::text IS NULL OR ($4::text IS DISTINCT FROM 'target' AND hubspot_id = $3) OR ($4::text IS DISTINCT FROM 'hubspot' AND target_key = $3))
+            AND ($5::text IS NULL OR object_type = $5)
+          ORDER BY at DESC, id DESC LIMIT $6) newest
+       ORDER BY at, id`,
+      [this.uid, f.since?.toISOString() ?? null, f.record ?? null, f.side ?? null, f.objectType ?? null, f.limit ?? 1000],
+    );
+    return r.rows.map(auditFromRow);
+  }
+
+  async getPlan(): Promise<StoredPlan | undefined> {
+    const r = await this.q.query<StateRow>(`SELECT observed_at, summary, changes FROM ${this.s}.plans WHERE integration_uid = $1`, [this.uid]);
+    return r.rows[0] ? planFromRow(r.rows[0]) : undefined;
   }
 }
 
@@ -340,13 +362,21 @@ export class StateAdmin {
   }
 
   /** Drop audit entries older than the retention (bounded per call so a cycle never stalls on it). */
-  async pruneAudit(retentionDays: number, maxRows = 50_000): Promise<number> {
+  async pruneAudit(retentionSeconds: number, maxRows = 50_000): Promise<number> {
     const r = await this.db.query(
       `DELETE FROM ${this.s}.audit_log WHERE id IN (
-         SELECT id FROM ${this.s}.audit_log WHERE at < now() - make_interval(days => $1::int) ORDER BY at LIMIT $2)`,
-      [retentionDays, maxRows],
+         SELECT id FROM ${this.s}.audit_log WHERE integration_uid = $3 AND at < now() - make_interval(secs => $1::double precision) ORDER BY at LIMIT $2)`,
+      [Math.max(0, retentionSeconds), maxRows, this.uid],
     );
     return r.rowCount;
+  }
+
+  async savePlan(plan: StoredPlan): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.plans (integration_uid, observed_at, summary, changes) VALUES ($1, $2, $3::jsonb, $4::jsonb)
+       ON CONFLICT (integration_uid) DO UPDATE SET observed_at = EXCLUDED.observed_at, summary = EXCLUDED.summary, changes = EXCLUDED.changes`,
+      [this.uid, plan.observedAt, JSON.stringify(plan.objects), JSON.stringify(plan.changes)],
+    );
   }
 
   /** Refresh planner statistics of the state tables after bulk changes (an import), so joins with them stay index-driven. */
@@ -409,7 +439,7 @@ export class StateAdmin {
   /** Remove every state row of this integration (deletionPolicy Delete). */
   async deleteAll(): Promise<void> {
     await this.db.transaction(async (tx) => {
-      for (const t of [...STATE_TABLES, 'integrations']) {
+      for (const t of [...STATE_TABLES, 'plans', 'integrations']) {
         await tx.query(`DELETE FROM ${this.s}.${quote(t)} WHERE integration_uid = $1`, [this.uid]);
       }
     });
