@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeClient } from '../../operator/src/controller/kube-client.js';
+import type { KubeClient } from '../../operator/src/kube/client.js';
 import { applyObjects, readManifests } from '../../operator/src/sandbox/command.js';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../operator/src/sandbox/hubspot/index.js';
 import { startKubeSandbox, type KubeSandbox } from '../../operator/src/sandbox/kube/index.js';
