@@ -10,6 +10,9 @@ import { ManualClock } from '../../../operator/src/kube/clock.js';
 import { SyncWorker } from '../../../operator/src/controller/worker.js';
 import { computeIntegrationStatus } from '../../../operator/src/controller/status.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine } from '../../../operator/src/sync/types.js';
+// The PostgreSQL connector registers how its driver's errors classify (53300 → unreachable) when it
+// loads, as it does in the operator process whenever an integration targets PostgreSQL.
+import '../../../operator/src/target/postgres/index.js';
 
 const refused = () => Object.assign(new Error('sorry, too many clients already'), { code: '53300', severity: 'FATAL' });
 
