@@ -28,7 +28,7 @@
  */
 import type { HubSpotObject } from '../hubspot/types.js';
 import type { LinkRow, StoredWebhookEvent, TargetTx } from '../target/connector.js';
-import { countersOf, type SyncContext } from './context.js';
+import type { SyncContext } from './context.js';
 import { applyHubSpotDeletes } from './deletes.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectRuntime } from './passes.js';
@@ -310,7 +310,6 @@ async function applyPrivacyDeletions(ctx: SyncContext, rt: ObjectRuntime, hubspo
     { writer: true, lock: `pull.${plan.type}` },
   );
   ledger.committed();
-  countersOf(ctx, plan.type);
 }
 
 /** A restored record: its tombstone (deletes.fromHubSpot Ignore) becomes a live link again, reconciled by the apply. */
