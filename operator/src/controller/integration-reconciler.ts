@@ -55,6 +55,8 @@ export interface IntegrationContext {
   /** Enqueue the FieldMappings and SyncFilters of an integration (their status depends on it). */
   enqueueChildren: (namespace: string, integration: string) => void;
   onProgress?: (namespace: string, integration: string, objectType: string, phase: string, done: number, total?: number) => void;
+  /** status.webhooks from the webhook receiver (run wiring); never throws. */
+  webhookStatus?: (namespace: string, name: string, uid: string) => Promise<{ lastEventTime?: string; eventsLast24h: number; rejectedLast24h: number } | undefined>;
   retryBaseMs?: number;
 }
 
@@ -185,6 +187,8 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
     log.info({ issues: staticIssues }, 'configuration is invalid; sync worker stopped');
   }
 
+  const webhooksOn = Boolean(spec.hubspot?.webhooks);
+  const webhooks = webhooksOn && ctx.webhookStatus ? await ctx.webhookStatus(namespace, name, obj.metadata.uid ?? `${namespace}/${name}`).catch(() => undefined) : undefined;
   const written = await ctx.statusWriter.write(INTEGRATION, obj, (current) =>
     computeIntegrationStatus({
       current: current.status,
@@ -193,6 +197,7 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
       staticIssues,
       worker: worker?.state,
       now: new Date(ctx.clock.now()),
+      realTime: { webhooks: webhooksOn, interval: spec.schedule?.interval ?? '5m', status: webhooks },
     }),
   );
   if (!written) return;

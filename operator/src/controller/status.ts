@@ -24,6 +24,11 @@ export interface IntegrationStatusInput {
   staticIssues: string[];
   worker?: Readonly<WorkerState>;
   now: Date;
+  /**
+   * How HubSpot changes arrive (DESIGN §2.8): webhooks configured (spec.hubspot.webhooks) or
+   * polling only; `status` is status.webhooks from the receiver (left as it is when absent).
+   */
+  realTime?: { webhooks: boolean; interval: string; status?: { lastEventTime?: string; eventsLast24h: number; rejectedLast24h: number } };
 }
 
 export { readyReasonFor };
@@ -52,6 +57,8 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
     assign(status, 'lastHandledResyncRequest', worker.handledResyncRequest ?? current?.lastHandledResyncRequest);
     if (worker.lastReport) applyReport(status, worker.lastReport);
   }
+  if (input.realTime?.webhooks && input.realTime.status) status.webhooks = { ...input.realTime.status };
+  else if (input.realTime && !input.realTime.webhooks) delete status.webhooks;
 
   let conditions: Condition[] = (current?.conditions ?? []).map((c) => ({ ...c }));
   const set = (c: Omit<ConditionInput, 'observedGeneration'>) => {
@@ -83,7 +90,8 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
   } else if (!completedOnce) {
     ready = { type: READY, status: 'Unknown', reason: READY_REASONS.Progressing, message: 'Initial import in progress' };
   } else {
-    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}` };
+    const how = input.realTime ? (input.realTime.webhooks ? '; webhooks on' : `; polling every ${input.realTime.interval}`) : '';
+    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}${how}` };
   }
   set(ready);
 

@@ -26,6 +26,7 @@ import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type O
 import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './retry.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
+import { consumeWebhookEvents } from './webhook-events.js';
 
 export interface SyncEngineDeps {
   logger: Logger;
@@ -48,6 +49,8 @@ export interface SyncEngineDeps {
 export const EXTERNAL_ID_PROPERTY = 'hubspot_operator_external_id';
 
 const DEFAULT_LOOKBACK_MS = 5 * 60_000;
+/** MySQL targets with webhooks: how often a waiting worker looks for events another replica stored. */
+const WEBHOOK_POLL_MS = 2000;
 
 class Engine implements SyncEngine {
   private readonly cfg: ResolvedIntegration;
@@ -363,6 +366,8 @@ class Engine implements SyncEngine {
           await target.transaction((tx) => tx.state.retryErrorsNow());
           this.retriedOnStart = true;
         }
+        // Real time first (DESIGN §2.8): the events the webhook receiver stored; the passes below stay the safety net.
+        if (this.webhooksOn) await consumeWebhookEvents(ctx, runtimes);
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);
@@ -379,7 +384,7 @@ class Engine implements SyncEngine {
           return await this.report(kind, startedAt, true, undefined, runtimes, counters, target, plan);
         }
         // Listen from the first cycle on, so a change captured after it wakes the next wait.
-        if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
+        if (this.webhooksOn || runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
         await target.pruneAudit(this.auditRetentionSeconds()).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
       }
     } catch (err) {
@@ -460,13 +465,44 @@ class Engine implements SyncEngine {
     return true;
   }
 
+  /** spec.hubspot.webhooks is set: the worker applies the receiver's stored events. */
+  private get webhooksOn(): boolean {
+    return !!this.cfg.spec.hubspot.webhooks;
+  }
+
+  private async webhookEventsPending(): Promise<boolean> {
+    if (!this.webhooksOn) return false;
+    return (await (await this.store()).state.pendingWebhookEvents(1)).length > 0;
+  }
+
   async waitForTargetChange(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     if (await this.subscribe()) {
-      // Changes captured before the subscription existed are in the outbox: do not wait for them.
+      // Changes captured (or webhook events stored) before the subscription existed: do not wait for them.
       const target = await this.store();
-      if ((await target.state.syncLagSeconds()) > 0) return;
+      if ((await target.state.syncLagSeconds()) > 0 || (await this.webhookEventsPending())) return;
     }
+    // MySQL has no NOTIFY: events a standby stored are found by this poll (PostgreSQL: NOTIFY; this process: at once).
+    let poll: NodeJS.Timeout | undefined;
+    if (this.webhooksOn && this.settings.kind === 'mysql') {
+      poll = setInterval(() => {
+        void this.webhookEventsPending().then(
+          (yes) => {
+            if (yes) for (const w of [...this.waiters]) w();
+          },
+          () => undefined,
+        );
+      }, WEBHOOK_POLL_MS);
+      poll.unref();
+    }
+    try {
+      await this.waitForWake(signal);
+    } finally {
+      if (poll) clearInterval(poll);
+    }
+  }
+
+  private async waitForWake(signal: AbortSignal): Promise<void> {
     if (this.notified) {
       this.notified = false;
       return;

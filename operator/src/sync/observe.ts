@@ -133,6 +133,13 @@ export class DryRun {
         return r;
       },
       dueErrors: (type, limit) => real.dueErrors(type, limit),
+      pendingWebhookEvents: (limit) => real.pendingWebhookEvents(limit),
+      webhookStats: () => real.webhookStats(),
+      // Observe leaves the inbox as it is: events stay pending for the Sync that follows.
+      storeWebhookEvents: async () => 0,
+      async ackWebhookEvents() {},
+      async forgetWebhookEvents() {},
+      pruneWebhookEvents: async () => 0,
       pendingChanges: (table) => real.pendingChanges(table),
       syncLagSeconds: () => real.syncLagSeconds(),
       errorGroups: () => real.errorGroups(),

@@ -254,6 +254,72 @@ export interface ErrorGroup {
   lastSeenTime: string;
 }
 
+// ---- the webhook inbox (DESIGN §2.8) -----------------------------------------------------------
+
+/**
+ * One HubSpot webhook event as the receiver stores it for one integration (no property values:
+ * `payload` is the event minus propertyValue). `kind` is creation, propertyChange, deletion,
+ * restore, merge, associationChange or privacyDeletion; `objectType` the spec.objects[].type.
+ */
+export interface WebhookEventRow {
+  portalId: number;
+  eventId: string;
+  subscriptionId: number | null;
+  subscriptionType: string;
+  objectType: string;
+  kind: string;
+  objectId: string | null;
+  occurredAt: Date;
+  propertyName: string | null;
+  changeSource: string | null;
+  attemptNumber: number | null;
+  payload: Record<string, unknown>;
+}
+
+/** A stored, not yet applied event (`id`: the inbox row, for `ackWebhookEvents`). */
+export interface StoredWebhookEvent {
+  id: string;
+  eventId: string;
+  subscriptionType: string;
+  objectType: string;
+  kind: string;
+  objectId: string | null;
+  propertyName: string | null;
+  occurredAt: Date;
+  attemptNumber: number | null;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * The duplicate key of an event: a redelivery carries the same values (only attemptNumber
+ * differs); a reused eventId for another object or property is still kept.
+ */
+export function webhookDedupeKey(e: Pick<WebhookEventRow, 'portalId' | 'eventId' | 'subscriptionType' | 'objectId' | 'propertyName'>): string {
+  return [e.portalId, e.eventId, e.subscriptionType, e.objectId ?? '', e.propertyName ?? ''].join(':');
+}
+
+const inboxListeners = new Map<string, Set<() => void>>();
+
+/**
+ * In-process wake-up: a connector calls this after it committed webhook events of `uid`, so a
+ * worker of this process waiting in `watchChanges` runs at once (PostgreSQL also NOTIFYs, which
+ * reaches the leader when a standby stored them).
+ */
+export function signalWebhookStored(uid: string): void {
+  for (const cb of [...(inboxListeners.get(uid) ?? [])]) cb();
+}
+
+/** Listen for `signalWebhookStored(uid)`; returns the unsubscribe function. Connectors use it in watchChanges. */
+export function onWebhookStored(uid: string, cb: () => void): () => void {
+  let set = inboxListeners.get(uid);
+  if (!set) inboxListeners.set(uid, (set = new Set()));
+  set.add(cb);
+  return () => {
+    set.delete(cb);
+    if (set.size === 0 && inboxListeners.get(uid) === set) inboxListeners.delete(uid);
+  };
+}
+
 /** State reads; on `connector.state` they see committed data, on `tx.state` the transaction's. */
 export interface StateReader {
   linksByHubSpotIds(objectType: string, ids: string[]): Promise<Map<string, LinkRow>>;
@@ -283,6 +349,10 @@ export interface StateReader {
   listAudit(q: AuditQuery): Promise<AuditRow[]>;
   /** The latest plan Observe mode stored, if any. */
   getPlan(): Promise<StoredPlan | undefined>;
+  /** Unapplied webhook events of this integration in HubSpot's order (occurredAt, then arrival). */
+  pendingWebhookEvents(limit?: number): Promise<StoredWebhookEvent[]>;
+  /** status.webhooks from the inbox (every replica's intake): newest occurredAt, events received in the last 24 h. */
+  webhookStats(): Promise<{ lastEventTime?: string; eventsLast24h: number }>;
 }
 
 /** State writes: only inside a transaction (`tx.state`). */
@@ -305,6 +375,14 @@ export interface StateWriter extends StateReader {
   /** A record synced in one direction: forget its errors of that direction (undefined: both). */
   clearErrors(objectType: string, hubspotIds: string[], targetKeys: string[], direction?: SyncDirectionName): Promise<void>;
   audit(entries: AuditEntry[]): Promise<void>;
+  /** Store webhook events (one statement; duplicates by `webhookDedupeKey` dropped); returns how many were new. */
+  storeWebhookEvents(events: WebhookEventRow[]): Promise<number>;
+  /** Mark events applied (they stay 24 h for the counts, then `pruneWebhookEvents` drops them). */
+  ackWebhookEvents(ids: string[]): Promise<void>;
+  /** Delete every inbox row of these records (a privacy deletion: nothing of them stays). */
+  forgetWebhookEvents(objectType: string, objectIds: string[]): Promise<void>;
+  /** Delete applied events received more than `olderThanMs` ago. */
+  pruneWebhookEvents(olderThanMs: number): Promise<number>;
 }
 
 /** What a transaction sees and writes; it commits when the callback resolves. */
@@ -478,6 +556,11 @@ export interface Connector {
    * its change capture (the caller re-installs its own). Returns the adopted UID, if any.
    */
   register(): Promise<{ adoptedUid?: string }>;
+  /**
+   * Create/migrate the state store only (idempotent, safe with concurrent starts), without
+   * registering the integration: what the webhook receiver needs before storing events.
+   */
+  prepareState(): Promise<void>;
 
   /** Columns and primary key of a table, or undefined when it does not exist. */
   describeTable(schema: string, table: string): Promise<TableDescription | undefined>;
@@ -490,7 +573,11 @@ export interface Connector {
   installCapture(t: TableRef): Promise<void>;
   /** Stop capturing the table for this integration (or for `ownerUid`). Idempotent; a missing table is fine. */
   removeCapture(t: TableRef, ownerUid?: string): Promise<void>;
-  /** Call `onChange` soon after a change is captured (and once after a lost watch recovers). */
+  /**
+   * Call `onChange` soon after a change is captured (and once after a lost watch recovers), and
+   * after webhook events of this integration were stored (in this process: at once; by another
+   * replica: PostgreSQL NOTIFYs; MySQL relies on the worker's poll).
+   */
   watchChanges(onChange: () => void): Promise<() => Promise<void>>;
 
   /** Drop audit entries older than the retention, in seconds (spec.audit.retention; bounded per call). */

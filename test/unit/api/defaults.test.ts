@@ -29,7 +29,7 @@ describe('withDefaults', () => {
           direction: 'TwoWay',
           conflictResolution: 'HubSpotWins',
           create: { inHubSpot: true, inTarget: true },
-          deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore' },
+          deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore', privacyFromHubSpot: 'Propagate' },
         },
       ],
       schedule: { interval: '5m', fullResyncInterval: '24h' },

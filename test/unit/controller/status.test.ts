@@ -46,6 +46,18 @@ describe('computeIntegrationStatus', () => {
     expect(s).toMatchObject({ portalId: 1234567, errorCount: 0, errors: [], apiUsage: { requestsLast24h: 12 }, lastSuccessfulSyncTime: '2026-11-23T10:00:00Z' });
   });
 
+  it('says in the Ready message whether real time is on, and writes status.webhooks from the receiver', () => {
+    const on = computeIntegrationStatus({ generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0, realTime: { webhooks: true, interval: '5m', status: { lastEventTime: '2026-11-23T09:58:00.000Z', eventsLast24h: 7, rejectedLast24h: 1 } } });
+    expect(cond(on, 'Ready')!.message).toBe('Synced: contacts 9 linked; webhooks on');
+    expect(on.webhooks).toEqual({ lastEventTime: '2026-11-23T09:58:00.000Z', eventsLast24h: 7, rejectedLast24h: 1 });
+    const polling = computeIntegrationStatus({ current: on, generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0, realTime: { webhooks: false, interval: '5m' } });
+    expect(cond(polling, 'Ready')!.message).toBe('Synced: contacts 9 linked; polling every 5m');
+    expect(polling.webhooks).toBeUndefined();
+    // The receiver could not answer (database down): the last counts stay.
+    const kept = computeIntegrationStatus({ current: on, generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0, realTime: { webhooks: true, interval: '5m' } });
+    expect(kept.webhooks).toEqual(on.webhooks);
+  });
+
   it('keeps lastTransitionTime while the status stays, moves it when the status changes', () => {
     const first = computeIntegrationStatus({ generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0 });
     const same = computeIntegrationStatus({ current: first, generation: 2, suspended: false, staticIssues: [], worker: worker({ generation: 2 }), now: T1 });

@@ -717,7 +717,16 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                       "Ignore",
                       "Propagate"
                     ],
-                    "description": "A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync."
+                    "description": "A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync, or within seconds with webhooks (spec.hubspot.webhooks)."
+                  },
+                  "privacyFromHubSpot": {
+                    "type": "string",
+                    "default": "Propagate",
+                    "enum": [
+                      "Propagate",
+                      "Ignore"
+                    ],
+                    "description": "A GDPR privacy deletion in HubSpot (webhook contact.privacyDeletion): Propagate (the default) deletes the linked row; Ignore keeps it and stops syncing it. The audit entry names only the IDs, never values."
                   },
                   "fromTarget": {
                     "type": "string",

@@ -421,9 +421,13 @@ export interface SyncedObjectSpec {
    */
   deletes?: {
     /**
-     * A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync.
+     * A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync, or within seconds with webhooks (spec.hubspot.webhooks).
      */
     fromHubSpot?: 'Ignore' | 'Propagate';
+    /**
+     * A GDPR privacy deletion in HubSpot (webhook contact.privacyDeletion): Propagate (the default) deletes the linked row; Ignore keeps it and stops syncing it. The audit entry names only the IDs, never values.
+     */
+    privacyFromHubSpot?: 'Propagate' | 'Ignore';
     /**
      * A row deleted from the table: Ignore (the default) keeps the HubSpot record, Propagate archives it in HubSpot.
      */

@@ -4,8 +4,7 @@
  * poller per state database, shared by the integrations on them (refcounted).
  */
 import type { ColumnKind, Connector, ConnectorOptions, NewColumn, TableDescription, TableRef } from '../connector.js';
-import type { StoredPlan, TargetErrorClass, TargetSettings, TargetTx, TransactionOptions } from '../connector.js';
-import { TargetUnavailableError } from '../connector.js';
+import { onWebhookStored, type StoredPlan, type TargetErrorClass, type TargetSettings, type TargetTx, TargetUnavailableError, type TransactionOptions } from '../connector.js';
 import { SharedRegistry, type Shared } from '../shared.js';
 import { installMySqlCapture, OutboxPoller, removeMySqlCapture } from './capture.js';
 import { MySqlDb, parseMySqlUrl, type MySqlQueryable } from './db.js';
@@ -83,6 +82,17 @@ class MySqlConnector implements Connector {
     return p;
   }
 
+  async prepareState(): Promise<void> {
+    const key = `${this.poolKey}\u0000${this.settings.stateSchema}`;
+    let m = migrated.get(key);
+    if (!m) {
+      m = migrateMySql(this.db, this.settings.stateSchema);
+      migrated.set(key, m);
+      m.catch(() => migrated.delete(key));
+    }
+    await m;
+  }
+
   /** INSERT … RETURNING: MariaDB 10.5 and later (MySQL 8 has none). */
   private async hasReturning(): Promise<boolean> {
     const { version, mariadb } = await this.db.serverInfo();
@@ -148,12 +158,15 @@ class MySqlConnector implements Connector {
       /* unreachable or not migrated yet: the poll retries, and wakes everyone once it recovers */
     });
     const unsubscribe = ref.value.poller.subscribe(this.opts.uid, onChange);
+    // Webhook events stored by this process (a standby's are found by the worker's poll).
+    const unsubscribeInbox = onWebhookStored(this.opts.uid, onChange);
     let done = false;
     const stop = async () => {
       if (done) return;
       done = true;
       this.watches.delete(stop);
       unsubscribe();
+      unsubscribeInbox();
       await ref.release();
     };
     this.watches.add(stop);

@@ -135,6 +135,36 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 4,
+    name: 'webhook_inbox: HubSpot webhook events stored by the receiver before it answers, applied by the worker (DESIGN §2.8)',
+    up: (s) => [
+      // dedupe_hash: sha256 of webhookDedupeKey (the key itself can exceed an index's length).
+      `CREATE TABLE IF NOT EXISTS ${s}.webhook_inbox (
+        id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        integration_uid varchar(128) NOT NULL,
+        dedupe_hash char(64) NOT NULL,
+        portal_id bigint NOT NULL,
+        event_id varchar(40) NOT NULL,
+        subscription_id bigint,
+        subscription_type varchar(100) NOT NULL,
+        object_type varchar(100) NOT NULL,
+        event varchar(32) NOT NULL,
+        object_id varchar(40),
+        property_name varchar(255),
+        change_source varchar(64),
+        attempt_number int,
+        occurred_at datetime(3) NOT NULL,
+        payload json NOT NULL,
+        received_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        processed_at datetime(6),
+        UNIQUE KEY webhook_inbox_dedupe (integration_uid, dedupe_hash),
+        KEY webhook_inbox_pending (integration_uid, processed_at, occurred_at, id),
+        KEY webhook_inbox_received (integration_uid, received_at),
+        KEY webhook_inbox_object (object_id, object_type, integration_uid)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 export const MYSQL_LATEST_VERSION = MYSQL_MIGRATIONS[MYSQL_MIGRATIONS.length - 1]!.version;

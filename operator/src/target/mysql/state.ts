@@ -4,7 +4,8 @@
  * errors, the audit log and the integrations registry. Bulk writes are one multi-row statement
  * per page (INSERT … VALUES (…), (…) ON DUPLICATE KEY UPDATE); lists travel as `IN (?)`.
  */
-import type { AuditEntry, AuditQuery, AuditRow, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, StoredPlan, SyncDirectionName } from '../connector.js';
+import { type AuditEntry, type AuditQuery, type AuditRow, type CursorRow, type DueError, type ErrorGroup, type LinkRow, type OutboxEntry, type OutboxOp, type PendingChange, type RecordError, type StateWriter, type StoredPlan, type StoredWebhookEvent, type SyncDirectionName, webhookDedupeKey, type WebhookEventRow } from '../connector.js';
+import { createHash } from 'node:crypto';
 import {
   auditFromRow,
   cursorFromRow,
@@ -29,7 +30,7 @@ export interface CapturedTable {
   primaryKey: string;
 }
 
-const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log'] as const;
+const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log', 'webhook_inbox'] as const;
 
 function dt(msValue: number | undefined): Date | null {
   return msValue === undefined || !Number.isFinite(msValue) ? null : new Date(msValue);
@@ -381,6 +382,83 @@ export class MySqlState implements StateWriter {
     const r = await this.q.query<StateRow>(`SELECT observed_at, summary, changes FROM ${this.s}.plans WHERE integration_uid = ?`, [this.uid]);
     return r.rows[0] ? planFromRow(r.rows[0]) : undefined;
   }
+
+  // ---- the webhook inbox ---------------------------------------------------------------------
+
+  async storeWebhookEvents(events: WebhookEventRow[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const sorted = [...events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+    const r = await this.q.query(
+      `INSERT IGNORE INTO ${this.s}.webhook_inbox (integration_uid, dedupe_hash, portal_id, event_id, subscription_id, subscription_type, object_type, event,
+         object_id, property_name, change_source, attempt_number, occurred_at, payload) VALUES ${tuples(sorted.length, 14)}`,
+      sorted.flatMap((e) => [
+        this.uid,
+        createHash('sha256').update(webhookDedupeKey(e)).digest('hex'),
+        e.portalId,
+        e.eventId,
+        e.subscriptionId,
+        e.subscriptionType,
+        e.objectType,
+        e.kind,
+        e.objectId,
+        e.propertyName,
+        e.changeSource,
+        e.attemptNumber,
+        e.occurredAt,
+        JSON.stringify(e.payload),
+      ]),
+    );
+    return r.rowCount;
+  }
+
+  async pendingWebhookEvents(limit = 1000): Promise<StoredWebhookEvent[]> {
+    const r = await this.q.query(
+      `SELECT CAST(id AS CHAR) AS id, event_id, subscription_type, object_type, event, object_id, property_name, occurred_at, attempt_number, payload
+         FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ?`,
+      [this.uid, limit],
+    );
+    return r.rows.map((x) => ({
+      id: String(x.id),
+      eventId: String(x.event_id),
+      subscriptionType: String(x.subscription_type),
+      objectType: String(x.object_type),
+      kind: String(x.event),
+      objectId: x.object_id === null || x.object_id === undefined ? null : String(x.object_id),
+      propertyName: (x.property_name as string | null) ?? null,
+      occurredAt: new Date(msOf(x.occurred_at) ?? 0),
+      attemptNumber: x.attempt_number === null || x.attempt_number === undefined ? null : Number(x.attempt_number),
+      payload: jsonOf<Record<string, unknown>>(x.payload, {}),
+    }));
+  }
+
+  async webhookStats(): Promise<{ lastEventTime?: string; eventsLast24h: number }> {
+    const r = await this.q.query<{ last: unknown; n: unknown }>(
+      `SELECT (SELECT MAX(occurred_at) FROM ${this.s}.webhook_inbox WHERE integration_uid = ?) AS last,
+              (SELECT COUNT(*) FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND received_at > CURRENT_TIMESTAMP(6) - INTERVAL 24 HOUR) AS n`,
+      [this.uid, this.uid],
+    );
+    const row = r.rows[0];
+    const last = msOf(row?.last);
+    return { ...(last !== undefined ? { lastEventTime: new Date(last).toISOString() } : {}), eventsLast24h: Number(row?.n ?? 0) };
+  }
+
+  async ackWebhookEvents(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.q.query(`UPDATE ${this.s}.webhook_inbox SET processed_at = CURRENT_TIMESTAMP(6) WHERE integration_uid = ? AND id IN (?) AND processed_at IS NULL`, [this.uid, ids]);
+  }
+
+  async forgetWebhookEvents(objectType: string, objectIds: string[]): Promise<void> {
+    if (objectIds.length === 0) return;
+    await this.q.query(`DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND object_type = ? AND object_id IN (?)`, [this.uid, objectType, objectIds]);
+  }
+
+  async pruneWebhookEvents(olderThanMs: number): Promise<number> {
+    const r = await this.q.query(
+      `DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND processed_at IS NOT NULL AND received_at < CURRENT_TIMESTAMP(6) - INTERVAL ? MICROSECOND`,
+      [this.uid, Math.max(0, Math.round(olderThanMs)) * 1000],
+    );
+    return r.rowCount;
+  }
 }
 
 /** Integration-wide state operations that run their own statements or transactions on the pool. */
@@ -437,7 +515,10 @@ export class MySqlStateAdmin {
           );
           const row = old.rows[0];
           if (row) {
+            // The orphan's webhook events are not adopted (polling catches up).
+            await tx.query(`DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = ?`, [row.integration_uid]);
             for (const t of STATE_TABLES) {
+              if (t === 'webhook_inbox') continue;
               await tx.query(`UPDATE ${this.s}.${bq(t)} SET integration_uid = ? WHERE integration_uid = ?`, [this.uid, row.integration_uid]);
             }
             await tx.query(`DELETE FROM ${this.s}.integrations WHERE integration_uid = ?`, [row.integration_uid]);

@@ -7,6 +7,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import {
   classifyTargetError,
+  onWebhookStored,
   type Connector,
   type ConnectorOptions,
   type NewColumn,
@@ -60,6 +61,16 @@ class PgConnector implements Connector {
     return { uid, stateSchema: this.settings.stateSchema, schema: t.schema, table: t.table, primaryKey: t.primaryKey };
   }
 
+  private migrated?: Promise<unknown>;
+
+  prepareState(): Promise<void> {
+    this.migrated ??= migrate(this.db, checkIdentifier(this.settings.stateSchema, this.settings.fields.stateSchema)).catch((err: unknown) => {
+      this.migrated = undefined;
+      throw err;
+    });
+    return this.migrated.then(() => undefined);
+  }
+
   async register(): Promise<{ adoptedUid?: string }> {
     await migrate(this.db, checkIdentifier(this.settings.stateSchema, this.settings.fields.stateSchema));
     const adopted = await this.admin.register(this.o.namespace, this.o.name);
@@ -96,8 +107,18 @@ class PgConnector implements Connector {
     return removeCapture(this.db, this.capture(t, ownerUid));
   }
 
-  watchChanges(onChange: () => void): Promise<() => Promise<void>> {
-    return this.db.listen(channelFor(this.o.uid), () => onChange());
+  async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
+    const local = onWebhookStored(this.o.uid, onChange);
+    try {
+      const stop = await this.db.listen(channelFor(this.o.uid), () => onChange());
+      return async () => {
+        local();
+        await stop();
+      };
+    } catch (err) {
+      local();
+      throw err;
+    }
   }
 
   pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number> {

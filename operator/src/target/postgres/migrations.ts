@@ -143,6 +143,36 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 6,
+    name: 'webhook_inbox: HubSpot webhook events stored by the receiver before it answers, applied by the worker (DESIGN §2.8)',
+    up: (s) => [
+      // IF NOT EXISTS: the receiver of earlier builds created the same table on first use.
+      `CREATE TABLE IF NOT EXISTS ${s}.webhook_inbox (
+        id bigserial PRIMARY KEY,
+        integration_uid text NOT NULL,
+        dedupe_key text NOT NULL,
+        portal_id bigint NOT NULL,
+        event_id text NOT NULL,
+        subscription_id bigint,
+        subscription_type text NOT NULL,
+        object_type text NOT NULL,
+        event text NOT NULL,
+        object_id text,
+        property_name text,
+        change_source text,
+        attempt_number integer,
+        occurred_at timestamptz NOT NULL,
+        payload jsonb NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        processed_at timestamptz,
+        UNIQUE (integration_uid, dedupe_key)
+      )`,
+      `CREATE INDEX IF NOT EXISTS webhook_inbox_pending ON ${s}.webhook_inbox (integration_uid, occurred_at, id) WHERE processed_at IS NULL`,
+      `CREATE INDEX IF NOT EXISTS webhook_inbox_received ON ${s}.webhook_inbox (integration_uid, received_at)`,
+      `CREATE INDEX IF NOT EXISTS webhook_inbox_object ON ${s}.webhook_inbox (object_id, object_type, integration_uid)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -4,15 +4,16 @@
  * cursors, the change outbox, current per-record errors and the append-only audit log.
  * Bulk writes go through jsonb_to_recordset so a page of 100 records is one statement.
  */
-import type { AuditEntry, AuditQuery, AuditRow, Canon, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, StoredPlan, SyncDirectionName } from '../connector.js';
+import { type AuditEntry, type AuditQuery, type AuditRow, type Canon, type CursorRow, type DueError, type ErrorGroup, type LinkRow, type OutboxEntry, type OutboxOp, type PendingChange, type RecordError, type StateWriter, type StoredPlan, type StoredWebhookEvent, type SyncDirectionName, webhookDedupeKey, type WebhookEventRow } from '../connector.js';
 import { auditFromRow, cursorFromRow, errorGroupFromRow, foldChanges, linkFromRow, msOf, outboxEntryFromRow, planFromRow, recordErrorFromRow, recordErrorRows, type StateRow } from '../state-rows.js';
+import { channelFor } from './capture.js';
 import type { Db, Queryable } from './db.js';
 import { q as quote } from './identifiers.js';
 
 export type { AuditEntry, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, RecordError };
 
 /** The tables keyed by integration UID (besides `integrations`). */
-const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log'] as const;
+const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log', 'webhook_inbox'] as const;
 
 export interface CapturedTable {
   schema: string;
@@ -347,6 +348,92 @@ export class StateStore implements StateWriter {
     const r = await this.q.query<StateRow>(`SELECT observed_at, summary, changes FROM ${this.s}.plans WHERE integration_uid = $1`, [this.uid]);
     return r.rows[0] ? planFromRow(r.rows[0]) : undefined;
   }
+
+  // ---- the webhook inbox ---------------------------------------------------------------------
+
+  async storeWebhookEvents(events: WebhookEventRow[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const rows = events.map((e) => ({
+      dedupe_key: webhookDedupeKey(e),
+      portal_id: e.portalId,
+      event_id: e.eventId,
+      subscription_id: e.subscriptionId,
+      subscription_type: e.subscriptionType,
+      object_type: e.objectType,
+      event: e.kind,
+      object_id: e.objectId,
+      property_name: e.propertyName,
+      change_source: e.changeSource,
+      attempt_number: e.attemptNumber,
+      occurred_at: e.occurredAt.toISOString(),
+      payload: e.payload,
+    }));
+    const r = await this.q.query(
+      `INSERT INTO ${this.s}.webhook_inbox (integration_uid, dedupe_key, portal_id, event_id, subscription_id, subscription_type, object_type, event,
+         object_id, property_name, change_source, attempt_number, occurred_at, payload)
+       SELECT $1, x.dedupe_key, x.portal_id, x.event_id, x.subscription_id, x.subscription_type, x.object_type, x.event,
+         x.object_id, x.property_name, x.change_source, x.attempt_number, x.occurred_at, x.payload
+       FROM jsonb_to_recordset($2::jsonb) AS x(dedupe_key text, portal_id bigint, event_id text, subscription_id bigint, subscription_type text,
+         object_type text, event text, object_id text, property_name text, change_source text, attempt_number integer,
+         occurred_at timestamptz, payload jsonb)
+       ORDER BY x.occurred_at
+       ON CONFLICT (integration_uid, dedupe_key) DO NOTHING`,
+      [this.uid, JSON.stringify(rows)],
+    );
+    const n = r.rowCount ?? 0;
+    // Delivered at commit: wakes the leader's worker even when a standby stored the events.
+    if (n > 0) await this.q.query('SELECT pg_notify($1, $2)', [channelFor(this.uid), 'webhook_inbox']);
+    return n;
+  }
+
+  async pendingWebhookEvents(limit = 1000): Promise<StoredWebhookEvent[]> {
+    const r = await this.q.query(
+      `SELECT id::text AS id, event_id, subscription_type, object_type, event, object_id, property_name, occurred_at, attempt_number, payload
+         FROM ${this.s}.webhook_inbox WHERE integration_uid = $1 AND processed_at IS NULL ORDER BY occurred_at, id LIMIT $2`,
+      [this.uid, limit],
+    );
+    return r.rows.map((x) => ({
+      id: String(x.id),
+      eventId: String(x.event_id),
+      subscriptionType: String(x.subscription_type),
+      objectType: String(x.object_type),
+      kind: String(x.event),
+      objectId: (x.object_id as string | null) ?? null,
+      propertyName: (x.property_name as string | null) ?? null,
+      occurredAt: new Date(x.occurred_at as string | Date),
+      attemptNumber: (x.attempt_number as number | null) ?? null,
+      payload: (typeof x.payload === 'string' ? JSON.parse(x.payload) : x.payload) as Record<string, unknown>,
+    }));
+  }
+
+  async webhookStats(): Promise<{ lastEventTime?: string; eventsLast24h: number }> {
+    const r = await this.q.query(
+      `SELECT (SELECT max(occurred_at) FROM ${this.s}.webhook_inbox WHERE integration_uid = $1) AS last,
+              (SELECT count(*) FROM ${this.s}.webhook_inbox WHERE integration_uid = $1 AND received_at > now() - interval '24 hours')::text AS n`,
+      [this.uid],
+    );
+    const row = r.rows[0] ?? {};
+    const last = row.last ? new Date(row.last as string | Date).toISOString() : undefined;
+    return { ...(last ? { lastEventTime: last } : {}), eventsLast24h: Number(row.n ?? 0) };
+  }
+
+  async ackWebhookEvents(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.q.query(`UPDATE ${this.s}.webhook_inbox SET processed_at = now() WHERE integration_uid = $1 AND id = ANY($2::bigint[]) AND processed_at IS NULL`, [this.uid, ids]);
+  }
+
+  async forgetWebhookEvents(objectType: string, objectIds: string[]): Promise<void> {
+    if (objectIds.length === 0) return;
+    await this.q.query(`DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = $1 AND object_type = $2 AND object_id = ANY($3::text[])`, [this.uid, objectType, objectIds]);
+  }
+
+  async pruneWebhookEvents(olderThanMs: number): Promise<number> {
+    const r = await this.q.query(
+      `DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = $1 AND processed_at IS NOT NULL AND received_at < now() - ($2::text || ' milliseconds')::interval`,
+      [this.uid, String(olderThanMs)],
+    );
+    return r.rowCount ?? 0;
+  }
 }
 
 /** The integration-wide state operations that run on their own (transactions, maintenance). */
@@ -405,7 +492,10 @@ export class StateAdmin {
         );
         const row = old.rows[0];
         if (row) {
+          // The orphan's webhook events are not adopted: HubSpot re-sends nothing, polling catches up.
+          await tx.query(`DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = $1`, [row.integration_uid]);
           for (const t of STATE_TABLES) {
+            if (t === 'webhook_inbox') continue;
             await tx.query(`UPDATE ${this.s}.${quote(t)} SET integration_uid = $1 WHERE integration_uid = $2`, [this.uid, row.integration_uid]);
           }
           await tx.query(`DELETE FROM ${this.s}.integrations WHERE integration_uid = $1`, [row.integration_uid]);
