@@ -10,7 +10,7 @@ import { ERROR_CATEGORIES, type ErrorCategory } from '../api/categories.js';
 import type { CycleReport, SyncDirection, SyncObserver, SyncOperation } from '../sync/types.js';
 import { BUDGET_WINDOWS, SYSTEMIC_OBJECT_TYPE, type OperatorMetrics } from './metrics.js';
 
-const OPERATIONS: readonly SyncOperation[] = ['created', 'updated', 'deleted'];
+const OPERATIONS: readonly SyncOperation[] = ['created', 'updated', 'deleted', 'associate', 'dissociate'];
 const DIRECTIONS: Record<string, readonly SyncDirection[]> = {
   HubSpotToTarget: ['toTarget'],
   TargetToHubSpot: ['toHubSpot'],

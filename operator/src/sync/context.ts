@@ -43,6 +43,8 @@ export interface SyncContext {
   externalIdProperty: string;
   signal: AbortSignal;
   counters: Map<string, ObjectCounters>;
+  /** Records the record passes touched this cycle (the association pass compares theirs). */
+  touched?: (side: 'hubspot' | 'target', objectType: string, ids: string[]) => void;
 }
 
 export function countersOf(ctx: SyncContext, type: string): ObjectCounters {

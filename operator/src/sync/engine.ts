@@ -18,6 +18,7 @@ import { createHubSpotClient } from '../hubspot/index.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
+import { associationCounts, associationIssues, prepareAssociations, runAssociations, TouchedRecords, type AssociationRuntime } from './associations.js';
 import { buildObjectPlan, tableRef, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
@@ -173,6 +174,8 @@ class Engine implements SyncEngine {
       for (const i of found) issues.push({ ...i, name: i.name || this.cfg.name });
       plans.push({ plan, keyDataType: columns?.get(plan.primaryKey)?.dataType });
     }
+    // Associations (DESIGN §2.7): checked once every object's table is known.
+    if (issues.length === 0) issues.push(...(await associationIssues(target, spec.objects, schema, createTables, new Map(plans.map((p) => [p.plan.type, p.plan.pkKind])), this.cfg.name)));
     return { plans, issues };
   }
 
@@ -188,7 +191,7 @@ class Engine implements SyncEngine {
   }
 
   /** Create what the spec asks for (tables/columns, HubSpot properties), then plan again. */
-  private async prepare(refresh: boolean): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
+  private async prepare(refresh: boolean): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[]; associations?: AssociationRuntime[] }> {
     let { plans, issues } = await this.plan(refresh);
     if (issues.length) return { runtimes: [], issues };
     let changed = false;
@@ -245,7 +248,12 @@ class Engine implements SyncEngine {
         },
       });
     }
-    return { runtimes, issues };
+    const associations = await prepareAssociations(target, this.cfg.spec.objects, this.settings.schema, this.settings.createTables, runtimes, async (t) => {
+      if (this.captured.has(t.table)) return;
+      await (await this.store()).installCapture(t);
+      this.captured.add(t.table);
+    });
+    return { runtimes, issues, associations };
   }
 
   private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {
@@ -326,11 +334,16 @@ class Engine implements SyncEngine {
       } else {
         runtimes = prepared.runtimes;
         const ctx = this.context(target, signal, counters);
+        const touched = new TouchedRecords();
+        ctx.touched = (side, type, ids) => touched.add(side, type, ids);
+        const cycleStartMs = Date.now();
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);
           await this.syncObject(ctx, rt, kind);
         }
+        // After every object's records: both ends of new pairs are linked by now.
+        if (prepared.associations?.length) await runAssociations(ctx, prepared.associations, touched, kind === 'full', cycleStartMs);
         completed = true;
         // Listen from the first cycle on, so a change captured after it wakes the next wait.
         if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
@@ -363,6 +376,7 @@ class Engine implements SyncEngine {
     let syncLagSeconds = 0;
     if (state && systemic?.reason !== 'TargetUnavailable') {
       try {
+        const assocCounts = target ? await associationCounts(target, this.cfg.spec.objects, this.settings.schema) : new Map();
         for (const o of this.cfg.spec.objects) {
           const rt = runtimes.find((r) => r.plan.type === o.type);
           const c = counters.get(o.type) ?? emptyCounters();
@@ -375,6 +389,7 @@ class Engine implements SyncEngine {
             pendingChanges: await state.pendingChanges(o.table),
             lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed },
             filterMatches: c.filterMatches,
+            ...(assocCounts.has(o.type) ? { associations: assocCounts.get(o.type) } : {}),
           });
         }
         errors = (await state.errorGroups()).map((g) => ({ ...g, category: g.category as ErrorCategory }));
