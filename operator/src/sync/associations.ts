@@ -515,3 +515,10 @@ export async function associationCounts(target: Connector, objects: readonly Syn
   }
   return out;
 }
+
+/** The link tables of the spec as capture targets (for cleanup). */
+export function associationCaptureRefs(objects: readonly SyncedObjectSpec[], schema: string): TableRef[] {
+  return entries(objects, schema)
+    .filter((e) => e.link && [e.link.table, e.link.fromColumn].every((x) => /^[a-z_][a-z0-9_]{0,62}$/.test(x)))
+    .map((e) => linkCaptureRef(e.link!));
+}

@@ -18,7 +18,7 @@ import { createHubSpotClient } from '../hubspot/index.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
-import { associationCounts, associationIssues, prepareAssociations, runAssociations, TouchedRecords, type AssociationRuntime } from './associations.js';
+import { associationCaptureRefs, associationCounts, associationIssues, prepareAssociations, runAssociations, TouchedRecords, type AssociationRuntime } from './associations.js';
 import { buildObjectPlan, tableRef, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
@@ -455,6 +455,7 @@ class Engine implements SyncEngine {
     const tables: TableRef[] = this.cfg.spec.objects
       .filter((o) => isValidIdentifier(o.table) && isValidIdentifier(schema))
       .map((o) => ({ schema, table: o.table, primaryKey: o.primaryKey ?? 'id' }));
+    tables.push(...associationCaptureRefs(this.cfg.spec.objects, schema));
     await target.cleanup(policy, tables);
     if (policy === 'Delete') this.captured.clear();
   }
