@@ -174,7 +174,8 @@ async function applyChunk(ctx: SyncContext, a: AssociationRuntime, recs: FromRec
   const F = a.from.plan;
   const T = a.to.plan;
   const single = a.column !== undefined;
-  const primary = single ? primaryAssociationTypeId(F.type, T.type) : undefined;
+  // A labelled FK keeps the association with that label; otherwise the pair's Primary one, where it has one.
+  const primary = single && a.label === undefined ? primaryAssociationTypeId(F.type, T.type) : undefined;
   const errors: RecordError[] = [];
   const audit: AuditEntry[] = [];
   const direction = (d: SyncDirectionName) => d;

@@ -277,4 +277,27 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     );
     expect(fks.map((f) => f.table)).toEqual(['contacts', 'deals']);
   });
+
+  it('costs one association read per 1,000 pulled records (initial import and incremental cycle)', async () => {
+    // Demo seed data: every contact gets a primary company.
+    await start({ seed: { contacts: 1500, companies: 100, demo: true } as HarnessOptions['seed'], lookbackMs: 1 });
+    const reads = async () => {
+      const st = await h!.hs.stats();
+      return Object.entries(st.requests.byRoute).filter(([k]) => k.includes('/crm/v4/associations/') && k.includes('batch/read')).reduce((n, [, v]) => n + v, 0);
+    };
+    const r0 = await reads();
+    const r = await h!.cycle('initial');
+    const initialReads = (await reads()) - r0;
+    // Every seeded contact has a primary company.
+    expect(await h!.rows(`SELECT count(*) AS n FROM {schema}.contacts c JOIN {schema}.companies co ON co.id = c.company_id`).then((x) => Number(x[0]!.n))).toBe(1500);
+    expect(r.objects.find((o) => o.type === 'contacts')!.associations).toEqual({ linked: 1500, pending: 0 });
+    expect(initialReads).toBe(2); // ceil(1500 / 1000)
+
+    const ids = (await h!.hs.listAll('contacts', ['email'])).slice(0, 150).map((x) => x.id);
+    for (const part of [ids.slice(0, 100), ids.slice(100)]) await h!.hs.call('POST', '/crm/v3/objects/contacts/batch/update', { inputs: part.map((id) => ({ id, properties: { firstname: 'Changed' } })) });
+    const r1 = await reads();
+    const inc = await h!.cycle();
+    expect(inc.objects.find((o) => o.type === 'contacts')!.lastCycle.toTarget.updated).toBe(150);
+    expect((await reads()) - r1).toBe(1);
+  });
 });
