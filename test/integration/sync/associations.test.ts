@@ -300,4 +300,26 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     expect(inc.objects.find((o) => o.type === 'contacts')!.lastCycle.toTarget.updated).toBe(150);
     expect((await reads()) - r1).toBe(1);
   });
+
+  it('a labelled link table keeps only the associations with that label, and creates them with it', async () => {
+    await start({ objects: objects({ deals: { associations: [{ to: 'contacts', table: 'deal_contacts', label: 'Decision maker' }] } }) });
+    const created = await h!.hs.call('POST', '/crm/v4/associations/deals/contacts/labels', { label: 'Decision maker', name: 'decision_maker' });
+    const typeId = Number((created.results as { typeId: number; label: string }[]).find((t) => t.label === 'Decision maker')!.typeId);
+    const alice = await h!.hs.create('contacts', { email: 'alice@acme.com' });
+    const bob = await h!.hs.create('contacts', { email: 'bob@acme.com' });
+    const carol = await h!.hs.create('contacts', { email: 'carol@acme.com' });
+    const deal = await h!.hs.create('deals', { dealname: 'D' });
+    await h!.hs.call('POST', '/crm/v4/associations/deals/contacts/batch/create', { inputs: [{ from: { id: deal.id }, to: { id: alice.id }, types: [{ associationCategory: 'USER_DEFINED', associationTypeId: typeId }] }] });
+    await associate('deals', 'contacts', deal.id, bob.id); // unlabeled: not kept
+    await h!.cycle('initial');
+    expect(await h!.rows(`SELECT c.email FROM {schema}.deal_contacts dc JOIN {schema}.contacts c ON c.id = dc.contact_id`)).toEqual([{ email: 'alice@acme.com' }]);
+
+    const dealKey = await rowId('deals', `dealname = $1`, ['D']);
+    const carolKey = await rowId('contacts', `email = $1`, ['carol@acme.com']);
+    await h!.exec(`INSERT INTO {schema}.deal_contacts (deal_id, contact_id) VALUES ($1, $2)`, [dealKey, carolKey]);
+    await h!.cycle();
+    expect((await assocs('deals', 'contacts', deal.id))[carol.id]).toContain(typeId);
+    // Bob's unlabeled association is left alone.
+    expect(await assocs('deals', 'contacts', deal.id)).toMatchObject({ [bob.id]: [3] });
+  });
 });
