@@ -19,7 +19,7 @@ import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '..
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
 import { associationCaptureRefs, associationCounts, associationIssues, prepareAssociations, runAssociations, TouchedRecords, type AssociationRuntime } from './associations.js';
-import { buildObjectPlan, tableRef, type ObjectPlan } from './mapping.js';
+import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
@@ -134,18 +134,8 @@ class Engine implements SyncEngine {
       issues.push({ kind: 'HubSpotIntegration', name: this.cfg.name, field: fields.schema, message: `${JSON.stringify(schema)} is not a valid SQL identifier` });
       return { plans: [], issues };
     }
-    const types = new Set(spec.objects.map((o) => o.type));
-    const fmByType = new Map<string, ResolvedIntegration["fieldMappings"][number]>();
-    for (const fm of this.cfg.fieldMappings) {
-      if (!types.has(fm.spec.objectType)) {
-        issues.push({ kind: 'FieldMapping', name: fm.name, field: 'spec.objectType', message: `object type "${fm.spec.objectType}" is not synced by HubSpotIntegration ${this.cfg.name} (spec.objects)` });
-      } else if (fmByType.has(fm.spec.objectType)) {
-        issues.push({ kind: 'FieldMapping', name: fm.name, field: 'spec.objectType', message: `FieldMapping ${fmByType.get(fm.spec.objectType)!.name} already maps ${fm.spec.objectType}; at most one FieldMapping per object type` });
-      } else fmByType.set(fm.spec.objectType, fm);
-    }
-    for (const f of this.cfg.filters) {
-      if (!types.has(f.spec.objectType)) issues.push({ kind: 'SyncFilter', name: f.name, field: 'spec.objectType', message: `object type "${f.spec.objectType}" is not synced by HubSpotIntegration ${this.cfg.name}` });
-    }
+    const { fieldMappingOf, issues: refIssues } = checkReferences(this.cfg);
+    issues.push(...refIssues);
     const target = await this.connector();
     const plans: { plan: ObjectPlan; keyDataType?: string }[] = [];
     for (const [index, o] of spec.objects.entries()) {
@@ -164,7 +154,7 @@ class Engine implements SyncEngine {
         object: o,
         schema,
         createTables,
-        fieldMapping: fmByType.get(o.type),
+        fieldMapping: fieldMappingOf(o.type),
         filters: this.cfg.filters.filter((f) => f.spec.objectType === o.type),
         properties,
         columns,
@@ -227,25 +217,7 @@ class Engine implements SyncEngine {
         plan,
         table,
         uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || objectTypeDescriptor(plan.type).uniqueProperties.includes(matchProp.name)),
-        ensureExternalIdProperty: async () => {
-          const current = await this.propertiesOf(plan.type, false);
-          if (current.has(EXTERNAL_ID_PROPERTY)) return;
-          this.log.info({ objectType: plan.type }, `creating HubSpot property ${EXTERNAL_ID_PROPERTY} for idempotent creates`);
-          try {
-            const def = await this.client().createProperty(plan.type, {
-              name: EXTERNAL_ID_PROPERTY,
-              label: 'HubSpot operator external ID',
-              type: 'string',
-              fieldType: 'text',
-              hasUniqueValue: true,
-            });
-            current.set(def.name ?? EXTERNAL_ID_PROPERTY, def);
-          } catch (err) {
-            // Created meanwhile (another replica, or a run that crashed after creating it).
-            if (!(err instanceof HubSpotApiError && err.status === 409)) throw err;
-            await this.propertiesOf(plan.type, true);
-          }
-        },
+        ensureExternalIdProperty: () => this.ensureExternalIdProperty(plan.type),
       });
     }
     const associations = await prepareAssociations(target, this.cfg.spec.objects, this.settings.schema, this.settings.createTables, runtimes, async (t) => {
@@ -254,6 +226,27 @@ class Engine implements SyncEngine {
       this.captured.add(t.table);
     });
     return { runtimes, issues, associations };
+  }
+
+  /** The operator's unique external-ID property of an object type, for idempotent creates (created once, on first need). */
+  private async ensureExternalIdProperty(type: string): Promise<void> {
+    const current = await this.propertiesOf(type, false);
+    if (current.has(EXTERNAL_ID_PROPERTY)) return;
+    this.log.info({ objectType: type }, `creating HubSpot property ${EXTERNAL_ID_PROPERTY} for idempotent creates`);
+    try {
+      const def = await this.client().createProperty(type, {
+        name: EXTERNAL_ID_PROPERTY,
+        label: 'HubSpot operator external ID',
+        type: 'string',
+        fieldType: 'text',
+        hasUniqueValue: true,
+      });
+      current.set(def.name ?? EXTERNAL_ID_PROPERTY, def);
+    } catch (err) {
+      // Created meanwhile (another replica, or a run that crashed after creating it).
+      if (!(err instanceof HubSpotApiError && err.status === 409)) throw err;
+      await this.propertiesOf(type, true);
+    }
   }
 
   private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {

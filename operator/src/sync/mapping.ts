@@ -69,6 +69,33 @@ export interface PlanInput {
   targetFields?: { schema: string; createTables: string };
 }
 
+/**
+ * FieldMappings and SyncFilters against the integration's object types: each names a synced
+ * type, and at most one FieldMapping maps a type. Returns the FieldMapping of each type.
+ */
+export function checkReferences(cfg: {
+  name: string;
+  spec: { objects: { type: string }[] };
+  fieldMappings: { name: string; spec: FieldMappingSpec }[];
+  filters: { name: string; spec: SyncFilterSpec }[];
+}): { fieldMappingOf(type: string): { name: string; spec: FieldMappingSpec } | undefined; issues: SpecIssue[] } {
+  const issues: SpecIssue[] = [];
+  const types = new Set(cfg.spec.objects.map((o) => o.type));
+  const byType = new Map<string, { name: string; spec: FieldMappingSpec }>();
+  for (const fm of cfg.fieldMappings) {
+    const type = fm.spec.objectType;
+    if (!types.has(type)) {
+      issues.push({ kind: 'FieldMapping', name: fm.name, field: 'spec.objectType', message: `object type "${type}" is not synced by HubSpotIntegration ${cfg.name} (spec.objects)` });
+    } else if (byType.has(type)) {
+      issues.push({ kind: 'FieldMapping', name: fm.name, field: 'spec.objectType', message: `FieldMapping ${byType.get(type)!.name} already maps ${type}; at most one FieldMapping per object type` });
+    } else byType.set(type, fm);
+  }
+  for (const f of cfg.filters) {
+    if (!types.has(f.spec.objectType)) issues.push({ kind: 'SyncFilter', name: f.name, field: 'spec.objectType', message: `object type "${f.spec.objectType}" is not synced by HubSpotIntegration ${cfg.name}` });
+  }
+  return { fieldMappingOf: (type) => byType.get(type), issues };
+}
+
 /** The plan's table as the connector addresses it (keyDataType: the key column's type, when known). */
 export function tableRef(plan: ObjectPlan, keyDataType?: string): TableRef {
   return { schema: plan.schema, table: plan.table, primaryKey: plan.primaryKey, keyDataType };

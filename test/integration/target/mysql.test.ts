@@ -118,12 +118,32 @@ describe.skipIf(!server)('target/mysql connector (MariaDB / MySQL)', () => {
     expect(await c.rows.countRows(contacts())).toBe(2);
     expect(await c.rows.selectKeysAfter(contacts(), result.keys[0], 10)).toEqual([result.keys[3]]);
 
+    // A batch that succeeds (MariaDB: one INSERT … RETURNING): each key belongs to its row.
+    const batch = await c.transaction((tx) => tx.rows.insertRows(contacts(), [{ email: 'k1@example.com' }, { email: 'k2@example.com' }, { email: 'k3@example.com' }]), { writer: true });
+    expect(batch.failures).toEqual([]);
+    const byKey = await c.rows.selectRows(contacts(), batch.keys as string[], ['email']);
+    expect(batch.keys.map((k) => byKey.get(k!)!.email)).toEqual(['k1@example.com', 'k2@example.com', 'k3@example.com']);
+    await t.conn.query(`DELETE FROM \`${t.database}\`.contacts WHERE email LIKE 'k_@example.com'`);
+
     const failures = await c.transaction((tx) => tx.rows.updateRows(contacts(), [
       { key: result.keys[0]!, values: { firstname: 'Annie' } },
       { key: result.keys[3]!, values: { email: null } },
     ]), { writer: true });
     expect(failures.map((f) => f.index)).toEqual([1]);
     expect((await c.rows.selectRows(contacts(), [result.keys[0]!], ['firstname'])).get(result.keys[0]!)!.firstname).toBe('Annie');
+  });
+
+  it('keeps links with a long match value (a company name past 255 characters) and finds them by it', async () => {
+    const c = await connector();
+    await c.register();
+    const long = `${'acme holding '.repeat(30)}gmbh`;
+    const link = { hubspotId: '42', targetKey: '7', hsValues: { name: long }, tgValues: { name: long }, hsHash: 'h', tgHash: 't', hsModified: 1_700_000_000_123, matchKey: long };
+    await c.transaction((tx) => tx.state.upsertLinks('companies', [link]));
+    expect(await c.state.linksByMatchKeys('companies', [long])).toEqual([expect.objectContaining({ hubspotId: '42', targetKey: '7', matchKey: long, hsModified: 1_700_000_000_123 })]);
+    // Re-linking the target key to another HubSpot record drops the old link.
+    await c.transaction((tx) => tx.state.upsertLinks('companies', [{ ...link, hubspotId: '43' }]));
+    expect([...(await c.state.linksByTargetKeys('companies', ['7'])).values()].map((l) => l.hubspotId)).toEqual(['43']);
+    expect(await c.state.countLinks('companies')).toBe(1);
   });
 
   it('captures inserts, updates and deletes by others but not the operator\'s own writes, and wakes the watcher within about a second', async () => {

@@ -69,7 +69,7 @@ class MySqlConnector implements Connector {
     this.poolKey = JSON.stringify(poolKey);
     this.db = poolRef.value;
     this.admin = new MySqlStateAdmin(this.db, this.settings.stateSchema, opts.uid);
-    this.rows = new MySqlRows(this.db, (t) => this.kinds(t));
+    this.rows = new MySqlRows(this.db, (t) => this.kinds(t), () => this.hasReturning());
     this.state = new MySqlState(this.db, this.settings.stateSchema, opts.uid);
     this.associations = new MySqlAssociations(this.db, this.settings.stateSchema, opts.uid);
   }
@@ -84,6 +84,13 @@ class MySqlConnector implements Connector {
       this.kindsCache.set(key, p);
     }
     return p;
+  }
+
+  /** INSERT … RETURNING: MariaDB 10.5 and later (MySQL 8 has none). */
+  private async hasReturning(): Promise<boolean> {
+    const { version, mariadb } = await this.db.serverInfo();
+    const [major = 0, minor = 0] = version.split(/[.-]/).map(Number);
+    return mariadb && (major > 10 || (major === 10 && minor >= 5));
   }
 
   async register(): Promise<{ adoptedUid?: string }> {
@@ -116,7 +123,11 @@ class MySqlConnector implements Connector {
   async transaction<T>(fn: (tx: TargetTx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     return this.db.transaction(
       (q: MySqlQueryable) =>
-        fn({ rows: new MySqlRows(q, (t) => this.kinds(t)), state: new MySqlState(q, this.settings.stateSchema, this.opts.uid), associations: new MySqlAssociations(q, this.settings.stateSchema, this.opts.uid) }),
+        fn({
+          rows: new MySqlRows(q, (t) => this.kinds(t), () => this.hasReturning()),
+          state: new MySqlState(q, this.settings.stateSchema, this.opts.uid),
+          associations: new MySqlAssociations(q, this.settings.stateSchema, this.opts.uid),
+        }),
       {
         writer: opts.writer ? this.opts.uid : undefined,
         // Integration-scoped: two integrations never wait for each other.

@@ -41,10 +41,13 @@ function toDbValue(v: unknown, kind: ColumnKind | undefined): unknown {
 export class MySqlRows implements RowReader, RowWriter {
   private readonly q: MySqlQueryable;
   private readonly kinds: ColumnKinds;
+  private readonly hasReturning: () => Promise<boolean>;
 
-  constructor(q: MySqlQueryable, kinds: ColumnKinds) {
+  /** `hasReturning`: whether the server has INSERT … RETURNING (MariaDB 10.5+; MySQL 8 has not). */
+  constructor(q: MySqlQueryable, kinds: ColumnKinds, hasReturning: () => Promise<boolean> = async () => false) {
     this.q = q;
     this.kinds = kinds;
+    this.hasReturning = hasReturning;
   }
 
   private static cols(columns: string[]): string {
@@ -77,8 +80,9 @@ export class MySqlRows implements RowReader, RowWriter {
     const pk = bq(t.primaryKey);
     const where = afterKey === undefined ? '' : `WHERE ${pk} > ?`;
     const params = afterKey === undefined ? [limit] : [afterKey, limit];
-    const res = await this.q.query<{ k: string }>(`SELECT CAST(${pk} AS CHAR) AS k FROM ${bqt(t.schema, t.table)} ${where} ORDER BY ${pk} LIMIT ?`, params);
-    return res.rows.map((r) => String(r.k));
+    // The alias is KEY_FIELD, never a column name the key column could have: ORDER BY must mean the column.
+    const res = await this.q.query<Row>(`SELECT CAST(${pk} AS CHAR) AS ${KEY_FIELD} FROM ${bqt(t.schema, t.table)} ${where} ORDER BY ${pk} LIMIT ?`, params);
+    return res.rows.map((r) => String(r[KEY_FIELD]));
   }
 
   async countRows(t: TableRef): Promise<number> {
@@ -94,9 +98,10 @@ export class MySqlRows implements RowReader, RowWriter {
 
   /**
    * Insert rows and return each row's key. Rows that carry their key: one multi-row INSERT
-   * (row by row if it fails). Rows whose key the table generates (AUTO_INCREMENT): one INSERT
-   * per row, its key from the insert id — MySQL has no INSERT … RETURNING, and the ids of a
-   * multi-row insert are not guaranteed consecutive (innodb_autoinc_lock_mode 2, Galera).
+   * (row by row if it fails). Rows whose key the table generates (AUTO_INCREMENT): on MariaDB
+   * one multi-row INSERT … RETURNING (rows come back in VALUES order); on MySQL, which has no
+   * RETURNING and whose multi-row insert ids are not guaranteed consecutive
+   * (innodb_autoinc_lock_mode 2, Galera), one INSERT per row with its insert id.
    */
   async insertRows(t: TableRef, rows: Row[]): Promise<{ keys: (string | undefined)[]; failures: WriteFailure[] }> {
     const keys: (string | undefined)[] = new Array(rows.length).fill(undefined);
@@ -123,6 +128,18 @@ export class MySqlRows implements RowReader, RowWriter {
       return insertId > 0 ? String(insertId) : undefined;
     };
     const allKeyed = rows.every((r) => r[t.primaryKey] !== undefined && r[t.primaryKey] !== null);
+    if (!allKeyed && cols.length > 0 && rows.length > 1 && (await this.hasReturning())) {
+      const all = build(rows);
+      try {
+        const res = await this.q.query<{ k: string }>(`${all.sql} RETURNING CAST(${bq(t.primaryKey)} AS CHAR) AS k`, all.params);
+        if (res.rows.length === rows.length) {
+          res.rows.forEach((r, i) => (keys[i] = String(r.k)));
+          return { keys, failures };
+        }
+      } catch (err) {
+        rowFailure(-1, err); // rethrows when the transaction is gone; otherwise row by row
+      }
+    }
     if (allKeyed && cols.length > 0) {
       const all = build(rows);
       try {

@@ -5,6 +5,7 @@
  * Bulk writes go through jsonb_to_recordset so a page of 100 records is one statement.
  */
 import type { AuditEntry, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
+import { cursorFromRow, errorGroupFromRow, linkFromRow, msOf, outboxEntryFromRow, recordErrorFromRow, recordErrorRows } from '../state-rows.js';
 import type { Db, Queryable } from './db.js';
 import { q as quote } from './identifiers.js';
 
@@ -19,20 +20,8 @@ export interface CapturedTable {
   primaryKey: string;
 }
 
-function ms(v: unknown): number | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (v instanceof Date) return v.getTime();
-  const t = typeof v === 'number' ? v : Date.parse(String(v));
-  return Number.isNaN(t) ? undefined : t;
-}
-
 function iso(msValue: number | undefined): string | null {
   return msValue === undefined || !Number.isFinite(msValue) ? null : new Date(msValue).toISOString();
-}
-
-function json(v: unknown): Record<string, Canon> {
-  if (!v) return {};
-  return (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, Canon>;
 }
 
 /** The state of one integration, read and written through `q` (the pool, or one transaction). */
@@ -49,28 +38,13 @@ export class StateStore implements StateWriter {
 
   // ---- links -------------------------------------------------------------------------------
 
-  private static toLink(r: Record<string, unknown>): LinkRow {
-    return {
-      hubspotId: String(r.hubspot_id),
-      targetKey: String(r.target_key),
-      hsValues: json(r.hs_values),
-      tgValues: json(r.tg_values),
-      hsHash: (r.hs_hash as string | null) ?? null,
-      tgHash: (r.tg_hash as string | null) ?? null,
-      hsModified: ms(r.hs_modified),
-      tgModified: ms(r.tg_modified),
-      deletedSide: (r.deleted_side as LinkRow['deletedSide']) ?? null,
-      matchKey: (r.match_key as string | null) ?? null,
-    };
-  }
-
   async linksByHubSpotIds(objectType: string, ids: string[]): Promise<Map<string, LinkRow>> {
     if (ids.length === 0) return new Map();
     const res = await this.q.query(
       `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND hubspot_id = ANY($3::text[])`,
       [this.uid, objectType, ids],
     );
-    return new Map(res.rows.map((r) => [String(r.hubspot_id), StateStore.toLink(r)]));
+    return new Map(res.rows.map((r) => [String(r.hubspot_id), linkFromRow(r)]));
   }
 
   async linksByTargetKeys(objectType: string, keys: string[]): Promise<Map<string, LinkRow>> {
@@ -79,7 +53,7 @@ export class StateStore implements StateWriter {
       `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND target_key = ANY($3::text[])`,
       [this.uid, objectType, keys],
     );
-    return new Map(res.rows.map((r) => [String(r.target_key), StateStore.toLink(r)]));
+    return new Map(res.rows.map((r) => [String(r.target_key), linkFromRow(r)]));
   }
 
   async upsertLinks(objectType: string, links: LinkRow[]): Promise<void> {
@@ -125,7 +99,7 @@ export class StateStore implements StateWriter {
       `SELECT * FROM ${this.s}.links WHERE integration_uid = $1 AND object_type = $2 AND match_key = ANY($3::text[]) AND deleted_side IS NULL`,
       [this.uid, objectType, keys],
     );
-    return res.rows.map((r) => StateStore.toLink(r));
+    return res.rows.map((r) => linkFromRow(r));
   }
 
   async deleteLinks(objectType: string, hubspotIds: string[]): Promise<void> {
@@ -155,13 +129,7 @@ export class StateStore implements StateWriter {
     ]);
     const row = r.rows[0];
     if (!row) return undefined;
-    return {
-      watermarkMs: row.watermark_ms === null || row.watermark_ms === undefined ? undefined : Number(row.watermark_ms),
-      lastId: (row.last_id as string | null) ?? undefined,
-      position: (row.position as string | null) ?? undefined,
-      completed: Boolean(row.completed),
-      data: (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) ?? {},
-    };
+    return cursorFromRow(row);
   }
 
   async setCursor(objectType: string, phase: string, c: CursorRow): Promise<void> {
@@ -195,13 +163,7 @@ export class StateStore implements StateWriter {
         GROUP BY o.target_key ORDER BY min(o.id)`,
       [this.uid, table, limit, limit * 10],
     );
-    return r.rows.map((row) => ({
-      key: row.target_key,
-      maxId: row.max_id,
-      op: String(row.last_op).trim(),
-      firstCapturedMs: ms(row.first_at) ?? Date.now(),
-      lastCapturedMs: ms(row.last_at) ?? Date.now(),
-    }));
+    return r.rows.map(outboxEntryFromRow);
   }
 
   /** Pending outbox entries for some keys (the HubSpot → target pass leaves rows deleted in the target to the push pass). */
@@ -212,7 +174,7 @@ export class StateStore implements StateWriter {
         WHERE integration_uid = $1 AND table_name = $2 AND target_key = ANY($3::text[]) GROUP BY target_key`,
       [this.uid, table, keys],
     );
-    return r.rows.map((row) => ({ key: row.target_key, lastCapturedMs: ms(row.last_at) ?? Date.now() }));
+    return r.rows.map((row) => ({ key: row.target_key, lastCapturedMs: msOf(row.last_at) ?? Date.now() }));
   }
 
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
@@ -255,18 +217,8 @@ export class StateStore implements StateWriter {
 
   async recordErrors(errors: RecordError[]): Promise<void> {
     if (errors.length === 0) return;
-    const rows = errors.map((e) => ({
-      object_type: e.objectType,
-      record_key: e.hubspotId ? `hubspot:${e.hubspotId}` : `target:${e.targetKey ?? ''}`,
-      hubspot_id: e.hubspotId ?? null,
-      target_key: e.targetKey ?? null,
-      direction: e.direction,
-      category: e.category,
-      message: e.message,
-      correlation_id: e.correlationId ?? null,
-    }));
     // One row per record: the latest failure wins (first_seen is kept).
-    const dedup = [...new Map(rows.map((r) => [`${r.object_type}\u0000${r.record_key}`, r])).values()];
+    const dedup = recordErrorRows(errors);
     await this.q.query(
       `INSERT INTO ${this.s}.record_errors AS e (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id)
        SELECT $1, x.object_type, x.record_key, x.hubspot_id, x.target_key, x.direction, x.category, x.message, x.correlation_id
@@ -298,12 +250,7 @@ export class StateStore implements StateWriter {
          FROM ${this.s}.record_errors WHERE integration_uid = $1 GROUP BY category ORDER BY count(*) DESC, category`,
       [this.uid],
     );
-    return r.rows.map((row) => ({
-      category: row.category,
-      records: Number(row.records),
-      message: row.message,
-      lastSeenTime: new Date(ms(row.last_seen) ?? Date.now()).toISOString(),
-    }));
+    return r.rows.map(errorGroupFromRow);
   }
 
   async listErrors(limit = 1000): Promise<(RecordError & { firstSeen: string; lastSeen: string })[]> {
@@ -311,17 +258,8 @@ export class StateStore implements StateWriter {
       `SELECT * FROM ${this.s}.record_errors WHERE integration_uid = $1 ORDER BY last_seen DESC LIMIT $2`,
       [this.uid, limit],
     );
-    return r.rows.map((row) => ({
-      objectType: String(row.object_type),
-      hubspotId: (row.hubspot_id as string | null) ?? undefined,
-      targetKey: (row.target_key as string | null) ?? undefined,
-      direction: row.direction as RecordError['direction'],
-      category: String(row.category),
-      message: String(row.message),
-      correlationId: (row.correlation_id as string | null) ?? undefined,
-      firstSeen: new Date(ms(row.first_seen) ?? 0).toISOString(),
-      lastSeen: new Date(ms(row.last_seen) ?? 0).toISOString(),
-    }));
+    return r.rows.map(recordErrorFromRow);
+
   }
 
   // ---- audit log ---------------------------------------------------------------------------
