@@ -222,6 +222,8 @@ async function applyChunk(ctx: SyncContext, a: AssociationRuntime, recs: FromRec
   const baseIds = [...new Set([...base.values()].flat())];
   for (const [id, l] of await ctx.state.linksByHubSpotIds(T.type, [...new Set([...allHs, ...baseIds])])) if (!l.deletedSide) hsToKey.set(id, l.targetKey);
   for (const [k, l] of await ctx.state.linksByTargetKeys(T.type, allKeys)) if (!l.deletedSide) keyToHs.set(k, l.hubspotId);
+  // Both ways: an end known only from the target side translates back to its row.
+  for (const [k, id] of keyToHs) if (!hsToKey.has(id)) hsToKey.set(id, k);
 
   // HubSpot ends not linked: excluded by a SyncFilter of the other type (skipped), else pending.
   const unlinkedHs = allHs.filter((id) => !hsToKey.has(id));

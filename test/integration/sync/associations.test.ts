@@ -119,7 +119,8 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
   });
 
   it('a company and a contact inserted in one transaction arrive associated in HubSpot; link rows inserted/deleted create/archive associations', async () => {
-    await start();
+    const synced: string[] = [];
+    await start({ observer: { recordsSynced: (type, dir, op, n) => { if (n > 0 && (op === 'associate' || op === 'dissociate')) synced.push(`${type} ${dir} ${op} ${n}`); } } });
     await insertCompanyWithContact('Initech', 'initech.com', 'peter@initech.com');
     await h!.exec(`INSERT INTO {schema}.deals (dealname) VALUES ('Printers')`);
     await h!.cycle('initial');
@@ -143,6 +144,11 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     expect(r.objects.find((o) => o.type === 'deals')!.associations).toEqual({ linked: 0, pending: 0 });
     // The records themselves are untouched.
     expect((await h!.hs.get('deals', deal, ['dealname'])).properties.dealname).toBe('Printers');
+    // The FK the user wrote is kept as it was through all these cycles.
+    expect(await h!.rows(`SELECT co.domain FROM {schema}.contacts c JOIN {schema}.companies co ON co.id = c.company_id`)).toEqual([{ domain: 'initech.com' }]);
+    expect(await assocs('contacts', 'companies', contact)).toEqual({ [company]: [1, 279] });
+    // records_synced_total{operation="associate|dissociate"} is fed from these.
+    expect(synced).toEqual(['contacts toHubSpot associate 1', 'deals toHubSpot associate 1', 'deals toHubSpot dissociate 1']);
   });
 
   it('moves a contact to another company from either side; an association-only HubSpot change reaches the table at the next full reconciliation', async () => {
@@ -160,6 +166,8 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     await h!.exec(`UPDATE {schema}.contacts SET company_id = $1 WHERE id = $2`, [globexKey, aliceKey]);
     await h!.cycle();
     expect(await assocs('contacts', 'companies', alice.id)).toEqual({ [globex.id]: [1, 279] });
+    await h!.cycle();
+    expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [aliceKey]))[0]!.company_id)).toBe(globexKey);
 
     // HubSpot side, associations only (the contact's last-modified date does not move).
     const modifiedBefore = (await h!.hs.get('contacts', alice.id, ['lastmodifieddate'])).properties.lastmodifieddate;
@@ -236,6 +244,8 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     r = await h!.cycle();
     expect(await assocs('contacts', 'companies', contact)).toEqual({ [hooli.id]: [1, 279] });
     expect(r.objects.find((o) => o.type === 'contacts')!.associations).toEqual({ linked: 1, pending: 0 });
+    await h!.cycle();
+    expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [contactKey]))[0]!.company_id)).toBe(companyKey);
   });
 
   it('rejects bad association specs as InvalidSpec naming the field', async () => {
