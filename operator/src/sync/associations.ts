@@ -135,7 +135,8 @@ async function runAssociation(ctx: SyncContext, a: AssociationRuntime, touched: 
       if (batch.length < 10_000) break;
     }
   }
-  for (const p of await store.pending(a.name)) (p.side === 'hubspot' ? hsIds : keys).add(p.fromKey);
+  const pendingBefore = await store.pending(a.name);
+  for (const p of pendingBefore) (p.side === 'hubspot' ? hsIds : keys).add(p.fromKey);
   if (full) {
     let after: string | undefined;
     for (;;) {
@@ -164,12 +165,12 @@ async function runAssociation(ctx: SyncContext, a: AssociationRuntime, touched: 
   const records = [...byHs.values()];
   for (const part of chunks(records, READ_BATCH)) {
     checkAbort(ctx.signal);
-    await applyChunk(ctx, a, part, full, cycleStartMs);
+    await applyChunk(ctx, a, part, full, cycleStartMs, pendingBefore.length > 0);
   }
   if (captured.length) await ctx.target.transaction((tx) => tx.state.ackOutbox(a.link!.table, captured), { writer: true });
 }
 
-async function applyChunk(ctx: SyncContext, a: AssociationRuntime, recs: FromRecord[], full: boolean, cycleStartMs: number): Promise<void> {
+async function applyChunk(ctx: SyncContext, a: AssociationRuntime, recs: FromRecord[], full: boolean, cycleStartMs: number, hadPending: boolean): Promise<void> {
   const store = ctx.target.associations!;
   const F = a.from.plan;
   const T = a.to.plan;
@@ -339,6 +340,17 @@ async function applyChunk(ctx: SyncContext, a: AssociationRuntime, recs: FromRec
     }
   }
 
+  // Errors this association recorded earlier for records now settled (a pending end that linked).
+  const stale: RecordError[] = [];
+  if (hadPending && settled.size) {
+    const ids = new Set(settled.keys());
+    const keys = new Set(recs.filter((r) => settled.has(r.hsId)).map((r) => r.key));
+    for (const e of await ctx.state.listErrors(10_000)) {
+      if (e.objectType !== F.type || !e.message.startsWith(`${a.field}:`)) continue;
+      if ((e.hubspotId && ids.has(e.hubspotId)) || (e.targetKey && keys.has(e.targetKey))) stale.push(e);
+    }
+  }
+
   await ctx.target.transaction(
     async (tx) => {
       const as = tx.associations!;
@@ -372,6 +384,7 @@ async function applyChunk(ctx: SyncContext, a: AssociationRuntime, recs: FromRec
       await as.setSyncedPairs(a.name, done, done.flatMap((id) => settled.get(id)!.map((toId) => ({ fromId: id, toId }))));
       await as.setPending(a.name, 'hubspot', recs.map((r) => r.hsId), pendingHs);
       await as.setPending(a.name, 'target', recs.map((r) => r.key), pendingTg);
+      if (stale.length) for (const e of stale) await tx.state.clearErrors(F.type, e.hubspotId ? [e.hubspotId] : [], e.targetKey ? [e.targetKey] : [], e.direction);
       if (errors.length) await tx.state.recordErrors(errors);
       if (audit.length) await tx.state.audit(audit);
     },

@@ -246,6 +246,8 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     expect(r.objects.find((o) => o.type === 'contacts')!.associations).toEqual({ linked: 1, pending: 0 });
     await h!.cycle();
     expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [contactKey]))[0]!.company_id)).toBe(companyKey);
+    // The NotFound error went with the pending association.
+    expect(await h!.errors()).toEqual([]);
   });
 
   it('rejects bad association specs as InvalidSpec naming the field', async () => {
