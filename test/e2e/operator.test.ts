@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObjects, readManifests } from '../../operator/src/sandbox/command.js';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../operator/src/sandbox/hubspot/index.js';
 import { kubeBackends, startKubeBackend, type KubeBackend } from '../helpers/kube-backend.js';
-import type { KubeClient } from '../../operator/src/controller/kube-client.js';
+import type { KubeClient } from '../../operator/src/kube/client.js';
 import { waitFor } from '../helpers/wait.js';
 import { DATABASE_URL, R, condition, kubeClient, startOperator, uniqueName, withPassword, type Obj, type OperatorProcess } from './harness.js';
 

@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import { objectTypeDescriptor } from '../api/object-types.js';
 import { createHubSpotClient } from '../hubspot/index.js';
+import type { PropertyCache } from '../hubspot/property-cache.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
@@ -33,6 +34,8 @@ export interface SyncEngineDeps {
   pglite?: unknown;
   /** Connections per distinct target database, shared by its integrations (default 10; --db-pool-size). */
   dbPoolSize?: number;
+  /** HubSpot property definitions shared by the integrations of one account (hubspot/property-cache.ts). */
+  propertyCache?: PropertyCache;
   /** Incremental search lookback (default 5 minutes): HubSpot search is eventually consistent. */
   lookbackMs?: number;
   /** Audit log retention in days (default 30). */
@@ -107,6 +110,8 @@ class Engine implements SyncEngine {
             dailyRequests: h.rateLimit?.dailyRequests ?? 250_000,
             searchRequestsPerSecond: h.rateLimit?.searchRequestsPerSecond ?? 4,
           },
+          portalId: h.portalId,
+          propertyCache: this.deps.propertyCache,
           onRequest: (o) => this.deps.observer?.apiRequest?.(o.kind, o.code, o.rateLimited),
         });
     }

@@ -15,6 +15,7 @@ import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsVal
 import { evaluateFilters } from './filter.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
+import { externalIdOf } from './push.js';
 import { isConversionError } from './values.js';
 
 /** A HubSpot record of the page that may need a write, with what is known about its target side. */
@@ -46,6 +47,12 @@ interface Update {
 export interface PullPageOptions {
   /** Look unlinked records up by match key (skipped when the target had no rows to link). */
   matchLookup: boolean;
+  /**
+   * The page comes from search, which is eventually consistent: a record older than the time
+   * its link already reflects is a stale view and is skipped. Lists (full pass, import) are
+   * current and always reconciled, so real drift is still repaired.
+   */
+  fromSearch?: boolean;
   table: TableRef;
   /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters. */
   commitCursor(tx: TargetTx, matched: number): Promise<void>;
@@ -62,7 +69,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
   const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched) });
   const t = opts.table;
 
-  const todo = await planChanged(ctx, plan, passing, ledger);
+  const todo = await planChanged(ctx, plan, passing, ledger, opts.fromSearch === true);
   if (todo.length === 0 && !ledger.hasEntries) {
     await ctx.target.transaction((tx) => opts.commitCursor(tx, matched), { writer: true });
     return { matched };
@@ -89,21 +96,50 @@ function filterPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[]
 }
 
 /** Records that changed since the last sync and can sync (a missing required value is a `Validation` error). */
-async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger): Promise<Planned[]> {
+async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger, fromSearch: boolean): Promise<Planned[]> {
   const links = await ctx.state.linksByHubSpotIds(plan.type, passing.map((o) => o.id));
   const todo: Planned[] = [];
   for (const o of passing) {
     const link = links.get(o.id);
     if (link?.deletedSide) continue; // tombstone: a delete was not propagated; never resurrect
     if (link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties))) continue;
+    const hsModified = hsModifiedOf(plan, o);
+    // A search view older than what the link reflects (search lags writes; the lookback re-reads
+    // old versions): applying it would write HubSpot's previous values over the table. An equal
+    // time with other values is applied (a real change HubSpot stamped in the same millisecond
+    // must not be lost; reconciling against the baseline makes a replay harmless).
+    if (fromSearch && link?.hsModified != null && hsModified !== undefined && hsModified < link.hsModified) continue;
     const missing = missingRequired(plan.fields, 'hs', o.properties);
     if (missing.length) {
       ledger.fail({ hubspotId: o.id, targetKey: link?.targetKey }, 'Validation', `${plan.type} ${o.id}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
       continue;
     }
-    todo.push({ o, link, hsModified: hsModifiedOf(plan, o) });
+    todo.push({ o, link, hsModified });
   }
-  return todo;
+  return withoutOwnPendingCreates(ctx, plan, todo);
+}
+
+/**
+ * The operator's own creates whose link commit was lost (killed, or its connection dropped,
+ * between HubSpot's answer and the commit): every create carries the external ID `uid:key`.
+ * While that key has captured changes pending, the push pass owns the record — its upsert
+ * replays the create idempotently with the row's CURRENT values and links it, or archives the
+ * record when the row was deleted — so the pull never links it as a first sight and lets the
+ * row's old values (the ones the operator created) beat its later changes.
+ */
+async function withoutOwnPendingCreates(ctx: SyncContext, plan: ObjectPlan, todo: Planned[]): Promise<Planned[]> {
+  const prefix = externalIdOf(ctx.uid, '');
+  const own = new Map<Planned, string>();
+  for (const p of todo) {
+    const v = p.link ? undefined : p.o.properties[ctx.externalIdProperty];
+    if (typeof v === 'string' && v.startsWith(prefix) && v.length > prefix.length) own.set(p, v.slice(prefix.length));
+  }
+  if (own.size === 0) return todo;
+  const pending = new Set((await ctx.state.outboxFor(plan.table, [...new Set(own.values())])).map((e) => e.key));
+  return todo.filter((p) => {
+    const key = own.get(p);
+    return key === undefined || !pending.has(key);
+  });
 }
 
 /**

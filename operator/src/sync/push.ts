@@ -115,6 +115,8 @@ interface PushWork {
   linkDeletes: string[];
   /** Target-side corrections (FillEmpty, ForwardOnly, HubSpot-won fields). */
   targetUpdates: { key: string; values: Row; hubspotId: string }[];
+  /** Rows gone from the target without a link: HubSpot may hold the operator's own create of them (lost link commit). */
+  unlinkedGone: PushEntry[];
 }
 
 /** What the batch read: target rows and links by key, and HubSpot's current values of linked records. */
@@ -139,6 +141,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
   if (!opts.uniqueMatch) await linkExistingHubSpotRecords(ctx, plan, work, read.rows, ledger);
   await writeCreates(ctx, plan, work, opts, ledger);
   await writeUpdates(ctx, plan, work, ledger);
+  await findOwnCreatesOfGoneRows(ctx, plan, work, opts, ledger);
   await writeArchives(ctx, plan, work, ledger);
   await commitBatch(ctx, plan, t, entries, work, opts, ledger);
 }
@@ -155,11 +158,12 @@ async function readBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entrie
 function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], read: BatchRead, opts: PushOptions, ledger: BatchLedger): PushWork {
   const counters = countersOf(ctx, plan.type);
   const typeOf = (p: string) => plan.propertyTypes.get(p);
-  const work: PushWork = { updates: [], creates: [], archives: [], linkUpserts: [], linkDeletes: [], targetUpdates: [] };
+  const work: PushWork = { updates: [], creates: [], archives: [], linkUpserts: [], linkDeletes: [], targetUpdates: [], unlinkedGone: [] };
   for (const e of entries) {
     const row = read.rows.get(e.key);
     let link = read.links.get(e.key);
     if (!row) {
+      if (!link && plan.createInHubSpot && plan.toHubSpot) work.unlinkedGone.push(e);
       if (!link || link.deletedSide) continue;
       if (plan.deleteFromTarget === 'Propagate' && plan.toHubSpot) work.archives.push({ e, link });
       else {
@@ -169,10 +173,12 @@ function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], rea
       continue;
     }
     if (link?.deletedSide === 'hubspot') continue;
+    let reusedKey = false;
     if (link?.deletedSide === 'target') {
       // A new row reuses the key of a deleted one: it is a new record.
       work.linkDeletes.push(link.hubspotId);
       link = undefined;
+      reusedKey = true;
     }
     const r = evaluateFilters(plan.filters, 'toHubSpot', typeOf, targetValueAsHubSpot(plan, row));
     for (const n of r.matched) counters.filterMatches[n] = (counters.filterMatches[n] ?? 0) + 1;
@@ -187,7 +193,7 @@ function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], rea
         if (read.unchanged.has(e.key)) continue; // unchanged since the last sync
         planUpdate(plan, e, row, link, read.current.get(link.hubspotId), work, ledger);
       } else if (plan.createInHubSpot && plan.toHubSpot) {
-        work.creates.push(planCreate(ctx, plan, e, row, opts));
+        work.creates.push(planCreate(ctx, plan, e, row, opts, reusedKey));
       }
     } catch (err) {
       if (!isConversionError(err)) throw err;
@@ -217,18 +223,20 @@ function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now
 }
 
 /** A new row: an idempotent upsert keyed by the unique match property, else by the operator's external ID. */
-function planCreate(ctx: SyncContext, plan: ObjectPlan, e: PushEntry, row: Row, opts: PushOptions): Create {
+function planCreate(ctx: SyncContext, plan: ObjectPlan, e: PushEntry, row: Row, opts: PushOptions, reusedKey: boolean): Create {
   const res = reconcile(plan.fields, { tg: row, hubspotWritesDeferred: false });
   const matchValue = plan.match ? res.hubspotPatch[plan.match.property] : undefined;
   const useMatch = opts.uniqueMatch && matchValue !== undefined && matchValue !== '';
-  const props = { ...res.hubspotPatch };
-  let idProperty = plan.match?.property ?? ctx.externalIdProperty;
-  let idValue = matchValue ?? '';
-  if (!useMatch) {
-    idProperty = ctx.externalIdProperty;
-    idValue = externalIdOf(ctx.uid, e.key);
-    props[idProperty] = idValue;
-  }
+  // Every create carries the external ID (uid:key), also when upserting by the match property:
+  // a create whose link commit is lost is then recognised as the operator's own (pull.ts) and
+  // found again when its row is deleted (findOwnCreatesOfGoneRows). Except a key reused after
+  // its row was deleted with deletes.fromTarget Ignore: the kept HubSpot record still holds that
+  // (unique) value, so an upsert by the match property goes without it.
+  const externalId = externalIdOf(ctx.uid, e.key);
+  const props: Record<string, string> = { ...res.hubspotPatch };
+  if (!(useMatch && reusedKey)) props[ctx.externalIdProperty] = externalId;
+  const idProperty = useMatch ? plan.match!.property : ctx.externalIdProperty;
+  const idValue = useMatch ? matchValue : externalId;
   return { e, props, baseline: res.baseline, idProperty, idValue };
 }
 
@@ -306,7 +314,7 @@ async function linkExistingHubSpotRecords(ctx: SyncContext, plan: ObjectPlan, wo
 /** HubSpot first: creates as batch upserts, grouped by their upsert key. */
 async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
   if (work.creates.length === 0) return;
-  if (work.creates.some((c) => c.idProperty === ctx.externalIdProperty)) await opts.ensureExternalIdProperty();
+  await opts.ensureExternalIdProperty();
   const byIdProp = new Map<string, Create[]>();
   for (const c of work.creates) byIdProp.set(c.idProperty, [...(byIdProp.get(c.idProperty) ?? []), c]);
   for (const [idProperty, group] of byIdProp) {
@@ -361,6 +369,30 @@ async function writeUpdates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
     });
     ledger.ok(ref, 'update', { count: 'updated', message: `properties ${Object.keys(u.patch).join(', ')}` });
   });
+}
+
+/**
+ * Rows deleted from the target that have no link: when the operator created them in HubSpot
+ * and lost the link commit (killed between HubSpot's answer and the commit), HubSpot holds a
+ * record with their external ID. Found by a batch read by that unique property (consistent,
+ * unlike search), it is archived (deletes.fromTarget Propagate) or kept as a tombstone (Ignore),
+ * so no later pull links or creates it again: a deleted row is never resurrected.
+ */
+async function findOwnCreatesOfGoneRows(ctx: SyncContext, plan: ObjectPlan, work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
+  if (work.unlinkedGone.length === 0) return;
+  await opts.ensureExternalIdProperty();
+  const byExternalId = new Map(work.unlinkedGone.map((e) => [externalIdOf(ctx.uid, e.key), e]));
+  const res = await ctx.hubspot.batchRead(plan.type, { ids: [...byExternalId.keys()], idProperty: ctx.externalIdProperty, properties: [ctx.externalIdProperty] });
+  for (const o of res.results) {
+    const e = byExternalId.get(o.properties[ctx.externalIdProperty] ?? '');
+    if (!e) continue;
+    const link: LinkRow = { hubspotId: o.id, targetKey: e.key, hsValues: {}, tgValues: {}, hsHash: null, tgHash: null };
+    if (plan.deleteFromTarget === 'Propagate') work.archives.push({ e, link });
+    else {
+      work.linkUpserts.push({ ...link, deletedSide: 'target' });
+      ledger.note({ hubspotId: o.id, targetKey: e.key }, 'unlink', 'deleted in the target; deletes.fromTarget is Ignore');
+    }
+  }
 }
 
 /** deletes.fromTarget Propagate: archive in HubSpot (already gone counts as done). */
