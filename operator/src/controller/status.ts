@@ -149,6 +149,7 @@ function applyReport(status: HubSpotIntegrationStatus, report: CycleReport): voi
       targetRecords: o.targetRecords,
       linkedRecords: o.linkedRecords,
       pendingChanges: o.pendingChanges,
+      ...(o.associations ? { associations: { ...o.associations } } : {}),
       lastCycle: {
         toTarget: { ...o.lastCycle.toTarget },
         toHubSpot: { ...o.lastCycle.toHubSpot },

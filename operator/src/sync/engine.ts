@@ -20,6 +20,7 @@ import type { PropertyCache } from '../hubspot/property-cache.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
+import { associationCaptureRefs, associationCounts, associationIssues, prepareAssociations, runAssociations, TouchedRecords, type AssociationRuntime } from './associations.js';
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
 import { DryRun } from './observe.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
@@ -174,6 +175,8 @@ class Engine implements SyncEngine {
       for (const i of found) issues.push({ ...i, name: i.name || this.cfg.name });
       plans.push({ plan, keyDataType: columns?.get(plan.primaryKey)?.dataType });
     }
+    // Associations (DESIGN §2.7): checked once every object's table is known.
+    if (issues.length === 0) issues.push(...(await associationIssues(target, spec.objects, schema, createTables, new Map(plans.map((p) => [p.plan.type, p.plan.pkKind])), this.cfg.name)));
     return { plans, issues };
   }
 
@@ -189,7 +192,7 @@ class Engine implements SyncEngine {
   }
 
   /** Create what the spec asks for (tables/columns, HubSpot properties), then plan again. */
-  private async prepare(refresh: boolean, observe = false): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
+  private async prepare(refresh: boolean, observe = false): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[]; associations?: AssociationRuntime[] }> {
     let { plans, issues } = await this.plan(refresh);
     if (issues.length) return { runtimes: [], issues };
     let changed = false;
@@ -229,7 +232,12 @@ class Engine implements SyncEngine {
         ensureExternalIdProperty: observe ? async () => {} : () => this.ensureExternalIdProperty(plan.type),
       });
     }
-    return { runtimes, issues };
+    const associations = await prepareAssociations(target, this.cfg.spec.objects, this.settings.schema, this.settings.createTables, runtimes, async (t) => {
+      if (this.captured.has(t.table)) return;
+      await (await this.store()).installCapture(t);
+      this.captured.add(t.table);
+    });
+    return { runtimes, issues, associations };
   }
 
   /** The operator's unique external-ID property of an object type, for idempotent creates (created once, on first need). */
@@ -359,6 +367,9 @@ class Engine implements SyncEngine {
         runtimes = prepared.runtimes;
         dry = observe ? new DryRun(runtimes.map((r) => ({ type: r.plan.type, table: r.plan.table }))) : undefined;
         const ctx = this.context(target, signal, counters, dry);
+        const touched = new TouchedRecords();
+        ctx.touched = (side, type, ids) => touched.add(side, type, ids);
+        const cycleStartMs = Date.now();
         // Failing records are due at once after a config change (a new engine), on a sync or
         // resync request and on a full cycle; otherwise by their backoff (DESIGN §3 "Convergence").
         // Observe writes nothing, not even retry schedules.
@@ -373,6 +384,8 @@ class Engine implements SyncEngine {
           countersOf(ctx, rt.plan.type);
           await this.syncObject(ctx, rt, kind);
         }
+        // After every object's records: both ends of new pairs are linked by now.
+        if (prepared.associations?.length) await runAssociations(ctx, prepared.associations, touched, kind === 'full', cycleStartMs);
         completed = true;
         if (dry) {
           plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.changes, hubspotWriteRequests: dry.hubspotWrites };
@@ -415,6 +428,7 @@ class Engine implements SyncEngine {
     let syncLagSeconds = 0;
     if (state && systemic?.reason !== 'TargetUnavailable') {
       try {
+        const assocCounts = target ? await associationCounts(target, this.cfg.spec.objects, this.settings.schema) : new Map();
         for (const o of this.cfg.spec.objects) {
           const rt = runtimes.find((r) => r.plan.type === o.type);
           const c = counters.get(o.type) ?? emptyCounters();
@@ -427,6 +441,7 @@ class Engine implements SyncEngine {
             pendingChanges: await state.pendingChanges(o.table),
             lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed },
             filterMatches: c.filterMatches,
+            ...(assocCounts.has(o.type) ? { associations: assocCounts.get(o.type) } : {}),
           });
         }
         errors = (await state.errorGroups()).map((g) => ({ ...g, category: g.category as ErrorCategory }));
@@ -524,6 +539,7 @@ class Engine implements SyncEngine {
     const tables: TableRef[] = this.cfg.spec.objects
       .filter((o) => isValidIdentifier(o.table) && isValidIdentifier(schema))
       .map((o) => ({ schema, table: o.table, primaryKey: o.primaryKey ?? 'id' }));
+    tables.push(...associationCaptureRefs(this.cfg.spec.objects, schema));
     await target.cleanup(policy, tables);
     if (policy === 'Delete') this.captured.clear();
   }

@@ -60,7 +60,7 @@ export class BatchLedger {
   private readonly audit: AuditEntry[] = [];
   private readonly okHubSpotIds: string[] = [];
   private readonly okTargetKeys: string[] = [];
-  private readonly synced: Record<SyncOperation, number> = { created: 0, updated: 0, deleted: 0 };
+  private readonly synced: Record<SyncOperation, number> = { created: 0, updated: 0, deleted: 0, associate: 0, dissociate: 0 };
 
   constructor(ctx: SyncContext, plan: ObjectPlan, direction: SyncDirection, opts: LedgerOptions = {}) {
     this.ctx = ctx;

@@ -65,6 +65,7 @@ export interface PullPageResult {
 export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[], opts: PullPageOptions): Promise<PullPageResult> {
   const passing = filterPage(ctx, plan, records);
   const matched = passing.length;
+  ctx.touched?.('hubspot', plan.type, passing.map((o) => o.id));
   const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched) });
   const t = opts.table;
 

@@ -166,6 +166,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
     if (opts.commitCursor) await ctx.target.transaction((tx) => opts.commitCursor!(tx));
     return;
   }
+  ctx.touched?.('target', plan.type, entries.map((e) => e.key));
   const ledger = new BatchLedger(ctx, plan, 'toHubSpot', { commitCursor: opts.commitCursor });
   const t = opts.table;
   const read = await readBatch(ctx, plan, t, entries);

@@ -22,7 +22,7 @@ export interface ResolvedIntegration {
 
 export type CycleKind = 'initial' | 'incremental' | 'full';
 export type SyncDirection = 'toTarget' | 'toHubSpot';
-export type SyncOperation = 'created' | 'updated' | 'deleted';
+export type SyncOperation = 'created' | 'updated' | 'deleted' | 'associate' | 'dissociate';
 
 export interface OperationCounts {
   created: number;
@@ -39,6 +39,8 @@ export interface ObjectReport {
   lastCycle: { toTarget: OperationCounts; toHubSpot: OperationCounts; failed: number };
   /** Filter name -> records matched in this cycle (SyncFilter status.matchedRecords). */
   filterMatches?: Record<string, number>;
+  /** Associations of the type's spec.objects[].associations (all entries together). */
+  associations?: { linked: number; pending: number };
 }
 
 export interface ErrorSummary {

@@ -385,10 +385,54 @@ export interface StateWriter extends StateReader {
   pruneWebhookEvents(olderThanMs: number): Promise<number>;
 }
 
+
+// ---- associations (DESIGN §2.7) --------------------------------------------------------------------
+
+/** A many-to-many link table: one row per (from key, to key) pair. */
+export interface LinkTableRef {
+  schema: string;
+  table: string;
+  fromColumn: string;
+  toColumn: string;
+}
+
+/** An association kept as a pending pair: its other end (or its own record) is not linked yet. */
+export interface PendingAssociation {
+  /** Which side the association was seen on: hubspot (keys are HubSpot IDs) or target (keys are target keys). */
+  side: 'hubspot' | 'target';
+  fromKey: string;
+  toKey: string;
+  sinceMs: number;
+}
+
+/**
+ * Association state and link-table rows. `assoc` is the engine's stable name of one
+ * spec.objects[].associations[] entry. Reads on `connector.associations` see committed data;
+ * writes only through `tx.associations` (so link-table writes in a writer transaction are not captured).
+ */
+export interface AssociationStore {
+  /** The pairs (HubSpot IDs) last synced on both sides, per from-record asked. */
+  syncedPairs(assoc: string, fromIds: string[]): Promise<Map<string, string[]>>;
+  /** Replace the synced pairs of these from-records. */
+  setSyncedPairs(assoc: string, fromIds: string[], pairs: { fromId: string; toId: string }[]): Promise<void>;
+  /** Every from-record (HubSpot ID) with synced pairs, in order after `afterId`. */
+  syncedFromIdsAfter(assoc: string, afterId: string | undefined, limit: number): Promise<string[]>;
+  pending(assoc: string): Promise<PendingAssociation[]>;
+  /** Replace the pending pairs of these from-records on one side (an earlier sinceMs of the same pair is kept). */
+  setPending(assoc: string, side: 'hubspot' | 'target', fromKeys: string[], pairs: { fromKey: string; toKey: string }[]): Promise<void>;
+  counts(assoc: string): Promise<{ linked: number; pending: number }>;
+  /** Link-table rows of some from keys: from key → to keys. */
+  linkRows(t: LinkTableRef, fromKeys: string[]): Promise<Map<string, string[]>>;
+  insertLinkRows(t: LinkTableRef, pairs: { fromKey: string; toKey: string }[]): Promise<void>;
+  deleteLinkRows(t: LinkTableRef, pairs: { fromKey: string; toKey: string }[]): Promise<void>;
+}
+
 /** What a transaction sees and writes; it commits when the callback resolves. */
 export interface TargetTx {
   readonly rows: RowReader & RowWriter;
   readonly state: StateWriter;
+  /** Association state and link rows (connectors that support associations). */
+  readonly associations?: AssociationStore;
 }
 
 export interface TransactionOptions {
@@ -548,6 +592,13 @@ export interface Connector {
   /** Committed reads. */
   readonly rows: RowReader;
   readonly state: StateReader;
+  /** Association state and link rows, committed reads (undefined: the connector does not support associations yet). */
+  readonly associations?: AssociationStore;
+  /**
+   * createTables: create the link table (both columns of the given key types, primary key on the
+   * pair, foreign keys to both tables' keys with ON DELETE CASCADE). Idempotent.
+   */
+  ensureLinkTable?(t: LinkTableRef, from: TableRef & { keyDataType: string }, to: TableRef & { keyDataType: string }): Promise<void>;
 
   /**
    * Prepare the state store (create/migrate it, idempotent and safe with concurrent starts) and

@@ -617,6 +617,10 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
             {
               "rule": "self.all(o, self.exists_one(p, p.table == o.table))",
               "message": "each object type needs its own table"
+            },
+            {
+              "rule": "self.all(o, !has(o.associations) || o.associations.all(a, self.exists(p, p.type == a.to)))",
+              "message": "associations[].to must name another object type in spec.objects"
             }
           ],
           "items": {
@@ -736,6 +740,65 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                       "Propagate"
                     ],
                     "description": "A row deleted from the table: Ignore (the default) keeps the HubSpot record, Propagate archives it in HubSpot."
+                  }
+                }
+              },
+              "associations": {
+                "type": "array",
+                "maxItems": 8,
+                "description": "The associations of this object type kept in the target: each as a foreign-key column of this table (many-to-one; HubSpot's primary association where the pair has one, e.g. contact to company) or as a link table (many-to-many, one row per pair). They follow the object's direction; removing one is never a record delete (deletes does not apply).",
+                "items": {
+                  "type": "object",
+                  "required": [
+                    "to"
+                  ],
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "has(self.column) != has(self.table)",
+                      "message": "set exactly one of column or table"
+                    },
+                    {
+                      "rule": "has(self.table) || (!has(self.fromColumn) && !has(self.toColumn))",
+                      "message": "fromColumn and toColumn are only allowed with table"
+                    }
+                  ],
+                  "properties": {
+                    "to": {
+                      "type": "string",
+                      "maxLength": 64,
+                      "pattern": "^(contacts|companies|deals|p_[a-z][a-z0-9_]*|2-[0-9]+)$",
+                      "description": "The associated object type; another type in spec.objects, whose table holds the other end."
+                    },
+                    "column": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "Many-to-one: this table's column holding the associated row's key (same type as the other table's key). NULL means no association."
+                    },
+                    "table": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "Many-to-many: a link table with one row per associated pair (created with createTables, with foreign keys to both tables)."
+                    },
+                    "fromColumn": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "The link table's column holding this table's key. Defaults to <singular type>_id."
+                    },
+                    "toColumn": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "The link table's column holding the other table's key. Defaults to <singular to>_id."
+                    },
+                    "label": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 100,
+                      "description": "Only associations with this HubSpot label (USER_DEFINED type); created with it. Default: every association of the pair."
+                    }
                   }
                 }
               }
@@ -1000,6 +1063,22 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                 "type": "integer",
                 "format": "int64",
                 "description": "Changes captured but not yet applied."
+              },
+              "associations": {
+                "type": "object",
+                "description": "Associations of this object type (spec.objects[].associations), all of them together.",
+                "properties": {
+                  "linked": {
+                    "type": "integer",
+                    "format": "int64",
+                    "description": "Associated pairs kept on both sides."
+                  },
+                  "pending": {
+                    "type": "integer",
+                    "format": "int64",
+                    "description": "Associations waiting for their other end to be linked; applied as soon as it is."
+                  }
+                }
               },
               "lastCycle": {
                 "type": "object",

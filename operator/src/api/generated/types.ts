@@ -433,6 +433,37 @@ export interface SyncedObjectSpec {
      */
     fromTarget?: 'Ignore' | 'Propagate';
   };
+  /**
+   * The associations of this object type kept in the target: each as a foreign-key column of this table (many-to-one; HubSpot's primary association where the pair has one, e.g. contact to company) or as a link table (many-to-many, one row per pair). They follow the object's direction; removing one is never a record delete (deletes does not apply).
+   *
+   * @maxItems 8
+   */
+  associations?: {
+    /**
+     * The associated object type; another type in spec.objects, whose table holds the other end.
+     */
+    to: string;
+    /**
+     * Many-to-one: this table's column holding the associated row's key (same type as the other table's key). NULL means no association.
+     */
+    column?: string;
+    /**
+     * Many-to-many: a link table with one row per associated pair (created with createTables, with foreign keys to both tables).
+     */
+    table?: string;
+    /**
+     * The link table's column holding this table's key. Defaults to <singular type>_id.
+     */
+    fromColumn?: string;
+    /**
+     * The link table's column holding the other table's key. Defaults to <singular to>_id.
+     */
+    toColumn?: string;
+    /**
+     * Only associations with this HubSpot label (USER_DEFINED type); created with it. Default: every association of the pair.
+     */
+    label?: string;
+  }[];
 }
 /**
  * When sync cycles run.
@@ -611,6 +642,19 @@ export interface ObjectSyncStatus {
    * Changes captured but not yet applied.
    */
   pendingChanges?: number;
+  /**
+   * Associations of this object type (spec.objects[].associations), all of them together.
+   */
+  associations?: {
+    /**
+     * Associated pairs kept on both sides.
+     */
+    linked?: number;
+    /**
+     * Associations waiting for their other end to be linked; applied as soon as it is.
+     */
+    pending?: number;
+  };
   lastCycle?: CycleCounts;
 }
 /**

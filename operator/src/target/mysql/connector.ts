@@ -4,13 +4,14 @@
  * poller per state database, shared by the integrations on them (refcounted).
  */
 import type { ColumnKind, Connector, ConnectorOptions, NewColumn, TableDescription, TableRef } from '../connector.js';
-import { onWebhookStored, type StoredPlan, type TargetErrorClass, type TargetSettings, type TargetTx, TargetUnavailableError, type TransactionOptions } from '../connector.js';
+import { onWebhookStored, type LinkTableRef, type StoredPlan, type TargetErrorClass, type TargetSettings, type TargetTx, TargetUnavailableError, type TransactionOptions } from '../connector.js';
 import { SharedRegistry, type Shared } from '../shared.js';
 import { installMySqlCapture, OutboxPoller, removeMySqlCapture } from './capture.js';
 import { MySqlDb, parseMySqlUrl, type MySqlQueryable } from './db.js';
 import { classifyMySqlError } from './errors.js';
 import { migrateMySql } from './migrations.js';
 import { MySqlRows } from './rows.js';
+import { ensureMySqlLinkTable, MySqlAssociations } from './associations.js';
 import { MySqlState, MySqlStateAdmin } from './state.js';
 import { describeMySqlTable, ensureMySqlTable } from './tables.js';
 
@@ -48,6 +49,7 @@ class MySqlConnector implements Connector {
   readonly settings: TargetSettings;
   readonly rows: MySqlRows;
   readonly state: MySqlState;
+  readonly associations: MySqlAssociations;
   private readonly opts: ConnectorOptions;
   private readonly poolRef: Shared<MySqlDb>;
   private readonly poolKey: string;
@@ -68,6 +70,7 @@ class MySqlConnector implements Connector {
     this.admin = new MySqlStateAdmin(this.db, this.settings.stateSchema, opts.uid);
     this.rows = new MySqlRows(this.db, (t) => this.kinds(t), () => this.hasReturning());
     this.state = new MySqlState(this.db, this.settings.stateSchema, opts.uid);
+    this.associations = new MySqlAssociations(this.db, this.settings.stateSchema, opts.uid);
   }
 
   /** Column kinds of a table, for value conversion on write (cached; refreshed by describeTable/ensureTable). */
@@ -129,13 +132,22 @@ class MySqlConnector implements Connector {
 
   async transaction<T>(fn: (tx: TargetTx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     return this.db.transaction(
-      (q: MySqlQueryable) => fn({ rows: new MySqlRows(q, (t) => this.kinds(t), () => this.hasReturning()), state: new MySqlState(q, this.settings.stateSchema, this.opts.uid) }),
+      (q: MySqlQueryable) =>
+        fn({
+          rows: new MySqlRows(q, (t) => this.kinds(t), () => this.hasReturning()),
+          state: new MySqlState(q, this.settings.stateSchema, this.opts.uid),
+          associations: new MySqlAssociations(q, this.settings.stateSchema, this.opts.uid),
+        }),
       {
         writer: opts.writer ? this.opts.uid : undefined,
         // Integration-scoped: two integrations never wait for each other.
         lock: opts.lock === undefined ? undefined : `hubspot_operator.${this.opts.uid}.${opts.lock}`,
       },
     );
+  }
+
+  ensureLinkTable(t: LinkTableRef, from: TableRef & { keyDataType: string }, to: TableRef & { keyDataType: string }): Promise<void> {
+    return ensureMySqlLinkTable(this.db, t, from, to);
   }
 
   async installCapture(t: TableRef): Promise<void> {

@@ -165,6 +165,28 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 5,
+    name: 'associations: the pairs last synced on both sides and the pending ones (DESIGN 2.7)',
+    up: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pairs (
+        integration_uid varchar(128) NOT NULL,
+        assoc varchar(200) NOT NULL,
+        from_id varchar(64) NOT NULL,
+        to_id varchar(64) NOT NULL,
+        PRIMARY KEY (integration_uid, assoc, from_id, to_id)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pending (
+        integration_uid varchar(128) NOT NULL,
+        assoc varchar(200) NOT NULL,
+        side varchar(16) NOT NULL,
+        from_key varchar(191) NOT NULL,
+        to_key varchar(191) NOT NULL,
+        since datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        PRIMARY KEY (integration_uid, assoc, side, from_key, to_key)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 export const MYSQL_LATEST_VERSION = MYSQL_MIGRATIONS[MYSQL_MIGRATIONS.length - 1]!.version;

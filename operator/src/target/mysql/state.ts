@@ -30,7 +30,7 @@ export interface CapturedTable {
   primaryKey: string;
 }
 
-const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log', 'webhook_inbox'] as const;
+const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log', 'webhook_inbox', 'association_pairs', 'association_pending'] as const;
 
 function dt(msValue: number | undefined): Date | null {
   return msValue === undefined || !Number.isFinite(msValue) ? null : new Date(msValue);

@@ -11,6 +11,7 @@ import {
   type Connector,
   type ConnectorOptions,
   type NewColumn,
+  type LinkTableRef,
   type TableDescription,
   type StoredPlan,
   type TableRef,
@@ -24,6 +25,7 @@ import { classifyPgError } from './errors.js';
 import { checkIdentifier, isValidIdentifier } from './identifiers.js';
 import { migrate } from './migrations.js';
 import { PgRows } from './rows.js';
+import { ensureLinkTable, PgAssociations } from './associations.js';
 import { StateAdmin, StateStore } from './state.js';
 import { describeTable, ensureTable } from './tables.js';
 
@@ -42,6 +44,7 @@ class PgConnector implements Connector {
   readonly settings: ConnectorOptions['settings'];
   readonly rows: PgRows;
   readonly state: StateStore;
+  readonly associations: PgAssociations;
   private readonly db: Db;
   private readonly o: ConnectorOptions;
   private readonly admin: StateAdmin;
@@ -55,6 +58,11 @@ class PgConnector implements Connector {
     this.rows = new PgRows(db);
     this.state = new StateStore(db, o.settings.stateSchema, o.uid);
     this.admin = new StateAdmin(db, o.settings.stateSchema, o.uid);
+    this.associations = new PgAssociations(db, o.settings.stateSchema, o.uid);
+  }
+
+  ensureLinkTable(t: LinkTableRef, from: TableRef & { keyDataType: string }, to: TableRef & { keyDataType: string }): Promise<void> {
+    return ensureLinkTable(this.db, t, from, to);
   }
 
   private capture(t: TableRef, uid = this.o.uid) {
@@ -92,7 +100,7 @@ class PgConnector implements Connector {
     return this.db.transaction(
       async (q) => {
         if (opts.lock) await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.${this.o.uid}.${opts.lock}`]);
-        return fn({ rows: new PgRows(q), state: new StateStore(q, this.settings.stateSchema, this.o.uid) });
+        return fn({ rows: new PgRows(q), state: new StateStore(q, this.settings.stateSchema, this.o.uid), associations: new PgAssociations(q, this.settings.stateSchema, this.o.uid) });
       },
       { writer: opts.writer ? this.o.uid : undefined },
     );

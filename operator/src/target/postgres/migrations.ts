@@ -173,6 +173,28 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS webhook_inbox_object ON ${s}.webhook_inbox (object_id, object_type, integration_uid)`,
     ],
   },
+  {
+    version: 7,
+    name: 'associations: the pairs last synced on both sides and the pending ones (DESIGN 2.7)',
+    up: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pairs (
+        integration_uid text NOT NULL,
+        assoc text NOT NULL,
+        from_id text NOT NULL,
+        to_id text NOT NULL,
+        PRIMARY KEY (integration_uid, assoc, from_id, to_id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pending (
+        integration_uid text NOT NULL,
+        assoc text NOT NULL,
+        side text NOT NULL,
+        from_key text NOT NULL,
+        to_key text NOT NULL,
+        since timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (integration_uid, assoc, side, from_key, to_key)
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -13,7 +13,7 @@ import { q as quote } from './identifiers.js';
 export type { AuditEntry, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, RecordError };
 
 /** The tables keyed by integration UID (besides `integrations`). */
-const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log', 'webhook_inbox'] as const;
+const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log', 'webhook_inbox', 'association_pairs', 'association_pending'] as const;
 
 export interface CapturedTable {
   schema: string;
