@@ -201,6 +201,7 @@ class Engine implements SyncEngine {
     }
     if (changed) ({ plans, issues } = await this.plan(true));
     if (issues.length) return { runtimes: [], issues };
+    await this.releaseStaleCaptures(plans.filter(({ plan }) => plan.toHubSpot).map(({ plan }) => plan.table));
     const runtimes: ObjectRuntime[] = [];
     for (const { plan, keyDataType } of plans) {
       const table = tableRef(plan, keyDataType);
@@ -218,6 +219,23 @@ class Engine implements SyncEngine {
       });
     }
     return { runtimes, issues };
+  }
+
+  /**
+   * Capture on a table that no longer writes to HubSpot (its object left spec.objects, or its
+   * direction became HubSpotToTarget) is removed with its pending outbox rows: nothing would
+   * ever drain them, and pendingChanges / sync_lag_seconds would grow forever.
+   */
+  private async releaseStaleCaptures(wanted: string[]): Promise<void> {
+    const target = await this.store();
+    const { schema } = this.settings;
+    const keep = new Set(wanted);
+    for (const t of await target.capturedTables()) {
+      if (t.schema === schema && keep.has(t.table)) continue;
+      this.log.info({ table: t.table }, 'table no longer synced to HubSpot: removing its change capture and pending changes');
+      await target.releaseCapture(t);
+      if (t.schema === schema) this.captured.delete(t.table);
+    }
   }
 
   /** The operator's unique external-ID property of an object type, for idempotent creates (created once, on first need). */

@@ -402,6 +402,17 @@ export interface Connector {
   installCapture(t: TableRef): Promise<void>;
   /** Stop capturing the table for this integration (or for `ownerUid`). Idempotent; a missing table is fine. */
   removeCapture(t: TableRef, ownerUid?: string): Promise<void>;
+  /**
+   * Every table this integration has captured (recorded when capture was installed, kept until
+   * `releaseCapture` or `cleanup('Delete')`), so capture on a table that left the spec is found
+   * and removed even after a restart.
+   */
+  capturedTables(): Promise<TableRef[]>;
+  /**
+   * Stop capturing the table for good (it left spec.objects, or no longer writes to HubSpot):
+   * remove its capture, this integration's pending outbox rows of it and its record. Idempotent.
+   */
+  releaseCapture(t: TableRef): Promise<void>;
   /** Call `onChange` soon after a change is captured (and once after a lost watch recovers). */
   watchChanges(onChange: () => void): Promise<() => Promise<void>>;
 
@@ -411,8 +422,8 @@ export interface Connector {
   analyze(): Promise<void>;
 
   /**
-   * deletionPolicy: Delete removes this integration's capture on `tables` and every state row
-   * of it; Orphan keeps capture and state for a re-created integration of the same name to
+   * deletionPolicy: Delete removes this integration's capture on `tables` and on every table it
+   * ever captured (`capturedTables`), and every state row of it; Orphan keeps capture and state for a re-created integration of the same name to
    * adopt. Never touches business rows. Nothing to do when the state store does not exist.
    */
   cleanup(policy: 'Delete' | 'Orphan', tables: TableRef[]): Promise<void>;

@@ -137,6 +137,15 @@ class MySqlConnector implements Connector {
     await removeMySqlCapture(this.db, { uid: ownerUid ?? this.opts.uid, schema: t.schema, table: t.table });
   }
 
+  async capturedTables(): Promise<TableRef[]> {
+    return (await this.admin.capturedTables()).map((t) => ({ schema: t.schema, table: t.table, primaryKey: t.primaryKey }));
+  }
+
+  async releaseCapture(t: TableRef): Promise<void> {
+    await this.removeCapture(t);
+    await this.admin.forgetCapturedTable(t);
+  }
+
   async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
     const stateDatabase = this.settings.stateSchema;
     const ref = await pollers.acquire(JSON.stringify([this.poolKey, stateDatabase]), async () => {
@@ -180,7 +189,14 @@ class MySqlConnector implements Connector {
       if (exists) await this.admin.markOrphaned();
       return;
     }
-    for (const t of tables) await this.removeCapture(t);
+    // Every table it ever captured, not only those of the current spec.
+    const recorded = exists ? await this.capturedTables() : [];
+    const seen = new Set<string>();
+    for (const t of [...tables, ...recorded]) {
+      if (seen.has(`${t.schema}.${t.table}`)) continue;
+      seen.add(`${t.schema}.${t.table}`);
+      await this.removeCapture(t);
+    }
     if (exists) await this.admin.deleteAll();
   }
 

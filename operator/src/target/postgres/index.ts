@@ -25,6 +25,13 @@ import { PgRows } from './rows.js';
 import { StateAdmin, StateStore } from './state.js';
 import { describeTable, ensureTable } from './tables.js';
 
+/** Tables once each (by schema and name). */
+export function uniqueTables(tables: TableRef[]): TableRef[] {
+  const seen = new Map<string, TableRef>();
+  for (const t of tables) if (!seen.has(`${t.schema}.${t.table}`)) seen.set(`${t.schema}.${t.table}`, t);
+  return [...seen.values()];
+}
+
 export async function openConnector(databaseUrl: string | undefined, opts: ConnectorOptions): Promise<Connector> {
   const db = await acquireDb(databaseUrl, {
     pglite: opts.pglite as PGlite | undefined,
@@ -95,6 +102,15 @@ class PgConnector implements Connector {
     return removeCapture(this.db, this.capture(t, ownerUid));
   }
 
+  async capturedTables(): Promise<TableRef[]> {
+    return (await this.admin.capturedTables()).map((t) => ({ schema: t.schema, table: t.table, primaryKey: t.primaryKey }));
+  }
+
+  async releaseCapture(t: TableRef): Promise<void> {
+    await removeCapture(this.db, this.capture(t));
+    await this.admin.forgetCapturedTable(t);
+  }
+
   watchChanges(onChange: () => void): Promise<() => Promise<void>> {
     return this.db.listen(channelFor(this.o.uid), () => onChange());
   }
@@ -123,7 +139,9 @@ class PgConnector implements Connector {
       }
       return;
     }
-    for (const t of tables) await this.removeCapture(t);
+    // Every table it ever captured, not only those of the current spec.
+    const recorded = exists ? await this.capturedTables() : [];
+    for (const t of uniqueTables([...tables, ...recorded])) await this.removeCapture(t);
     if (exists) await this.admin.deleteAll();
   }
 
