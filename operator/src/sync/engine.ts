@@ -190,12 +190,12 @@ class Engine implements SyncEngine {
         await this.client().createProperty(plan.type, { name: f.property, label: f.property, type: kind.type, fieldType: kind.fieldType });
         changed = true;
       }
-      if (plan.missingColumns.length) {
+      if (plan.missingColumns.length || plan.missingHubspotIdColumn) {
         this.log.info({ objectType: plan.type, table: plan.table, columns: plan.missingColumns.map((f) => f.column) }, 'creating missing table/columns');
-        await target.ensureTable(
-          tableRef(plan),
-          plan.missingColumns.map((f) => ({ column: f.column, kind: columnKindFor(plan.propertyTypes.get(f.property)) })),
-        );
+        await target.ensureTable(tableRef(plan), [
+          ...plan.missingColumns.map((f) => ({ column: f.column, kind: columnKindFor(plan.propertyTypes.get(f.property)) })),
+          ...(plan.missingHubspotIdColumn && plan.hubspotIdColumn ? [{ column: plan.hubspotIdColumn, kind: 'text' as const }] : []),
+        ]);
         changed = true;
       }
     }

@@ -13,6 +13,7 @@ import { KEY_FIELD, matchKey, type LinkRow, type Row, type TableRef, type Target
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
+import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
 import { isConversionError } from './values.js';
@@ -67,6 +68,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
     return { matched };
   }
   const pendingTargetKeys = await readTargetSide(ctx, plan, t, todo);
+  if (opts.matchLookup && plan.hubspotIdColumn) await linkByHubSpotIdColumn(ctx, plan, t, todo);
   if (opts.matchLookup) await matchUnlinked(ctx, plan, t, todo);
   const { inserts, updates } = decide(plan, todo, pendingTargetKeys, ledger);
   await writePage(ctx, plan, t, inserts, updates, ledger);
@@ -111,7 +113,7 @@ async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotO
  */
 async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, number>> {
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
-  const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column));
+  const rows = await ctx.target.rows.selectRows(t, linkedKeys, rowColumns(plan));
   const pending = new Map<string, number>();
   if (linkedKeys.length) {
     for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e.lastCapturedMs);
@@ -121,16 +123,48 @@ async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, t
 }
 
 /**
+ * hubspotIdColumn: link unlinked records to the row holding their HubSpot ID, before any match
+ * key. Two rows holding one ID, or a row already linked to another record, make a `Duplicate`.
+ */
+async function linkByHubSpotIdColumn(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<void> {
+  const col = plan.hubspotIdColumn!;
+  const unlinked = todo.filter((p) => !p.link && !p.row);
+  if (unlinked.length === 0) return;
+  const found = await ctx.target.rows.selectByMatch(t, col, 'digits', unlinked.map((p) => p.o.id), rowColumns(plan));
+  const byId = new Map<string, Row[]>();
+  for (const r of found) {
+    const id = hubspotIdInRow(plan, r);
+    if (id !== undefined) byId.set(id, [...(byId.get(id) ?? []), r]);
+  }
+  const links = await ctx.state.linksByTargetKeys(plan.type, found.map((r) => String(r[KEY_FIELD])));
+  for (const p of unlinked) {
+    const rows = byId.get(p.o.id) ?? [];
+    if (rows.length > 1) {
+      p.duplicate = `${plan.type} ${p.o.id}: ${rows.length} target rows have ${col} = ${p.o.id} (keys ${rows.map((r) => r[KEY_FIELD]).join(', ')}); remove the duplicate`;
+      continue;
+    }
+    const row = rows[0];
+    if (!row) continue;
+    const other = links.get(String(row[KEY_FIELD]))?.hubspotId;
+    if (other && other !== p.o.id) {
+      p.duplicate = `${plan.type} ${p.o.id}: target row ${row[KEY_FIELD]} with ${col} = ${p.o.id} is already linked to HubSpot record ${other}`;
+      continue;
+    }
+    p.row = row;
+  }
+}
+
+/**
  * Link unlinked records to target rows by the normalised match key. Two rows with one key, or a
  * row already linked to another record (before or in this page), make the record a `Duplicate`.
  */
 async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<void> {
-  const unlinked = todo.filter((p) => !p.link);
+  const unlinked = todo.filter((p) => !p.link && !p.row && !p.duplicate);
   const match = plan.match;
   if (unlinked.length === 0 || !match) return;
   const keyOf = (p: Planned) => matchKey(p.o.properties[match.property], match.how);
   const wanted = [...new Set(unlinked.map(keyOf).filter((k): k is string => k !== null))];
-  const candidates = await ctx.target.rows.selectByMatch(t, match.column, match.how, wanted, plan.fields.map((f) => f.column));
+  const candidates = await ctx.target.rows.selectByMatch(t, match.column, match.how, wanted, rowColumns(plan));
   const byKey = new Map<string, Row[]>();
   for (const r of candidates) {
     const k = matchKey(r[match.column], match.how);
@@ -151,6 +185,11 @@ async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, to
     const other = candidateLinks.get(key)?.hubspotId ?? claimed.get(key);
     if (other && other !== p.o.id) {
       p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${match.column} = ${JSON.stringify(k)} is already linked to HubSpot record ${other}`;
+      continue;
+    }
+    const claims = hubspotIdInRow(plan, row);
+    if (claims !== undefined && claims !== p.o.id) {
+      p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${match.column} = ${JSON.stringify(k)} holds another HubSpot ID (${plan.hubspotIdColumn} = ${claims})`;
       continue;
     }
     claimed.set(key, p.o.id);
@@ -179,12 +218,14 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
           tgModified: (p.link && pendingTargetKeys.get(p.link.targetKey)) ?? p.link?.tgModified,
           hubspotWritesDeferred: true,
         });
-        const linkOnly = Object.keys(r.targetPatch).length === 0;
-        updates.push({ p, key, values: r.targetPatch, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0, linkOnly });
+        const values = { ...r.targetPatch, ...hubspotIdPatch(plan, p.row, p.o.id) };
+        const linkOnly = Object.keys(values).length === 0;
+        updates.push({ p, key, values, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0, linkOnly });
       } else if (plan.createInTarget && plan.toTarget) {
         const r = reconcile(plan.fields, { hs: p.o.properties, hubspotWritesDeferred: true });
         const values: Row = { ...r.targetPatch };
         if (!plan.pkHasDefault) values[plan.primaryKey] = p.o.id;
+        if (plan.hubspotIdColumn) values[plan.hubspotIdColumn] = p.o.id;
         inserts.push({ p, values, baseline: r.baseline });
       }
     } catch (err) {
