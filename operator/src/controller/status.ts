@@ -155,6 +155,7 @@ function applyReport(status: HubSpotIntegrationStatus, report: CycleReport): voi
       targetRecords: o.targetRecords,
       linkedRecords: o.linkedRecords,
       pendingChanges: o.pendingChanges,
+      ...(o.drift ? { drift: { ...o.drift } } : {}),
       lastCycle: {
         toTarget: { ...o.lastCycle.toTarget },
         toHubSpot: { ...o.lastCycle.toHubSpot },

@@ -378,7 +378,9 @@ class Engine implements SyncEngine {
           const rt = runtimes.find((r) => r.plan.type === o.type);
           const c = counters.get(o.type) ?? emptyCounters();
           const meta = await state.getCursor(o.type, 'meta');
+          const drift = meta?.data.drift as { records?: unknown; lastVerifyTime?: unknown } | undefined;
           objects.push({
+            ...(drift && typeof drift.lastVerifyTime === 'string' ? { drift: { records: Number(drift.records ?? 0), lastVerifyTime: drift.lastVerifyTime } } : {}),
             type: o.type,
             hubspotRecords: Number(meta?.data.hubspotRecords ?? 0),
             targetRecords: rt && target ? await target.rows.countRows(rt.table) : 0,

@@ -75,7 +75,7 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup,
       table: rt.table,
-      commitCursor: async (tx, matchedNow) => {
+      commitCursor: async (tx, matchedNow: number) => {
         next.data.matched = Number(cur.data.matched ?? 0) + matchedNow;
         await tx.state.setCursor(plan.type, 'import', next);
         if (next.completed) {
@@ -95,6 +95,12 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
 async function saveCount(ctx: SyncContext, tx: TargetTx, type: string, hubspotRecords: number): Promise<void> {
   const meta = (await tx.state.getCursor(type, 'meta')) ?? { completed: true, data: {} };
   await tx.state.setCursor(type, 'meta', { ...meta, data: { ...meta.data, hubspotRecords } });
+}
+
+/** The verification result of a completed full reconciliation (status.objects[].drift). */
+async function saveDrift(tx: TargetTx, type: string, records: number): Promise<void> {
+  const meta = (await tx.state.getCursor(type, 'meta')) ?? { completed: true, data: {} };
+  await tx.state.setCursor(type, 'meta', { ...meta, data: { ...meta.data, drift: { records, lastVerifyTime: new Date().toISOString() } } });
 }
 
 /**
@@ -215,6 +221,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
     const cur = (await ctx.state.getCursor(plan.type, phase)) ?? { completed: false, data: { matched: 0 } };
     if (cur.completed) continue;
     let matched = Number(cur.data.matched ?? 0);
+    let drifted = Number(cur.data.drifted ?? 0);
     const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: plan.properties, archived }));
     checkAbort(ctx.signal);
     let pending = list(cur.position);
@@ -222,7 +229,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       const page = await pending;
       checkAbort(ctx.signal);
       if (page.after) pending = list(page.after);
-      const next = { completed: !page.after, position: page.after, data: { matched } };
+      const next = { completed: !page.after, position: page.after, data: { matched, drifted } };
       if (archived) {
         await applyHubSpotDeletes(ctx, plan, page.results, {
           table: rt.table,
@@ -231,14 +238,20 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       } else {
         const res = await applyHubSpotPage(ctx, plan, page.results, {
           matchLookup: true,
+          verify: true,
           table: rt.table,
-          commitCursor: async (tx, pageMatched) => {
+          commitCursor: async (tx, pageMatched, pageDrifted) => {
             next.data.matched = matched + pageMatched;
+            next.data.drifted = drifted + pageDrifted;
             await tx.state.setCursor(plan.type, phase, next);
-            if (next.completed) await saveCount(ctx, tx, plan.type, next.data.matched);
+            if (next.completed) {
+              await saveCount(ctx, tx, plan.type, next.data.matched);
+              await saveDrift(tx, plan.type, next.data.drifted);
+            }
           },
         });
         matched += res.matched;
+        drifted += res.drifted;
       }
       progress(ctx, plan.type, phase, matched);
       if (!page.after) break;

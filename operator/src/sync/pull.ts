@@ -11,12 +11,12 @@
 import type { HubSpotObject } from '../hubspot/types.js';
 import { KEY_FIELD, matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
-import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, type SyncContext } from './context.js';
+import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
 import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { isConversionError } from './values.js';
+import { isConversionError, type Canon } from './values.js';
 
 /** A HubSpot record of the page that may need a write, with what is known about its target side. */
 interface Planned {
@@ -26,6 +26,8 @@ interface Planned {
   row?: Row;
   /** Why the record cannot be linked (a `Duplicate` error). */
   duplicate?: string;
+  /** Unchanged since the last sync by its hash: only read to verify the pair (full reconciliation). */
+  verifyOnly?: boolean;
 }
 
 interface Insert {
@@ -48,31 +50,40 @@ export interface PullPageOptions {
   /** Look unlinked records up by match key (skipped when the target had no rows to link). */
   matchLookup: boolean;
   table: TableRef;
-  /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters. */
-  commitCursor(tx: TargetTx, matched: number): Promise<void>;
+  /**
+   * Full reconciliation: verify every linked pair field by field (not only the HubSpot hash)
+   * and repair differences through the conflict rules; `drifted` counts the pairs that
+   * differed while HubSpot had not changed since the last sync.
+   */
+  verify?: boolean;
+  /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters, `drifted` = pairs found drifted. */
+  commitCursor(tx: TargetTx, matched: number, drifted: number): Promise<void>;
 }
 
 export interface PullPageResult {
   matched: number;
+  drifted: number;
 }
 
 export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[], opts: PullPageOptions): Promise<PullPageResult> {
   const passing = filterPage(ctx, plan, records);
   const matched = passing.length;
-  const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched) });
+  const drift = { records: 0 };
+  const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched, drift.records) });
   const t = opts.table;
 
-  const todo = await planChanged(ctx, plan, passing, ledger);
+  const todo = await planChanged(ctx, plan, passing, ledger, opts.verify === true);
   if (todo.length === 0 && !ledger.hasEntries) {
-    await ctx.target.transaction((tx) => opts.commitCursor(tx, matched), { writer: true });
-    return { matched };
+    await ctx.target.transaction((tx) => opts.commitCursor(tx, matched, 0), { writer: true });
+    return { matched, drifted: 0 };
   }
   const pendingTargetKeys = await readTargetSide(ctx, plan, t, todo);
   if (opts.matchLookup && plan.hubspotIdColumn) await linkByHubSpotIdColumn(ctx, plan, t, todo);
   if (opts.matchLookup) await matchUnlinked(ctx, plan, t, todo);
-  const { inserts, updates } = decide(plan, todo, pendingTargetKeys, ledger);
+  const { inserts, updates } = decide(plan, todo, pendingTargetKeys, ledger, opts.verify === true ? drift : undefined);
+  if (opts.verify && drift.records) ctx.logger.info({ objectType: plan.type, records: drift.records }, 'verification: linked records differed on the two sides; repairing');
   await writePage(ctx, plan, t, inserts, updates, ledger);
-  return { matched };
+  return { matched, drifted: drift.records };
 }
 
 /** The live records of the page that pass the SyncFilters (counted per filter). */
@@ -90,19 +101,20 @@ function filterPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[]
 }
 
 /** Records that changed since the last sync and can sync (a missing required value is a `Validation` error). */
-async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger): Promise<Planned[]> {
+async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger, verify: boolean): Promise<Planned[]> {
   const links = await ctx.state.linksByHubSpotIds(plan.type, passing.map((o) => o.id));
   const todo: Planned[] = [];
   for (const o of passing) {
     const link = links.get(o.id);
     if (link?.deletedSide) continue; // tombstone: a delete was not propagated; never resurrect
-    if (link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties))) continue;
+    const unchanged = !!link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties));
+    if (unchanged && !verify) continue;
     const missing = missingRequired(plan.fields, 'hs', o.properties);
     if (missing.length) {
       ledger.fail({ hubspotId: o.id, targetKey: link?.targetKey }, 'Validation', `${plan.type} ${o.id}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
       continue;
     }
-    todo.push({ o, link, hsModified: hsModifiedOf(plan, o) });
+    todo.push({ o, link, hsModified: hsModifiedOf(plan, o), verifyOnly: unchanged });
   }
   return todo;
 }
@@ -198,7 +210,13 @@ async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, to
 }
 
 /** Reconcile every record field by field into the writes of the page; duplicates and conversion failures are rejected. */
-function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string, number>, ledger: BatchLedger): { inserts: Insert[]; updates: Update[] } {
+function decide(
+  plan: ObjectPlan,
+  todo: Planned[],
+  pendingTargetKeys: Map<string, number>,
+  ledger: BatchLedger,
+  drift?: { records: number },
+): { inserts: Insert[]; updates: Update[] } {
   const inserts: Insert[] = [];
   const updates: Update[] = [];
   for (const p of todo) {
@@ -208,6 +226,8 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
     }
     const key = p.link?.targetKey ?? (p.row ? String(p.row[KEY_FIELD]) : undefined);
     if (p.link && !p.row && pendingTargetKeys.has(p.link.targetKey)) continue; // deleted in the target; the push pass handles it
+    // Verification of a pair whose target row is gone or has captured changes pending: the push pass decides it.
+    if (p.verifyOnly && (!p.row || pendingTargetKeys.has(p.link!.targetKey))) continue;
     try {
       if (p.row && key !== undefined) {
         const r = reconcile(plan.fields, {
@@ -220,6 +240,11 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
         });
         const values = { ...r.targetPatch, ...hubspotIdPatch(plan, p.row, p.o.id) };
         const linkOnly = Object.keys(values).length === 0;
+        if (drift && p.link && !pendingTargetKeys.has(p.link.targetKey)) {
+          const drifted = isDrift(plan, p.link, p.o, p.row, !linkOnly || Object.keys(r.hubspotPatch).length > 0);
+          if (drifted) drift.records++;
+          else if (p.verifyOnly) continue; // verified: in sync
+        }
         updates.push({ p, key, values, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0, linkOnly });
       } else if (plan.createInTarget && plan.toTarget) {
         const r = reconcile(plan.fields, { hs: p.o.properties, hubspotWritesDeferred: true });
@@ -234,6 +259,24 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
     }
   }
   return { inserts, updates };
+}
+
+function sameValues(keys: string[], a: Record<string, Canon>, b: Record<string, Canon>): boolean {
+  return keys.every((k) => (a[k] ?? null) === (b[k] ?? null));
+}
+
+/**
+ * Verification of a linked pair: drift is a difference HubSpot did not cause since the last sync
+ * (its values equal the link's): a target value changed behind the operator's back (not
+ * captured), a link whose hashes do not match its values, or mapped values that differ.
+ * A record HubSpot changed since the last sync is ordinary work, not drift.
+ */
+function isDrift(plan: ObjectPlan, link: LinkRow, o: HubSpotObject, row: Row, valuesDiffer: boolean): boolean {
+  const hsNow = hsValuesOf(plan.fields, o.properties);
+  if (!sameValues(plan.fields.map((f) => f.property), hsNow, link.hsValues)) return false;
+  if (valuesDiffer) return true;
+  if (!sameValues(plan.fields.map((f) => f.column), tgValuesOf(plan.fields, row), link.tgValues)) return true;
+  return link.hsHash !== hsHashOf(plan, link.hsValues) || link.tgHash !== tgHashOf(plan, link.tgValues);
 }
 
 /**

@@ -39,6 +39,8 @@ export interface ObjectReport {
   lastCycle: { toTarget: OperationCounts; toHubSpot: OperationCounts; failed: number };
   /** Filter name -> records matched in this cycle (SyncFilter status.matchedRecords). */
   filterMatches?: Record<string, number>;
+  /** The last verification (full reconciliation): linked records found different on the two sides, and when. */
+  drift?: { records: number; lastVerifyTime: string };
 }
 
 export interface ErrorSummary {

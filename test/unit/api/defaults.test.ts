@@ -31,7 +31,7 @@ describe('withDefaults', () => {
           deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore' },
         },
       ],
-      schedule: { interval: '5m', fullResyncInterval: '24h' },
+      schedule: { interval: '5m', fullResyncInterval: '24h', minInterval: '1s' },
       deletionPolicy: 'Delete',
     });
   });
@@ -45,12 +45,12 @@ describe('withDefaults', () => {
     const spec = withDefaults('HubSpotIntegration', obj).spec;
     expect(spec.suspend).toBe(true);
     expect(spec.objects[0]).toMatchObject({ direction: 'HubSpotToTarget', create: { inHubSpot: false, inTarget: true } });
-    expect(spec.schedule).toEqual({ interval: '30s', fullResyncInterval: '24h' });
+    expect(spec.schedule).toEqual({ interval: '30s', fullResyncInterval: '24h', minInterval: '1s' });
   });
 
   it('treats null like a missing value, as the apiserver does for non-nullable fields', () => {
     const obj = integration({ schedule: null as never });
-    expect(withDefaults('HubSpotIntegration', obj).spec.schedule).toEqual({ interval: '5m', fullResyncInterval: '24h' });
+    expect(withDefaults('HubSpotIntegration', obj).spec.schedule).toEqual({ interval: '5m', fullResyncInterval: '24h', minInterval: '1s' });
   });
 
   it('fills FieldMapping and SyncFilter defaults (mode Overwrite, required false, appliesTo Both, action Include)', () => {
