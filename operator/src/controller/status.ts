@@ -99,7 +99,8 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
   } else if (!completedOnce) {
     ready = { type: READY, status: 'Unknown', reason: READY_REASONS.Progressing, message: 'Initial import in progress' };
   } else {
-    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}` };
+    const pacing = worker?.lastReport?.pacing ? `; ${worker.lastReport.pacing}` : '';
+    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}${pacing}` };
   }
   set(ready);
 

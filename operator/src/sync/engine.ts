@@ -22,6 +22,7 @@ import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './m
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
+import { ApiPacer, realClock, type EngineClock } from './pacing.js';
 
 export interface SyncEngineDeps {
   logger: Logger;
@@ -36,6 +37,8 @@ export interface SyncEngineDeps {
   lookbackMs?: number;
   /** Audit log retention in days (default 30). */
   auditRetentionDays?: number;
+  /** The clock pacing waits on (the budget benchmark scales time); default the real one. */
+  clock?: EngineClock;
 }
 
 /** The unique HubSpot property the operator creates for idempotent creates when no unique match property exists. */
@@ -57,10 +60,16 @@ class Engine implements SyncEngine {
   private notified = false;
   private readonly waiters = new Set<() => void>();
   private closed = false;
+  private readonly pacer: ApiPacer;
 
   constructor(cfg: ResolvedIntegration, deps: SyncEngineDeps) {
     this.cfg = cfg;
     this.deps = deps;
+    this.pacer = new ApiPacer({
+      clock: deps.clock ?? realClock,
+      minInterval: cfg.spec.schedule?.minInterval,
+      dailyRequests: cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
+    });
     this.log = deps.logger.child({ namespace: cfg.namespace, integration: cfg.name });
   }
 
@@ -106,7 +115,10 @@ class Engine implements SyncEngine {
             dailyRequests: h.rateLimit?.dailyRequests ?? 250_000,
             searchRequestsPerSecond: h.rateLimit?.searchRequestsPerSecond ?? 4,
           },
-          onRequest: (o) => this.deps.observer?.apiRequest?.(o.kind, o.code, o.rateLimited),
+          onRequest: (o) => {
+            this.pacer.request(o.rateLimited);
+            this.deps.observer?.apiRequest?.(o.kind, o.code, o.rateLimited);
+          },
         });
     }
     return this.hubspot;
@@ -321,6 +333,7 @@ class Engine implements SyncEngine {
     let systemic: CycleReport['systemic'];
     let runtimes: ObjectRuntime[] = [];
     let target: Connector | undefined;
+    this.pacer.cycleStarted();
     try {
       target = await this.store();
       if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
@@ -355,7 +368,14 @@ class Engine implements SyncEngine {
         this.log.warn({ category: s.category, reason: s.reason, detail: s.message }, 'cycle stopped by a systemic failure');
       }
     }
+    this.pacer.cycleEnded();
     return this.report(kind, startedAt, completed && !systemic, systemic, runtimes, counters, target);
+  }
+
+  /** The HubSpot account API usage is counted under: its portal, else this integration's credentials. */
+  private usageAccount(): string {
+    const portal = this.hubspot?.portalId() ?? this.cfg.spec.hubspot.portalId;
+    return portal !== undefined ? `portal:${portal}` : `integration:${this.cfg.uid}`;
   }
 
   private async report(
@@ -369,6 +389,13 @@ class Engine implements SyncEngine {
   ): Promise<CycleReport> {
     const state: StateReader | undefined = target?.state;
     const usage = this.hubspot?.usage();
+    let persisted: { requests: number; rateLimited: number } | undefined;
+    if (target && systemic?.reason !== 'TargetUnavailable') {
+      persisted = await this.pacer.flush(target, this.usageAccount()).catch((err: unknown) => {
+        this.log.warn({ err: String(err) }, 'could not record HubSpot API usage in the state store');
+        return undefined;
+      });
+    }
     const objects: ObjectReport[] = [];
     let errors: CycleReport['errors'] = [];
     let syncLagSeconds = 0;
@@ -401,13 +428,15 @@ class Engine implements SyncEngine {
       startedAt,
       finishedAt: new Date().toISOString(),
       completed,
-      portalId: this.portalId,
+      portalId: this.portalId ?? this.hubspot?.portalId(),
+      pacing: this.pacer.pacingMessage(),
       objects,
       errors,
       systemic,
       apiUsage: {
-        requestsLast24h: usage?.requestsLast24h ?? 0,
-        rateLimitedLast24h: usage?.rateLimitedLast24h ?? 0,
+        // Counted per account in the state store: survives restarts and spec changes.
+        requestsLast24h: persisted?.requests ?? usage?.requestsLast24h ?? 0,
+        rateLimitedLast24h: persisted?.rateLimited ?? usage?.rateLimitedLast24h ?? 0,
         dailyBudget: usage?.dailyBudget ?? this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
       },
       syncLagSeconds,
@@ -434,17 +463,19 @@ class Engine implements SyncEngine {
     }
     if (this.notified) {
       this.notified = false;
-      return;
+    } else {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.waiters.delete(done);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
     }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    // Coalesce: at most one capture-driven cycle per minInterval, further apart when pacing the budget.
+    await this.pacer.waitForTurn(signal);
   }
 
   async cleanup(policy: 'Delete' | 'Orphan'): Promise<void> {

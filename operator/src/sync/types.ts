@@ -64,6 +64,8 @@ export interface CycleReport {
   /** Set when a systemic failure stopped the cycle (Authentication, Permission, RateLimit, Target unreachable...). */
   systemic?: { category: ErrorCategory; reason: string; message: string };
   apiUsage: { requestsLast24h: number; rateLimitedLast24h: number; dailyBudget: number };
+  /** Set while the daily budget slows capture-driven cycles down (Ready stays True; its message says so). */
+  pacing?: string;
   /** Age in seconds of the oldest captured but unapplied target change (0 when none). */
   syncLagSeconds: number;
 }

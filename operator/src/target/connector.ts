@@ -416,6 +416,14 @@ export interface Connector {
   /** Call `onChange` soon after a change is captured (and once after a lost watch recovers). */
   watchChanges(onChange: () => void): Promise<() => Promise<void>>;
 
+  /**
+   * HubSpot API usage per account (portal), in the state store: shared by the integrations on
+   * it, kept across restarts and spec changes. `record` adds to the minute of `atMs`; `read`
+   * sums everything since `sinceMs`.
+   */
+  recordApiUsage(account: string, atMs: number, requests: number, rateLimited: number): Promise<void>;
+  readApiUsage(account: string, sinceMs: number): Promise<{ requests: number; rateLimited: number }>;
+
   /** Drop audit entries older than the retention (bounded per call). */
   pruneAudit(retentionDays: number, maxRows?: number): Promise<number>;
   /** Refresh statistics of the state tables after bulk changes (no-op where not needed). */

@@ -9,6 +9,7 @@ import { TargetUnavailableError } from '../connector.js';
 import { SharedRegistry, type Shared } from '../shared.js';
 import { installMySqlCapture, OutboxPoller, removeMySqlCapture } from './capture.js';
 import { MySqlDb, parseMySqlUrl, type MySqlQueryable } from './db.js';
+import { readMySqlApiUsage, recordMySqlApiUsage } from './api-usage.js';
 import { classifyMySqlError } from './errors.js';
 import { migrateMySql } from './migrations.js';
 import { MySqlRows } from './rows.js';
@@ -167,6 +168,14 @@ class MySqlConnector implements Connector {
     };
     this.watches.add(stop);
     return stop;
+  }
+
+  recordApiUsage(account: string, atMs: number, requests: number, rateLimited: number): Promise<void> {
+    return recordMySqlApiUsage(this.db, this.settings.stateSchema, account, atMs, requests, rateLimited);
+  }
+
+  readApiUsage(account: string, sinceMs: number): Promise<{ requests: number; rateLimited: number }> {
+    return readMySqlApiUsage(this.db, this.settings.stateSchema, account, sinceMs);
   }
 
   pruneAudit(retentionDays: number, maxRows?: number): Promise<number> {

@@ -16,6 +16,7 @@ import {
   type TargetTx,
   type TransactionOptions,
 } from '../connector.js';
+import { readApiUsage, recordApiUsage } from './api-usage.js';
 import { channelFor, installCapture, removeCapture } from './capture.js';
 import { acquireDb, type Db } from './db.js';
 import { classifyPgError } from './errors.js';
@@ -113,6 +114,14 @@ class PgConnector implements Connector {
 
   watchChanges(onChange: () => void): Promise<() => Promise<void>> {
     return this.db.listen(channelFor(this.o.uid), () => onChange());
+  }
+
+  recordApiUsage(account: string, atMs: number, requests: number, rateLimited: number): Promise<void> {
+    return recordApiUsage(this.db, this.settings.stateSchema, account, atMs, requests, rateLimited);
+  }
+
+  readApiUsage(account: string, sinceMs: number): Promise<{ requests: number; rateLimited: number }> {
+    return readApiUsage(this.db, this.settings.stateSchema, account, sinceMs);
   }
 
   pruneAudit(retentionDays: number, maxRows?: number): Promise<number> {
