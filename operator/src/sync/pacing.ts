@@ -79,7 +79,8 @@ export class ApiPacer {
   /** A capture-driven (or any) cycle ended: learn its cost. */
   cycleEnded(): void {
     const c = this.cycleRequests;
-    this.avgCycleCost = this.avgCycleCost === undefined ? c : 0.7 * this.avgCycleCost + 0.3 * c;
+    // Up at once (never under-estimate what the next cycle costs), down slowly.
+    this.avgCycleCost = this.avgCycleCost === undefined || c > this.avgCycleCost ? c : 0.7 * this.avgCycleCost + 0.3 * c;
   }
 
   /** Persist what was counted since the last flush and read the account's last 24 hours. */
@@ -104,15 +105,21 @@ export class ApiPacer {
     const cost = Math.max(1, this.avgCycleCost ?? 1);
     const used = this.last24h.requests + this.unflushed.requests;
     const atMinInterval = cost * (DAY_MS / Math.max(this.minIntervalMs, 1));
-    if (used + atMinInterval <= this.dailyRequests) return { gapMs: this.minIntervalMs };
+    if (used + atMinInterval <= 0.9 * this.dailyRequests) return { gapMs: this.minIntervalMs };
     // Spread what remains of the budget evenly over the next 24 hours (usage older than a day
     // keeps expiring, so the sustained rate converges to dailyRequests per day).
-    const remaining = Math.max(this.dailyRequests - used, this.dailyRequests * 0.01);
+    // 10% headroom: scheduled and full cycles spend too, and a cycle's cost is an estimate.
+    const remaining = Math.max(0.9 * (this.dailyRequests - used), this.dailyRequests * 0.01);
     const gapMs = Math.max(this.minIntervalMs, Math.ceil((cost * DAY_MS) / remaining));
     return {
       gapMs,
       pacing: `pacing the daily budget: ${used} of ${this.dailyRequests} requests used in the last 24h, about ${Math.round(cost)} per cycle; captured changes are applied at most every ${Math.round(gapMs / 1000)}s`,
     };
+  }
+
+  /** What the pacing decides from (the budget benchmark prints it). */
+  snapshot(): { usedLast24h: number; costPerCycle: number; gapMs: number } {
+    return { usedLast24h: this.last24h.requests + this.unflushed.requests, costPerCycle: Math.max(1, this.avgCycleCost ?? 1), gapMs: this.state().gapMs };
   }
 
   /** Ready's note when the budget is slowing capture-driven cycles down. */

@@ -309,7 +309,11 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
 export async function runDrain(ctx: SyncContext, rt: ObjectRuntime): Promise<void> {
   const { plan } = rt;
   let done = 0;
-  for (;;) {
+  // Coalescing: a cycle applies what was pending when its drain began (plus one batch); changes
+  // captured meanwhile wake the next cycle, so a busy table cannot keep one cycle (and its
+  // HubSpot requests) going for ever.
+  let batches = Math.ceil((await ctx.state.pendingChanges(plan.table)) / PUSH_BATCH) + 1;
+  for (; batches > 0; batches--) {
     checkAbort(ctx.signal);
     const batch = await ctx.state.nextOutboxBatch(plan.table, PUSH_BATCH);
     if (batch.length === 0) return;
