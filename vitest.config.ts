@@ -12,5 +12,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    // Whether the real kube-apiserver is built (test/helpers/kube-backend.ts); one line if not.
+    globalSetup: ['./test/kube-real/global-setup.ts'],
   },
 });

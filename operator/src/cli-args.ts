@@ -27,7 +27,7 @@ export function parsePort(value: string | undefined, what: string, fallback: num
 export function parsePositiveInt(value: string | undefined, what: string, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what}: "${value}" is not a positive integer`);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`${what}: "${value}" is not a positive integer; expected a whole number of at least 1`);
   return n;
 }
 

@@ -49,6 +49,10 @@ Flags (environment variable in brackets):
   --lease-duration <duration>  how long a lease is valid, e.g. 15s; a standby takes over after it [LEASE_DURATION]
   --shard <label selector>     handle only HubSpotIntegrations matching this selector, e.g. shard=a [SHARD]
   --concurrency <n>            reconciles in parallel per kind; default 4 [CONCURRENCY]
+  --max-concurrent-syncs <n>   sync cycles running at once across all integrations; the others wait
+                               their turn in order; default 8 [MAX_CONCURRENT_SYNCS]
+  --db-pool-size <n>           connections per database pool, shared by the integrations of one
+                               database; default 10 [DB_POOL_SIZE]
   --log-level <level>          fatal, error, warn, info, debug, trace or silent; default info [LOG_LEVEL]
   -h, --help                   this help
 `;
@@ -68,6 +72,8 @@ async function runCommand(args: string[]): Promise<void> {
     'lease-duration': { type: 'string' },
     shard: { type: 'string' },
     concurrency: { type: 'string' },
+    'max-concurrent-syncs': { type: 'string' },
+    'db-pool-size': { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -97,6 +103,8 @@ async function runCommand(args: string[]): Promise<void> {
     throw new UsageError(`--webhook-public-url: "${webhookPublicUrl}" is not a URL; expected the full target URL of the HubSpot app, e.g. https://hooks.example.com/webhooks/hubspot`);
   }
   const concurrency = parsePositiveInt(values.concurrency ?? env.CONCURRENCY, '--concurrency', 4);
+  const maxConcurrentSyncs = parsePositiveInt(values['max-concurrent-syncs'] ?? env.MAX_CONCURRENT_SYNCS, '--max-concurrent-syncs', 8);
+  const dbPoolSize = parsePositiveInt(values['db-pool-size'] ?? env.DB_POOL_SIZE, '--db-pool-size', 10);
   const leaderElect = values['leader-elect'] ?? parseBool(env.LEADER_ELECT, 'LEADER_ELECT') ?? true;
 
   const { createLogger } = await import('./observability/logger.js');
@@ -106,7 +114,7 @@ async function runCommand(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`--log-level: ${(err as Error).message}`);
   }
-  const { loadKubeConfig } = await import('./controller/kubeconfig.js');
+  const { loadKubeConfig } = await import('./kube/config.js');
   const kubeConfig = loadKubeConfig(values.kubeconfig ?? env.KUBECONFIG);
   const { createMetrics } = await import('./observability/metrics.js');
   const { runOperator } = await import('./controller/run.js');
@@ -121,6 +129,8 @@ async function runCommand(args: string[]): Promise<void> {
     namespaces,
     shard: values.shard ?? env.SHARD,
     concurrency,
+    maxConcurrentSyncs,
+    dbPoolSize,
     leaderElection: {
       enabled: leaderElect,
       namespace: values['lease-namespace'] ?? env.LEASE_NAMESPACE ?? env.POD_NAMESPACE ?? 'default',

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Ledger, type Rule } from './model.js';
-import { makeSchedule } from './runner.js';
+import { makeSchedule, takeRaces, type Problem, type Traffic } from './runner.js';
 
 function ledger(rule: Rule) {
   const l = new Ledger(rule);
@@ -72,5 +72,25 @@ describe('chaos ledger: the expected value of a field', () => {
     expect(a.ops.some((o) => o.kind === 'delete')).toBe(true);
     expect(a.ops.filter((o) => o.kind === 'update').length).toBeGreaterThan(50);
     expect(makeSchedule(42, 1, 'NewestWins').rule).toBe('NewestWins');
+  });
+
+  it('tolerates a lost HubSpot write only when the operator read before it and wrote after it', () => {
+    const l = new Ledger('HubSpotWins');
+    const r = l.record(0, 'a@chaos.test');
+    r.ids.hubspot.add('7');
+    l.write(r, 1, 'table', { firstname: 't1' }, { firstname: 'old' }, 900);
+    l.write(r, 2, 'hubspot', { firstname: 'h2' }, { firstname: 'old' }, 1000);
+    const problem = (): Problem => ({ kind: 'field', email: 'a@chaos.test', field: 'firstname / first_name', expected: 'h2', table: 't1', hubspot: 't1' });
+    const traffic = (readEnd: number): Traffic[] => [
+      { route: 'read', start: readEnd - 5, end: readEnd, status: 200, inputs: [{ id: '7' }] },
+      { route: 'update', start: 1010, end: 1020, status: 200, inputs: [{ id: '7', properties: { firstname: 't1' } }] },
+    ];
+    const raced = [problem()];
+    expect(takeRaces(raced, l, traffic(990)).map((p) => p.kind)).toEqual(['race']);
+    expect(raced).toEqual([]);
+    // The read ended after the HubSpot write: the operator could have seen it — a real failure.
+    const seen = [problem()];
+    expect(takeRaces(seen, l, traffic(1005))).toEqual([]);
+    expect(seen).toHaveLength(1);
   });
 });

@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, type KubeObject, type ResourceType } from '../../operator/src/controller/kube-client.js';
+import { KubeConfig } from '../../operator/src/kube/config.js';
+import { KubeClient, type KubeObject, type ResourceType } from '../../operator/src/kube/client.js';
 import { waitFor } from '../helpers/wait.js';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObjects, readManifests } from '../../operator/src/sandbox/command.js';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../operator/src/sandbox/hubspot/index.js';
 import { startKubeSandbox, type KubeSandbox } from '../../operator/src/sandbox/kube/index.js';
-import type { KubeClient } from '../../operator/src/controller/kube-client.js';
+import type { KubeClient } from '../../operator/src/kube/client.js';
 import { waitFor } from '../helpers/wait.js';
 import { mysqlUrl, withDatabase } from '../helpers/mysql.js';
 import { R, condition, kubeClient, startOperator, type Obj, type OperatorProcess } from './harness.js';

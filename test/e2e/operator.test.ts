@@ -1,5 +1,6 @@
 /**
- * The operator as a process (`hubspot-operator run`) against the Kubernetes API sandbox, the
+ * The operator as a process (`hubspot-operator run`) against the Kubernetes API sandbox (and the
+ * real kube-apiserver when built: `npm run setup:kube-real`), the
  * HubSpot API sandbox and PostgreSQL: everything issue 5 asks to show, in one story that shares
  * the sandboxes (each step leaves the integration Ready for the next).
  */
@@ -10,8 +11,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyObjects, readManifests } from '../../operator/src/sandbox/command.js';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../operator/src/sandbox/hubspot/index.js';
-import { startKubeSandbox, type KubeSandbox } from '../../operator/src/sandbox/kube/index.js';
-import type { KubeClient } from '../../operator/src/controller/kube-client.js';
+import { kubeBackends, startKubeBackend, type KubeBackend } from '../helpers/kube-backend.js';
+import type { KubeClient } from '../../operator/src/kube/client.js';
 import { waitFor } from '../helpers/wait.js';
 import { DATABASE_URL, R, condition, kubeClient, startOperator, uniqueName, withPassword, type Obj, type OperatorProcess } from './harness.js';
 
@@ -23,7 +24,7 @@ const SCHEMA = uniqueName('e2e');
 const STATE = uniqueName('e2e_state');
 const CONTACTS = 40;
 
-let kube: KubeSandbox;
+let kube: KubeBackend;
 let hubspot: HubSpotSandbox;
 let client: KubeClient;
 let db: pg.Client;
@@ -94,10 +95,12 @@ async function leader(): Promise<OperatorProcess> {
   return waitFor(() => operators.find((o) => o.alive && o.logged(/became the leader/) && !o.logged(/stopped leading/)), { timeoutMs: 20_000, what: 'a leader' });
 }
 
+describe.each(kubeBackends())('on the %s', (backend) => {
 beforeAll(async () => {
+  operators.length = 0;
   dir = mkdtempSync(join(tmpdir(), 'hso-e2e-'));
   kubeconfigPath = join(dir, 'kubeconfig');
-  kube = await startKubeSandbox({ port: 0, bookmarkIntervalMs: 2000 });
+  kube = await startKubeBackend(backend, { bookmarkIntervalMs: 2000 });
   await kube.writeKubeconfig(kubeconfigPath);
   client = kubeClient(kube.kubeconfig);
   hubspot = await startHubSpotSandbox({ port: 0, token: TOKEN, seed: { contacts: CONTACTS, companies: 5, demo: true } });
@@ -325,4 +328,5 @@ describe('operator end to end', () => {
       expect(metrics).not.toContain(s);
     }
   });
+});
 });

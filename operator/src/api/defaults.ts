@@ -4,6 +4,7 @@
  * `create: {}` becomes `{inHubSpot: true, inTarget: true}`. Also inside list items and map
  * values. The input is never mutated.
  */
+import { parseDuration } from './duration.js';
 import { isPlainObject, schemaFor } from './schemas.js';
 import type { OpenAPISchema } from './schema-types.js';
 import type { FieldMappingSpec, HubSpotIntegrationSpec, ResourceKind, SyncFilterSpec } from './types.js';
@@ -42,4 +43,28 @@ export function specWithDefaults<K extends ResourceKind>(kind: K, spec: SpecOf<K
   const specSchema = schemaFor(kind).properties?.spec;
   if (!specSchema) throw new Error(`${kind} schema has no spec`);
   return applyDefaults(specSchema, spec);
+}
+
+/** The schedule of an integration in milliseconds, from its spec with the CRD's defaults. */
+export interface Schedule {
+  intervalMs: number;
+  fullResyncIntervalMs: number;
+}
+
+/**
+ * Parses spec.schedule after applying the CRD's defaults (interval 5m, fullResyncInterval 24h
+ * live in crds/ only). Throws an Error naming the field when a value is not a duration.
+ */
+export function scheduleOf(spec: HubSpotIntegrationSpec): Schedule {
+  const schedule = specWithDefaults('HubSpotIntegration', spec).schedule ?? {};
+  const parse = (field: 'interval' | 'fullResyncInterval') => {
+    const value = schedule[field];
+    if (value === undefined) throw new Error(`spec.schedule.${field}: missing and the schema has no default`);
+    try {
+      return parseDuration(value);
+    } catch (err) {
+      throw new Error(`spec.schedule.${field}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  return { intervalMs: parse('interval'), fullResyncIntervalMs: parse('fullResyncInterval') };
 }

@@ -5,8 +5,8 @@
  * object and, for a 403, the permission that is missing.
  */
 import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, KubeClient, type KubeObject, type ResourceType } from '../controller/kube-client.js';
+import { KubeConfig } from '../kube/config.js';
+import { KubeApiError, KubeClient, type KubeObject, type ResourceType } from '../kube/client.js';
 import { KINDS, GROUP, VERSION } from '../api/constants.js';
 import type { HubSpotIntegration } from '../api/types.js';
 import { CliError } from './io.js';
@@ -40,14 +40,14 @@ export function connectKube(o: KubeOptions): Kube {
     throw new CliError(`cannot load the kubeconfig: ${oneLine(err)}`);
   }
   if (o.context) {
-    if (!kc.getContextObject(o.context)) {
-      throw new CliError(`--context: the kubeconfig has no context "${o.context}"; it has ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`);
+    if (!kc.contexts.some((c) => c.name === o.context)) {
+      throw new CliError(`--context: the kubeconfig has no context "${o.context}"; it has ${kc.contexts.map((c) => c.name).join(', ') || 'none'}`);
     }
-    kc.setCurrentContext(o.context);
+    kc.currentContext = o.context;
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new CliError('no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, or set a current-context in ~/.kube/config');
-  const namespace = o.namespace || kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+  const namespace = o.namespace || kc.getCurrentContext()?.namespace || 'default';
   const client = new KubeClient(kc);
   return { client, namespace, server: cluster.server, close: () => client.close() };
 }

@@ -6,7 +6,7 @@
  */
 import { GROUP, KINDS, VERSION } from '../api/constants.js';
 import type { Condition, FieldMappingStatus, SyncFilterStatus } from '../api/types.js';
-import type { KubeObject, ResourceType } from './kube-client.js';
+import type { KubeObject, ResourceType } from '../kube/client.js';
 import { splitKey, type IntegrationContext } from './integration-reconciler.js';
 import { resolveIntegration, type FieldMappingObject, type SyncFilterObject } from './resolve.js';
 import { computeChildStatus } from './status.js';

@@ -9,7 +9,8 @@
 import type { Logger } from 'pino';
 import { ANNOTATIONS, FINALIZER, GROUP, KINDS, READY_REASONS, VERSION } from '../api/constants.js';
 import { findCondition } from '../api/conditions.js';
-import { parseDuration } from '../api/duration.js';
+import { readyReasonPolicy } from '../api/reasons.js';
+import { scheduleOf, type Schedule } from '../api/defaults.js';
 import type { Condition, HubSpotIntegrationStatus } from '../api/types.js';
 import type { EventRecorder, EventType } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
@@ -21,12 +22,13 @@ import {
   recordSystemicError,
   syncObserverFor,
 } from '../observability/integration-metrics.js';
-import type { Clock } from './clock.js';
-import { isStatus, type KubeClient, type ResourceType } from './kube-client.js';
+import type { Clock } from '../kube/clock.js';
+import { isStatus, type KubeClient, type ResourceType } from '../kube/client.js';
 import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
 import { computeIntegrationStatus } from './status.js';
 import type { StatusWriter } from './status-writer.js';
-import { SyncWorker, type EngineFactory, type WorkerConfig, type WorkerHistory } from './worker.js';
+import type { SyncSlots } from './sync-slots.js';
+import { SyncWorker, type EngineFactory, type EngineOptions, type WorkerConfig, type WorkerHistory } from './worker.js';
 
 export const INTEGRATION: ResourceType = { group: GROUP, version: VERSION, plural: KINDS.HubSpotIntegration.plural, kind: KINDS.HubSpotIntegration.kind };
 
@@ -40,6 +42,12 @@ export interface IntegrationContext {
   engineFactory: EngineFactory;
   clock: Clock;
   workers: WorkerRegistry;
+  /** The shared cap on cycles running at once. */
+  syncSlots?: SyncSlots;
+  /** Resolves when the Secrets the integration references have been read (first read by name). */
+  secretsSettled?: (key: string) => Promise<void>;
+  /** Process-wide engine settings (e.g. --db-pool-size), passed to every engine. */
+  engineOptions?: EngineOptions;
   /** UIDs whose cleanup succeeded (so a lagging cache does not run it twice). */
   cleanedUp: Set<string>;
   /** Re-enqueue an integration (worker state changed). */
@@ -120,34 +128,32 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
     log.debug('added the cleanup finalizer');
   }
 
+  await ctx.secretsSettled?.(key);
   const res = resolveIntegration(ctx.cache, obj);
   const suspended = obj.spec.suspend === true;
   let scheduleIssue: string | undefined;
-  let intervalMs = 5 * 60_000;
-  let fullResyncIntervalMs = 24 * 3_600_000;
+  let schedule: Schedule | undefined;
   try {
-    intervalMs = parseDuration(res.resolved?.spec.schedule?.interval ?? obj.spec.schedule?.interval ?? '5m');
-    fullResyncIntervalMs = parseDuration(res.resolved?.spec.schedule?.fullResyncInterval ?? obj.spec.schedule?.fullResyncInterval ?? '24h');
+    schedule = scheduleOf(obj.spec);
   } catch (err) {
-    scheduleIssue = `spec.schedule: ${err instanceof Error ? err.message : String(err)}`;
+    scheduleIssue = err instanceof Error ? err.message : String(err);
   }
   const staticIssues = scheduleIssue ? [...res.issues, scheduleIssue] : res.issues;
   const spec = res.resolved?.spec ?? obj.spec;
   recordIntegrationSettings(ctx.metrics, namespace, name, {
-    intervalSeconds: scheduleIssue ? undefined : intervalMs / 1000,
+    intervalSeconds: schedule ? schedule.intervalMs / 1000 : undefined,
     dailyRequests: spec.hubspot?.rateLimit?.dailyRequests,
     requestsPerTenSeconds: spec.hubspot?.rateLimit?.requestsPerTenSeconds,
   });
 
   let worker = ctx.workers.get(key);
-  if (res.resolved && !scheduleIssue) {
+  if (res.resolved && schedule) {
     const cfg: WorkerConfig = {
       resolved: res.resolved,
       suspended,
       syncRequest: obj.metadata.annotations?.[ANNOTATIONS.syncRequestedAt],
       resyncRequest: obj.metadata.annotations?.[ANNOTATIONS.resyncRequestedAt],
-      intervalMs,
-      fullResyncIntervalMs,
+      ...schedule,
     };
     // Every reconcile: a new object type in the spec gets its zero series before its first cycle.
     initIntegrationCounters(ctx.metrics, namespace, name, res.resolved.spec.objects);
@@ -167,6 +173,8 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
         onReport: (report, ms) => recordReport(ctx.metrics, namespace, name, report, ms),
         onFailure: (failure) => recordSystemicError(ctx.metrics, namespace, name, failure.category),
         retryBaseMs: ctx.retryBaseMs,
+        slots: ctx.syncSlots,
+        engineOptions: ctx.engineOptions,
       });
       ctx.workers.running.set(key, worker);
       log.info('sync worker started');
@@ -226,7 +234,7 @@ async function finalize(ctx: IntegrationContext, key: string, obj: IntegrationOb
     try {
       const res = resolveIntegration(ctx.cache, obj);
       if (!res.forCleanup) throw new Error(`cannot reach the target database to clean up: ${res.issues.join('; ')}`);
-      const engine = await ctx.engineFactory(res.forCleanup, { logger: log, observer: syncObserverFor(ctx.metrics, namespace, name) });
+      const engine = await ctx.engineFactory(res.forCleanup, { ...ctx.engineOptions, logger: log, observer: syncObserverFor(ctx.metrics, namespace, name) });
       try {
         await engine.cleanup(policy);
       } finally {
@@ -259,14 +267,6 @@ interface PendingEvent {
   message: string;
 }
 
-const FAILURE_REASONS = new Set<string>([
-  READY_REASONS.AuthenticationFailed,
-  READY_REASONS.PermissionDenied,
-  READY_REASONS.TargetUnavailable,
-  READY_REASONS.RateLimited,
-  READY_REASONS.SyncFailed,
-]);
-
 /** Events for what changed between two statuses: transitions only, never one per cycle. */
 export function transitionEvents(before: HubSpotIntegrationStatus | undefined, after: HubSpotIntegrationStatus | undefined): PendingEvent[] {
   const out: PendingEvent[] = [];
@@ -281,11 +281,10 @@ export function transitionEvents(before: HubSpotIntegrationStatus | undefined, a
     out.push({ type: 'Normal', reason: 'Resumed', message: 'Sync resumed' });
   }
   if (now.status === 'True' && was?.status !== 'True') out.push({ type: 'Normal', reason: 'Ready', message: now.message });
-  if (now.reason === READY_REASONS.InvalidSpec && (changed(was) || was?.message !== now.message)) {
-    out.push({ type: 'Warning', reason: 'InvalidSpec', message: now.message });
-  }
-  if (FAILURE_REASONS.has(now.reason) && (changed(was) || was?.message !== now.message)) {
-    out.push({ type: 'Warning', reason: 'SyncFailed', message: now.message });
+  // Warnings (InvalidSpec, the failures): on a new reason, and on a new message of the same one.
+  const policy = readyReasonPolicy(now.reason);
+  if (policy?.event?.type === 'Warning' && (changed(was) || was?.message !== now.message)) {
+    out.push({ type: 'Warning', reason: policy.event.reason, message: now.message });
   }
   if (!before?.lastSuccessfulSyncTime && after?.lastSuccessfulSyncTime) {
     const objects = (after.objects ?? []).map((o) => `${o.type}: ${o.linkedRecords ?? 0} linked, ${o.hubspotRecords ?? 0} in HubSpot, ${o.targetRecords ?? 0} in the table`).join('; ');

@@ -1,28 +1,32 @@
 /**
- * The operator process: informers for the three kinds and Secrets (always running, so a standby
+ * The operator process: informers for the three kinds and the referenced Secrets (always running, so a standby
  * has a warm cache and /readyz means something), leader election, and — only while leading —
  * the work queues, reconcilers and sync workers. Losing leadership stops every worker at its
  * batch boundary; shutdown (SIGTERM) does the same and then releases the Lease.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../kube/config.js';
 import type { Logger } from 'pino';
+import { sharedPropertyCache } from '../hubspot/property-cache.js';
 import { EventRecorder } from '../observability/events.js';
 import { forgetIntegration, type OperatorMetrics } from '../observability/metrics.js';
-import { ExponentialBackoff } from './backoff.js';
+import { ExponentialBackoff } from '../kube/backoff.js';
 import { reconcileFieldMapping, reconcileSyncFilter, FIELD_MAPPING, SYNC_FILTER, type ChildContext } from './child-reconciler.js';
-import { systemClock, type Clock } from './clock.js';
-import { Informer, objectKey } from './informer.js';
+import { systemClock, type Clock } from '../kube/clock.js';
+import { Informer, objectKey } from '../kube/informer.js';
 import { INTEGRATION, reconcileIntegration, WorkerRegistry } from './integration-reconciler.js';
-import { KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
-import { LeaderElector } from './leader.js';
-import { referencedSecretNames, type CacheView, type FieldMappingObject, type IntegrationObject, type SecretObject, type SyncFilterObject } from './resolve.js';
+import { KubeClient, type KubeObject } from '../kube/client.js';
+import { LeaderElector } from '../kube/leader.js';
+import type { CacheView, FieldMappingObject, IntegrationObject, SyncFilterObject } from './resolve.js';
+import { ReferencedSecrets } from './secrets.js';
 import { StatusWriter } from './status-writer.js';
+import { SyncSlots } from './sync-slots.js';
 import type { EngineFactory } from './worker.js';
-import { WorkQueue, type WorkQueueObserver } from './workqueue.js';
+import { WorkQueue, type WorkQueueObserver } from '../kube/workqueue.js';
 
-const SECRET: ResourceType = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+export const DEFAULT_MAX_CONCURRENT_SYNCS = 8;
+export const DEFAULT_DB_POOL_SIZE = 10;
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -34,6 +38,10 @@ export interface OperatorOptions {
   /** Label selector: only HubSpotIntegrations matching it are handled by this process. */
   shard?: string;
   concurrency?: number;
+  /** At most this many sync cycles at once across all integrations (--max-concurrent-syncs); default 8. */
+  maxConcurrentSyncs?: number;
+  /** Connections per database pool, handed to the engine (--db-pool-size); default 10. */
+  dbPoolSize?: number;
   leaderElection?: { enabled: boolean; namespace: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; identity?: string };
   clock?: Clock;
   watchTimeoutSeconds?: number;
@@ -65,13 +73,17 @@ export class Operator {
   readonly integrations: Informer<IntegrationObject>;
   readonly fieldMappings: Informer<FieldMappingObject>;
   readonly syncFilters: Informer<SyncFilterObject>;
-  readonly secrets: Informer<SecretObject>;
+  /** Only the Secrets integrations reference. */
+  readonly secrets: ReferencedSecrets;
   private readonly informers: Informer<KubeObject>[];
   readonly events: EventRecorder;
   readonly workers = new WorkerRegistry();
+  /** The shared cap on sync cycles running at once. */
+  readonly syncSlots: SyncSlots;
   private elector?: LeaderElector;
   private queues?: { integrations: WorkQueue; fieldMappings: WorkQueue; syncFilters: WorkQueue };
   private leading = false;
+  private syncAbort?: AbortController;
   private leadershipChange: Promise<void> = Promise.resolve();
 
   constructor(o: OperatorOptions) {
@@ -83,8 +95,15 @@ export class Operator {
     this.integrations = new Informer<IntegrationObject>({ ...common, resource: INTEGRATION, labelSelector: o.shard });
     this.fieldMappings = new Informer<FieldMappingObject>({ ...common, resource: FIELD_MAPPING });
     this.syncFilters = new Informer<SyncFilterObject>({ ...common, resource: SYNC_FILTER });
-    this.secrets = new Informer<SecretObject>({ ...common, resource: SECRET });
-    this.informers = [this.integrations, this.fieldMappings, this.syncFilters, this.secrets] as unknown as Informer<KubeObject>[];
+    this.secrets = new ReferencedSecrets({ ...common, onChange: (keys) => keys.forEach((k) => this.queues?.integrations.add(k)) });
+    this.informers = [this.integrations, this.fieldMappings, this.syncFilters, this.secrets.informer] as unknown as Informer<KubeObject>[];
+    const m = o.metrics;
+    this.syncSlots = new SyncSlots(o.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS, {
+      queued: (n) => m.syncQueueDepth.set(n),
+      running: (n) => m.syncsRunning.set(n),
+      waited: (s) => m.syncQueueWait.observe(s),
+    });
+    m.syncsMax.set(this.syncSlots.limit);
     this.events = new EventRecorder({ client: this.client, logger: o.logger, host: hostname(), clock: this.clock });
     this.wireInformers();
   }
@@ -139,11 +158,13 @@ export class Operator {
     await this.elector?.stop();
     await this.leadershipChange;
     await this.events.flush();
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all([this.integrations.stop(), this.fieldMappings.stop(), this.syncFilters.stop(), this.secrets.stop()]);
     await this.client.close();
   }
 
   private changeLeadership(leading: boolean): void {
+    // Stop waiting for the caches at once (the start queued before this change may be waiting).
+    if (!leading) this.syncAbort?.abort();
     this.leadershipChange = this.leadershipChange.then(() => (leading ? this.startControllers() : this.stopControllers()));
   }
 
@@ -159,6 +180,15 @@ export class Operator {
   private async startControllers(): Promise<void> {
     if (this.leading) return;
     this.leading = true;
+    // Reconcile from complete caches only (client-go's WaitForCacheSync): a FieldMapping seen
+    // before its integration, or an integration before its Secret, would report a false InvalidSpec.
+    this.syncAbort = new AbortController();
+    const synced = this.syncAbort.signal;
+    await Promise.all(this.informers.map((i) => i.whenSynced(synced)));
+    if (synced.aborted) {
+      this.leading = false;
+      return;
+    }
     const m = this.o.metrics;
     const concurrency = this.o.concurrency ?? 4;
     const statusWriter = new StatusWriter(this.client, this.log);
@@ -173,6 +203,9 @@ export class Operator {
       engineFactory: this.o.engineFactory,
       clock: this.clock,
       workers: this.workers,
+      syncSlots: this.syncSlots,
+      secretsSettled: (key) => this.secrets.settled(key),
+      engineOptions: { dbPoolSize: this.o.dbPoolSize ?? DEFAULT_DB_POOL_SIZE, propertyCache: sharedPropertyCache },
       cleanedUp: new Set(),
       enqueue: enqueue(() => this.queues?.integrations),
       enqueueChildren: (ns, name) => this.enqueueChildren(ns, name),
@@ -215,7 +248,8 @@ export class Operator {
   }
 
   private wireInformers(): void {
-    this.integrations.on((_e, obj) => {
+    this.integrations.on((event, obj) => {
+      this.secrets.track(obj, event === 'delete');
       this.queues?.integrations.add(objectKey(obj));
     });
     const child = (queue: () => WorkQueue | undefined) => (event: string, obj: FieldMappingObject | SyncFilterObject, old?: FieldMappingObject | SyncFilterObject) => {
@@ -230,11 +264,5 @@ export class Operator {
     };
     this.fieldMappings.on(child(() => this.queues?.fieldMappings));
     this.syncFilters.on(child(() => this.queues?.syncFilters));
-    this.secrets.on((_e, secret) => {
-      const ns = secret.metadata.namespace!;
-      for (const i of this.integrations.list(ns)) {
-        if (referencedSecretNames(i.spec).includes(secret.metadata.name)) this.queues?.integrations.add(objectKey(i));
-      }
-    });
   }
 }

@@ -11,7 +11,7 @@ import type { FieldMappingSpec, FieldMappingStatus, HubSpotIntegrationSpec, HubS
 import type { HubSpotAuth } from '../hubspot/types.js';
 import { secretScrubber } from '../observability/redact.js';
 import type { ResolvedIntegration } from '../sync/types.js';
-import type { KubeObject } from './kube-client.js';
+import type { KubeObject } from '../kube/client.js';
 
 export interface IntegrationObject extends KubeObject {
   spec: HubSpotIntegrationSpec;

@@ -3,7 +3,7 @@
  * the HTTP endpoints, and signal handling for a graceful stop. Shared by `hubspot-operator run`
  * and the in-process operator of `hubspot-operator sandbox`.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '../kube/config.js';
 import type { Logger } from 'pino';
 import { startEndpoints, type Endpoints } from '../observability/server.js';
 import type { OperatorMetrics } from '../observability/metrics.js';

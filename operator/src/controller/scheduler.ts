@@ -12,7 +12,7 @@
  *    full reconciliation (fullResyncInterval after the last one).
  */
 import type { CycleKind } from '../sync/types.js';
-import { delayFor } from './backoff.js';
+import { delayFor } from '../kube/backoff.js';
 
 export interface ScheduleState {
   now: number;
@@ -36,6 +36,21 @@ export interface ScheduleState {
   retryBaseMs?: number;
 }
 
+/** Longest wait between retries after failed cycles (the interval caps it when shorter). */
+export const MAX_RETRY_DELAY_MS = 5 * 60_000;
+/** First retry delay after a failure, unless the worker is given another. */
+export const DEFAULT_RETRY_BASE_MS = 1_000;
+
+/** Delay before retry number `failures` (1 = the first): exponential, capped by the interval. */
+export function retryDelay(failures: number, intervalMs: number, baseMs = DEFAULT_RETRY_BASE_MS): number {
+  return Math.min(delayFor(failures - 1, baseMs, MAX_RETRY_DELAY_MS), Math.max(intervalMs, baseMs));
+}
+
+/** How often a configuration with issues is re-validated (a fix may happen outside the spec). */
+export function revalidateDelay(intervalMs: number): number {
+  return Math.min(Math.max(intervalMs, 10_000), MAX_RETRY_DELAY_MS);
+}
+
 export interface NextCycle {
   kind: CycleKind;
   at: number;
@@ -47,7 +62,7 @@ export function nextCycle(s: ScheduleState): NextCycle {
   if (s.resyncRequested) return { kind: s.initialDone ? 'full' : 'initial', at: s.now, why: 'resync requested' };
   if (s.syncRequested) return { kind: catchUp, at: s.now, why: 'sync requested' };
   if (s.failures > 0 && !s.configChanged) {
-    const delay = Math.min(delayFor(s.failures - 1, s.retryBaseMs ?? 1_000, 5 * 60_000), Math.max(s.intervalMs, s.retryBaseMs ?? 1_000));
+    const delay = retryDelay(s.failures, s.intervalMs, s.retryBaseMs);
     return { kind: catchUp, at: (s.lastFailureAt ?? s.now) + delay, why: `retry after ${s.failures} failed cycle(s)` };
   }
   if (!s.initialDone) return { kind: 'initial', at: s.now, why: 'initial import' };

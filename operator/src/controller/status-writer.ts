@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { secretScrubber } from '../observability/redact.js';
-import { isStatus, type KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
+import { isStatus, type KubeClient, type KubeObject, type ResourceType } from '../kube/client.js';
 import { jsonEqual } from './status.js';
 
 const MAX_ATTEMPTS = 5;

@@ -5,8 +5,8 @@
  * only when a condition's status changes (api/conditions.ts); equal inputs give an equal status,
  * so the writer can skip writes that would change nothing.
  */
-import type { ErrorCategory } from '../api/categories.js';
-import { CONDITION_TYPES, READY_REASONS, RECONCILING_REASONS, STALLED_REASONS } from '../api/constants.js';
+import { CONDITION_TYPES, READY_REASONS, RECONCILING_REASONS } from '../api/constants.js';
+import { readyReasonFor, readyReasonPolicy } from '../api/reasons.js';
 import { removeCondition, setCondition, type ConditionInput } from '../api/conditions.js';
 import type { Condition, ErrorCategoryStatus, FieldMappingStatus, HubSpotIntegrationStatus, ObjectSyncStatus, SyncFilterStatus } from '../api/types.js';
 import type { CycleReport, SpecIssue } from '../sync/types.js';
@@ -26,25 +26,7 @@ export interface IntegrationStatusInput {
   now: Date;
 }
 
-/** The Ready reason for a systemic failure category. */
-export function readyReasonFor(category: ErrorCategory | undefined, engineReason?: string): string {
-  const valid = Object.values(READY_REASONS) as string[];
-  if (engineReason && valid.includes(engineReason) && engineReason !== READY_REASONS.Synced) return engineReason;
-  switch (category) {
-    case 'Authentication':
-      return READY_REASONS.AuthenticationFailed;
-    case 'Permission':
-      return READY_REASONS.PermissionDenied;
-    case 'RateLimit':
-      return READY_REASONS.RateLimited;
-    case 'Target':
-      return READY_REASONS.TargetUnavailable;
-    default:
-      return READY_REASONS.SyncFailed;
-  }
-}
-
-const STALLING_REASONS = new Set<string>(Object.values(STALLED_REASONS));
+export { readyReasonFor };
 
 export function describeIssue(i: SpecIssue): string {
   return `${i.kind} ${i.name}: ${i.field}: ${i.message}`;
@@ -120,7 +102,7 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
   else clear(CONDITION_TYPES.Reconciling);
 
   // Stalled: only a change by the user helps.
-  if (ready.status === 'False' && STALLING_REASONS.has(ready.reason)) {
+  if (readyReasonPolicy(ready.reason)?.stalled) {
     set({ type: CONDITION_TYPES.Stalled, status: 'True', reason: ready.reason, message: ready.message });
   } else {
     clear(CONDITION_TYPES.Stalled);

@@ -9,12 +9,21 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from '../sync/types.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../kube/clock.js';
 import { isTargetUnreachable } from '../target/connector.js';
-import { delayFor } from './backoff.js';
-import { nextCycle } from './scheduler.js';
+import { nextCycle, retryDelay, revalidateDelay } from './scheduler.js';
+import type { SyncSlots } from './sync-slots.js';
+import type { PropertyCache } from '../hubspot/property-cache.js';
 
-export type EngineFactory = (cfg: ResolvedIntegration, deps: { logger: Logger; observer: SyncObserver }) => SyncEngine | Promise<SyncEngine>;
+/** Process-wide engine settings the controller hands to every engine it builds. */
+export interface EngineOptions {
+  /** Connections per database pool (--db-pool-size); the pool is shared by the integrations of one database. */
+  dbPoolSize?: number;
+  /** HubSpot property definitions shared by the integrations of one account (hubspot/property-cache.ts). */
+  propertyCache?: PropertyCache;
+}
+
+export type EngineFactory = (cfg: ResolvedIntegration, deps: EngineOptions & { logger: Logger; observer: SyncObserver }) => SyncEngine | Promise<SyncEngine>;
 
 export interface WorkerConfig {
   resolved: ResolvedIntegration;
@@ -82,6 +91,10 @@ export interface WorkerOptions {
   /** Called with every failure that stopped an attempt: engine start, validation, systemic cycle stop (metrics). */
   onFailure?: (failure: SystemicFailure) => void;
   retryBaseMs?: number;
+  /** Process-wide engine settings, merged into the engine's deps. */
+  engineOptions?: EngineOptions;
+  /** Shared cap on cycles running at once (--max-concurrent-syncs); none = no cap. */
+  slots?: SyncSlots;
 }
 
 function sum(c: { created: number; updated: number; deleted: number }): number {
@@ -112,6 +125,8 @@ export class SyncWorker {
   private targetChanged = false;
   private stopped = false;
   private cycleAbort?: AbortController;
+  /** Aborts the wait for a sync slot (stop, suspend). */
+  private slotWait?: AbortController;
   private wakeUp: () => void = () => {};
   private loopDone: Promise<void>;
 
@@ -151,7 +166,10 @@ export class SyncWorker {
     this.cfg = cfg;
     this.cfgHash = hash;
     this.st.generation = cfg.resolved.generation;
-    if (cfg.suspended) this.cycleAbort?.abort();
+    if (cfg.suspended) {
+      this.cycleAbort?.abort();
+      this.slotWait?.abort();
+    }
     if (changed || suspendChanged || requestChanged || generationChanged || scheduleChanged) {
       if (suspendChanged) {
         this.st.suspended = cfg.suspended;
@@ -165,6 +183,7 @@ export class SyncWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     this.cycleAbort?.abort();
+    this.slotWait?.abort();
     this.wakeUp();
     await this.loopDone;
   }
@@ -199,7 +218,7 @@ export class SyncWorker {
     if (this.engineHash !== hash) {
       await this.closeEngine();
       try {
-        this.engine = await this.o.engineFactory(cfg.resolved, { logger: this.log, observer: this.o.observer });
+        this.engine = await this.o.engineFactory(cfg.resolved, { ...this.o.engineOptions, logger: this.log, observer: this.o.observer });
         this.engineHash = hash;
       } catch (err) {
         this.fail(err, 'could not start the sync engine');
@@ -209,7 +228,12 @@ export class SyncWorker {
     }
     const engine = this.engine!;
     if (this.validatedHash !== hash) {
+      // Validation reads both sides (HubSpot properties, the tables): it takes a sync slot too,
+      // so hundreds of engines starting together do not open hundreds of connections at once.
+      const release = await this.acquireSlot();
+      if (!release) return;
       try {
+        if (this.stopped || this.cfg.suspended || this.cfgHash !== hash) return;
         const issues = await engine.validate();
         this.st.specIssues = issues;
         this.validatedHash = hash;
@@ -218,19 +242,55 @@ export class SyncWorker {
         }
         this.o.onChange();
       } catch (err) {
+        release();
         this.fail(err, 'validation failed');
+        await this.releaseTargetOnFailure();
         await this.waitFor(this.retryAt());
         return;
+      } finally {
+        release();
       }
     }
     if (this.st.specIssues.length > 0) {
       // The fix may happen outside the configuration (a property created in HubSpot, a column
       // added): re-validate now and then, and at once when the configuration changes.
-      await this.waitFor(this.clock.now() + Math.min(Math.max(cfg.intervalMs, 10_000), 5 * 60_000));
+      await this.waitFor(this.clock.now() + revalidateDelay(cfg.intervalMs));
       if (this.cfgHash === hash) this.validatedHash = undefined;
       return;
     }
 
+    const due = this.nextCycle();
+    if (due.next.at > this.clock.now()) {
+      await this.waitFor(due.next.at, engine);
+      return;
+    }
+    // stop() or suspend may have arrived while the engine was being built or validated.
+    if (this.stopped || this.cfg.suspended) return;
+    const release = await this.acquireSlot();
+    if (!release) return;
+    try {
+      // Decide again with what is known now: the wait may have been long. A new configuration
+      // needs a new engine (the next step builds it and queues again).
+      if (this.stopped || this.cfg.suspended || this.cfgHash !== hash) return;
+      const now = this.nextCycle();
+      await this.runCycle(engine, now.next.kind, now.next.why, now);
+    } finally {
+      release();
+    }
+    await this.releaseTargetOnFailure();
+  }
+
+  /**
+   * After a failure of the target (unreachable, or refusing connections because its limit is
+   * reached): close the engine so a failing integration holds no connection while it backs off;
+   * the retry builds a new one.
+   */
+  private async releaseTargetOnFailure(): Promise<void> {
+    if (this.st.failure?.category === 'Target' && this.engine) await this.closeEngine();
+  }
+
+  private nextCycle(): { next: ReturnType<typeof nextCycle>; syncRequested: boolean; resyncRequested: boolean } {
+    const cfg = this.cfg;
     const syncRequested = cfg.syncRequest !== undefined && cfg.syncRequest !== this.st.handledSyncRequest;
     const resyncRequested = cfg.resyncRequest !== undefined && cfg.resyncRequest !== this.st.handledResyncRequest;
     const next = nextCycle({
@@ -242,19 +302,24 @@ export class SyncWorker {
       lastFullAt: this.lastFullAt,
       syncRequested,
       resyncRequested,
-      configChanged: this.lastCycleHash !== hash,
+      configChanged: this.lastCycleHash !== this.cfgHash,
       targetChanged: this.targetChanged,
       failures: this.failures,
       lastFailureAt: this.lastFailureAt,
       retryBaseMs: this.o.retryBaseMs,
     });
-    if (next.at > this.clock.now()) {
-      await this.waitFor(next.at, engine);
-      return;
+    return { next, syncRequested, resyncRequested };
+  }
+
+  /** A slot of the shared cycle cap; undefined when stopped or suspended while waiting. */
+  private async acquireSlot(): Promise<(() => void) | undefined> {
+    if (!this.o.slots) return () => {};
+    this.slotWait = new AbortController();
+    try {
+      return await this.o.slots.acquire(this.key, this.slotWait.signal);
+    } finally {
+      this.slotWait = undefined;
     }
-    // stop() or suspend may have arrived while the engine was being built or validated.
-    if (this.stopped || this.cfg.suspended) return;
-    await this.runCycle(engine, next.kind, next.why, { syncRequested, resyncRequested });
   }
 
   private async runCycle(engine: SyncEngine, kind: CycleKind, why: string, req: { syncRequested: boolean; resyncRequested: boolean }): Promise<void> {
@@ -327,9 +392,7 @@ export class SyncWorker {
 
   /** When to retry after the latest failure: exponential, capped at the schedule interval. */
   private retryAt(): number {
-    const base = this.o.retryBaseMs ?? 1_000;
-    const delay = Math.min(delayFor(this.failures - 1, base, 5 * 60_000), Math.max(this.cfg.intervalMs, base));
-    return (this.lastFailureAt ?? this.clock.now()) + delay;
+    return (this.lastFailureAt ?? this.clock.now()) + retryDelay(this.failures, this.cfg.intervalMs, this.o.retryBaseMs);
   }
 
   private fail(err: unknown, what: string): void {

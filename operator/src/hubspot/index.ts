@@ -104,6 +104,8 @@ class Client implements HubSpotClient {
   /** HubSpot (or what stands in for it) has no endpoint telling the portal: pace by credential. */
   private portalUnknowable = false;
   private readonly assocCtx: assoc.AssociationContext;
+  /** Object types whose properties this client has read (see listProperties). */
+  private readonly propertyTypesRead = new Set<string>();
 
   constructor(opts: HubSpotClientOptions) {
     checkBaseURL(opts.baseURL);
@@ -229,16 +231,25 @@ class Client implements HubSpotClient {
     return this.learnedPortal;
   }
 
-  async listProperties(objectType: string): Promise<PropertyDefinition[]> {
+  async listProperties(objectType: string, opts: { maxAgeMs?: number } = {}): Promise<PropertyDefinition[]> {
     this.objectPath(objectType);
-    const { body } = await this.call<{ results?: PropertyDefinition[] }>({
-      method: 'GET',
-      path: `/crm/v3/properties/${objectType}`,
-      kind: 'properties',
-      what: `property list of ${objectType}`,
-      idempotent: true,
-    });
-    return body?.results ?? [];
+    const read = async () => {
+      const { body } = await this.call<{ results?: PropertyDefinition[] }>({
+        method: 'GET',
+        path: `/crm/v3/properties/${objectType}`,
+        kind: 'properties',
+        what: `property list of ${objectType}`,
+        idempotent: true,
+      });
+      return body?.results ?? [];
+    };
+    const cache = this.opts.propertyCache;
+    if (!cache) return read();
+    // This client's first read of a type (a new engine, i.e. a new or changed spec) takes only a recent entry.
+    const first = !this.propertyTypesRead.has(objectType);
+    this.propertyTypesRead.add(objectType);
+    const maxAgeMs = Math.min(opts.maxAgeMs ?? cache.ttlMs, first ? cache.newReaderMaxAgeMs : Number.POSITIVE_INFINITY);
+    return (await cache.get(this.accountKey, objectType, read, maxAgeMs)) as PropertyDefinition[];
   }
 
   async createProperty(objectType: string, def: Omit<PropertyDefinition, 'fieldType'> & { fieldType?: string }): Promise<PropertyDefinition> {
@@ -271,6 +282,7 @@ class Client implements HubSpotClient {
       // A resend after an unknown outcome can at worst answer 409 (Duplicate): safe.
       idempotent: true,
     });
+    this.opts.propertyCache?.add(this.accountKey, objectType, res.body);
     return res.body;
   }
 

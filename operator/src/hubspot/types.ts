@@ -3,6 +3,7 @@
  * these types only; the implementation (auth, shared rate limiter, retries, classification)
  * lives beside this file. Extend compatibly.
  */
+import type { PropertyCache } from './property-cache.js';
 import type { ErrorCategory } from '../api/categories.js';
 import type { LimiterRegistry } from './ratelimit.js';
 
@@ -49,6 +50,11 @@ export interface HubSpotClientOptions {
    * and process, so two tokens of one account always share one limiter.
    */
   portalId?: number;
+  /**
+   * Property definitions shared by the clients of one account (property-cache.ts). Without it,
+   * every listProperties call reads HubSpot.
+   */
+  propertyCache?: PropertyCache;
 }
 
 export interface HubSpotObject {
@@ -209,7 +215,12 @@ export interface HubSpotClient {
   getPortalId(): Promise<number>;
   /** The portal of the credentials once learned (by getPortalId or before the first request), for status.portalId. */
   portalId(): number | undefined;
-  listProperties(objectType: string): Promise<PropertyDefinition[]>;
+  /**
+   * Property definitions of an object type. With a property cache: served from it while younger
+   * than `maxAgeMs` (default: the cache's TTL; this client's first read of a type accepts only a
+   * recent entry); `maxAgeMs: 0` forces a read. The returned list may be shared: do not modify it.
+   */
+  listProperties(objectType: string, opts?: { maxAgeMs?: number }): Promise<PropertyDefinition[]>;
   createProperty(objectType: string, def: Omit<PropertyDefinition, 'fieldType'> & { fieldType?: string }): Promise<PropertyDefinition>;
   listObjects(objectType: string, q: { limit: number; after?: string; properties: string[]; archived?: boolean }): Promise<Page<HubSpotObject>>;
   searchObjects(objectType: string, q: SearchRequest): Promise<Page<HubSpotObject>>;

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '../controller/clock.js';
-import type { KubeClient, KubeObject, ResourceType } from '../controller/kube-client.js';
+import { systemClock, type Clock } from '../kube/clock.js';
+import type { KubeClient, KubeObject, ResourceType } from '../kube/client.js';
 import { secretScrubber, type SecretScrubber } from './redact.js';
 
 export const EVENT: ResourceType = { group: '', version: 'v1', plural: 'events', kind: 'Event' };

@@ -147,6 +147,27 @@ export function createMetrics({ defaultMetrics = true }: { defaultMetrics?: bool
       labelNames: [...INTEGRATION_LABELS] as const,
       registers,
     }),
+    syncQueueDepth: new Gauge({
+      name: 'hubspot_operator_sync_queue_depth',
+      help: 'Sync cycles that are due and waiting for a slot (--max-concurrent-syncs caps the cycles running at once).',
+      registers,
+    }),
+    syncsRunning: new Gauge({
+      name: 'hubspot_operator_syncs_running',
+      help: 'Sync cycles running now, across all integrations.',
+      registers,
+    }),
+    syncsMax: new Gauge({
+      name: 'hubspot_operator_max_concurrent_syncs',
+      help: 'The cap on sync cycles running at once (--max-concurrent-syncs).',
+      registers,
+    }),
+    syncQueueWait: new Histogram({
+      name: 'hubspot_operator_sync_queue_wait_seconds',
+      help: 'How long a due sync cycle waited for a slot before it started.',
+      buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+      registers,
+    }),
     integrationSuspended: new Gauge({
       name: 'hubspot_operator_integration_suspended',
       help: 'Whether the integration is suspended (1) or not (0).',

@@ -9,11 +9,11 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../kube/config.js';
 import { parseAllDocuments } from 'yaml';
 import pino from 'pino';
 import { parseOrThrow, parsePort, parsePositiveInt, untilSignal, UsageError } from '../cli-args.js';
-import { KubeClient, isStatus, type KubeObject, type ResourceType } from '../controller/kube-client.js';
+import { KubeClient, isStatus, type KubeObject, type ResourceType } from '../kube/client.js';
 import type { EngineFactory } from '../controller/worker.js';
 import { createLogger, LOG_LEVELS } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';

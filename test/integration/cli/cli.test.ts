@@ -9,11 +9,13 @@ import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../../operator/src/kube/config.js';
+// Only to write a kubeconfig with a second context (the operator's own KubeConfig only reads).
+import { KubeConfig as WritableKubeConfig } from '@kubernetes/client-node';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient, type ResourceType } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type ResourceType } from '../../../operator/src/kube/client.js';
 import { runOperator, type RunningOperator } from '../../../operator/src/controller/run.js';
 import { createMetrics } from '../../../operator/src/observability/metrics.js';
 import { applyObjects, readManifests } from '../../../operator/src/sandbox/command.js';
@@ -206,7 +208,7 @@ describe('status', () => {
     const csv = csvObjects((await cli('status', '-A', '--kubeconfig', adminKc, '-o', 'csv')).stdout);
     expect(csv).toEqual([expect.objectContaining({ namespace: NS, name: NAME, errorCount: '1', objects: 'contacts' })]);
     // --context picks another context of the kubeconfig, and its namespace.
-    const two = new KubeConfig();
+    const two = new WritableKubeConfig();
     two.loadFromString(kube.kubeconfig);
     const current = two.getContextObject(two.getCurrentContext())!;
     two.addContext({ name: 'crm-team', cluster: current.cluster, user: current.user, namespace: NS });

@@ -5,12 +5,12 @@
  * watch drops and 410 Gone, leader election.
  */
 import { Writable } from 'node:stream';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../../operator/src/kube/config.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELD_MAPPING, SYNC_FILTER } from '../../../operator/src/controller/child-reconciler.js';
 import { INTEGRATION } from '../../../operator/src/controller/integration-reconciler.js';
-import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type KubeObject } from '../../../operator/src/kube/client.js';
 import { Operator } from '../../../operator/src/controller/manager.js';
 import { createMetrics, type OperatorMetrics } from '../../../operator/src/observability/metrics.js';
 import { applyObjects, readManifests } from '../../../operator/src/sandbox/command.js';
@@ -229,6 +229,30 @@ describe('HubSpotIntegration reconcile', () => {
     const ok = await waitFor(async () => { const o = await get('auth'); return ready(o)?.status === 'True' ? o : undefined; }, { what: 'recovered' });
     expect(condition(ok, 'Stalled')).toBeUndefined();
     expect((await eventsFor('auth')).map((e) => e.reason)).toContain('SyncFailed');
+  });
+
+  it('keeps only the referenced Secrets in memory: an existing one is read when first referenced, a dropped reference leaves the cache, changes re-enqueue', async () => {
+    const op = operators[0]!;
+    await client.create(SECRET, NS, secret('unrelated', { 'tls.key': 'not-for-the-operator' }));
+    await client.create(SECRET, NS, secret('cache-token', { token: 'good' }));
+    await client.create(SECRET, NS, secret('cache-other-token', { token: 'good' }));
+    await client.create(INTEGRATION, NS, integration('cache'));
+    await waitFor(async () => ready(await get('cache'))?.status === 'True', { what: 'Ready with a Secret that existed before the reference' });
+    expect(op.secrets.get(NS, 'cache-token')).toBeDefined();
+    expect(op.secrets.get(NS, 'unrelated')).toBeUndefined();
+    expect(op.secrets.get(NS, 'cache-other-token')).toBeUndefined();
+    await client.patch(SECRET, NS, 'unrelated', { stringData: { 'tls.key': 'rotated' } });
+    await client.patch(INTEGRATION, NS, 'cache', { spec: { hubspot: { auth: { privateAppToken: { secretRef: { name: 'cache-other-token', key: 'token' } } } } } });
+    await waitFor(() => op.secrets.get(NS, 'cache-other-token') !== undefined && op.secrets.get(NS, 'cache-token') === undefined, { what: 'the cache follows the new reference' });
+    expect(op.secrets.get(NS, 'unrelated')).toBeUndefined();
+    // A change of the newly referenced Secret wakes the integration.
+    await client.replace(SECRET, NS, 'cache-other-token', secret('cache-other-token', { token: 'bad-token' }));
+    await waitFor(async () => ready(await get('cache'))?.reason === 'AuthenticationFailed', { what: 'AuthenticationFailed after the referenced Secret changed' });
+    await client.replace(SECRET, NS, 'cache-other-token', secret('cache-other-token', { token: 'good' }));
+    await waitFor(async () => ready(await get('cache'))?.status === 'True', { what: 'recovered' });
+    // Secrets every integration references: the db Secret and the tokens of the integrations so far.
+    const referenced = new Set(op.integrations.list(NS).flatMap((i) => [`${(i.spec as { hubspot: { auth: { privateAppToken: { secretRef: { name: string } } } } }).hubspot.auth.privateAppToken.secretRef.name}`, 'db']));
+    expect(op.secrets.informer.size).toBeLessThanOrEqual(referenced.size);
   });
 
   it('a missing Secret is InvalidSpec naming the reference; creating it recovers', async () => {

@@ -3,11 +3,11 @@
  * the integrations by label; and the Event recorder aggregates repeats like client-go.
  * Against the Kubernetes API sandbox, with a scripted engine (the e2e tests run the real one).
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../../operator/src/kube/config.js';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTEGRATION } from '../../../operator/src/controller/integration-reconciler.js';
-import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type KubeObject } from '../../../operator/src/kube/client.js';
 import { Operator } from '../../../operator/src/controller/manager.js';
 import { EventRecorder } from '../../../operator/src/observability/events.js';
 import { createMetrics } from '../../../operator/src/observability/metrics.js';

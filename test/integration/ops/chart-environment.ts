@@ -1,6 +1,6 @@
 /**
  * A cluster as the platform engineer has it after `helm install`: a Kubernetes API sandbox that
- * enforces RBAC, the rendered chart applied by an admin, a HubSpot sandbox, a PostgreSQL target,
+ * enforces RBAC (or the real kube-apiserver with --authorization-mode=RBAC, `backend: 'real'`), the rendered chart applied by an admin, a HubSpot sandbox, a PostgreSQL target,
  * one HubSpotIntegration, and the operator running as a process with the Deployment's
  * arguments and a token of the chart's ServiceAccount.
  */
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../operator/src/sandbox/hubspot/index.js';
-import { startKubeSandbox, type KubeSandbox } from '../../../operator/src/sandbox/kube/index.js';
+import { startKubeBackend, type KubeBackend, type KubeBackendName } from '../../helpers/kube-backend.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
 import { renderYaml, run, tools, type KubeObject, type RenderOptions } from './tools.js';
@@ -26,7 +26,7 @@ export type Integration = KubeObject & {
 };
 
 export interface ChartEnvironment {
-  kube: KubeSandbox;
+  kube: KubeBackend;
   hubspot: HubSpotSandbox;
   operator: OperatorProcess;
   /** Starts one more replica: the same arguments and ServiceAccount, another pod name. */
@@ -46,7 +46,7 @@ export interface ChartEnvironment {
 
 export const readyCondition = (i: Integration) => i.status?.conditions?.find((c) => c.type === 'Ready');
 
-export async function startChartEnvironment(o: { render?: RenderOptions; integrationNamespace: string; records?: number }): Promise<ChartEnvironment> {
+export async function startChartEnvironment(o: { render?: RenderOptions; integrationNamespace: string; records?: number; backend?: KubeBackendName }): Promise<ChartEnvironment> {
   const suffix = randomBytes(4).toString('hex');
   const schema = `ops_e2e_${suffix}`;
   const stateSchema = `ops_e2e_state_${suffix}`;
@@ -67,7 +67,7 @@ export async function startChartEnvironment(o: { render?: RenderOptions; integra
   };
   const getIntegration = async (namespace: string, name: string): Promise<Integration> => JSON.parse(await kubectl('get', 'hubspotintegration', name, '-n', namespace, '-o', 'json'));
 
-  const kube = await startKubeSandbox({ port: 0, authorization: 'RBAC' });
+  const kube = await startKubeBackend(o.backend ?? 'sandbox', { authorization: 'RBAC' });
   await kube.writeKubeconfig(adminKubeconfig);
   const hubspot = await startHubSpotSandbox({ port: 0, seed: { contacts: o.records ?? 25, companies: 0 } });
 
@@ -96,7 +96,7 @@ export async function startChartEnvironment(o: { render?: RenderOptions; integra
   ]);
 
   // The operator authenticates as the chart's ServiceAccount, with the Deployment's arguments.
-  writeFileSync(operatorKubeconfig, kube.kubeconfigFor(kube.issueToken(RELEASE_NS, SERVICE_ACCOUNT)));
+  writeFileSync(operatorKubeconfig, kube.kubeconfigFor(await kube.issueToken(RELEASE_NS, SERVICE_ACCOUNT)));
   const deployment = chartObjects.find((obj) => obj.kind === 'Deployment') as KubeObject & { spec: any };
   const args = (deployment.spec.template.spec.containers[0].args as string[])
     .map((a) => a.replace('$(POD_NAMESPACE)', RELEASE_NS))

@@ -1,5 +1,6 @@
-// End to end with exactly the chart's permissions: the rendered chart is applied to a
-// Kubernetes API sandbox that enforces RBAC, the operator runs as a process with the Deployment's
+// End to end with exactly the chart's permissions, on the Kubernetes API sandbox and on the real
+// kube-apiserver (when built: `npm run setup:kube-real`): the rendered chart is applied to an
+// API server that enforces RBAC, the operator runs as a process with the Deployment's
 // arguments and a token of the chart's ServiceAccount, syncs a HubSpot sandbox into PostgreSQL,
 // and the integration becomes Ready. Its live /metrics passes `promtool check metrics` and
 // carries every series the alerts and the dashboard use. Then one permission is taken away
@@ -10,16 +11,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { kubeBackends } from '../../helpers/kube-backend.js';
 import { waitFor } from '../../helpers/wait.js';
 import { RELEASE_NS, SERVICE_ACCOUNT as SA, readyCondition as ready, startChartEnvironment, type ChartEnvironment } from './chart-environment.js';
 import { runHealthScript } from '../../unit/ops/argocd-lua.js';
 import { CHART_DIR, findPromtool, run, type KubeObject } from './tools.js';
 
 const NS = 'crm';
+
+describe.each(kubeBackends())('on the %s', (backend) => {
 let env: ChartEnvironment;
 
 beforeAll(async () => {
-  env = await startChartEnvironment({ integrationNamespace: NS });
+  env = await startChartEnvironment({ integrationNamespace: NS, backend });
 }, 120_000);
 
 afterAll(async () => {
@@ -116,7 +120,7 @@ describe('the operator under exactly the chart RBAC', () => {
 describe('a release limited to watchNamespaces', () => {
   let scoped: ChartEnvironment;
   beforeAll(async () => {
-    scoped = await startChartEnvironment({ integrationNamespace: 'sales', render: { set: { 'watchNamespaces[0]': 'sales' } } });
+    scoped = await startChartEnvironment({ integrationNamespace: 'sales', render: { set: { 'watchNamespaces[0]': 'sales' } }, backend });
   }, 120_000);
   afterAll(async () => {
     await scoped?.close();
@@ -134,7 +138,7 @@ describe('a release limited to watchNamespaces', () => {
 describe('two replicas (replicaCount: 2) under the chart RBAC', () => {
   let ha: ChartEnvironment;
   beforeAll(async () => {
-    ha = await startChartEnvironment({ integrationNamespace: 'ha', render: { set: { replicaCount: '2', 'leaderElection.leaseDuration': '2s' } } });
+    ha = await startChartEnvironment({ integrationNamespace: 'ha', render: { set: { replicaCount: '2', 'leaderElection.leaseDuration': '2s' } }, backend });
   }, 120_000);
   afterAll(async () => {
     await ha?.close();
@@ -162,4 +166,5 @@ describe('two replicas (replicaCount: 2) under the chart RBAC', () => {
     });
     expect(standby.lines.filter((l) => /forbidden|\b403\b/i.test(l))).toEqual([]);
   });
+});
 });

@@ -133,6 +133,19 @@ describe.skipIf(!server)('target/mysql connector (MariaDB / MySQL)', () => {
     expect((await c.rows.selectRows(contacts(), [result.keys[0]!], ['firstname'])).get(result.keys[0]!)!.firstname).toBe('Annie');
   });
 
+  it('keeps links with a long match value (a company name past 255 characters) and finds them by it', async () => {
+    const c = await connector();
+    await c.register();
+    const long = `${'acme holding '.repeat(30)}gmbh`;
+    const link = { hubspotId: '42', targetKey: '7', hsValues: { name: long }, tgValues: { name: long }, hsHash: 'h', tgHash: 't', hsModified: 1_700_000_000_123, matchKey: long };
+    await c.transaction((tx) => tx.state.upsertLinks('companies', [link]));
+    expect(await c.state.linksByMatchKeys('companies', [long])).toEqual([expect.objectContaining({ hubspotId: '42', targetKey: '7', matchKey: long, hsModified: 1_700_000_000_123 })]);
+    // Re-linking the target key to another HubSpot record drops the old link.
+    await c.transaction((tx) => tx.state.upsertLinks('companies', [{ ...link, hubspotId: '43' }]));
+    expect([...(await c.state.linksByTargetKeys('companies', ['7'])).values()].map((l) => l.hubspotId)).toEqual(['43']);
+    expect(await c.state.countLinks('companies')).toBe(1);
+  });
+
   it('captures inserts, updates and deletes by others but not the operator\'s own writes, and wakes the watcher within about a second', async () => {
     await contactsTable();
     const uid = randomUUID();

@@ -5,11 +5,11 @@
  * informer caches (integration, client secret and connection Secrets); the same events delivered
  * to both are stored once. A client secret change applies without a restart.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../../operator/src/kube/config.js';
 import { Client } from '@hubspot/api-client';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeClient, type KubeObject } from '../../../operator/src/controller/kube-client.js';
+import { KubeClient, type KubeObject } from '../../../operator/src/kube/client.js';
 import { runOperator, type RunningOperator } from '../../../operator/src/controller/run.js';
 import { createMetrics, type OperatorMetrics } from '../../../operator/src/observability/metrics.js';
 import { applyObjects, readManifests } from '../../../operator/src/sandbox/command.js';

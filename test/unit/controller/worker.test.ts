@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../operator/src/controller/clock.js';
+import { ManualClock } from '../../../operator/src/kube/clock.js';
 import { SyncWorker, type WorkerConfig } from '../../../operator/src/controller/worker.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SpecIssue, SyncEngine } from '../../../operator/src/sync/types.js';
 

@@ -39,7 +39,8 @@ describe('field sets', () => {
     const before = { ...obj({ x: 1, tags: ['a'] }), metadata: { name: 'n', managedFields: recordUpdate(undefined, obj({ x: 1, tags: ['a'] }), w, slot('first')) } } as KubeObject;
     const entries = recordUpdate(before, obj({ x: 2, tags: ['a'] }), w, slot('second'));
     expect(entries.map((e) => [e.manager, e.fieldsV1])).toEqual([
-      ['first', { 'f:spec': { 'f:tags': { 'v:"a"': {} } } }],
+      // The create added spec and tags, so 'first' owns those nodes ('.') too, as on kube-apiserver.
+      ['first', { 'f:spec': { '.': {}, 'f:tags': { '.': {}, 'v:"a"': {} } } }],
       ['second', { 'f:spec': { 'f:x': {} } }],
     ]);
   });
@@ -65,7 +66,8 @@ describe('apply', () => {
     } catch (err) {
       expect(err).toBeInstanceOf(ApiError);
       expect((err as ApiError).code).toBe(409);
-      expect((err as ApiError).message).toBe('Apply failed with 1 conflict: conflict with "owner" using g/v1: .spec.x');
+      // An Apply owner is named alone (kube-apiserver's printManager); an Update owner with the version it wrote.
+      expect((err as ApiError).message).toBe('Apply failed with 1 conflict: conflict with "owner": .spec.x');
     }
   });
 });

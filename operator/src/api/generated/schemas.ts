@@ -160,15 +160,15 @@ export const fieldMappingSchema: OpenAPISchema = {
                   "valueMap": {
                     "type": "object",
                     "minProperties": 1,
-                    "maxProperties": 100,
-                    "description": "Maps HubSpot values (keys) to target values; inverted for the other direction, so it must be one-to-one. Values not in the map pass unchanged.",
+                    "maxProperties": 32,
+                    "description": "Maps HubSpot values (keys) to target values (at most 32 entries, values at most 64 characters); inverted for the other direction, so it must be one-to-one. Values not in the map pass unchanged.",
                     "additionalProperties": {
                       "type": "string",
-                      "maxLength": 256
+                      "maxLength": 64
                     },
                     "x-kubernetes-validations": [
                       {
-                        "rule": "self.all(k, self.filter(j, self[j] == self[k]).size() == 1)",
+                        "rule": "self.all(k, self.exists_one(j, self[j] == self[k]))",
                         "message": "valueMap must be one-to-one (two keys map to the same value), so that it can be inverted"
                       }
                     ]

@@ -117,7 +117,7 @@ export interface FieldSpec {
  */
 export interface FieldTransform {
   /**
-   * Maps HubSpot values (keys) to target values; inverted for the other direction, so it must be one-to-one. Values not in the map pass unchanged.
+   * Maps HubSpot values (keys) to target values (at most 32 entries, values at most 64 characters); inverted for the other direction, so it must be one-to-one. Values not in the map pass unchanged.
    */
   valueMap?: {
     [k: string]: string | undefined;

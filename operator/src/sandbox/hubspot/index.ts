@@ -1,8 +1,8 @@
 /**
  * HubSpot API sandbox: a local HTTP server that behaves like HubSpot's CRM API for what the
- * operator and @hubspot/api-client use, plus an admin API under /__sandbox. See the README
- * part "HubSpot API sandbox" and docs/hubspot-sandbox.md for what it emulates and where it
- * differs from HubSpot.
+ * operator and @hubspot/api-client use, plus an admin API under /__sandbox. See
+ * docs/sandboxes.md, part "HubSpot API sandbox", for what it emulates and where it differs
+ * from HubSpot.
  */
 import { HubSpotSandbox, type HubSpotSandboxOptions } from './sandbox.js';
 

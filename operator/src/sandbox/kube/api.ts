@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ApiError,
   alreadyExists,
+  applyNeedsFieldManager,
   badRequest,
   conflict,
   fieldErrors,
@@ -235,7 +236,8 @@ export class KubeApi {
     if (!rt.schema && !rt.conversion) {
       const issues = checkBuiltinFields(rt.kind, obj);
       if (issues?.typeErrors.length) {
-        throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${issues.typeErrors.join('; ')}`);
+        // Like Go's decoder, only the first wrongly typed value is reported.
+        throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${issues.typeErrors[0]}`);
       }
       unknownFields(issues?.unknown ?? []);
     }
@@ -328,6 +330,12 @@ export class KubeApi {
     if (g !== rt.group) throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${groupVersion(rt)})`);
     obj.apiVersion = groupVersion(rt);
     obj.metadata ??= {};
+    // kube-apiserver decodes a built-in into its Go struct before anything else (a stale
+    // resourceVersion, say): a wrongly typed value is a 400 first.
+    if (!rt.schema && !rt.conversion) {
+      const typeErrors = checkBuiltinFields(rt.kind, structuredClone(obj))?.typeErrors ?? [];
+      if (typeErrors.length) throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${typeErrors[0]}`);
+    }
     return rt.conversion ? rt.conversion.toStorage(obj) : obj;
   }
 
@@ -463,7 +471,7 @@ export class KubeApi {
   private apply(t: Target, old: KubeObject | undefined, patch: unknown, opts: WriteOptions): WriteResult {
     const rt = t.rt;
     const name = t.name ?? '';
-    if (!opts.fieldManager) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
+    if (!opts.fieldManager) throw applyNeedsFieldManager();
     if (!isObject(patch) || typeof patch.apiVersion !== 'string' || typeof patch.kind !== 'string') {
       throw badRequest('an apply configuration must be an object with apiVersion and kind');
     }

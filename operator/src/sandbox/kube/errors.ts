@@ -204,6 +204,15 @@ export function invalid(kind: string, group: string, name: string, errors: Field
   });
 }
 
+/** Server-side apply without ?fieldManager=: kube-apiserver validates the PatchOptions (422). */
+export function applyNeedsFieldManager(): ApiError {
+  return new ApiError(422, 'Invalid', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', {
+    group: 'meta.k8s.io',
+    kind: 'PatchOptions',
+    causes: [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }],
+  });
+}
+
 export function forbidden(message: string, details?: StatusDetails): ApiError {
   return new ApiError(403, 'Forbidden', message, details);
 }

@@ -250,6 +250,48 @@ export interface WriteSlot {
 }
 
 /**
+ * What kube-apiserver compares a created built-in with: its Go zero value, in which the
+ * non-pointer structs already exist (so they are not "added" by the create). Approximated for
+ * the kinds the project writes; a CR's zero value is `{}`.
+ */
+const BUILTIN_ZERO: J = { metadata: {}, spec: { template: { metadata: {}, spec: {} }, strategy: {} }, status: {} };
+
+/**
+ * structured-merge-diff's Compare: a map or list that the old object did not have is itself
+ * "added" — an Update owner then owns the node too (`.` in FieldsV1), e.g. `f:data: {.: {}, f:x: {}}`
+ * for a ConfigMap created with data. Leaves (atomic, empty) and metadata itself (stripped by
+ * kube-apiserver) are not nodes.
+ */
+function addedNodes(old: J, obj: J, w: Walk, part: 'all' | 'main' | 'status'): FieldSet {
+  const out: FieldSet = new Set();
+  const visit = (value: J, schema: Schema | undefined, field: string | undefined, prefix: string[], isNew: boolean): void => {
+    if (Array.isArray(value)) {
+      const kind = listKind(schema, field, w.crd);
+      if (kind.type === 'atomic' || value.length === 0) return;
+      if (isNew) out.add(JSON.stringify([...prefix, '.']));
+      if (kind.type !== 'map') return;
+      for (const item of value) {
+        const p = [...prefix, `k:${JSON.stringify(keyOf(item, kind.keys))}`];
+        visit(item, schema?.items, undefined, p, isNew || valueAt(old, p) === undefined);
+      }
+      return;
+    }
+    if (!isObject(value) || Object.keys(value).length === 0 || schema?.['x-kubernetes-map-type'] === 'atomic') return;
+    if (isNew && prefix.length && !(prefix.length === 1 && prefix[0] === 'f:metadata')) out.add(JSON.stringify([...prefix, '.']));
+    for (const [k, v] of Object.entries(value)) {
+      if (prefix.length === 0 && (k === 'apiVersion' || k === 'kind' || (part === 'main' && k === 'status') || (part === 'status' && k !== 'status'))) continue;
+      if (prefix.length === 1 && prefix[0] === 'f:metadata' && UNTRACKED_META.has(k)) continue;
+      const p = [...prefix, `f:${k}`];
+      const sub = prefix.length === 0 && k === 'metadata' ? undefined : child(schema, k);
+      visit(v, sub, k, p, isNew || valueAt(old, p) === undefined);
+    }
+  };
+  visit(obj, w.schema, undefined, [], false);
+  // A list item's own marker is already tracked by collect(); only the new nodes are added here.
+  return out;
+}
+
+/**
  * Records a non-apply write: the manager now owns every field it changed (or, on create, set);
  * other managers lose those fields. Returns the new managedFields.
  */
@@ -262,11 +304,36 @@ export function recordUpdate(old: KubeObject | undefined, obj: KubeObject, w: Wa
   }
   const entries = old ? entriesOf(old) : [];
   if (changed.size === 0) return entries;
+  for (const p of addedNodes(old ?? (w.crd ? {} : BUILTIN_ZERO), obj, w, slot.part)) changed.add(p);
   const mine = entries.find((e) => sameSlot(e, slot.manager, 'Update', slot.subresource));
   const owned = new Set([...(mine ? fromFieldsV1(mine.fieldsV1) : []), ...changed]);
   // Fields that no longer exist are owned by no one.
   for (const p of owned) if (valueAt(obj, JSON.parse(p) as string[]) === undefined) owned.delete(p);
   return reassign(entries, { ...slot, operation: 'Update' }, owned, changed);
+}
+
+/**
+ * How kube-apiserver names the owner of a conflicting field (apiserver's fieldmanager
+ * printManager): an Apply owner by its name, an Update owner with the version it wrote.
+ */
+function printManager(e: ManagedFieldsEntry): string {
+  let who = JSON.stringify(e.manager);
+  if (e.subresource) who += ` with subresource ${JSON.stringify(e.subresource)}`;
+  // The conflict names the owner by its managedFields key, which carries no time.
+  return e.operation === 'Update' ? `${who} using ${e.apiVersion}` : who;
+}
+
+/** The 409 message (apiserver's getConflictMessage): one conflict inline, several grouped by owner. */
+function conflictMessage(conflicts: Array<{ manager: string; who: string; field: string }>): string {
+  if (conflicts.length === 1) return `Apply failed with 1 conflict: conflict with ${conflicts[0]!.who}: ${conflicts[0]!.field}`;
+  const byManager = new Map<string, { who: string; fields: string[] }>();
+  for (const c of conflicts) {
+    const m = byManager.get(c.manager) ?? { who: c.who, fields: [] };
+    m.fields.push(c.field);
+    byManager.set(c.manager, m);
+  }
+  const lines = [...byManager.keys()].sort().flatMap((k) => [`conflicts with ${byManager.get(k)!.who}:`, ...byManager.get(k)!.fields.map((f) => `- ${f}`)]);
+  return `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
 }
 
 /**
@@ -280,7 +347,7 @@ export function applyConfig(current: KubeObject | undefined, config: KubeObject,
   const previous = entries.find((e) => sameSlot(e, slot.manager, 'Apply', slot.subresource));
   const before = previous ? fromFieldsV1(previous.fieldsV1) : new Set<string>();
 
-  const conflicts: Array<{ manager: string; apiVersion: string; field: string }> = [];
+  const conflicts: Array<{ manager: string; who: string; field: string }> = [];
   const taken: FieldSet = new Set();
   for (const e of entries) {
     if (e.manager === slot.manager) continue;
@@ -291,18 +358,16 @@ export function applyConfig(current: KubeObject | undefined, config: KubeObject,
       if (path[path.length - 1] === '.') continue; // a list item's existence marker: shared, never a value conflict
       // Setting a field to the value it already has makes the owners share it; a different value conflicts.
       if (current && JSON.stringify(valueAt(current, path)) !== JSON.stringify(valueAt(config, path))) {
-        conflicts.push({ manager: e.manager, apiVersion: e.apiVersion, field: displayPath(path) });
+        conflicts.push({ manager: e.manager, who: printManager(e), field: displayPath(path) });
         taken.add(p);
       }
     }
   }
   if (conflicts.length && !force) {
-    const list = conflicts.map((c) => `conflict with "${c.manager}" using ${c.apiVersion}: ${c.field}`);
-    const message = `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${list.join('\n')}`;
-    throw new ApiError(409, 'Conflict', message, {
+    throw new ApiError(409, 'Conflict', conflictMessage(conflicts), {
       name: config.metadata.name,
       kind,
-      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: c.field })),
+      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${c.who}`, field: c.field })),
     });
   }
 

@@ -7,9 +7,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { KubeApi, type PatchType, type Target, type WriteOptions, type FieldValidation } from './api.js';
 import { Authenticator, forbiddenError, RbacAuthorizer, type Attributes, type UserInfo } from './auth.js';
 import { AGGREGATED_CONTENT_TYPE, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.js';
-import { ApiError, badRequest, methodNotAllowed, serverNotFound, unauthorized, unsupportedMediaType } from './errors.js';
+import { ApiError, applyNeedsFieldManager, badRequest, methodNotAllowed, serverNotFound, unauthorized, unsupportedMediaType } from './errors.js';
 import { decodeAs, decodeObject, MAX_BODY_BYTES, mediaType, negotiate, readBody, send, sendError, type Negotiated } from './http.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Document, openApiV2Format, openApiV2Protobuf } from './openapi-v2.js';
 import { includeObject, toTable } from './table.js';
 import { serveWatch, type ActiveWatch } from './watch.js';
 import type { Json, KubeObject, ResourceType } from './types.js';
@@ -120,6 +121,20 @@ export class KubeServer {
         const text = JSON.stringify(aggregatedDiscovery(this.api.registry, parts[0] === 'api'));
         res.writeHead(200, { 'Content-Type': AGGREGATED_CONTENT_TYPE, 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-cache, private' });
         res.end(text);
+        return;
+      }
+      if (parts.join('/') === 'openapi/v2') {
+        // kubectl asks for protobuf (client-side validation, e.g. `apply -f` of a kind: List).
+        const format = openApiV2Format(req.headers.accept);
+        if (!format) {
+          res.writeHead(406, { Vary: 'Accept' });
+          res.end();
+          return;
+        }
+        const doc = openApiV2Document(this.api.registry);
+        const bytes = format === 'protobuf' ? openApiV2Protobuf(doc) : Buffer.from(JSON.stringify(doc));
+        res.writeHead(200, { 'Content-Type': format === 'protobuf' ? OPENAPI_V2_PROTOBUF : 'application/json', 'Content-Length': String(bytes.length), Vary: 'Accept' });
+        res.end(bytes);
         return;
       }
       const neg = negotiate(req.headers.accept);
@@ -280,7 +295,7 @@ export class KubeServer {
         const type = PATCH_TYPES[mediaType(req.headers['content-type'])];
         const buf = await readBody(req, this.config.maxBodyBytes);
         if (!type) throw unsupportedMediaType(mediaType(req.headers['content-type']), Object.keys(PATCH_TYPES));
-        if (type === 'apply' && !query.get('fieldManager')) throw badRequest('PATCH with application/apply-patch+yaml requires the fieldManager query parameter');
+        if (type === 'apply' && !query.get('fieldManager')) throw applyNeedsFieldManager();
         const patch = decodeAs(buf, type === 'apply' ? 'yaml' : 'json');
         const r = this.api.patch(rr, type, patch, this.writeOptions(query, req));
         return send(res, r.code, r.object, { yaml: neg.yaml, warnings: r.warnings });

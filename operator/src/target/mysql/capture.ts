@@ -212,14 +212,16 @@ export class OutboxPoller {
         this.gaps = this.gaps.filter((g) => now - g.at < GAP_WINDOW_MS);
         const floor = this.gaps.reduce((m, g) => (g.from - 1n < m ? g.from - 1n : m), this.lastSeen);
         for (const id of this.seen) if (id <= floor) this.seen.delete(id);
-        const r = await this.db.query<{ id: string; uid: string }>(
-          `SELECT CAST(id AS CHAR) AS id, integration_uid AS uid FROM ${this.outbox} WHERE id > ? ORDER BY id LIMIT ${POLL_BATCH}`,
+        // `id` itself, not a text alias of it: ORDER BY must sort numerically (ids come back as
+        // strings: the pool reads BIGINT as text).
+        const r = await this.db.query<{ id: string | number; uid: string }>(
+          `SELECT id, integration_uid AS uid FROM ${this.outbox} WHERE id > ? ORDER BY id LIMIT ${POLL_BATCH}`,
           [floor.toString()],
         );
         const woken = new Set<string>();
         let prev = this.lastSeen;
         for (const row of r.rows) {
-          const id = BigInt(row.id);
+          const id = BigInt(String(row.id));
           if (id > this.lastSeen) {
             if (id > prev + 1n) this.gaps.push({ from: prev + 1n, to: id - 1n, at: now });
             prev = id;

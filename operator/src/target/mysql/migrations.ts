@@ -38,11 +38,12 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
         hs_modified datetime(6),
         tg_modified datetime(6),
         deleted_side varchar(16),
-        match_key varchar(255),
+        -- Any length (a normalised company name may be long); indexed by its first 191 characters.
+        match_key text,
         synced_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
         PRIMARY KEY (hubspot_id, object_type, integration_uid),
         UNIQUE KEY links_target_key (target_key, object_type, integration_uid),
-        KEY links_match_key (match_key, object_type, integration_uid),
+        KEY links_match_key (match_key(191), object_type, integration_uid),
         KEY links_integration (integration_uid, object_type)
       ) ${TABLE_OPTIONS}`,
       `CREATE TABLE IF NOT EXISTS ${s}.cursors (

@@ -80,8 +80,9 @@ export class MySqlRows implements RowReader, RowWriter {
     const pk = bq(t.primaryKey);
     const where = afterKey === undefined ? '' : `WHERE ${pk} > ?`;
     const params = afterKey === undefined ? [limit] : [afterKey, limit];
-    const res = await this.q.query<{ k: string }>(`SELECT CAST(${pk} AS CHAR) AS k FROM ${bqt(t.schema, t.table)} ${where} ORDER BY ${pk} LIMIT ?`, params);
-    return res.rows.map((r) => String(r.k));
+    // The alias is KEY_FIELD, never a column name the key column could have: ORDER BY must mean the column.
+    const res = await this.q.query<Row>(`SELECT CAST(${pk} AS CHAR) AS ${KEY_FIELD} FROM ${bqt(t.schema, t.table)} ${where} ORDER BY ${pk} LIMIT ?`, params);
+    return res.rows.map((r) => String(r[KEY_FIELD]));
   }
 
   async countRows(t: TableRef): Promise<number> {

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../operator/src/controller/clock.js';
-import { Informer } from '../../../operator/src/controller/informer.js';
-import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from '../../../operator/src/controller/kube-client.js';
+import { ManualClock } from '../../../operator/src/kube/clock.js';
+import { Informer } from '../../../operator/src/kube/informer.js';
+import { KubeApiError, type KubeClient, type KubeObject, type WatchEvent } from '../../../operator/src/kube/client.js';
 
 const RT = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
 const obj = (name: string, rv: string): KubeObject => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });

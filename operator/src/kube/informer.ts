@@ -11,12 +11,12 @@
 import type { Logger } from 'pino';
 import { delayFor } from './backoff.js';
 import { sleep, systemClock, type Clock } from './clock.js';
-import { isStatus, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './kube-client.js';
+import { isStatus, type KubeClient, type KubeObject, type ResourceType, type WatchEvent } from './client.js';
 
 export type InformerEvent = 'add' | 'update' | 'delete';
 export type InformerHandler<T> = (event: InformerEvent, obj: T, old?: T) => void;
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   client: KubeClient;
   resource: ResourceType;
   /** Namespaces to watch; undefined or empty = all namespaces. */
@@ -28,6 +28,12 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
   /** Extra silence allowed past the watch timeout before the watchdog aborts the watch. */
   watchdogGraceMs?: number;
+  /**
+   * Which objects to keep in the cache (default all). Events of the others are dropped, and an
+   * object that stops matching leaves the cache as a delete; `offer` and `prune` follow changes
+   * of the predicate itself.
+   */
+  keep?: (obj: T) => boolean;
 }
 
 export function objectKey(obj: { metadata: { namespace?: string; name: string } }): string {
@@ -36,7 +42,7 @@ export function objectKey(obj: { metadata: { namespace?: string; name: string } 
 
 export class Informer<T extends KubeObject> {
   readonly resource: ResourceType;
-  private readonly opts: InformerOptions;
+  private readonly opts: InformerOptions<T>;
   private readonly clock: Clock;
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandler<T>[] = [];
@@ -44,7 +50,7 @@ export class Informer<T extends KubeObject> {
   private abort = new AbortController();
   private running: Promise<void>[] = [];
 
-  constructor(opts: InformerOptions) {
+  constructor(opts: InformerOptions<T>) {
     this.opts = opts;
     this.resource = opts.resource;
     this.clock = opts.clock ?? systemClock;
@@ -63,9 +69,50 @@ export class Informer<T extends KubeObject> {
     return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
   }
 
+  /** Number of objects in the cache. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Adds an object read outside the watch (a GET) when the cache has none under its key and
+   * `keep` accepts it; emits 'add'. A watched version always wins over an offered one.
+   */
+  offer(obj: T): boolean {
+    const key = objectKey(obj);
+    if (this.cache.has(key) || !this.kept(obj)) return false;
+    this.cache.set(key, obj);
+    this.emit('add', obj);
+    return true;
+  }
+
+  /** Drops the cached objects `keep` no longer accepts (silently: nothing was deleted). */
+  prune(): void {
+    for (const [key, obj] of this.cache) if (!this.kept(obj)) this.cache.delete(key);
+  }
+
+  private kept(obj: T): boolean {
+    return this.opts.keep ? this.opts.keep(obj) : true;
+  }
+
   /** True once every loop has completed its first list. */
   hasSynced(): boolean {
     return this.loops.length > 0 && this.loops.every((l) => l.synced);
+  }
+
+  private syncWaiters: (() => void)[] = [];
+
+  /** Resolves once every loop has completed its first list (or when `signal` aborts). */
+  whenSynced(signal?: AbortSignal): Promise<void> {
+    if (this.hasSynced() || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.syncWaiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   /**
@@ -113,6 +160,7 @@ export class Informer<T extends KubeObject> {
           resourceVersion = list.metadata.resourceVersion;
           state.synced = true;
           state.lastContact = this.clock.now();
+          if (this.hasSynced()) for (const w of this.syncWaiters.splice(0)) w();
         }
         const started = this.clock.now();
         const outcome = await this.watchOnce(state, resourceVersion!, (rv) => (resourceVersion = rv));
@@ -199,7 +247,8 @@ export class Informer<T extends KubeObject> {
   private apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T): void {
     const key = objectKey(obj);
     const old = this.cache.get(key);
-    if (type === 'DELETED') {
+    if (type === 'DELETED' || !this.kept(obj)) {
+      if (type !== 'DELETED' && !old) return;
       this.cache.delete(key);
       this.emit('delete', obj, old);
       return;
@@ -212,6 +261,7 @@ export class Informer<T extends KubeObject> {
   private replaceAll(namespace: string | undefined, items: T[]): void {
     const seen = new Set<string>();
     for (const item of items) {
+      if (!this.kept(item)) continue;
       const key = objectKey(item);
       seen.add(key);
       const old = this.cache.get(key);

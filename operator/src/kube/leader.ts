@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { sleep, systemClock, type Clock } from './clock.js';
-import { isStatus, type KubeClient, type KubeObject, type ResourceType } from './kube-client.js';
+import { isStatus, type KubeClient, type KubeObject, type ResourceType } from './client.js';
 
 export const LEASE: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease' };
 

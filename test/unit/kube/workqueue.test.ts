@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ExponentialBackoff, delayFor } from '../../../operator/src/controller/backoff.js';
-import { ManualClock, flushMicrotasks } from '../../../operator/src/controller/clock.js';
-import { WorkQueue } from '../../../operator/src/controller/workqueue.js';
+import { ExponentialBackoff, delayFor } from '../../../operator/src/kube/backoff.js';
+import { ManualClock, flushMicrotasks } from '../../../operator/src/kube/clock.js';
+import { WorkQueue } from '../../../operator/src/kube/workqueue.js';
 
 function deferred() {
   let resolve!: () => void;

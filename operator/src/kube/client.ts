@@ -1,11 +1,16 @@
 /**
- * A small typed REST client for the Kubernetes API. It uses the kubeconfig of
- * @kubernetes/client-node for the server URL, credentials and TLS, but speaks plain JSON so the
- * controller sees real status codes (404, 409, 410) and `kind: Status` bodies, and can stream
- * watches it fully controls (abort, inactivity, error events).
+ * A small typed REST client for the Kubernetes API: the server, credentials and TLS come from
+ * ./config.ts (kubeconfig or in-cluster); it speaks plain JSON so the controller sees real status
+ * codes (404, 409, 410) and `kind: Status` bodies, and streams watches it fully controls (abort,
+ * inactivity, error events). One keep-alive connection pool for every request, on node:http(s)
+ * (no HTTP library of its own: the undici package alone would add ~28 MiB of RSS).
  */
-import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Credentials, KubeConfig } from './config.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+const HttpMethod = { GET: 'GET', POST: 'POST', PUT: 'PUT', PATCH: 'PATCH', DELETE: 'DELETE' } as const;
 
 export interface ObjectMeta {
   name: string;
@@ -84,23 +89,21 @@ export function resourcePath(rt: ResourceType, namespace?: string, name?: string
   return path;
 }
 
+/** A response whose body is read once: as text, or streamed (watch). */
+interface Reply {
+  status: number;
+  ok: boolean;
+  text(): Promise<string>;
+  body: IncomingMessage;
+}
+
 export class KubeClient {
   private readonly kc: KubeConfig;
-  /**
-   * client-node builds a new connection pool (undici Agent) for every request; reusing the
-   * first one keeps connections (and TLS sessions) alive across requests. Credentials are still
-   * applied per request, so rotating tokens keep working.
-   */
-  private dispatcher?: Dispatcher | null;
+  /** The pool of connections, rebuilt only when the TLS client identity changes (exec plugins). */
+  private agent?: { agent: HttpAgent; cert?: string; key?: string };
 
   constructor(kc: KubeConfig) {
     this.kc = kc;
-    // client-node refuses plain-http servers unless skipTLSVerify is set; with http there is no
-    // TLS to verify, so allow it (local API servers such as the sandbox serve plain http).
-    const current = kc.getCurrentCluster();
-    if (current?.server.startsWith('http:') && !current.skipTLSVerify) {
-      kc.clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, skipTLSVerify: true } : c));
-    }
   }
 
   get server(): string {
@@ -109,34 +112,67 @@ export class KubeClient {
     return cluster.server.replace(/\/+$/, '');
   }
 
-  private async send(method: HttpMethod, path: string, opts: RequestOptions): Promise<Response> {
+  private pool(url: URL, creds: Credentials): HttpAgent {
+    const a = this.agent;
+    if (a && a.cert === creds.cert && a.key === creds.key) return a.agent;
+    const cluster = this.kc.getCurrentCluster()!;
+    const agent =
+      url.protocol === 'https:'
+        ? new HttpsAgent({
+            keepAlive: true,
+            ca: cluster.ca,
+            cert: creds.cert,
+            key: creds.key,
+            rejectUnauthorized: !cluster.skipTLSVerify,
+            servername: cluster.tlsServerName,
+          })
+        : new HttpAgent({ keepAlive: true });
+    a?.agent.destroy();
+    this.agent = { agent, cert: creds.cert, key: creds.key };
+    return agent;
+  }
+
+  private async send(method: HttpMethod, path: string, opts: RequestOptions): Promise<Reply> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method);
-    await this.kc.applySecurityAuthentication(ctx);
-    const headers = ctx.getHeaders() as Record<string, string>;
-    headers['accept'] = 'application/json';
+    const creds = await this.kc.credentials();
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (creds.authorization) headers['authorization'] = creds.authorization;
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] = opts.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
     }
-    if (this.dispatcher === undefined) this.dispatcher = (ctx.getDispatcher() as Dispatcher | undefined) ?? null;
-    const res = await fetch(url, {
-      method,
-      headers,
-      body,
-      dispatcher: this.dispatcher ?? undefined,
-      signal: opts.signal,
+    const agent = this.pool(url, creds);
+    const signal = opts.signal;
+    signal?.throwIfAborted();
+    return new Promise<Reply>((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent }, (res) => {
+        resolve({
+          status: res.statusCode ?? 0,
+          ok: (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300,
+          body: res,
+          text: async () => {
+            const chunks: Buffer[] = [];
+            for await (const c of res) chunks.push(c as Buffer);
+            return Buffer.concat(chunks).toString('utf8');
+          },
+        });
+      });
+      const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal?.removeEventListener('abort', onAbort));
+      req.once('error', reject);
+      req.end(body);
     });
-    return res as unknown as Response;
   }
 
   /** Closes the pooled connections (after the last request). */
   async close(): Promise<void> {
-    const d = this.dispatcher;
-    this.dispatcher = undefined;
-    if (d) await d.close().catch(() => {});
+    const a = this.agent;
+    this.agent = undefined;
+    a?.agent.destroy();
   }
 
   async request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -212,19 +248,13 @@ export class KubeClient {
       signal,
     });
     if (!res.ok) throw errorFromBody(res.status, await res.text(), `watch ${rt.plural}`);
-    if (!res.body) return;
-    // Read the chunked body directly: a reader rejects when the connection breaks, where
-    // readline over a converted stream can wait forever.
-    const reader = res.body.getReader();
+    // Read the chunked body directly: iteration rejects when the connection breaks or the
+    // request is aborted (signal), so a dead watch never waits forever.
     const decoder = new TextDecoder();
     let buffered = '';
-    const onAbort = () => void reader.cancel().catch(() => {});
-    signal.addEventListener('abort', onAbort, { once: true });
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffered += decoder.decode(value, { stream: true });
+      for await (const chunk of res.body) {
+        buffered += decoder.decode(chunk as Buffer, { stream: true });
         let newline: number;
         while ((newline = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, newline).trim();
@@ -243,8 +273,7 @@ export class KubeClient {
       if (signal.aborted) return;
       throw err;
     } finally {
-      signal.removeEventListener('abort', onAbort);
-      reader.releaseLock();
+      res.body.destroy();
     }
   }
 }
