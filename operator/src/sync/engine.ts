@@ -343,6 +343,7 @@ class Engine implements SyncEngine {
         }
         this.portalId = actual;
       }
+      await this.checkDailyBudget(target);
       const prepared = await this.prepare(kind !== 'incremental');
       if (prepared.issues.length) {
         const first = prepared.issues[0]!;
@@ -370,6 +371,28 @@ class Engine implements SyncEngine {
     }
     this.pacer.cycleEnded();
     return this.report(kind, startedAt, completed && !systemic, systemic, runtimes, counters, target);
+  }
+
+  /**
+   * The daily-budget guard, fed by the state store: usage counted before a restart or a spec
+   * change still counts. The account is learned from the token first (the client asks once,
+   * before its first request anyway).
+   */
+  private async checkDailyBudget(target: Connector): Promise<void> {
+    if (this.hubspot?.portalId() === undefined && this.cfg.spec.hubspot.portalId === undefined) {
+      await this.client()
+        .getPortalId()
+        .catch(() => undefined); // no account endpoint: counted per integration
+    }
+    const used = await this.pacer.flush(target, this.usageAccount()).catch(() => undefined);
+    const budget = this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000;
+    if (used && used.requests >= budget) {
+      throw new SystemicError(
+        'RateLimit',
+        'RateLimited',
+        `the daily budget is spent: ${used.requests} HubSpot requests in the last 24 hours (spec.hubspot.rateLimit.dailyRequests is ${budget}); syncing resumes as the oldest leave the 24-hour window`,
+      );
+    }
   }
 
   /** The HubSpot account API usage is counted under: its portal, else this integration's credentials. */

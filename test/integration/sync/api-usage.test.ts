@@ -39,6 +39,22 @@ describe.each(kinds)('API usage and portal (%s)', (dbKind) => {
     expect(second.portalId).toBe(first.portalId);
   });
 
+  it('the daily-budget guard counts the usage of before a restart', async () => {
+    h = await Harness.start({ dbKind });
+    await h.hs.create('contacts', { email: 'a@example.com' });
+    const first = await h.cycle('initial');
+    const used = first.apiUsage.requestsLast24h;
+    expect(used).toBeGreaterThan(0);
+    // Restarted with a budget the earlier cycle already spent: no cycle runs, whatever the process forgot.
+    h.cfg.spec.hubspot.rateLimit = { ...h.cfg.spec.hubspot.rateLimit!, dailyRequests: used };
+    await h.restart();
+    const before = (await h.hs.stats()).requests.total;
+    const r = await h.cycle('incremental', { allowFailure: true });
+    expect(r.systemic).toMatchObject({ category: 'RateLimit', reason: 'RateLimited' });
+    expect(r.systemic!.message).toContain('daily budget is spent');
+    expect((await h.hs.stats()).requests.total - before).toBe(0);
+  });
+
   it('capture-driven cycles coalesce: at most one per schedule.minInterval', async () => {
     h = await Harness.start({ dbKind });
     h.cfg.spec.schedule = { ...h.cfg.spec.schedule, minInterval: '1500ms' } as typeof h.cfg.spec.schedule;
