@@ -140,7 +140,7 @@ describe('server-side apply', () => {
     expect(creator.fieldsV1['f:spec']['.']).toEqual({});
     expect(creator.fieldsV1['f:spec']['f:objects']['.']).toEqual({});
     expect(creator.fieldsV1['f:spec']['f:objects']['k:{"type":"contacts"}']['f:deletes']).toEqual({ '.': {}, 'f:fromHubSpot': {}, 'f:fromTarget': {} });
-    expect(creator.fieldsV1['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:interval': {} });
+    expect(creator.fieldsV1['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:interval': {}, 'f:minInterval': {} });
     const patched = (await kube.request(`${PATH}/recorded?fieldManager=editor`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/merge-patch+json' },
