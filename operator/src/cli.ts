@@ -11,8 +11,9 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseOrThrow, parsePort, parsePositiveInt, parseBool, untilSignal, UsageError } from './cli-args.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONCURRENT_SYNCS } from './controller/defaults.js';
 
-const HELP = (commands: string) => `hubspot-operator — keeps HubSpot CRM and PostgreSQL in sync, configured as Kubernetes resources
+const HELP = (commands: string) => `hubspot-operator — keeps HubSpot CRM and PostgreSQL or MySQL in sync, configured as Kubernetes resources
 
 Usage:
   hubspot-operator run [flags]        run the operator against a cluster (in-cluster config or KUBECONFIG)
@@ -48,7 +49,7 @@ Flags (environment variable in brackets):
   --lease-name <name>          name of the Lease; default hubspot-operator-leader [LEASE_NAME]
   --lease-duration <duration>  how long a lease is valid, e.g. 15s; a standby takes over after it [LEASE_DURATION]
   --shard <label selector>     handle only HubSpotIntegrations matching this selector, e.g. shard=a [SHARD]
-  --concurrency <n>            reconciles in parallel per kind; default 4 [CONCURRENCY]
+  --concurrency <n>            reconciles in parallel per kind; default 8 [CONCURRENCY]
   --max-concurrent-syncs <n>   sync cycles running at once across all integrations; the others wait
                                their turn in order; default 8 [MAX_CONCURRENT_SYNCS]
   --db-pool-size <n>           connections per database pool, shared by the integrations of one
@@ -102,9 +103,9 @@ async function runCommand(args: string[]): Promise<void> {
   if (webhookPublicUrl !== undefined && webhookPublicUrl !== '' && !/^https?:\/\/[^\s/]+\/\S*$/.test(webhookPublicUrl)) {
     throw new UsageError(`--webhook-public-url: "${webhookPublicUrl}" is not a URL; expected the full target URL of the HubSpot app, e.g. https://hooks.example.com/webhooks/hubspot`);
   }
-  const concurrency = parsePositiveInt(values.concurrency ?? env.CONCURRENCY, '--concurrency', 4);
-  const maxConcurrentSyncs = parsePositiveInt(values['max-concurrent-syncs'] ?? env.MAX_CONCURRENT_SYNCS, '--max-concurrent-syncs', 8);
-  const dbPoolSize = parsePositiveInt(values['db-pool-size'] ?? env.DB_POOL_SIZE, '--db-pool-size', 10);
+  const concurrency = parsePositiveInt(values.concurrency ?? env.CONCURRENCY, '--concurrency', DEFAULT_CONCURRENCY);
+  const maxConcurrentSyncs = parsePositiveInt(values['max-concurrent-syncs'] ?? env.MAX_CONCURRENT_SYNCS, '--max-concurrent-syncs', DEFAULT_MAX_CONCURRENT_SYNCS);
+  const dbPoolSize = parsePositiveInt(values['db-pool-size'] ?? env.DB_POOL_SIZE, '--db-pool-size', DEFAULT_DB_POOL_SIZE);
   const leaderElect = values['leader-elect'] ?? parseBool(env.LEADER_ELECT, 'LEADER_ELECT') ?? true;
 
   const { createLogger } = await import('./observability/logger.js');

@@ -14,7 +14,7 @@
  * cannot exhaust a shared server's connections.
  *
  *   npm run build && npm run bench:scale -- --integrations 500
- *   npm run bench:scale -- --integrations 100 --idle-seconds 60 --operator-args "--max-concurrent-syncs 8"
+ *   npm run bench:scale -- --integrations 100 --idle-seconds 60 --operator-args="--max-concurrent-syncs 8"
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

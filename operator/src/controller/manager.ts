@@ -20,13 +20,12 @@ import { KubeClient, type KubeObject } from '../kube/client.js';
 import { LeaderElector } from '../kube/leader.js';
 import type { CacheView, FieldMappingObject, IntegrationObject, SyncFilterObject } from './resolve.js';
 import { ReferencedSecrets } from './secrets.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_DB_POOL_SIZE, DEFAULT_MAX_CONCURRENT_SYNCS } from './defaults.js';
 import { StatusWriter } from './status-writer.js';
 import { SyncSlots } from './sync-slots.js';
 import type { EngineFactory } from './worker.js';
 import { WorkQueue, type WorkQueueObserver } from '../kube/workqueue.js';
 
-export const DEFAULT_MAX_CONCURRENT_SYNCS = 8;
-export const DEFAULT_DB_POOL_SIZE = 10;
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -190,7 +189,7 @@ export class Operator {
       return;
     }
     const m = this.o.metrics;
-    const concurrency = this.o.concurrency ?? 4;
+    const concurrency = this.o.concurrency ?? DEFAULT_CONCURRENCY;
     const statusWriter = new StatusWriter(this.client, this.log);
     const enqueue = (queue: () => WorkQueue | undefined) => (key: string) => queue()?.add(key);
     const ctx: ChildContext = {

@@ -81,6 +81,8 @@ export function referencedSecretNames(spec: HubSpotIntegrationSpec): string[] {
   if (auth?.oauth?.secretRef?.name) names.add(auth.oauth.secretRef.name);
   if (spec.target?.postgres?.connectionSecretRef?.name) names.add(spec.target.postgres.connectionSecretRef.name);
   if (spec.target?.mysql?.connectionSecretRef?.name) names.add(spec.target.mysql.connectionSecretRef.name);
+  // The webhook receiver verifies deliveries with this secret, on every replica.
+  if (spec.hubspot?.webhooks?.clientSecretRef?.name) names.add(spec.hubspot.webhooks.clientSecretRef.name);
   return [...names];
 }
 

@@ -335,7 +335,7 @@ export class SyncWorker {
     this.log[kind === 'incremental' ? 'debug' : 'info']({ kind, why }, 'sync cycle started');
     let report: CycleReport | undefined;
     try {
-      report = await engine.runCycle(kind, this.cycleAbort.signal);
+      report = await engine.runCycle(kind, this.cycleAbort.signal, { retryNow: req.syncRequested || req.resyncRequested });
     } catch (err) {
       this.st.running = undefined;
       this.lastCycleHash = hash;

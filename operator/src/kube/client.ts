@@ -149,6 +149,9 @@ export class KubeClient {
     signal?.throwIfAborted();
     return new Promise<Reply>((resolve, reject) => {
       const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent }, (res) => {
+        // Readers see a broken or aborted body through iteration; this listener only keeps an
+        // 'error' emitted after they stopped reading (an aborted watch) from crashing the process.
+        res.on('error', () => {});
         resolve({
           status: res.statusCode ?? 0,
           ok: (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300,
@@ -163,7 +166,9 @@ export class KubeClient {
       const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });
       req.once('close', () => signal?.removeEventListener('abort', onAbort));
-      req.once('error', reject);
+      // `on`, not `once`: an aborted watch can emit a second error (the abort reason) after the
+      // first settled the promise, and an 'error' event without a listener would crash the process.
+      req.on('error', reject);
       req.end(body);
     });
   }
@@ -234,7 +239,8 @@ export class KubeClient {
   async watch<T extends KubeObject>(
     rt: ResourceType,
     opts: { namespace?: string; resourceVersion?: string; labelSelector?: string; timeoutSeconds?: number },
-    onEvent: (ev: WatchEvent<T>) => void,
+    /** Returns 'stop' to end the watch here (e.g. 410 Gone): the body is closed without an error. */
+    onEvent: (ev: WatchEvent<T>) => void | 'stop',
     signal: AbortSignal,
   ): Promise<void> {
     const res = await this.send(HttpMethod.GET, resourcePath(rt, opts.namespace), {
@@ -266,7 +272,7 @@ export class KubeClient {
           } catch {
             throw new Error(`watch ${rt.plural}: the server sent a line that is not JSON`);
           }
-          onEvent(ev);
+          if (onEvent(ev) === 'stop') return;
         }
       }
     } catch (err) {

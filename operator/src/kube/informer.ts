@@ -221,9 +221,9 @@ export class Informer<T extends KubeObject> {
           if (ev.type === 'ERROR') {
             const status = ev.object as unknown as { code?: number; message?: string };
             if (status.code === 410) {
+              // End the watch cleanly (no abort: an abort mid-read surfaced as an uncaught AbortError).
               gone = true;
-              watchAbort.abort();
-              return;
+              return 'stop';
             }
             throw new Error(`watch error event: ${status.code ?? '?'} ${status.message ?? ''}`);
           }

@@ -15,11 +15,13 @@ import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import { objectTypeDescriptor } from '../api/object-types.js';
 import { createHubSpotClient } from '../hubspot/index.js';
+import type { PropertyCache } from '../hubspot/property-cache.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
+import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './retry.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
 import { ApiPacer, realClock, type EngineClock } from './pacing.js';
@@ -33,6 +35,8 @@ export interface SyncEngineDeps {
   pglite?: unknown;
   /** Connections per distinct target database, shared by its integrations (default 10; --db-pool-size). */
   dbPoolSize?: number;
+  /** HubSpot property definitions shared by the integrations of one account (hubspot/property-cache.ts). */
+  propertyCache?: PropertyCache;
   /** Incremental search lookback (default 5 minutes): HubSpot search is eventually consistent. */
   lookbackMs?: number;
   /** Audit log retention in days (default 30). */
@@ -115,6 +119,8 @@ class Engine implements SyncEngine {
             dailyRequests: h.rateLimit?.dailyRequests ?? 250_000,
             searchRequestsPerSecond: h.rateLimit?.searchRequestsPerSecond ?? 4,
           },
+          portalId: h.portalId,
+          propertyCache: this.deps.propertyCache,
           onRequest: (o) => {
             this.pacer.request(o.rateLimited);
             this.deps.observer?.apiRequest?.(o.kind, o.code, o.rateLimited);
@@ -313,10 +319,13 @@ class Engine implements SyncEngine {
       await ctx.target.transaction((tx) => tx.state.setCursor(plan.type, 'import', { completed: true, data: {} }));
     }
     if (!initialDone || full) await ctx.target.analyze();
+    await retryHubSpotSide(ctx, rt);
     if (plan.toHubSpot) {
       await runTargetScan(ctx, rt, 'seed');
       if (full) await runTargetScan(ctx, rt, 'full_seed');
+      const dueKeys = await queueTargetSideRetries(ctx, rt);
       await runDrain(ctx, rt);
+      await forgetOutOfScope(ctx, rt, 'toHubSpot', dueKeys);
     }
     // The pass completed: forget the full-pass cursors, remember the field set.
     await ctx.target.transaction(async (tx) => {
@@ -326,7 +335,10 @@ class Engine implements SyncEngine {
     });
   }
 
-  async runCycle(kind: CycleKind, signal: AbortSignal): Promise<CycleReport> {
+  /** Whether this engine ran a cycle yet: a new engine means a new config (spec, mappings, filters, Secret). */
+  private retriedOnStart = false;
+
+  async runCycle(kind: CycleKind, signal: AbortSignal, opts: { retryNow?: boolean } = {}): Promise<CycleReport> {
     const startedAt = new Date().toISOString();
     const counters = new Map<string, ReturnType<typeof emptyCounters>>();
     let completed = false;
@@ -351,6 +363,12 @@ class Engine implements SyncEngine {
       } else {
         runtimes = prepared.runtimes;
         const ctx = this.context(target, signal, counters);
+        // Failing records are due at once after a config change (a new engine), on a sync or
+        // resync request and on a full cycle; otherwise by their backoff (DESIGN §3 "Convergence").
+        if (opts.retryNow || kind === 'full' || !this.retriedOnStart) {
+          await target.transaction((tx) => tx.state.retryErrorsNow());
+          this.retriedOnStart = true;
+        }
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);

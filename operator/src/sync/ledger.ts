@@ -71,6 +71,11 @@ export class BatchLedger {
     this.audit.push({ objectType: this.plan.type, direction: this.direction, operation, hubspotId: r.hubspotId, targetKey: r.targetKey, outcome: 'ok', message });
   }
 
+  /** Target keys of the records that failed in this batch (their outbox rows are kept). */
+  get failedTargetKeys(): Set<string> {
+    return new Set(this.errors.map((e) => e.targetKey).filter((k): k is string => k !== undefined));
+  }
+
   get hasEntries(): boolean {
     return this.errors.length > 0 || this.audit.length > 0 || this.okHubSpotIds.length > 0 || this.okTargetKeys.length > 0;
   }

@@ -59,7 +59,7 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
   }
   // Decided when the import started (a resumed import keeps the decision), or on pending captures.
   matchLookup = matchLookup || cur.data.matchLookup !== false;
-  const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: plan.properties }));
+  const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: pullProperties(ctx, plan) }));
   checkAbort(ctx.signal);
   let pending = list(cur.position);
   for (;;) {
@@ -158,6 +158,11 @@ function nextPos(plan: ObjectPlan, pos: ReadPos, page: { results: HubSpotObject[
   return { phase: 'range', t: lastT, inclusive: true };
 }
 
+/** What the pull passes read: the mapped properties and the operator's external ID (its own creates, see pull.ts). */
+function pullProperties(ctx: SyncContext, plan: ObjectPlan): string[] {
+  return [...plan.properties, ctx.externalIdProperty];
+}
+
 /** Incremental pass: records modified since the watermark (minus the lookback). */
 export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promise<void> {
   const { plan } = rt;
@@ -175,7 +180,7 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
   const resumeTie = !cur.completed && typeof saved?.t === 'number' && typeof saved.id === 'string' ? { t: saved.t, id: saved.id } : undefined;
   let pos: ReadPos = { phase: 'range', t: Math.max(0, from), inclusive: true };
   let done = 0;
-  const search = (at: ReadPos) => prefetch(ctx.hubspot.searchObjects(plan.type, searchAt(plan, pushed, at)));
+  const search = (at: ReadPos) => prefetch(ctx.hubspot.searchObjects(plan.type, { ...searchAt(plan, pushed, at), properties: pullProperties(ctx, plan) }));
   checkAbort(ctx.signal);
   let pending = search(pos);
   for (;;) {
@@ -194,6 +199,7 @@ export async function runIncremental(ctx: SyncContext, rt: ObjectRuntime): Promi
         : {};
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup: true,
+      fromSearch: true,
       table: rt.table,
       // The watermark (and the tie position) advance only together with the page they cover.
       commitCursor: (tx) => {
@@ -222,7 +228,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
     if (cur.completed) continue;
     let matched = Number(cur.data.matched ?? 0);
     let drifted = Number(cur.data.drifted ?? 0);
-    const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: plan.properties, archived }));
+    const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: pullProperties(ctx, plan), archived }));
     checkAbort(ctx.signal);
     let pending = list(cur.position);
     for (;;) {
@@ -315,12 +321,12 @@ export async function runDrain(ctx: SyncContext, rt: ObjectRuntime): Promise<voi
   let batches = Math.ceil((await ctx.state.pendingChanges(plan.table)) / PUSH_BATCH) + 1;
   for (; batches > 0; batches--) {
     checkAbort(ctx.signal);
-    const batch = await ctx.state.nextOutboxBatch(plan.table, PUSH_BATCH);
+    const batch = await ctx.state.nextOutboxBatch(plan.table, PUSH_BATCH, plan.type);
     if (batch.length === 0) return;
     await pushBatch(
       ctx,
       plan,
-      batch.map((b) => ({ key: b.key, op: b.op, maxId: b.maxId, capturedMs: b.lastCapturedMs })),
+      batch.map((b) => ({ key: b.key, op: b.op, maxId: b.maxId, capturedMs: b.lastChangedMs, columnChangedMs: b.columnChangedMs })),
       pushOptions(rt, true),
     );
     done += batch.length;

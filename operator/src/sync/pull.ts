@@ -9,13 +9,14 @@
  * (two target rows with one key → `Duplicate`), else created when create.inTarget allows.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import { KEY_FIELD, matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
+import { KEY_FIELD, matchKey, VERSION_FIELD, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
 import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
+import { externalIdOf } from './push.js';
 import { isConversionError, type Canon } from './values.js';
 
 /** A HubSpot record of the page that may need a write, with what is known about its target side. */
@@ -49,6 +50,12 @@ interface Update {
 export interface PullPageOptions {
   /** Look unlinked records up by match key (skipped when the target had no rows to link). */
   matchLookup: boolean;
+  /**
+   * The page comes from search, which is eventually consistent: a record older than the time
+   * its link already reflects is a stale view and is skipped. Lists (full pass, import) are
+   * current and always reconciled, so real drift is still repaired.
+   */
+  fromSearch?: boolean;
   table: TableRef;
   /**
    * Full reconciliation: verify every linked pair field by field (not only the HubSpot hash)
@@ -72,7 +79,7 @@ export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, recor
   const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched, drift.records) });
   const t = opts.table;
 
-  const todo = await planChanged(ctx, plan, passing, ledger, opts.verify === true);
+  const todo = await planChanged(ctx, plan, passing, ledger, opts.fromSearch === true, opts.verify === true);
   if (todo.length === 0 && !ledger.hasEntries) {
     await ctx.target.transaction((tx) => opts.commitCursor(tx, matched, 0), { writer: true });
     return { matched, drifted: 0 };
@@ -101,7 +108,7 @@ function filterPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[]
 }
 
 /** Records that changed since the last sync and can sync (a missing required value is a `Validation` error). */
-async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger, verify: boolean): Promise<Planned[]> {
+async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger, fromSearch: boolean, verify: boolean): Promise<Planned[]> {
   const links = await ctx.state.linksByHubSpotIds(plan.type, passing.map((o) => o.id));
   const todo: Planned[] = [];
   for (const o of passing) {
@@ -109,26 +116,56 @@ async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotO
     if (link?.deletedSide) continue; // tombstone: a delete was not propagated; never resurrect
     const unchanged = !!link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties));
     if (unchanged && !verify) continue;
+    const hsModified = hsModifiedOf(plan, o);
+    // A search view older than what the link reflects (search lags writes; the lookback re-reads
+    // old versions): applying it would write HubSpot's previous values over the table. An equal
+    // time with other values is applied (a real change HubSpot stamped in the same millisecond
+    // must not be lost; reconciling against the baseline makes a replay harmless).
+    if (fromSearch && link?.hsModified != null && hsModified !== undefined && hsModified < link.hsModified) continue;
     const missing = missingRequired(plan.fields, 'hs', o.properties);
     if (missing.length) {
       ledger.fail({ hubspotId: o.id, targetKey: link?.targetKey }, 'Validation', `${plan.type} ${o.id}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
       continue;
     }
-    todo.push({ o, link, hsModified: hsModifiedOf(plan, o), verifyOnly: unchanged });
+    todo.push({ o, link, hsModified, verifyOnly: unchanged });
   }
-  return todo;
+  return withoutOwnPendingCreates(ctx, plan, todo);
+}
+
+/**
+ * The operator's own creates whose link commit was lost (killed, or its connection dropped,
+ * between HubSpot's answer and the commit): every create carries the external ID `uid:key`.
+ * While that key has captured changes pending, the push pass owns the record — its upsert
+ * replays the create idempotently with the row's CURRENT values and links it, or archives the
+ * record when the row was deleted — so the pull never links it as a first sight and lets the
+ * row's old values (the ones the operator created) beat its later changes.
+ */
+async function withoutOwnPendingCreates(ctx: SyncContext, plan: ObjectPlan, todo: Planned[]): Promise<Planned[]> {
+  const prefix = externalIdOf(ctx.uid, '');
+  const own = new Map<Planned, string>();
+  for (const p of todo) {
+    const v = p.link ? undefined : p.o.properties[ctx.externalIdProperty];
+    if (typeof v === 'string' && v.startsWith(prefix) && v.length > prefix.length) own.set(p, v.slice(prefix.length));
+  }
+  if (own.size === 0) return todo;
+  const pending = new Set((await ctx.state.outboxFor(plan.table, [...new Set(own.values())])).map((e) => e.key));
+  return todo.filter((p) => {
+    const key = own.get(p);
+    return key === undefined || !pending.has(key);
+  });
 }
 
 /**
  * The target rows of linked records, and the linked keys with target changes not pushed yet:
  * their capture time is the target's modification time (NewestWins).
  */
-async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, number>> {
+async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, PendingChange>> {
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
-  const rows = await ctx.target.rows.selectRows(t, linkedKeys, rowColumns(plan));
-  const pending = new Map<string, number>();
+  // With a version token: the page's update of a row is conditional on it (see writePage).
+  const rows = await ctx.target.rows.selectRows(t, linkedKeys, rowColumns(plan), { version: true });
+  const pending = new Map<string, PendingChange>();
   if (linkedKeys.length) {
-    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e.lastCapturedMs);
+    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e);
   }
   for (const p of todo) if (p.link) p.row = rows.get(p.link.targetKey);
   return pending;
@@ -213,7 +250,7 @@ async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, to
 function decide(
   plan: ObjectPlan,
   todo: Planned[],
-  pendingTargetKeys: Map<string, number>,
+  pendingTargetKeys: Map<string, PendingChange>,
   ledger: BatchLedger,
   drift?: { records: number },
 ): { inserts: Insert[]; updates: Update[] } {
@@ -235,17 +272,21 @@ function decide(
           tg: p.row,
           baseline: p.link ? { hs: p.link.hsValues, tg: p.link.tgValues } : undefined,
           hsModified: p.hsModified,
-          tgModified: (p.link && pendingTargetKeys.get(p.link.targetKey)) ?? p.link?.tgModified,
+          // The table's change times come from captured rows only: the operator's own recheck
+          // rows (R) never make the table look newer.
+          tgModified: (p.link && pendingTargetKeys.get(p.link.targetKey)?.lastChangedMs) ?? p.link?.tgModified,
+          tgFieldModified: p.link && pendingTargetKeys.get(p.link.targetKey)?.columnChangedMs,
           hubspotWritesDeferred: true,
         });
         const values = { ...r.targetPatch, ...hubspotIdPatch(plan, p.row, p.o.id) };
         const linkOnly = Object.keys(values).length === 0;
+        const hsPatch = Object.keys(r.hubspotPatch).length > 0 || !!r.deferred;
         if (drift && p.link && !pendingTargetKeys.has(p.link.targetKey)) {
-          const drifted = isDrift(plan, p.link, p.o, p.row, !linkOnly || Object.keys(r.hubspotPatch).length > 0);
+          const drifted = isDrift(plan, p.link, p.o, p.row, !linkOnly || hsPatch);
           if (drifted) drift.records++;
           else if (p.verifyOnly) continue; // verified: in sync
         }
-        updates.push({ p, key, values, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0, linkOnly });
+        updates.push({ p, key, values, baseline: r.baseline, hsPatch, linkOnly });
       } else if (plan.createInTarget && plan.toTarget) {
         const r = reconcile(plan.fields, { hs: p.o.properties, hubspotWritesDeferred: true });
         const values: Row = { ...r.targetPatch };
@@ -308,11 +349,27 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
         ledger.ok({ hubspotId: id, targetKey: key }, 'create', { count: 'created' });
       });
 
-      const upd = await tx.rows.updateRows(t, updates.map((u) => ({ key: u.key, values: u.values })));
-      const failedUpd = new Map(upd.map((f) => [f.index, f.message]));
+      // Each row update is conditional on the row still holding what was read (its version
+      // token): the rows were read before this transaction, and a table edit committed since
+      // must not be overwritten (a lost update). Such a row keeps its old link; its captured
+      // edit and this HubSpot change meet in the push pass, through the conflict rules.
+      const columns = plan.fields.map((f) => f.column);
+      const upd = await tx.rows.updateRows(
+        t,
+        updates.map((u) => {
+          const version = u.p.row?.[VERSION_FIELD];
+          return { key: u.key, values: u.values, ...(typeof version === 'string' ? { ifVersion: { columns, version } } : {}) };
+        }),
+      );
+      const failedUpd = new Map(upd.filter((f) => !f.changed).map((f) => [f.index, f.message]));
+      const changedUpd = new Set(upd.filter((f) => f.changed).map((f) => f.index));
       updates.forEach((u, idx) => {
         const err = failedUpd.get(idx);
         const ref = { hubspotId: u.p.o.id, targetKey: u.key };
+        if (changedUpd.has(idx)) {
+          recheck.push(u.key);
+          return;
+        }
         if (err !== undefined) {
           ledger.fail(ref, 'Target', `${plan.type} ${u.p.o.id}: update of ${plan.schema}.${plan.table} key ${u.key} failed: ${err}`);
           return;

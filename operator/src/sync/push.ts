@@ -15,14 +15,17 @@ import { evaluateFilters } from './filter.js';
 import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { canonHubSpot, isConversionError, parseTime } from './values.js';
+import { canonHubSpot, canonTarget, hubSpotToTarget, isConversionError, parseTime } from './values.js';
 
 export interface PushEntry {
   key: string;
   /** I, U, D (captured), R (re-check queued by the pull pass), S (scan of unlinked rows). */
   op: string;
   maxId?: string;
+  /** When the table last changed the key (captured rows only; R rows never count). */
   capturedMs?: number;
+  /** Per column, when the table last changed it (`*`: every column). */
+  columnChangedMs?: Record<string, number>;
 }
 
 export interface PushOptions {
@@ -90,12 +93,16 @@ async function readCurrentHubSpot(
 ): Promise<{ unchanged: Set<string>; current: Map<string, HubSpotObject> }> {
   const unchanged = new Set<string>();
   const ids: string[] = [];
+  const linkOf = new Map<string, { link: LinkRow; row: Row }>();
   for (const e of entries) {
     const row = rows.get(e.key);
     const link = links.get(e.key);
     if (!row || !link || link.deletedSide) continue;
     if (e.op !== 'R' && link.tgHash === tgHashOf(plan, tgValuesOf(plan.fields, row))) unchanged.add(e.key);
-    else ids.push(link.hubspotId);
+    else {
+      ids.push(link.hubspotId);
+      linkOf.set(link.hubspotId, { link, row });
+    }
   }
   const current = new Map<string, HubSpotObject>();
   if (ids.length === 0 || !plan.toHubSpot || !pushDependsOnHubSpot(plan)) return { unchanged, current };
@@ -103,6 +110,33 @@ async function readCurrentHubSpot(
   // and the update reports them (or the pull pass applies the delete).
   const res = await ctx.hubspot.batchRead(plan.type, { ids, properties: plan.properties });
   for (const o of res.results) current.set(o.id, o);
+  // NewestWins fields changed on BOTH sides since the last sync are in conflict: only for those
+  // records and properties, read again with propertiesWithHistory (each property's own change
+  // time). No conflict, no extra request.
+  const newest = plan.fields.filter((f) => f.conflict === 'NewestWins' && f.mode === 'Overwrite' && f.toTarget && f.toHubSpot);
+  const history = new Set<string>();
+  const conflicted: string[] = [];
+  for (const [id, o] of current) {
+    const lr = linkOf.get(id);
+    if (!lr) continue;
+    const props = newest.filter((f) => {
+      const hasBase = f.property in lr.link.hsValues && f.column in lr.link.tgValues;
+      const h = canonHubSpot(f, o.properties[f.property]);
+      const t = canonTarget(f, lr.row[f.column]);
+      if (!hasBase || lr.link.hsValues[f.property] === h || lr.link.tgValues[f.column] === t) return false;
+      try {
+        return canonTarget(f, hubSpotToTarget(f, o.properties[f.property])) !== t;
+      } catch {
+        return false; // a conversion failure: the record's Mapping error, reported by reconcile
+      }
+    });
+    if (props.length === 0) continue;
+    conflicted.push(id);
+    for (const f of props) history.add(f.property);
+  }
+  if (conflicted.length === 0) return { unchanged, current };
+  const hist = await ctx.hubspot.batchRead(plan.type, { ids: conflicted, properties: plan.properties, propertiesWithHistory: [...history] });
+  for (const o of hist.results) current.set(o.id, o);
   return { unchanged, current };
 }
 
@@ -118,6 +152,8 @@ interface PushWork {
   targetUpdates: { key: string; values: Row; hubspotId: string }[];
   /** Unlinked rows holding a HubSpot ID in hubspotIdColumn: linked to that record, never created. */
   claims: { e: PushEntry; row: Row; hubspotId: string }[];
+  /** Rows gone from the target without a link: HubSpot may hold the operator's own create of them (lost link commit). */
+  unlinkedGone: PushEntry[];
 }
 
 /** What the batch read: target rows and links by key, and HubSpot's current values of linked records. */
@@ -142,6 +178,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
   if (!opts.uniqueMatch) await linkExistingHubSpotRecords(ctx, plan, work, read.rows, ledger);
   await writeCreates(ctx, plan, work, opts, ledger);
   await writeUpdates(ctx, plan, work, ledger);
+  await findOwnCreatesOfGoneRows(ctx, plan, work, opts, ledger);
   await writeArchives(ctx, plan, work, ledger);
   await commitBatch(ctx, plan, t, entries, work, opts, ledger);
 }
@@ -158,11 +195,12 @@ async function readBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entrie
 function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], read: BatchRead, opts: PushOptions, ledger: BatchLedger): PushWork {
   const counters = countersOf(ctx, plan.type);
   const typeOf = (p: string) => plan.propertyTypes.get(p);
-  const work: PushWork = { updates: [], creates: [], archives: [], linkUpserts: [], linkDeletes: [], targetUpdates: [], claims: [] };
+  const work: PushWork = { updates: [], creates: [], archives: [], linkUpserts: [], linkDeletes: [], targetUpdates: [], claims: [], unlinkedGone: [] };
   for (const e of entries) {
     const row = read.rows.get(e.key);
     let link = read.links.get(e.key);
     if (!row) {
+      if (!link && plan.createInHubSpot && plan.toHubSpot) work.unlinkedGone.push(e);
       if (!link || link.deletedSide) continue;
       if (plan.deleteFromTarget === 'Propagate' && plan.toHubSpot) work.archives.push({ e, link });
       else {
@@ -172,10 +210,12 @@ function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], rea
       continue;
     }
     if (link?.deletedSide === 'hubspot') continue;
+    let reusedKey = false;
     if (link?.deletedSide === 'target') {
       // A new row reuses the key of a deleted one: it is a new record.
       work.linkDeletes.push(link.hubspotId);
       link = undefined;
+      reusedKey = true;
     }
     const r = evaluateFilters(plan.filters, 'toHubSpot', typeOf, targetValueAsHubSpot(plan, row));
     for (const n of r.matched) counters.filterMatches[n] = (counters.filterMatches[n] ?? 0) + 1;
@@ -194,7 +234,7 @@ function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], rea
       } else if (hubspotIdInRow(plan, row) !== undefined) {
         work.claims.push({ e, row, hubspotId: hubspotIdInRow(plan, row)! });
       } else if (plan.createInHubSpot && plan.toHubSpot) {
-        work.creates.push(planCreate(ctx, plan, e, row, opts));
+        work.creates.push(planCreate(ctx, plan, e, row, opts, reusedKey));
       }
     } catch (err) {
       if (!isConversionError(err)) throw err;
@@ -211,7 +251,9 @@ function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now
     tg: row,
     baseline: { hs: link.hsValues, tg: link.tgValues },
     hsModified: now ? hsModifiedOf(plan, now) : link.hsModified,
-    tgModified: e.capturedMs,
+    tgModified: e.capturedMs ?? link.tgModified,
+    hsFieldModified: now?.propertyChangedAt,
+    tgFieldModified: e.columnChangedMs,
     hubspotWritesDeferred: false,
   });
   if (Object.keys(res.hubspotPatch).length) {
@@ -219,23 +261,33 @@ function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now
     return;
   }
   if (Object.keys(res.targetPatch).length) work.targetUpdates.push({ key: e.key, values: res.targetPatch, hubspotId: link.hubspotId });
-  work.linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), tgModified: e.capturedMs ?? link.tgModified });
+  work.linkUpserts.push({
+    ...link,
+    hsValues: res.baseline.hs,
+    tgValues: res.baseline.tg,
+    ...baselineHashes(plan, res.baseline),
+    // The baseline now reflects the HubSpot version just read: older search results are stale.
+    hsModified: (now && hsModifiedOf(plan, now)) ?? link.hsModified,
+    tgModified: e.capturedMs ?? link.tgModified,
+  });
   ledger.ok({ targetKey: e.key });
 }
 
 /** A new row: an idempotent upsert keyed by the unique match property, else by the operator's external ID. */
-function planCreate(ctx: SyncContext, plan: ObjectPlan, e: PushEntry, row: Row, opts: PushOptions): Create {
+function planCreate(ctx: SyncContext, plan: ObjectPlan, e: PushEntry, row: Row, opts: PushOptions, reusedKey: boolean): Create {
   const res = reconcile(plan.fields, { tg: row, hubspotWritesDeferred: false });
   const matchValue = plan.match ? res.hubspotPatch[plan.match.property] : undefined;
   const useMatch = opts.uniqueMatch && matchValue !== undefined && matchValue !== '';
-  const props = { ...res.hubspotPatch };
-  let idProperty = plan.match?.property ?? ctx.externalIdProperty;
-  let idValue = matchValue ?? '';
-  if (!useMatch) {
-    idProperty = ctx.externalIdProperty;
-    idValue = externalIdOf(ctx.uid, e.key);
-    props[idProperty] = idValue;
-  }
+  // Every create carries the external ID (uid:key), also when upserting by the match property:
+  // a create whose link commit is lost is then recognised as the operator's own (pull.ts) and
+  // found again when its row is deleted (findOwnCreatesOfGoneRows). Except a key reused after
+  // its row was deleted with deletes.fromTarget Ignore: the kept HubSpot record still holds that
+  // (unique) value, so an upsert by the match property goes without it.
+  const externalId = externalIdOf(ctx.uid, e.key);
+  const props: Record<string, string> = { ...res.hubspotPatch };
+  if (!(useMatch && reusedKey)) props[ctx.externalIdProperty] = externalId;
+  const idProperty = useMatch ? plan.match!.property : ctx.externalIdProperty;
+  const idValue = useMatch ? matchValue : externalId;
   return { e, props, baseline: res.baseline, idProperty, idValue };
 }
 
@@ -354,7 +406,7 @@ function linkToExisting(plan: ObjectPlan, work: PushWork, ledger: BatchLedger, e
 /** HubSpot first: creates as batch upserts, grouped by their upsert key. */
 async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
   if (work.creates.length === 0) return;
-  if (work.creates.some((c) => c.idProperty === ctx.externalIdProperty)) await opts.ensureExternalIdProperty();
+  await opts.ensureExternalIdProperty();
   const byIdProp = new Map<string, Create[]>();
   for (const c of work.creates) byIdProp.set(c.idProperty, [...(byIdProp.get(c.idProperty) ?? []), c]);
   for (const [idProperty, group] of byIdProp) {
@@ -412,6 +464,30 @@ async function writeUpdates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
   });
 }
 
+/**
+ * Rows deleted from the target that have no link: when the operator created them in HubSpot
+ * and lost the link commit (killed between HubSpot's answer and the commit), HubSpot holds a
+ * record with their external ID. Found by a batch read by that unique property (consistent,
+ * unlike search), it is archived (deletes.fromTarget Propagate) or kept as a tombstone (Ignore),
+ * so no later pull links or creates it again: a deleted row is never resurrected.
+ */
+async function findOwnCreatesOfGoneRows(ctx: SyncContext, plan: ObjectPlan, work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
+  if (work.unlinkedGone.length === 0) return;
+  await opts.ensureExternalIdProperty();
+  const byExternalId = new Map(work.unlinkedGone.map((e) => [externalIdOf(ctx.uid, e.key), e]));
+  const res = await ctx.hubspot.batchRead(plan.type, { ids: [...byExternalId.keys()], idProperty: ctx.externalIdProperty, properties: [ctx.externalIdProperty] });
+  for (const o of res.results) {
+    const e = byExternalId.get(o.properties[ctx.externalIdProperty] ?? '');
+    if (!e) continue;
+    const link: LinkRow = { hubspotId: o.id, targetKey: e.key, hsValues: {}, tgValues: {}, hsHash: null, tgHash: null };
+    if (plan.deleteFromTarget === 'Propagate') work.archives.push({ e, link });
+    else {
+      work.linkUpserts.push({ ...link, deletedSide: 'target' });
+      ledger.note({ hubspotId: o.id, targetKey: e.key }, 'unlink', 'deleted in the target; deletes.fromTarget is Ignore');
+    }
+  }
+}
+
 /** deletes.fromTarget Propagate: archive in HubSpot (already gone counts as done). */
 async function writeArchives(ctx: SyncContext, plan: ObjectPlan, work: PushWork, ledger: BatchLedger): Promise<void> {
   if (work.archives.length === 0) return;
@@ -440,7 +516,10 @@ async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entr
       }
       await tx.state.deleteLinks(plan.type, work.linkDeletes);
       await tx.state.upsertLinks(plan.type, work.linkUpserts);
-      if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId).map((e) => ({ key: e.key, maxId: e.maxId! })));
+      // A key that failed keeps its outbox rows (the change is never forgotten): it is retried
+      // with backoff (record_errors.next_attempt_at) until it syncs or leaves scope.
+      const failed = ledger.failedTargetKeys;
+      if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId && !failed.has(e.key)).map((e) => ({ key: e.key, maxId: e.maxId! })));
       await ledger.commit(tx);
     },
     { writer: true },

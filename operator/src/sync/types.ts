@@ -92,7 +92,11 @@ export interface SyncEngine {
   /** Check mappings/filters against HubSpot properties and target columns; empty = valid. */
   validate(signal?: AbortSignal): Promise<SpecIssue[]>;
   /** Run one cycle. Aborting the signal stops at the next batch boundary (the batch in flight completes and is recorded). */
-  runCycle(kind: CycleKind, signal: AbortSignal): Promise<CycleReport>;
+  /**
+   * `retryNow`: every failing record is retried in this cycle, whatever its backoff (a sync or
+   * resync request). A full cycle and the first cycle of an engine (a new config) retry all too.
+   */
+  runCycle(kind: CycleKind, signal: AbortSignal, opts?: { retryNow?: boolean }): Promise<CycleReport>;
   /** Resolves when the target captured a change (NOTIFY) or the signal aborts. */
   waitForTargetChange(signal: AbortSignal): Promise<void>;
   /** Remove triggers, outbox and state rows of this integration (Delete) or keep them (Orphan). Never business data. */

@@ -75,11 +75,24 @@ export type Row = Record<string, unknown>;
 
 /** Every row a connector returns carries its key, as a string, under this name. */
 export const KEY_FIELD = '__key';
+/**
+ * With `selectRows(..., { version: true })`, each row carries a version token of the selected
+ * columns here; `updateRows` entries with `ifVersion` write only while the row still has it.
+ */
+export const VERSION_FIELD = '__version';
+
+/** Update a row only if its columns still hold what was read (the token of selectRows). */
+export interface IfVersion {
+  columns: string[];
+  version: string;
+}
 
 /** One row of a batch write that failed; `message` describes the failure (no values of other rows). */
 export interface WriteFailure {
   index: number;
   message: string;
+  /** The row changed (or went) since it was read (`ifVersion`): not written, nothing failed. */
+  changed?: boolean;
 }
 
 /**
@@ -98,7 +111,7 @@ export function matchKey(v: unknown, how: MatchNormalisation): string | null {
 
 export interface RowReader {
   /** Rows by key (keys as strings), with only `columns` (plus KEY_FIELD). Missing keys are absent from the map. */
-  selectRows(t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>>;
+  selectRows(t: TableRef, keys: string[], columns: string[], opts?: { version?: boolean }): Promise<Map<string, Row>>;
   /** Rows whose `column`, normalised by `how`, equals one of `values` (already normalised); with `columns`, `column` and KEY_FIELD. */
   selectByMatch(t: TableRef, column: string, how: MatchNormalisation, values: string[], columns: string[]): Promise<Row[]>;
   /** Keys of the next `limit` rows after `afterKey` in key order (a keyset scan on the primary key). */
@@ -110,8 +123,13 @@ export interface RowReader {
 export interface RowWriter {
   /** Insert rows (column → value; absent columns take their default); each row's key, or its failure. */
   insertRows(t: TableRef, rows: Row[]): Promise<{ keys: (string | undefined)[]; failures: WriteFailure[] }>;
-  /** Update rows by key, each with its own column set (an empty set is skipped). */
-  updateRows(t: TableRef, updates: { key: string; values: Row }[]): Promise<WriteFailure[]>;
+  /**
+   * Update rows by key, each with its own column set (an empty set is skipped). With `ifVersion`
+   * the update is conditional, decided on the row's latest committed version (a row locked by
+   * another transaction is waited for and re-checked): a row changed since it was read comes
+   * back as a failure with `changed: true` and is not written.
+   */
+  updateRows(t: TableRef, updates: { key: string; values: Row; ifVersion?: IfVersion }[]): Promise<WriteFailure[]>;
   deleteRows(t: TableRef, keys: string[]): Promise<WriteFailure[]>;
 }
 
@@ -152,6 +170,32 @@ export interface OutboxEntry {
   op: string;
   firstCapturedMs: number;
   lastCapturedMs: number;
+  /**
+   * When the table last changed this key, from captured rows only (I, U, D): the operator's
+   * own recheck rows (R) never count. Undefined when only R rows are pending.
+   */
+  lastChangedMs?: number;
+  /**
+   * Per column, the latest capture time of a change to it (the trigger compares OLD and NEW);
+   * `*` = a row captured without a column list (an insert, a delete, or a row captured before
+   * per-column capture existed), i.e. every column changed then. R rows never count.
+   */
+  columnChangedMs: Record<string, number>;
+}
+
+/** Pending captured changes of one key (see OutboxEntry). */
+export interface PendingChange {
+  key: string;
+  lastCapturedMs: number;
+  lastChangedMs?: number;
+  columnChangedMs: Record<string, number>;
+}
+
+/** A failing record whose next retry is due (see StateReader.dueErrors). */
+export interface DueError {
+  hubspotId?: string;
+  targetKey?: string;
+  direction: SyncDirectionName;
 }
 
 export interface RecordError {
@@ -190,10 +234,17 @@ export interface StateReader {
   linksByMatchKeys(objectType: string, keys: string[]): Promise<LinkRow[]>;
   countLinks(objectType: string): Promise<number>;
   getCursor(objectType: string, phase: string): Promise<CursorRow | undefined>;
-  /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
-  nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The oldest captured keys of a table, coalesced: one entry per key with its last operation.
+   * With `objectType`, keys with a target → HubSpot record error whose next attempt is not due
+   * yet are left out (they stay in the outbox until their retry) — unless the table changed
+   * them again after the failure (a new captured row goes at once; R rows do not).
+   */
+  nextOutboxBatch(table: string, limit: number, objectType?: string): Promise<OutboxEntry[]>;
   /** Pending outbox entries for some keys. */
-  outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]>;
+  outboxFor(table: string, keys: string[]): Promise<PendingChange[]>;
+  /** Failing records of an object type whose next attempt is due (next_attempt_at <= now). */
+  dueErrors(objectType: string, limit: number): Promise<DueError[]>;
   /** Distinct keys with pending captured changes. */
   pendingChanges(table: string): Promise<number>;
   /** Age in seconds of the oldest unapplied change of this integration (0 when none). */
@@ -212,8 +263,13 @@ export interface StateWriter extends StateReader {
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
   ackOutbox(table: string, entries: { key: string; maxId: string }[]): Promise<void>;
   enqueue(table: string, keys: string[], op: OutboxOp): Promise<void>;
-  /** One row per record: the latest failure wins. */
+  /**
+   * One row per record: the latest failure wins. Each failure counts an attempt and schedules
+   * the next one with exponential backoff (1 minute doubling to 1 hour: retryDelayMs).
+   */
   recordErrors(errors: RecordError[]): Promise<void>;
+  /** Every failing record of this integration is due now (config changed, sync/resync requested). */
+  retryErrorsNow(): Promise<void>;
   /** A record synced in one direction: forget its errors of that direction (undefined: both). */
   clearErrors(objectType: string, hubspotIds: string[], targetKeys: string[], direction?: SyncDirectionName): Promise<void>;
   audit(entries: AuditEntry[]): Promise<void>;
@@ -445,4 +501,10 @@ export interface Connector {
 /** What a connector module (`target/<kind>/index.ts`) exports for the factory. */
 export interface ConnectorModule {
   openConnector(databaseUrl: string | undefined, opts: ConnectorOptions): Promise<Connector>;
+}
+
+/** Backoff of a failing record after its n-th failed attempt (n ≥ 1): 1 minute doubling to 1 hour. */
+export function retryDelayMs(attempts: number): number {
+  const n = Math.max(1, Math.floor(attempts));
+  return Math.min(60_000 * 2 ** Math.min(n - 1, 10), 3_600_000);
 }

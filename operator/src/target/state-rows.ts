@@ -55,7 +55,27 @@ export function outboxEntryFromRow(row: StateRow): OutboxEntry {
     op: String(row.last_op).trim(),
     firstCapturedMs: msOf(row.first_at) ?? Date.now(),
     lastCapturedMs: msOf(row.last_at) ?? Date.now(),
+    columnChangedMs: {},
   };
+}
+
+/**
+ * Fold captured outbox rows (op ≠ R) into per-key change times: the latest capture per column
+ * (`changed_columns` a JSON array of column names; NULL → `*`, every column) and per key.
+ */
+export function foldChanges(rows: StateRow[]): Map<string, { lastChangedMs: number; columnChangedMs: Record<string, number> }> {
+  const out = new Map<string, { lastChangedMs: number; columnChangedMs: Record<string, number> }>();
+  for (const r of rows) {
+    const at = msOf(r.captured_at);
+    if (at === undefined) continue;
+    const key = String(r.target_key);
+    let e = out.get(key);
+    if (!e) out.set(key, (e = { lastChangedMs: at, columnChangedMs: {} }));
+    e.lastChangedMs = Math.max(e.lastChangedMs, at);
+    const cols = r.changed_columns === null || r.changed_columns === undefined ? ['*'] : jsonOf<string[]>(r.changed_columns, ['*']);
+    for (const c of cols) e.columnChangedMs[c] = Math.max(e.columnChangedMs[c] ?? -Infinity, at);
+  }
+  return out;
 }
 
 export interface RecordErrorRow {

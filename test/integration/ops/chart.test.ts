@@ -114,7 +114,7 @@ describe('default render', () => {
     expect(c.args.slice(0, 3)).toEqual(['run', '--metrics-port=8080', '--webhook-port=9443']);
     expect(c.args.some((a: string) => a.startsWith('--webhook-public-url'))).toBe(false);
     expect(c.args).toContain('--leader-elect');
-    expect(c.args).toEqual(expect.arrayContaining(['--max-concurrent-syncs=8', '--db-pool-size=10']));
+    expect(c.args).toEqual(expect.arrayContaining(['--concurrency=8', '--max-concurrent-syncs=8', '--db-pool-size=10']));
     expect(c.args).toContain('--lease-name=hs-hubspot-operator');
     expect(c.args).toContain('--lease-namespace=$(POD_NAMESPACE)');
     expect(c.args.some((a: string) => a.startsWith('--namespaces'))).toBe(false);
@@ -217,7 +217,7 @@ describe('all features', () => {
     for (const b of bindings) expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'hs-hubspot-operator', namespace: 'ops' }]);
     expect(find(allFeatures, 'ClusterRoleBinding')).toEqual([]);
     const args: string[] = one(allFeatures, 'Deployment').spec.template.spec.containers[0].args;
-    expect(args).toEqual(expect.arrayContaining(['--namespaces=crm,sales', '--shard=hubspot-operator.dev/shard=a', '--lease-name=hubspot-operator-shard-a', '--log-level=debug', '--concurrency=8', '--max-concurrent-syncs=16', '--db-pool-size=4', '--bind-address=0.0.0.0']));
+    expect(args).toEqual(expect.arrayContaining(['--namespaces=crm,sales', '--shard=hubspot-operator.dev/shard=a', '--lease-name=hubspot-operator-shard-a', '--log-level=debug', '--concurrency=12', '--max-concurrent-syncs=16', '--db-pool-size=4', '--bind-address=0.0.0.0']));
     expect(one(allFeatures, 'Role', 'hs-hubspot-operator-leader-election').rules[1].resourceNames).toEqual(['hubspot-operator-shard-a']);
   });
 

@@ -14,28 +14,40 @@
  * new baseline and dropped the captured update. The row's update is lost on both sides.
  *
  * The test sets up exactly the state such a crash leaves: the row inserted and captured, the
- * HubSpot record created from it by the same batch upsert by email the operator makes, no link;
- * then the user's update of the row. HubSpotWins and NewestWins gated behind OWN_CREATE_REPLAY=1
- * until fixed. Fix (either):
- * the pull leaves a row with pending captured changes to the push pass (whose upsert replays the
- * create idempotently with the row's current values, then links); or every create also writes the
- * external-ID property (uid:key), so a pull that finds it links the record to that key with the
- * created values as the baseline, and the row's later update is a target-only change.
+ * HubSpot record created from it by the same batch upsert by email the operator makes (which
+ * carries the operator's external ID `uid:key` on every create), no link; then the user's update
+ * (or delete) of the row.
+ *
+ * The fix: every create writes the external-ID property. The pull leaves an unlinked record
+ * carrying its own `uid:key` to the push pass while that key has captured changes pending; the
+ * push replays the create idempotently (upsert) with the row's CURRENT values and links it, or —
+ * the row deleted — finds the record by a batch read by external ID and archives it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { availableDbKinds } from '../../helpers/db.js';
+import { EXTERNAL_ID_PROPERTY } from '../../../operator/src/sync/engine.js';
+import { syncDbKinds } from '../../helpers/db.js';
 import { Harness } from './harness.js';
 
-const kinds = (await availableDbKinds()).slice(0, 1);
+const kinds = await syncDbKinds();
 
-// TargetWins holds today (the table wins the first-sight merge anyway): always on, as a guard.
-// HubSpotWins and NewestWins lose the update today (NewestWins: the pull's first-sight link
-// ignores the row's pending capture times, so HubSpot's create time wins).
-const RULES = [
-  ['TargetWins', true],
-  ['HubSpotWins', !!process.env.OWN_CREATE_REPLAY],
-  ['NewestWins', !!process.env.OWN_CREATE_REPLAY],
-] as const;
+// HubSpotWins and NewestWins lost the update before the fix (NewestWins: the pull's first-sight
+// link ignored the row's pending capture times, so HubSpot's create time won); TargetWins held.
+const RULES = ['TargetWins', 'HubSpotWins', 'NewestWins'] as const;
+
+/** What the operator's push did before it died: the idempotent create by email, with its external ID. */
+async function lostCreate(h: Harness, email: string, properties: Record<string, string>): Promise<void> {
+  await h.hs.call('POST', '/crm/v3/properties/contacts', {
+    name: EXTERNAL_ID_PROPERTY,
+    label: 'HubSpot operator external ID',
+    type: 'string',
+    fieldType: 'text',
+    hasUniqueValue: true,
+  });
+  const [row] = await h.rows<{ id: unknown }>(`SELECT id FROM {schema}.contacts WHERE email = $1`, [email]);
+  await h.hs.call('POST', '/crm/v3/objects/contacts/batch/upsert', {
+    inputs: [{ id: email, idProperty: 'email', properties: { email, ...properties, [EXTERNAL_ID_PROPERTY]: `${h.cfg.uid}:${String(row!.id)}` } }],
+  });
+}
 
 describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
   let h: Harness | undefined;
@@ -44,14 +56,11 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     h = undefined;
   });
 
-  it.each(RULES.filter(([, on]) => on).map(([rule]) => rule))('%s: the row updated after the lost commit keeps its update on both sides', async (rule) => {
+  it.each(RULES)('%s: the row updated after the lost commit keeps its update on both sides', async (rule) => {
     h = await Harness.start({ dbKind, objects: [{ conflictResolution: rule }] });
     await h.cycle('initial');
     await h.exec(`INSERT INTO {schema}.contacts (email, firstname, lastname) VALUES ('replay@example.com', 'F-old', 'L-old')`);
-    // What the operator's push did before it died: the idempotent create, by email.
-    await h.hs.call('POST', '/crm/v3/objects/contacts/batch/upsert', {
-      inputs: [{ id: 'replay@example.com', idProperty: 'email', properties: { email: 'replay@example.com', firstname: 'F-old', lastname: 'L-old' } }],
-    });
+    await lostCreate(h, 'replay@example.com', { firstname: 'F-old', lastname: 'L-old' });
     // The user edits the row; then the restarted operator runs.
     await h.exec(`UPDATE {schema}.contacts SET firstname = 'F-new' WHERE email = 'replay@example.com'`);
     await h.settle();
@@ -60,24 +69,50 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     expect(live.map((x) => x.properties)).toEqual([expect.objectContaining({ email: 'replay@example.com', firstname: 'F-new', lastname: 'L-old' })]);
   });
 
-  it.skipIf(!process.env.OWN_CREATE_REPLAY)('a row deleted after the lost commit is deleted in HubSpot too, never resurrected (deletes Propagate)', async () => {
+  it('a row deleted after the lost commit is deleted in HubSpot too, never resurrected (deletes Propagate)', async () => {
     // Found by the chaos suite (seed 1 NewestWins, `c19.s1@chaos.test`): the operator created the
     // row in HubSpot, was SIGKILLed before committing the link, and the user deleted the row.
     // Today the push finds a delete without a link and drops it; the HubSpot record stays,
     // unlinked, and the next full pull creates the row again: the deleted record is back on both
-    // sides. The external-ID (uid:key) on every create, or a create intent committed before the
-    // call, would let the operator find and archive the record it created.
+    // sides. The external ID (uid:key) on every create lets the push find and archive it.
     h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot: 'Propagate', fromTarget: 'Propagate' } }] });
     await h.cycle('initial');
     await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('gone@example.com', 'F')`);
-    await h.hs.call('POST', '/crm/v3/objects/contacts/batch/upsert', {
-      inputs: [{ id: 'gone@example.com', idProperty: 'email', properties: { email: 'gone@example.com', firstname: 'F' } }],
-    });
+    await lostCreate(h, 'gone@example.com', { firstname: 'F' });
     await h.exec(`DELETE FROM {schema}.contacts WHERE email = 'gone@example.com'`);
     await h.cycle();
     await h.cycle('full');
     await h.settle();
     expect(await h.rows(`SELECT email FROM {schema}.contacts`)).toEqual([]);
     expect(await h.hs.listAll('contacts', ['email'])).toEqual([]);
+  });
+
+  it('a row deleted after the lost commit stays deleted with deletes.fromTarget Ignore (HubSpot keeps its record, no row comes back)', async () => {
+    h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot: 'Propagate', fromTarget: 'Ignore' } }] });
+    await h.cycle('initial');
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('kept@example.com', 'F')`);
+    await lostCreate(h, 'kept@example.com', { firstname: 'F' });
+    await h.exec(`DELETE FROM {schema}.contacts WHERE email = 'kept@example.com'`);
+    await h.cycle();
+    await h.cycle('full');
+    await h.settle();
+    expect(await h.rows(`SELECT email FROM {schema}.contacts`)).toEqual([]);
+    expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email)).toEqual(['kept@example.com']);
+  });
+
+  it('a key reused by a new row after a delete kept in HubSpot (Ignore) creates its own record, no unique-ID conflict', async () => {
+    h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore' } }] });
+    await h.cycle('initial');
+    await h.exec(`INSERT INTO {schema}.contacts (id, email, firstname) VALUES (500, 'first@example.com', 'A')`);
+    await h.settle();
+    await h.exec(`DELETE FROM {schema}.contacts WHERE id = 500`);
+    await h.settle();
+    await h.exec(`INSERT INTO {schema}.contacts (id, email, firstname) VALUES (500, 'second@example.com', 'B')`);
+    await h.settle();
+    expect(await h.errors()).toEqual([]);
+    expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email).sort()).toEqual(['first@example.com', 'second@example.com']);
+    // (The kept record's tombstone is dropped when its key is reused, so a later pull may bring
+    // first@ back as a new row: a separate, older limitation, not asserted here.)
+    expect((await h.rows<{ email: string }>(`SELECT email FROM {schema}.contacts WHERE id = 500`)).map((r) => r.email)).toEqual(['second@example.com']);
   });
 });

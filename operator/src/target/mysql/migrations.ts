@@ -111,6 +111,17 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: 'per-column capture times (outbox.changed_columns) and record retries (record_errors.attempts, next_attempt_at)',
+    up: (s) => [
+      // The columns an UPDATE changed (JSON array text); NULL: every column (insert, delete, older rows).
+      `ALTER TABLE ${s}.outbox ADD COLUMN changed_columns text NULL`,
+      `ALTER TABLE ${s}.record_errors ADD COLUMN attempts int NOT NULL DEFAULT 1,
+         ADD COLUMN next_attempt_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+         ADD KEY record_errors_due (integration_uid, object_type, next_attempt_at)`,
+    ],
+  },
 ];
 
 export const MYSQL_LATEST_VERSION = MYSQL_MIGRATIONS[MYSQL_MIGRATIONS.length - 1]!.version;

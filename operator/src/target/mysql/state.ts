@@ -4,9 +4,10 @@
  * errors, the audit log and the integrations registry. Bulk writes are one multi-row statement
  * per page (INSERT … VALUES (…), (…) ON DUPLICATE KEY UPDATE); lists travel as `IN (?)`.
  */
-import type { AuditEntry, CursorRow, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
+import type { AuditEntry, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
 import {
   cursorFromRow,
+  foldChanges,
   errorGroupFromRow,
   jsonOf,
   linkFromRow,
@@ -158,30 +159,57 @@ export class MySqlState implements StateWriter {
   // ---- outbox ------------------------------------------------------------------------------
 
   /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
-  async nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]> {
+  async nextOutboxBatch(table: string, limit: number, objectType?: string): Promise<OutboxEntry[]> {
+    // Keys whose target → HubSpot retry is not due yet wait in the outbox (DESIGN §3 "Convergence").
+    const notDue =
+      objectType === undefined
+        ? ''
+        : `AND NOT EXISTS (SELECT 1 FROM ${this.s}.record_errors e WHERE e.integration_uid = x.integration_uid AND e.object_type = ?
+             AND e.target_key = x.target_key AND e.direction = 'toHubSpot' AND e.next_attempt_at > CURRENT_TIMESTAMP(6)
+             AND (x.op = 'R' OR x.captured_at <= e.last_seen))`;
     const r = await this.q.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
       `SELECT o.target_key, CAST(MAX(o.id) AS CHAR) AS max_id,
               SUBSTRING(MAX(CONCAT(LPAD(o.id, 20, '0'), o.op)), 21) AS last_op,
               MIN(o.captured_at) AS first_at, MAX(o.captured_at) AS last_at
          FROM ${this.s}.outbox o
          JOIN (SELECT target_key, MIN(id) AS first_id FROM (
-                 SELECT id, target_key FROM ${this.s}.outbox WHERE integration_uid = ? AND table_name = ? ORDER BY id LIMIT ?
+                 SELECT id, target_key FROM ${this.s}.outbox x WHERE integration_uid = ? AND table_name = ? ${notDue} ORDER BY id LIMIT ?
                ) h GROUP BY target_key ORDER BY first_id LIMIT ?) head ON head.target_key = o.target_key
         WHERE o.integration_uid = ? AND o.table_name = ?
         GROUP BY o.target_key ORDER BY MIN(o.id)`,
-      [this.uid, table, limit * 10, limit, this.uid, table],
+      objectType === undefined
+        ? [this.uid, table, limit * 10, limit, this.uid, table]
+        : [this.uid, table, objectType, limit * 10, limit, this.uid, table],
     );
-    return r.rows.map(outboxEntryFromRow);
+    const entries = r.rows.map(outboxEntryFromRow);
+    const changes = await this.changesOf(table, entries.map((e) => e.key), Math.max(0, ...entries.map((e) => Number(e.maxId))));
+    for (const e of entries) {
+      const c = changes.get(e.key);
+      if (c) Object.assign(e, c);
+    }
+    return entries;
   }
 
-  async outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]> {
+  /** Per key and per column, when the table changed it (captured rows only, never R), up to maxId. */
+  private async changesOf(table: string, keys: string[], maxId?: number) {
+    if (keys.length === 0) return foldChanges([]);
+    const r = await this.q.query(
+      `SELECT target_key, captured_at, changed_columns FROM ${this.s}.outbox
+        WHERE integration_uid = ? AND table_name = ? AND target_key IN (?) AND op <> 'R'${maxId === undefined ? '' : ' AND id <= ?'}`,
+      maxId === undefined ? [this.uid, table, keys] : [this.uid, table, keys, maxId],
+    );
+    return foldChanges(r.rows);
+  }
+
+  async outboxFor(table: string, keys: string[]): Promise<PendingChange[]> {
     if (keys.length === 0) return [];
     const r = await this.q.query<{ target_key: string; last_at: unknown }>(
       `SELECT target_key, MAX(captured_at) AS last_at FROM ${this.s}.outbox
         WHERE integration_uid = ? AND table_name = ? AND target_key IN (?) GROUP BY target_key`,
       [this.uid, table, keys],
     );
-    return r.rows.map((row) => ({ key: String(row.target_key), lastCapturedMs: msOf(row.last_at) ?? Date.now() }));
+    const changes = await this.changesOf(table, keys);
+    return r.rows.map((row) => ({ key: String(row.target_key), lastCapturedMs: msOf(row.last_at) ?? Date.now(), columnChangedMs: {}, ...changes.get(String(row.target_key)) }));
   }
 
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
@@ -229,11 +257,13 @@ export class MySqlState implements StateWriter {
     // One row per record: the latest failure wins (first_seen is kept).
     const dedup = recordErrorRows(errors);
     await this.q.query(
-      `INSERT INTO ${this.s}.record_errors (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id)
-       VALUES ${tuples(dedup.length, 9)}
+      `INSERT INTO ${this.s}.record_errors (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id, next_attempt_at)
+       VALUES ${dedup.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, TIMESTAMPADD(SECOND, 60, CURRENT_TIMESTAMP(6)))').join(', ')}
        ON DUPLICATE KEY UPDATE hubspot_id = COALESCE(VALUES(hubspot_id), hubspot_id), target_key = COALESCE(VALUES(target_key), target_key),
          direction = VALUES(direction), category = VALUES(category), message = VALUES(message), correlation_id = VALUES(correlation_id),
-         last_seen = CURRENT_TIMESTAMP(6)`,
+         last_seen = CURRENT_TIMESTAMP(6),
+         next_attempt_at = TIMESTAMPADD(SECOND, LEAST(60 * POW(2, LEAST(attempts, 10)), 3600), CURRENT_TIMESTAMP(6)),
+         attempts = attempts + 1`,
       dedup.flatMap((r) => [this.uid, r.object_type, r.record_key, r.hubspot_id, r.target_key, r.direction, r.category, r.message, r.correlation_id]),
     );
   }
@@ -256,6 +286,22 @@ export class MySqlState implements StateWriter {
       params.push(direction);
     }
     await this.q.query(`DELETE FROM ${this.s}.record_errors WHERE integration_uid = ? AND object_type = ? AND (${ors.join(' OR ')})${dir}`, params);
+  }
+
+  async retryErrorsNow(): Promise<void> {
+    await this.q.query(
+      `UPDATE ${this.s}.record_errors SET next_attempt_at = CURRENT_TIMESTAMP(6) WHERE integration_uid = ? AND next_attempt_at > CURRENT_TIMESTAMP(6)`,
+      [this.uid],
+    );
+  }
+
+  async dueErrors(objectType: string, limit: number): Promise<DueError[]> {
+    const r = await this.q.query<{ hubspot_id: string | null; target_key: string | null; direction: string }>(
+      `SELECT hubspot_id, target_key, direction FROM ${this.s}.record_errors
+        WHERE integration_uid = ? AND object_type = ? AND next_attempt_at <= CURRENT_TIMESTAMP(6) ORDER BY next_attempt_at LIMIT ?`,
+      [this.uid, objectType, limit],
+    );
+    return r.rows.map((row) => ({ hubspotId: row.hubspot_id ?? undefined, targetKey: row.target_key ?? undefined, direction: row.direction as SyncDirectionName }));
   }
 
   async errorGroups(): Promise<ErrorGroup[]> {

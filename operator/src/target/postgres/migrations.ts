@@ -117,6 +117,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS integrations_name ON ${s}.integrations (namespace, name)`,
     ],
   },
+  {
+    version: 4,
+    name: 'per-column capture times (outbox.changed_columns) and record retries (record_errors.attempts, next_attempt_at)',
+    up: (s) => [
+      // The columns an UPDATE changed (JSON array); NULL: every column (insert, delete, older rows).
+      `ALTER TABLE ${s}.outbox ADD COLUMN IF NOT EXISTS changed_columns jsonb`,
+      `ALTER TABLE ${s}.record_errors ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 1`,
+      // Errors recorded before this migration are due at once.
+      `ALTER TABLE ${s}.record_errors ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now() + interval '1 minute'`,
+      `UPDATE ${s}.record_errors SET next_attempt_at = now()`,
+      `CREATE INDEX IF NOT EXISTS record_errors_due ON ${s}.record_errors (integration_uid, object_type, next_attempt_at)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -4,8 +4,8 @@
  * cursors, the change outbox, current per-record errors and the append-only audit log.
  * Bulk writes go through jsonb_to_recordset so a page of 100 records is one statement.
  */
-import type { AuditEntry, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
-import { cursorFromRow, errorGroupFromRow, linkFromRow, msOf, outboxEntryFromRow, recordErrorFromRow, recordErrorRows } from '../state-rows.js';
+import type { AuditEntry, Canon, CursorRow, DueError, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, PendingChange, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
+import { cursorFromRow, errorGroupFromRow, foldChanges, linkFromRow, msOf, outboxEntryFromRow, recordErrorFromRow, recordErrorRows } from '../state-rows.js';
 import type { Db, Queryable } from './db.js';
 import { q as quote } from './identifiers.js';
 
@@ -149,11 +149,19 @@ export class StateStore implements StateWriter {
   // ---- outbox ------------------------------------------------------------------------------
 
   /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
-  async nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]> {
+  async nextOutboxBatch(table: string, limit: number, objectType?: string): Promise<OutboxEntry[]> {
+    // Keys whose target → HubSpot retry is not due yet wait in the outbox (DESIGN §3 "Convergence").
+    const notDue =
+      objectType === undefined
+        ? ''
+        : `AND NOT EXISTS (SELECT 1 FROM ${this.s}.record_errors e WHERE e.integration_uid = $1 AND e.object_type = $5
+             AND e.target_key = x.target_key AND e.direction = 'toHubSpot' AND e.next_attempt_at > now()
+             -- a change captured after the failure goes at once (the operator's own R rows do not)
+             AND (x.op = 'R' OR x.captured_at <= e.last_seen))`;
     const r = await this.q.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
       `WITH head AS (
          SELECT target_key, min(id) AS first_id FROM (
-           SELECT id, target_key FROM ${this.s}.outbox WHERE integration_uid = $1 AND table_name = $2 ORDER BY id LIMIT $4
+           SELECT id, target_key FROM ${this.s}.outbox x WHERE integration_uid = $1 AND table_name = $2 ${notDue} ORDER BY id LIMIT $4
          ) h GROUP BY target_key ORDER BY min(id) LIMIT $3
        )
        SELECT o.target_key, max(o.id)::text AS max_id, (array_agg(o.op ORDER BY o.id DESC))[1] AS last_op,
@@ -161,20 +169,38 @@ export class StateStore implements StateWriter {
          FROM ${this.s}.outbox o JOIN head USING (target_key)
         WHERE o.integration_uid = $1 AND o.table_name = $2
         GROUP BY o.target_key ORDER BY min(o.id)`,
-      [this.uid, table, limit, limit * 10],
+      objectType === undefined ? [this.uid, table, limit, limit * 10] : [this.uid, table, limit, limit * 10, objectType],
     );
-    return r.rows.map(outboxEntryFromRow);
+    const entries = r.rows.map(outboxEntryFromRow);
+    const changes = await this.changesOf(table, entries.map((e) => e.key), Math.max(0, ...entries.map((e) => Number(e.maxId))));
+    for (const e of entries) {
+      const c = changes.get(e.key);
+      if (c) Object.assign(e, c);
+    }
+    return entries;
+  }
+
+  /** Per key and per column, when the table changed it (captured rows only, never R), up to maxId. */
+  private async changesOf(table: string, keys: string[], maxId?: number) {
+    if (keys.length === 0) return new Map<string, { lastChangedMs: number; columnChangedMs: Record<string, number> }>();
+    const r = await this.q.query(
+      `SELECT target_key, captured_at, changed_columns FROM ${this.s}.outbox
+        WHERE integration_uid = $1 AND table_name = $2 AND target_key = ANY($3::text[]) AND op <> 'R' AND ($4::bigint IS NULL OR id <= $4)`,
+      [this.uid, table, keys, maxId ?? null],
+    );
+    return foldChanges(r.rows);
   }
 
   /** Pending outbox entries for some keys (the HubSpot → target pass leaves rows deleted in the target to the push pass). */
-  async outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]> {
+  async outboxFor(table: string, keys: string[]): Promise<PendingChange[]> {
     if (keys.length === 0) return [];
     const r = await this.q.query<{ target_key: string; last_at: unknown }>(
       `SELECT target_key, max(captured_at) AS last_at FROM ${this.s}.outbox
         WHERE integration_uid = $1 AND table_name = $2 AND target_key = ANY($3::text[]) GROUP BY target_key`,
       [this.uid, table, keys],
     );
-    return r.rows.map((row) => ({ key: row.target_key, lastCapturedMs: msOf(row.last_at) ?? Date.now() }));
+    const changes = await this.changesOf(table, keys);
+    return r.rows.map((row) => ({ key: row.target_key, lastCapturedMs: msOf(row.last_at) ?? Date.now(), columnChangedMs: {}, ...changes.get(row.target_key) }));
   }
 
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
@@ -226,7 +252,9 @@ export class StateStore implements StateWriter {
                                                   category text, message text, correlation_id text)
        ON CONFLICT (integration_uid, object_type, record_key) DO UPDATE SET hubspot_id = coalesce(EXCLUDED.hubspot_id, e.hubspot_id),
          target_key = coalesce(EXCLUDED.target_key, e.target_key), direction = EXCLUDED.direction, category = EXCLUDED.category,
-         message = EXCLUDED.message, correlation_id = EXCLUDED.correlation_id, last_seen = now()`,
+         message = EXCLUDED.message, correlation_id = EXCLUDED.correlation_id, last_seen = now(),
+         attempts = e.attempts + 1,
+         next_attempt_at = now() + make_interval(secs => least(60 * power(2, least(e.attempts, 10)), 3600))`,
       [this.uid, JSON.stringify(dedup)],
     );
   }
@@ -242,6 +270,19 @@ export class StateStore implements StateWriter {
           AND (hubspot_id = ANY($3::text[]) OR target_key = ANY($4::text[])) AND ($5::text IS NULL OR direction = $5)`,
       [this.uid, objectType, hubspotIds, targetKeys, direction ?? null],
     );
+  }
+
+  async retryErrorsNow(): Promise<void> {
+    await this.q.query(`UPDATE ${this.s}.record_errors SET next_attempt_at = now() WHERE integration_uid = $1 AND next_attempt_at > now()`, [this.uid]);
+  }
+
+  async dueErrors(objectType: string, limit: number): Promise<DueError[]> {
+    const r = await this.q.query<{ hubspot_id: string | null; target_key: string | null; direction: string }>(
+      `SELECT hubspot_id, target_key, direction FROM ${this.s}.record_errors
+        WHERE integration_uid = $1 AND object_type = $2 AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $3`,
+      [this.uid, objectType, limit],
+    );
+    return r.rows.map((row) => ({ hubspotId: row.hubspot_id ?? undefined, targetKey: row.target_key ?? undefined, direction: row.direction as SyncDirectionName }));
   }
 
   async errorGroups(): Promise<ErrorGroup[]> {
