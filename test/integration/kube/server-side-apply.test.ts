@@ -148,7 +148,7 @@ describe('server-side apply', () => {
     }).then((r) => r.json())) as Body;
     const entries = Object.fromEntries((patched.metadata.managedFields as Body[]).map((e) => [e.manager, e.fieldsV1]));
     expect(entries.editor).toEqual({ 'f:metadata': { 'f:annotations': { '.': {}, 'f:x': {} } }, 'f:spec': { 'f:schedule': { 'f:interval': {} }, 'f:suspend': {} } });
-    expect(entries.creator['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {} });
+    expect(entries.creator['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:minInterval': {} });
     expect(entries.creator['f:spec']['f:suspend']).toBeUndefined();
   });
 
