@@ -91,7 +91,8 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
     ready = { type: READY, status: 'Unknown', reason: READY_REASONS.Progressing, message: 'Initial import in progress' };
   } else {
     const how = input.realTime ? (input.realTime.webhooks ? '; webhooks on' : `; polling every ${input.realTime.interval}`) : '';
-    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}${how}` };
+    const pacing = worker?.lastReport?.pacing ? `; ${worker.lastReport.pacing}` : '';
+    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}${how}${pacing}` };
   }
   set(ready);
 
@@ -150,6 +151,7 @@ function applyReport(status: HubSpotIntegrationStatus, report: CycleReport): voi
       linkedRecords: o.linkedRecords,
       pendingChanges: o.pendingChanges,
       ...(o.associations ? { associations: { ...o.associations } } : {}),
+      ...(o.drift ? { drift: { ...o.drift } } : {}),
       lastCycle: {
         toTarget: { ...o.lastCycle.toTarget },
         toHubSpot: { ...o.lastCycle.toHubSpot },

@@ -28,6 +28,7 @@ import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './re
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
 import { consumeWebhookEvents } from './webhook-events.js';
+import { ApiPacer, realClock, type EngineClock } from './pacing.js';
 
 export interface SyncEngineDeps {
   logger: Logger;
@@ -44,6 +45,8 @@ export interface SyncEngineDeps {
   lookbackMs?: number;
   /** Audit log retention in days when spec.audit.retention is not set (default 30). */
   auditRetentionDays?: number;
+  /** The clock pacing waits on (the budget benchmark scales time); default the real one. */
+  clock?: EngineClock;
 }
 
 /** The unique HubSpot property the operator creates for idempotent creates when no unique match property exists. */
@@ -67,10 +70,16 @@ class Engine implements SyncEngine {
   private notified = false;
   private readonly waiters = new Set<() => void>();
   private closed = false;
+  private readonly pacer: ApiPacer;
 
   constructor(cfg: ResolvedIntegration, deps: SyncEngineDeps) {
     this.cfg = cfg;
     this.deps = deps;
+    this.pacer = new ApiPacer({
+      clock: deps.clock ?? realClock,
+      minInterval: cfg.spec.schedule?.minInterval,
+      dailyRequests: cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
+    });
     this.log = deps.logger.child({ namespace: cfg.namespace, integration: cfg.name });
   }
 
@@ -118,7 +127,10 @@ class Engine implements SyncEngine {
           },
           portalId: h.portalId,
           propertyCache: this.deps.propertyCache,
-          onRequest: (o) => this.deps.observer?.apiRequest?.(o.kind, o.code, o.rateLimited),
+          onRequest: (o) => {
+            this.pacer.request(o.rateLimited);
+            this.deps.observer?.apiRequest?.(o.kind, o.code, o.rateLimited);
+          },
         });
     }
     return this.hubspot;
@@ -205,17 +217,19 @@ class Engine implements SyncEngine {
         await this.client().createProperty(plan.type, { name: f.property, label: f.property, type: kind.type, fieldType: kind.fieldType });
         changed = true;
       }
-      if (plan.missingColumns.length) {
+      if (plan.missingColumns.length || plan.missingHubspotIdColumn) {
         this.log.info({ objectType: plan.type, table: plan.table, columns: plan.missingColumns.map((f) => f.column) }, 'creating missing table/columns');
-        await target.ensureTable(
-          tableRef(plan),
-          plan.missingColumns.map((f) => ({ column: f.column, kind: columnKindFor(plan.propertyTypes.get(f.property)) })),
-        );
+        await target.ensureTable(tableRef(plan), [
+          ...plan.missingColumns.map((f) => ({ column: f.column, kind: columnKindFor(plan.propertyTypes.get(f.property)) })),
+          ...(plan.missingHubspotIdColumn && plan.hubspotIdColumn ? [{ column: plan.hubspotIdColumn, kind: 'text' as const }] : []),
+        ]);
         changed = true;
       }
     }
     if (changed) ({ plans, issues } = await this.plan(true));
     if (issues.length) return { runtimes: [], issues };
+    // Observe changes no capture (it neither installs nor removes a trigger).
+    if (!observe) await this.releaseStaleCaptures(plans.filter(({ plan }) => plan.toHubSpot).map(({ plan }) => plan.table));
     const runtimes: ObjectRuntime[] = [];
     for (const { plan, keyDataType } of plans) {
       const table = tableRef(plan, keyDataType);
@@ -238,6 +252,23 @@ class Engine implements SyncEngine {
       this.captured.add(t.table);
     });
     return { runtimes, issues, associations };
+  }
+
+  /**
+   * Capture on a table that no longer writes to HubSpot (its object left spec.objects, or its
+   * direction became HubSpotToTarget) is removed with its pending outbox rows: nothing would
+   * ever drain them, and pendingChanges / sync_lag_seconds would grow forever.
+   */
+  private async releaseStaleCaptures(wanted: string[]): Promise<void> {
+    const target = await this.store();
+    const { schema } = this.settings;
+    const keep = new Set(wanted);
+    for (const t of await target.capturedTables()) {
+      if (t.schema === schema && keep.has(t.table)) continue;
+      this.log.info({ table: t.table }, 'table no longer synced to HubSpot: removing its change capture and pending changes');
+      await target.releaseCapture(t);
+      if (t.schema === schema) this.captured.delete(t.table);
+    }
   }
 
   /** The operator's unique external-ID property of an object type, for idempotent creates (created once, on first need). */
@@ -349,6 +380,7 @@ class Engine implements SyncEngine {
     let observe = false;
     let dry: DryRun | undefined;
     let plan: CycleReport['plan'];
+    this.pacer.cycleStarted();
     try {
       target = await this.store();
       if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
@@ -359,6 +391,7 @@ class Engine implements SyncEngine {
         this.portalId = actual;
       }
       observe = this.cfg.spec.mode === 'Observe';
+      await this.checkDailyBudget(target);
       const prepared = await this.prepare(kind !== 'incremental', observe);
       if (prepared.issues.length) {
         const first = prepared.issues[0]!;
@@ -408,7 +441,36 @@ class Engine implements SyncEngine {
         this.log.warn({ category: s.category, reason: s.reason, detail: s.message }, 'cycle stopped by a systemic failure');
       }
     }
+    this.pacer.cycleEnded();
     return this.report(kind, startedAt, completed && !systemic, systemic, runtimes, counters, target);
+  }
+
+  /**
+   * The daily-budget guard, fed by the state store: usage counted before a restart or a spec
+   * change still counts. The account is learned from the token first (the client asks once,
+   * before its first request anyway).
+   */
+  private async checkDailyBudget(target: Connector): Promise<void> {
+    if (this.hubspot?.portalId() === undefined && this.cfg.spec.hubspot.portalId === undefined) {
+      await this.client()
+        .getPortalId()
+        .catch(() => undefined); // no account endpoint: counted per integration
+    }
+    const used = await this.pacer.flush(target, this.usageAccount()).catch(() => undefined);
+    const budget = this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000;
+    if (used && used.requests >= budget) {
+      throw new SystemicError(
+        'RateLimit',
+        'RateLimited',
+        `the daily budget is spent: ${used.requests} HubSpot requests in the last 24 hours (spec.hubspot.rateLimit.dailyRequests is ${budget}); syncing resumes as the oldest leave the 24-hour window`,
+      );
+    }
+  }
+
+  /** The HubSpot account API usage is counted under: its portal, else this integration's credentials. */
+  private usageAccount(): string {
+    const portal = this.hubspot?.portalId() ?? this.cfg.spec.hubspot.portalId;
+    return portal !== undefined ? `portal:${portal}` : `integration:${this.cfg.uid}`;
   }
 
   private async report(
@@ -423,6 +485,13 @@ class Engine implements SyncEngine {
   ): Promise<CycleReport> {
     const state: StateReader | undefined = target?.state;
     const usage = this.hubspot?.usage();
+    let persisted: { requests: number; rateLimited: number } | undefined;
+    if (target && systemic?.reason !== 'TargetUnavailable') {
+      persisted = await this.pacer.flush(target, this.usageAccount()).catch((err: unknown) => {
+        this.log.warn({ err: String(err) }, 'could not record HubSpot API usage in the state store');
+        return undefined;
+      });
+    }
     const objects: ObjectReport[] = [];
     let errors: CycleReport['errors'] = [];
     let syncLagSeconds = 0;
@@ -433,7 +502,9 @@ class Engine implements SyncEngine {
           const rt = runtimes.find((r) => r.plan.type === o.type);
           const c = counters.get(o.type) ?? emptyCounters();
           const meta = await state.getCursor(o.type, 'meta');
+          const drift = meta?.data.drift as { records?: unknown; lastVerifyTime?: unknown } | undefined;
           objects.push({
+            ...(drift && typeof drift.lastVerifyTime === 'string' ? { drift: { records: Number(drift.records ?? 0), lastVerifyTime: drift.lastVerifyTime } } : {}),
             type: o.type,
             hubspotRecords: Number(meta?.data.hubspotRecords ?? 0),
             targetRecords: rt && target ? await target.rows.countRows(rt.table) : 0,
@@ -455,13 +526,15 @@ class Engine implements SyncEngine {
       startedAt,
       finishedAt: new Date().toISOString(),
       completed,
-      portalId: this.portalId,
+      portalId: this.portalId ?? this.hubspot?.portalId(),
+      pacing: this.pacer.pacingMessage(),
       objects,
       errors,
       systemic,
       apiUsage: {
-        requestsLast24h: usage?.requestsLast24h ?? 0,
-        rateLimitedLast24h: usage?.rateLimitedLast24h ?? 0,
+        // Counted per account in the state store: survives restarts and spec changes.
+        requestsLast24h: persisted?.requests ?? usage?.requestsLast24h ?? 0,
+        rateLimitedLast24h: persisted?.rateLimited ?? usage?.rateLimitedLast24h ?? 0,
         dailyBudget: usage?.dailyBudget ?? this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
       },
       syncLagSeconds,
@@ -520,17 +593,19 @@ class Engine implements SyncEngine {
   private async waitForWake(signal: AbortSignal): Promise<void> {
     if (this.notified) {
       this.notified = false;
-      return;
+    } else {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.waiters.delete(done);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
     }
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    // Coalesce: at most one capture-driven cycle per minInterval, further apart when pacing the budget.
+    await this.pacer.waitForTurn(signal);
   }
 
   async cleanup(policy: 'Delete' | 'Orphan'): Promise<void> {

@@ -30,6 +30,10 @@ export interface ObjectPlan {
   direction: Direction;
   toTarget: boolean;
   toHubSpot: boolean;
+  /** spec.objects[].hubspotIdColumn: the column holding each linked record's HubSpot ID. */
+  hubspotIdColumn?: string;
+  /** createTables: the HubSpot ID column does not exist yet and will be created (text). */
+  missingHubspotIdColumn: boolean;
   /** The match field, and how its values compare (the value-normalisation rule of ./values.ts). */
   match?: { property: string; column: string; how: MatchNormalisation };
   conflict: 'HubSpotWins' | 'TargetWins' | 'NewestWins';
@@ -146,6 +150,20 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
 
   const columns = input.columns;
   const tableMissing = columns === undefined;
+  const idColumn = o.hubspotIdColumn;
+  let missingHubspotIdColumn = false;
+  if (idColumn !== undefined) {
+    const field = `spec.objects[${index}].hubspotIdColumn`;
+    if (!isValidIdentifier(idColumn)) integrationIssue(field, `${JSON.stringify(idColumn)} is not a valid SQL identifier (lower-case letters, digits, _; at most 63)`);
+    else if (columns && !columns.has(idColumn)) {
+      if (input.createTables) missingHubspotIdColumn = true;
+      else integrationIssue(field, `table "${input.schema}.${o.table}" has no column "${idColumn}"; expected an existing text or integer column for the HubSpot ID (or set ${tf.createTables} to create it)`);
+    } else if (tableMissing && input.createTables) missingHubspotIdColumn = true;
+    const info = columns?.get(idColumn);
+    if (info && info.kind !== 'text' && info.kind !== 'integer') {
+      integrationIssue(field, `column "${idColumn}" of "${input.schema}.${o.table}" is ${info.dataType} (${info.kind}); a HubSpot ID column must be a text or integer column`);
+    }
+  }
   if (tableMissing && !input.createTables) {
     integrationIssue(`spec.objects[${index}].table`, `table "${input.schema}.${o.table}" does not exist (set ${tf.createTables} to create it)`);
   }
@@ -226,6 +244,9 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     fields.push(field);
   }
   if (tableMissing && input.createTables) missingColumns.push(...fields);
+  if (idColumn !== undefined && fields.some((f) => f.column === idColumn)) {
+    integrationIssue(`spec.objects[${index}].hubspotIdColumn`, `column "${idColumn}" is also mapped to a property; the HubSpot ID column is written by the operator only`);
+  }
   // A read-only HubSpot property can still be mapped one-way into the target.
   for (const f of fields) {
     const p = input.properties.get(f.property);
@@ -266,6 +287,8 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     direction,
     toTarget: direction !== 'TargetToHubSpot',
     toHubSpot: direction !== 'HubSpotToTarget',
+    hubspotIdColumn: idColumn,
+    missingHubspotIdColumn,
     match: o.match ? { property: o.match.property, column: o.match.column, how: matchHow(fields, o.match) } : undefined,
     conflict: o.conflictResolution ?? DEFAULT_CONFLICT_RESOLUTION,
     createInHubSpot: o.create?.inHubSpot ?? true,
@@ -282,7 +305,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     tableMissing,
     pkKind: pkInfo?.kind ?? 'integer',
     pkHasDefault: tableMissing ? true : (pkInfo?.hasDefault ?? false),
-    fingerprint: fingerprintOf(fields, compileFilters(input.filters)),
+    fingerprint: fingerprintOf(fields, compileFilters(input.filters)) + (idColumn ? `:${idColumn}` : ''),
     propertyTypes,
   };
   return { plan, issues };

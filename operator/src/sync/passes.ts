@@ -75,7 +75,7 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
     await applyHubSpotPage(ctx, plan, page.results, {
       matchLookup,
       table: rt.table,
-      commitCursor: async (tx, matchedNow) => {
+      commitCursor: async (tx, matchedNow: number) => {
         next.data.matched = Number(cur.data.matched ?? 0) + matchedNow;
         await tx.state.setCursor(plan.type, 'import', next);
         if (next.completed) {
@@ -95,6 +95,12 @@ export async function runImport(ctx: SyncContext, rt: ObjectRuntime, matchLookup
 async function saveCount(ctx: SyncContext, tx: TargetTx, type: string, hubspotRecords: number): Promise<void> {
   const meta = (await tx.state.getCursor(type, 'meta')) ?? { completed: true, data: {} };
   await tx.state.setCursor(type, 'meta', { ...meta, data: { ...meta.data, hubspotRecords } });
+}
+
+/** The verification result of a completed full reconciliation (status.objects[].drift). */
+async function saveDrift(tx: TargetTx, type: string, records: number): Promise<void> {
+  const meta = (await tx.state.getCursor(type, 'meta')) ?? { completed: true, data: {} };
+  await tx.state.setCursor(type, 'meta', { ...meta, data: { ...meta.data, drift: { records, lastVerifyTime: new Date().toISOString() } } });
 }
 
 /**
@@ -221,6 +227,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
     const cur = (await ctx.state.getCursor(plan.type, phase)) ?? { completed: false, data: { matched: 0 } };
     if (cur.completed) continue;
     let matched = Number(cur.data.matched ?? 0);
+    let drifted = Number(cur.data.drifted ?? 0);
     const list = (after: string | undefined) => prefetch(ctx.hubspot.listObjects(plan.type, { limit: LIST_PAGE, after, properties: pullProperties(ctx, plan), archived }));
     checkAbort(ctx.signal);
     let pending = list(cur.position);
@@ -228,7 +235,7 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       const page = await pending;
       checkAbort(ctx.signal);
       if (page.after) pending = list(page.after);
-      const next = { completed: !page.after, position: page.after, data: { matched } };
+      const next = { completed: !page.after, position: page.after, data: { matched, drifted } };
       if (archived) {
         await applyHubSpotDeletes(ctx, plan, page.results, {
           table: rt.table,
@@ -237,14 +244,20 @@ export async function runFullPull(ctx: SyncContext, rt: ObjectRuntime): Promise<
       } else {
         const res = await applyHubSpotPage(ctx, plan, page.results, {
           matchLookup: true,
+          verify: true,
           table: rt.table,
-          commitCursor: async (tx, pageMatched) => {
+          commitCursor: async (tx, pageMatched, pageDrifted) => {
             next.data.matched = matched + pageMatched;
+            next.data.drifted = drifted + pageDrifted;
             await tx.state.setCursor(plan.type, phase, next);
-            if (next.completed) await saveCount(ctx, tx, plan.type, next.data.matched);
+            if (next.completed) {
+              await saveCount(ctx, tx, plan.type, next.data.matched);
+              await saveDrift(tx, plan.type, next.data.drifted);
+            }
           },
         });
         matched += res.matched;
+        drifted += res.drifted;
       }
       progress(ctx, plan.type, phase, matched);
       if (!page.after) break;
@@ -302,7 +315,11 @@ export async function runTargetScan(ctx: SyncContext, rt: ObjectRuntime, phase: 
 export async function runDrain(ctx: SyncContext, rt: ObjectRuntime): Promise<void> {
   const { plan } = rt;
   let done = 0;
-  for (;;) {
+  // Coalescing: a cycle applies what was pending when its drain began (plus one batch); changes
+  // captured meanwhile wake the next cycle, so a busy table cannot keep one cycle (and its
+  // HubSpot requests) going for ever.
+  let batches = Math.ceil((await ctx.state.pendingChanges(plan.table)) / PUSH_BATCH) + 1;
+  for (; batches > 0; batches--) {
     checkAbort(ctx.signal);
     const batch = await ctx.state.nextOutboxBatch(plan.table, PUSH_BATCH, plan.type);
     if (batch.length === 0) return;

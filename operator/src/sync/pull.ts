@@ -11,12 +11,13 @@
 import type { HubSpotObject } from '../hubspot/types.js';
 import { KEY_FIELD, matchKey, VERSION_FIELD, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
-import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, type SyncContext } from './context.js';
+import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
+import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
 import { externalIdOf } from './push.js';
-import { isConversionError } from './values.js';
+import { isConversionError, type Canon } from './values.js';
 
 /** A HubSpot record of the page that may need a write, with what is known about its target side. */
 interface Planned {
@@ -26,6 +27,8 @@ interface Planned {
   row?: Row;
   /** Why the record cannot be linked (a `Duplicate` error). */
   duplicate?: string;
+  /** Unchanged since the last sync by its hash: only read to verify the pair (full reconciliation). */
+  verifyOnly?: boolean;
 }
 
 interface Insert {
@@ -54,31 +57,41 @@ export interface PullPageOptions {
    */
   fromSearch?: boolean;
   table: TableRef;
-  /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters. */
-  commitCursor(tx: TargetTx, matched: number): Promise<void>;
+  /**
+   * Full reconciliation: verify every linked pair field by field (not only the HubSpot hash)
+   * and repair differences through the conflict rules; `drifted` counts the pairs that
+   * differed while HubSpot had not changed since the last sync.
+   */
+  verify?: boolean;
+  /** Advance the cursor inside the page transaction; `matched` = records of the page that passed the filters, `drifted` = pairs found drifted. */
+  commitCursor(tx: TargetTx, matched: number, drifted: number): Promise<void>;
 }
 
 export interface PullPageResult {
   matched: number;
+  drifted: number;
 }
 
 export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[], opts: PullPageOptions): Promise<PullPageResult> {
   const passing = filterPage(ctx, plan, records);
   const matched = passing.length;
   ctx.touched?.('hubspot', plan.type, passing.map((o) => o.id));
-  const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched) });
+  const drift = { records: 0 };
+  const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched, drift.records) });
   const t = opts.table;
 
-  const todo = await planChanged(ctx, plan, passing, ledger, opts.fromSearch === true);
+  const todo = await planChanged(ctx, plan, passing, ledger, opts.fromSearch === true, opts.verify === true);
   if (todo.length === 0 && !ledger.hasEntries) {
-    await ctx.target.transaction((tx) => opts.commitCursor(tx, matched), { writer: true });
-    return { matched };
+    await ctx.target.transaction((tx) => opts.commitCursor(tx, matched, 0), { writer: true });
+    return { matched, drifted: 0 };
   }
   const pendingTargetKeys = await readTargetSide(ctx, plan, t, todo);
+  if (opts.matchLookup && plan.hubspotIdColumn) await linkByHubSpotIdColumn(ctx, plan, t, todo);
   if (opts.matchLookup) await matchUnlinked(ctx, plan, t, todo);
-  const { inserts, updates } = decide(plan, todo, pendingTargetKeys, ledger);
+  const { inserts, updates } = decide(plan, todo, pendingTargetKeys, ledger, opts.verify === true ? drift : undefined);
+  if (opts.verify && drift.records) ctx.logger.info({ objectType: plan.type, records: drift.records }, 'verification: linked records differed on the two sides; repairing');
   await writePage(ctx, plan, t, inserts, updates, ledger);
-  return { matched };
+  return { matched, drifted: drift.records };
 }
 
 /** The live records of the page that pass the SyncFilters (counted per filter). */
@@ -96,13 +109,14 @@ function filterPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[]
 }
 
 /** Records that changed since the last sync and can sync (a missing required value is a `Validation` error). */
-async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger, fromSearch: boolean): Promise<Planned[]> {
+async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotObject[], ledger: BatchLedger, fromSearch: boolean, verify: boolean): Promise<Planned[]> {
   const links = await ctx.state.linksByHubSpotIds(plan.type, passing.map((o) => o.id));
   const todo: Planned[] = [];
   for (const o of passing) {
     const link = links.get(o.id);
     if (link?.deletedSide) continue; // tombstone: a delete was not propagated; never resurrect
-    if (link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties))) continue;
+    const unchanged = !!link && link.hsHash === hsHashOf(plan, hsValuesOf(plan.fields, o.properties));
+    if (unchanged && !verify) continue;
     const hsModified = hsModifiedOf(plan, o);
     // A search view older than what the link reflects (search lags writes; the lookback re-reads
     // old versions): applying it would write HubSpot's previous values over the table. An equal
@@ -114,7 +128,7 @@ async function planChanged(ctx: SyncContext, plan: ObjectPlan, passing: HubSpotO
       ledger.fail({ hubspotId: o.id, targetKey: link?.targetKey }, 'Validation', `${plan.type} ${o.id}: required ${missing.map((m) => `"${m}"`).join(', ')} is empty`);
       continue;
     }
-    todo.push({ o, link, hsModified });
+    todo.push({ o, link, hsModified, verifyOnly: unchanged });
   }
   return withoutOwnPendingCreates(ctx, plan, todo);
 }
@@ -149,7 +163,7 @@ async function withoutOwnPendingCreates(ctx: SyncContext, plan: ObjectPlan, todo
 async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, PendingChange>> {
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
   // With a version token: the page's update of a row is conditional on it (see writePage).
-  const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column), { version: true });
+  const rows = await ctx.target.rows.selectRows(t, linkedKeys, rowColumns(plan), { version: true });
   const pending = new Map<string, PendingChange>();
   if (linkedKeys.length) {
     for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e);
@@ -159,16 +173,48 @@ async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, t
 }
 
 /**
+ * hubspotIdColumn: link unlinked records to the row holding their HubSpot ID, before any match
+ * key. Two rows holding one ID, or a row already linked to another record, make a `Duplicate`.
+ */
+async function linkByHubSpotIdColumn(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<void> {
+  const col = plan.hubspotIdColumn!;
+  const unlinked = todo.filter((p) => !p.link && !p.row);
+  if (unlinked.length === 0) return;
+  const found = await ctx.target.rows.selectByMatch(t, col, 'digits', unlinked.map((p) => p.o.id), rowColumns(plan));
+  const byId = new Map<string, Row[]>();
+  for (const r of found) {
+    const id = hubspotIdInRow(plan, r);
+    if (id !== undefined) byId.set(id, [...(byId.get(id) ?? []), r]);
+  }
+  const links = await ctx.state.linksByTargetKeys(plan.type, found.map((r) => String(r[KEY_FIELD])));
+  for (const p of unlinked) {
+    const rows = byId.get(p.o.id) ?? [];
+    if (rows.length > 1) {
+      p.duplicate = `${plan.type} ${p.o.id}: ${rows.length} target rows have ${col} = ${p.o.id} (keys ${rows.map((r) => r[KEY_FIELD]).join(', ')}); remove the duplicate`;
+      continue;
+    }
+    const row = rows[0];
+    if (!row) continue;
+    const other = links.get(String(row[KEY_FIELD]))?.hubspotId;
+    if (other && other !== p.o.id) {
+      p.duplicate = `${plan.type} ${p.o.id}: target row ${row[KEY_FIELD]} with ${col} = ${p.o.id} is already linked to HubSpot record ${other}`;
+      continue;
+    }
+    p.row = row;
+  }
+}
+
+/**
  * Link unlinked records to target rows by the normalised match key. Two rows with one key, or a
  * row already linked to another record (before or in this page), make the record a `Duplicate`.
  */
 async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<void> {
-  const unlinked = todo.filter((p) => !p.link);
+  const unlinked = todo.filter((p) => !p.link && !p.row && !p.duplicate);
   const match = plan.match;
   if (unlinked.length === 0 || !match) return;
   const keyOf = (p: Planned) => matchKey(p.o.properties[match.property], match.how);
   const wanted = [...new Set(unlinked.map(keyOf).filter((k): k is string => k !== null))];
-  const candidates = await ctx.target.rows.selectByMatch(t, match.column, match.how, wanted, plan.fields.map((f) => f.column));
+  const candidates = await ctx.target.rows.selectByMatch(t, match.column, match.how, wanted, rowColumns(plan));
   const byKey = new Map<string, Row[]>();
   for (const r of candidates) {
     const k = matchKey(r[match.column], match.how);
@@ -191,13 +237,24 @@ async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, to
       p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${match.column} = ${JSON.stringify(k)} is already linked to HubSpot record ${other}`;
       continue;
     }
+    const claims = hubspotIdInRow(plan, row);
+    if (claims !== undefined && claims !== p.o.id) {
+      p.duplicate = `${plan.type} ${p.o.id}: target row ${key} with ${match.column} = ${JSON.stringify(k)} holds another HubSpot ID (${plan.hubspotIdColumn} = ${claims})`;
+      continue;
+    }
     claimed.set(key, p.o.id);
     p.row = row;
   }
 }
 
 /** Reconcile every record field by field into the writes of the page; duplicates and conversion failures are rejected. */
-function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string, PendingChange>, ledger: BatchLedger): { inserts: Insert[]; updates: Update[] } {
+function decide(
+  plan: ObjectPlan,
+  todo: Planned[],
+  pendingTargetKeys: Map<string, PendingChange>,
+  ledger: BatchLedger,
+  drift?: { records: number },
+): { inserts: Insert[]; updates: Update[] } {
   const inserts: Insert[] = [];
   const updates: Update[] = [];
   for (const p of todo) {
@@ -207,6 +264,8 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
     }
     const key = p.link?.targetKey ?? (p.row ? String(p.row[KEY_FIELD]) : undefined);
     if (p.link && !p.row && pendingTargetKeys.has(p.link.targetKey)) continue; // deleted in the target; the push pass handles it
+    // Verification of a pair whose target row is gone or has captured changes pending: the push pass decides it.
+    if (p.verifyOnly && (!p.row || pendingTargetKeys.has(p.link!.targetKey))) continue;
     try {
       if (p.row && key !== undefined) {
         const r = reconcile(plan.fields, {
@@ -220,12 +279,20 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
           tgFieldModified: p.link && pendingTargetKeys.get(p.link.targetKey)?.columnChangedMs,
           hubspotWritesDeferred: true,
         });
-        const linkOnly = Object.keys(r.targetPatch).length === 0;
-        updates.push({ p, key, values: r.targetPatch, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0 || !!r.deferred, linkOnly });
+        const values = { ...r.targetPatch, ...hubspotIdPatch(plan, p.row, p.o.id) };
+        const linkOnly = Object.keys(values).length === 0;
+        const hsPatch = Object.keys(r.hubspotPatch).length > 0 || !!r.deferred;
+        if (drift && p.link && !pendingTargetKeys.has(p.link.targetKey)) {
+          const drifted = isDrift(plan, p.link, p.o, p.row, !linkOnly || hsPatch);
+          if (drifted) drift.records++;
+          else if (p.verifyOnly) continue; // verified: in sync
+        }
+        updates.push({ p, key, values, baseline: r.baseline, hsPatch, linkOnly });
       } else if (plan.createInTarget && plan.toTarget) {
         const r = reconcile(plan.fields, { hs: p.o.properties, hubspotWritesDeferred: true });
         const values: Row = { ...r.targetPatch };
         if (!plan.pkHasDefault) values[plan.primaryKey] = p.o.id;
+        if (plan.hubspotIdColumn) values[plan.hubspotIdColumn] = p.o.id;
         inserts.push({ p, values, baseline: r.baseline });
       }
     } catch (err) {
@@ -234,6 +301,24 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
     }
   }
   return { inserts, updates };
+}
+
+function sameValues(keys: string[], a: Record<string, Canon>, b: Record<string, Canon>): boolean {
+  return keys.every((k) => (a[k] ?? null) === (b[k] ?? null));
+}
+
+/**
+ * Verification of a linked pair: drift is a difference HubSpot did not cause since the last sync
+ * (its values equal the link's): a target value changed behind the operator's back (not
+ * captured), a link whose hashes do not match its values, or mapped values that differ.
+ * A record HubSpot changed since the last sync is ordinary work, not drift.
+ */
+function isDrift(plan: ObjectPlan, link: LinkRow, o: HubSpotObject, row: Row, valuesDiffer: boolean): boolean {
+  const hsNow = hsValuesOf(plan.fields, o.properties);
+  if (!sameValues(plan.fields.map((f) => f.property), hsNow, link.hsValues)) return false;
+  if (valuesDiffer) return true;
+  if (!sameValues(plan.fields.map((f) => f.column), tgValuesOf(plan.fields, row), link.tgValues)) return true;
+  return link.hsHash !== hsHashOf(plan, link.hsValues) || link.tgHash !== tgHashOf(plan, link.tgValues);
 }
 
 /**

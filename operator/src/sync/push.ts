@@ -12,6 +12,7 @@ import { matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, hsModifiedOf, targetValueAsHubSpot, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
+import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
 import { canonHubSpot, canonTarget, hubSpotToTarget, isConversionError, parseTime } from './values.js';
@@ -147,8 +148,10 @@ interface PushWork {
   /** Links to write (new baselines, tombstones) and to drop (HubSpot ID). */
   linkUpserts: LinkRow[];
   linkDeletes: string[];
-  /** Target-side corrections (FillEmpty, ForwardOnly, HubSpot-won fields). */
+  /** Target-side corrections (FillEmpty, ForwardOnly, HubSpot-won fields, the HubSpot ID column). */
   targetUpdates: { key: string; values: Row; hubspotId: string }[];
+  /** Unlinked rows holding a HubSpot ID in hubspotIdColumn: linked to that record, never created. */
+  claims: { e: PushEntry; row: Row; hubspotId: string }[];
   /** Rows gone from the target without a link: HubSpot may hold the operator's own create of them (lost link commit). */
   unlinkedGone: PushEntry[];
 }
@@ -171,6 +174,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
   const t = opts.table;
   const read = await readBatch(ctx, plan, t, entries);
   const work = planBatch(ctx, plan, entries, read, opts, ledger);
+  await linkClaimedHubSpotIds(ctx, plan, work, ledger);
   await rejectDuplicateCreates(ctx, plan, work, ledger);
   if (!opts.uniqueMatch) await linkExistingHubSpotRecords(ctx, plan, work, read.rows, ledger);
   await writeCreates(ctx, plan, work, opts, ledger);
@@ -182,7 +186,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
 
 async function readBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entries: PushEntry[]): Promise<BatchRead> {
   const keys = entries.map((e) => e.key);
-  const rows = await ctx.target.rows.selectRows(t, keys, plan.fields.map((f) => f.column));
+  const rows = await ctx.target.rows.selectRows(t, keys, rowColumns(plan));
   const links = await ctx.state.linksByTargetKeys(plan.type, keys);
   const { unchanged, current } = await readCurrentHubSpot(ctx, plan, entries, rows, links);
   return { rows, links, unchanged, current };
@@ -192,7 +196,7 @@ async function readBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entrie
 function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], read: BatchRead, opts: PushOptions, ledger: BatchLedger): PushWork {
   const counters = countersOf(ctx, plan.type);
   const typeOf = (p: string) => plan.propertyTypes.get(p);
-  const work: PushWork = { updates: [], creates: [], archives: [], linkUpserts: [], linkDeletes: [], targetUpdates: [], unlinkedGone: [] };
+  const work: PushWork = { updates: [], creates: [], archives: [], linkUpserts: [], linkDeletes: [], targetUpdates: [], claims: [], unlinkedGone: [] };
   for (const e of entries) {
     const row = read.rows.get(e.key);
     let link = read.links.get(e.key);
@@ -224,8 +228,12 @@ function planBatch(ctx: SyncContext, plan: ObjectPlan, entries: PushEntry[], rea
     }
     try {
       if (link) {
+        const idFix = hubspotIdPatch(plan, row, link.hubspotId);
+        if (Object.keys(idFix).length) work.targetUpdates.push({ key: e.key, values: idFix, hubspotId: link.hubspotId });
         if (read.unchanged.has(e.key)) continue; // unchanged since the last sync
         planUpdate(plan, e, row, link, read.current.get(link.hubspotId), work, ledger);
+      } else if (hubspotIdInRow(plan, row) !== undefined) {
+        work.claims.push({ e, row, hubspotId: hubspotIdInRow(plan, row)! });
       } else if (plan.createInHubSpot && plan.toHubSpot) {
         work.creates.push(planCreate(ctx, plan, e, row, opts, reusedKey));
       }
@@ -341,18 +349,59 @@ async function linkExistingHubSpotRecords(ctx: SyncContext, plan: ObjectPlan, wo
       ledger.fail({ targetKey: c.e.key }, 'Duplicate', `${plan.table} key ${c.e.key}: ${who} ${match.property} = ${JSON.stringify(k)}`);
       return false;
     }
-    const o = hits[0]!;
-    const res = reconcile(plan.fields, { hs: o.properties, tg: rows.get(c.e.key)!, hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs, hubspotWritesDeferred: false });
-    const link: LinkRow = { hubspotId: o.id, targetKey: c.e.key, hsValues: {}, tgValues: {}, hsHash: null, tgHash: null };
-    if (Object.keys(res.hubspotPatch).length) {
-      work.updates.push({ e: c.e, link, patch: res.hubspotPatch, targetPatch: res.targetPatch, baseline: res.baseline });
-    } else {
-      if (Object.keys(res.targetPatch).length) work.targetUpdates.push({ key: c.e.key, values: res.targetPatch, hubspotId: o.id });
-      work.linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), hsModified: parseTime(o.updatedAt) });
-      ledger.ok({ hubspotId: o.id, targetKey: c.e.key });
-    }
+    linkToExisting(plan, work, ledger, c.e, rows.get(c.e.key)!, hits[0]!);
     return false;
   });
+}
+
+/**
+ * Rows that hold a HubSpot ID (hubspotIdColumn) but no link: link each to that record (through
+ * the conflict rules, like a match). An ID HubSpot does not know is a NotFound record error; an
+ * ID already linked to another row, or held by two rows, a Duplicate. Never a create.
+ */
+async function linkClaimedHubSpotIds(ctx: SyncContext, plan: ObjectPlan, work: PushWork, ledger: BatchLedger): Promise<void> {
+  if (work.claims.length === 0) return;
+  const col = plan.hubspotIdColumn!;
+  const holders = new Map<string, string[]>();
+  for (const c of work.claims) holders.set(c.hubspotId, [...(holders.get(c.hubspotId) ?? []), c.e.key]);
+  const valid = [...holders.keys()].filter((id) => /^[0-9]+$/.test(id));
+  const found = new Map<string, HubSpotObject>();
+  if (valid.length) {
+    const res = await ctx.hubspot.batchRead(plan.type, { ids: valid, properties: plan.properties });
+    for (const o of res.results) found.set(o.id, o);
+  }
+  const linked = await ctx.state.linksByHubSpotIds(plan.type, [...found.keys()]);
+  for (const c of work.claims) {
+    const ref = { targetKey: c.e.key, hubspotId: c.hubspotId };
+    const o = found.get(c.hubspotId);
+    if (!o) {
+      ledger.fail(ref, 'NotFound', `${plan.table} key ${c.e.key}: ${col} = ${JSON.stringify(c.hubspotId)} is not a HubSpot ${plan.type} ID HubSpot knows; correct or clear the column (the operator does not create a record for it)`);
+      continue;
+    }
+    const others = holders.get(c.hubspotId)!.filter((k) => k !== c.e.key);
+    const linkedTo = linked.get(c.hubspotId)?.targetKey;
+    if (others.length || (linkedTo !== undefined && linkedTo !== c.e.key)) {
+      const who = others.length ? `rows ${[c.e.key, ...others].join(', ')} all hold it` : `it is already linked to row ${linkedTo}`;
+      ledger.fail(ref, 'Duplicate', `${plan.table} key ${c.e.key}: ${col} = ${c.hubspotId}: ${who}`);
+      continue;
+    }
+    linkToExisting(plan, work, ledger, c.e, c.row, o);
+  }
+}
+
+/** Link a row to an existing HubSpot record, reconciling both sides through the conflict rules. */
+function linkToExisting(plan: ObjectPlan, work: PushWork, ledger: BatchLedger, e: PushEntry, row: Row, o: HubSpotObject): void {
+  const res = reconcile(plan.fields, { hs: o.properties, tg: row, hsModified: parseTime(o.updatedAt), tgModified: e.capturedMs, hubspotWritesDeferred: false });
+  const link: LinkRow = { hubspotId: o.id, targetKey: e.key, hsValues: {}, tgValues: {}, hsHash: null, tgHash: null };
+  const idFix = hubspotIdPatch(plan, row, o.id);
+  if (Object.keys(res.hubspotPatch).length) {
+    work.updates.push({ e, link, patch: res.hubspotPatch, targetPatch: { ...res.targetPatch, ...idFix }, baseline: res.baseline });
+  } else {
+    const values = { ...res.targetPatch, ...idFix };
+    if (Object.keys(values).length) work.targetUpdates.push({ key: e.key, values, hubspotId: o.id });
+    work.linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), hsModified: parseTime(o.updatedAt) });
+    ledger.ok({ hubspotId: o.id, targetKey: e.key });
+  }
 }
 
 /** HubSpot first: creates as batch upserts, grouped by their upsert key. */
@@ -379,6 +428,7 @@ async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
         return;
       }
       refineBaseline(plan, c.baseline, o, c.props);
+      if (plan.hubspotIdColumn) work.targetUpdates.push({ key: c.e.key, values: { [plan.hubspotIdColumn]: o.id }, hubspotId: o.id });
       work.linkUpserts.push({ hubspotId: o.id, targetKey: c.e.key, hsValues: c.baseline.hs, tgValues: c.baseline.tg, ...baselineHashes(plan, c.baseline), hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs });
       ledger.ok({ hubspotId: o.id, targetKey: c.e.key }, o.new === false ? 'link+update' : 'create', { count: 'created', changes: { after: c.props } });
     });

@@ -41,6 +41,8 @@ export interface ObjectReport {
   filterMatches?: Record<string, number>;
   /** Associations of the type's spec.objects[].associations (all entries together). */
   associations?: { linked: number; pending: number };
+  /** The last verification (full reconciliation): linked records found different on the two sides, and when. */
+  drift?: { records: number; lastVerifyTime: string };
 }
 
 export interface ErrorSummary {
@@ -64,6 +66,8 @@ export interface CycleReport {
   /** Set when a systemic failure stopped the cycle (Authentication, Permission, RateLimit, Target unreachable...). */
   systemic?: { category: ErrorCategory; reason: string; message: string };
   apiUsage: { requestsLast24h: number; rateLimitedLast24h: number; dailyBudget: number };
+  /** Set while the daily budget slows capture-driven cycles down (Ready stays True; its message says so). */
+  pacing?: string;
   /** Age in seconds of the oldest captured but unapplied target change (0 when none). */
   syncLagSeconds: number;
   /** Set in Observe mode (spec.mode: Observe): the plan a sync would carry out; nothing was written. */

@@ -631,6 +631,26 @@ export interface Connector {
    */
   watchChanges(onChange: () => void): Promise<() => Promise<void>>;
 
+  /**
+   * Every table this integration has captured (recorded when capture was installed, kept until
+   * `releaseCapture` or `cleanup('Delete')`), so capture on a table that left the spec is found
+   * and removed even after a restart.
+   */
+  capturedTables(): Promise<TableRef[]>;
+  /**
+   * Stop capturing the table for good (it left spec.objects, or no longer writes to HubSpot):
+   * remove its capture, this integration's pending outbox rows of it and its record. Idempotent.
+   */
+  releaseCapture(t: TableRef): Promise<void>;
+
+  /**
+   * HubSpot API usage per account (portal), in the state store: shared by the integrations on
+   * it, kept across restarts and spec changes. `record` adds to the minute of `atMs`; `read`
+   * sums everything since `sinceMs`.
+   */
+  recordApiUsage(account: string, atMs: number, requests: number, rateLimited: number): Promise<void>;
+  readApiUsage(account: string, sinceMs: number): Promise<{ requests: number; rateLimited: number }>;
+
   /** Drop audit entries older than the retention, in seconds (spec.audit.retention; bounded per call). */
   pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number>;
   /** Observe mode: replace this integration's stored plan (the only state write Observe makes). */
@@ -639,8 +659,8 @@ export interface Connector {
   analyze(): Promise<void>;
 
   /**
-   * deletionPolicy: Delete removes this integration's capture on `tables` and every state row
-   * of it; Orphan keeps capture and state for a re-created integration of the same name to
+   * deletionPolicy: Delete removes this integration's capture on `tables` and on every table it
+   * ever captured (`capturedTables`), and every state row of it; Orphan keeps capture and state for a re-created integration of the same name to
    * adopt. Never touches business rows. Nothing to do when the state store does not exist.
    */
   cleanup(policy: 'Delete' | 'Orphan', tables: TableRef[]): Promise<void>;

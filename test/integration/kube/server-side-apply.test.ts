@@ -140,7 +140,7 @@ describe('server-side apply', () => {
     expect(creator.fieldsV1['f:spec']['.']).toEqual({});
     expect(creator.fieldsV1['f:spec']['f:objects']['.']).toEqual({});
     expect(creator.fieldsV1['f:spec']['f:objects']['k:{"type":"contacts"}']['f:deletes']).toEqual({ '.': {}, 'f:fromHubSpot': {}, 'f:fromTarget': {} });
-    expect(creator.fieldsV1['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:interval': {} });
+    expect(creator.fieldsV1['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:interval': {}, 'f:minInterval': {} });
     const patched = (await kube.request(`${PATH}/recorded?fieldManager=editor`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/merge-patch+json' },
@@ -148,7 +148,7 @@ describe('server-side apply', () => {
     }).then((r) => r.json())) as Body;
     const entries = Object.fromEntries((patched.metadata.managedFields as Body[]).map((e) => [e.manager, e.fieldsV1]));
     expect(entries.editor).toEqual({ 'f:metadata': { 'f:annotations': { '.': {}, 'f:x': {} } }, 'f:spec': { 'f:schedule': { 'f:interval': {} }, 'f:suspend': {} } });
-    expect(entries.creator['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {} });
+    expect(entries.creator['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:minInterval': {} });
     expect(entries.creator['f:spec']['f:suspend']).toBeUndefined();
   });
 

@@ -32,7 +32,7 @@ describe('withDefaults', () => {
           deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore', privacyFromHubSpot: 'Propagate' },
         },
       ],
-      schedule: { interval: '5m', fullResyncInterval: '24h' },
+      schedule: { interval: '5m', fullResyncInterval: '24h', minInterval: '1s' },
       deletionPolicy: 'Delete',
     });
   });
@@ -46,12 +46,12 @@ describe('withDefaults', () => {
     const spec = withDefaults('HubSpotIntegration', obj).spec;
     expect(spec.suspend).toBe(true);
     expect(spec.objects[0]).toMatchObject({ direction: 'HubSpotToTarget', create: { inHubSpot: false, inTarget: true } });
-    expect(spec.schedule).toEqual({ interval: '30s', fullResyncInterval: '24h' });
+    expect(spec.schedule).toEqual({ interval: '30s', fullResyncInterval: '24h', minInterval: '1s' });
   });
 
   it('treats null like a missing value, as the apiserver does for non-nullable fields', () => {
     const obj = integration({ schedule: null as never });
-    expect(withDefaults('HubSpotIntegration', obj).spec.schedule).toEqual({ interval: '5m', fullResyncInterval: '24h' });
+    expect(withDefaults('HubSpotIntegration', obj).spec.schedule).toEqual({ interval: '5m', fullResyncInterval: '24h', minInterval: '1s' });
   });
 
   it('fills FieldMapping and SyncFilter defaults (mode Overwrite, required false, appliesTo Both, action Include)', () => {

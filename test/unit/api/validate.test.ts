@@ -79,7 +79,7 @@ describe('validate<Kind>', () => {
     const obj = integration({ objects: [{ type: 'contacts', table: 'contacts', tabel: 'x' } as never] });
     const [error] = validateHubSpotIntegration(obj).errors;
     expect(error!.path).toBe('spec.objects[0].tabel');
-    expect(error!.message).toMatch(/^unknown field \(known fields: type, table, primaryKey, direction, match/);
+    expect(error!.message).toMatch(/^unknown field \(known fields: type, table, primaryKey, hubspotIdColumn, direction, match/);
   });
 
   it('allows any metadata (the apiserver validates it)', () => {

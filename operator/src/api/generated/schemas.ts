@@ -649,6 +649,12 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                 "pattern": "^[a-z_][a-z0-9_]{0,62}$",
                 "description": "The table's key column. Defaults to \"id\"."
               },
+              "hubspotIdColumn": {
+                "type": "string",
+                "maxLength": 63,
+                "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                "description": "Optional text or integer column where the operator writes each linked record's HubSpot ID. The initial import links by it first (before match), so a table already keyed by HubSpot ID is adopted, never duplicated; a row holding an ID HubSpot does not know is a NotFound record error, never a new record."
+              },
               "direction": {
                 "type": "string",
                 "default": "TwoWay",
@@ -823,6 +829,13 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
               "maxLength": 32,
               "pattern": "^([0-9]+(ms|s|m|h))+$",
               "description": "Period of the full reconciliation that compares both sides, catches missed changes and applies HubSpot deletes. A duration such as 12h or 24h. Default 24h."
+            },
+            "minInterval": {
+              "type": "string",
+              "default": "1s",
+              "maxLength": 32,
+              "pattern": "^([0-9]+(ms|s|m|h))+$",
+              "description": "Shortest time between two cycles started by captured database changes: changes arriving faster are coalesced into one cycle. Default 1s."
             }
           }
         },
@@ -1077,6 +1090,22 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                     "type": "integer",
                     "format": "int64",
                     "description": "Associations waiting for their other end to be linked; applied as soon as it is."
+                  }
+                }
+              },
+              "drift": {
+                "type": "object",
+                "description": "What the last verification (run by every full reconciliation) found: linked records whose mapped values differed between the two sides, field by field, and were repaired through the conflict rules.",
+                "properties": {
+                  "records": {
+                    "type": "integer",
+                    "format": "int64",
+                    "description": "Linked records found different on the two sides."
+                  },
+                  "lastVerifyTime": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "When the last verification completed."
                   }
                 }
               },

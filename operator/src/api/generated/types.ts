@@ -383,6 +383,10 @@ export interface SyncedObjectSpec {
    */
   primaryKey?: string;
   /**
+   * Optional text or integer column where the operator writes each linked record's HubSpot ID. The initial import links by it first (before match), so a table already keyed by HubSpot ID is adopted, never duplicated; a row holding an ID HubSpot does not know is a NotFound record error, never a new record.
+   */
+  hubspotIdColumn?: string;
+  /**
    * Which way records flow: HubSpotToTarget, TargetToHubSpot, or TwoWay (the default). A FieldMapping may narrow it per field, never widen it.
    */
   direction?: 'HubSpotToTarget' | 'TargetToHubSpot' | 'TwoWay';
@@ -477,6 +481,10 @@ export interface ScheduleSpec {
    * Period of the full reconciliation that compares both sides, catches missed changes and applies HubSpot deletes. A duration such as 12h or 24h. Default 24h.
    */
   fullResyncInterval?: string;
+  /**
+   * Shortest time between two cycles started by captured database changes: changes arriving faster are coalesced into one cycle. Default 1s.
+   */
+  minInterval?: string;
 }
 /**
  * Observed state, written by the operator.
@@ -654,6 +662,19 @@ export interface ObjectSyncStatus {
      * Associations waiting for their other end to be linked; applied as soon as it is.
      */
     pending?: number;
+  };
+  /**
+   * What the last verification (run by every full reconciliation) found: linked records whose mapped values differed between the two sides, field by field, and were repaired through the conflict rules.
+   */
+  drift?: {
+    /**
+     * Linked records found different on the two sides.
+     */
+    records?: number;
+    /**
+     * When the last verification completed.
+     */
+    lastVerifyTime?: string;
   };
   lastCycle?: CycleCounts;
 }

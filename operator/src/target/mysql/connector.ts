@@ -8,6 +8,7 @@ import { onWebhookStored, type LinkTableRef, type StoredPlan, type TargetErrorCl
 import { SharedRegistry, type Shared } from '../shared.js';
 import { installMySqlCapture, OutboxPoller, removeMySqlCapture } from './capture.js';
 import { MySqlDb, parseMySqlUrl, type MySqlQueryable } from './db.js';
+import { readMySqlApiUsage, recordMySqlApiUsage } from './api-usage.js';
 import { classifyMySqlError } from './errors.js';
 import { migrateMySql } from './migrations.js';
 import { MySqlRows } from './rows.js';
@@ -159,6 +160,15 @@ class MySqlConnector implements Connector {
     await removeMySqlCapture(this.db, { uid: ownerUid ?? this.opts.uid, schema: t.schema, table: t.table });
   }
 
+  async capturedTables(): Promise<TableRef[]> {
+    return (await this.admin.capturedTables()).map((t) => ({ schema: t.schema, table: t.table, primaryKey: t.primaryKey }));
+  }
+
+  async releaseCapture(t: TableRef): Promise<void> {
+    await this.removeCapture(t);
+    await this.admin.forgetCapturedTable(t);
+  }
+
   async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
     const stateDatabase = this.settings.stateSchema;
     const ref = await pollers.acquire(JSON.stringify([this.poolKey, stateDatabase]), async () => {
@@ -185,6 +195,14 @@ class MySqlConnector implements Connector {
     return stop;
   }
 
+  recordApiUsage(account: string, atMs: number, requests: number, rateLimited: number): Promise<void> {
+    return recordMySqlApiUsage(this.db, this.settings.stateSchema, account, atMs, requests, rateLimited);
+  }
+
+  readApiUsage(account: string, sinceMs: number): Promise<{ requests: number; rateLimited: number }> {
+    return readMySqlApiUsage(this.db, this.settings.stateSchema, account, sinceMs);
+  }
+
   pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number> {
     return this.admin.pruneAudit(retentionSeconds, maxRows);
   }
@@ -209,7 +227,14 @@ class MySqlConnector implements Connector {
       if (exists) await this.admin.markOrphaned();
       return;
     }
-    for (const t of tables) await this.removeCapture(t);
+    // Every table it ever captured, not only those of the current spec.
+    const recorded = exists ? await this.capturedTables() : [];
+    const seen = new Set<string>();
+    for (const t of [...tables, ...recorded]) {
+      if (seen.has(`${t.schema}.${t.table}`)) continue;
+      seen.add(`${t.schema}.${t.table}`);
+      await this.removeCapture(t);
+    }
     if (exists) await this.admin.deleteAll();
   }
 

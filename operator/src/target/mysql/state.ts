@@ -550,6 +550,24 @@ export class MySqlStateAdmin {
     });
   }
 
+  /** Tables this integration has captured (recorded by recordCapturedTable). */
+  async capturedTables(): Promise<CapturedTable[]> {
+    const r = await this.db.query<{ tables: unknown }>(`SELECT tables FROM ${this.s}.integrations WHERE integration_uid = ?`, [this.uid]);
+    return r.rows[0] ? jsonOf<CapturedTable[]>(r.rows[0].tables, []) : [];
+  }
+
+  /** A table no longer captured: forget it and drop this integration's pending outbox rows of it. */
+  async forgetCapturedTable(t: Pick<CapturedTable, 'schema' | 'table'>): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const r = await tx.query<{ tables: unknown }>(`SELECT tables FROM ${this.s}.integrations WHERE integration_uid = ? FOR UPDATE`, [this.uid]);
+      if (r.rows[0]) {
+        const tables = jsonOf<CapturedTable[]>(r.rows[0].tables, []).filter((x) => !(x.schema === t.schema && x.table === t.table));
+        await tx.query(`UPDATE ${this.s}.integrations SET tables = ?, updated_at = CURRENT_TIMESTAMP(6) WHERE integration_uid = ?`, [JSON.stringify(tables), this.uid]);
+      }
+      await tx.query(`DELETE FROM ${this.s}.outbox WHERE integration_uid = ? AND table_name = ?`, [this.uid, t.table]);
+    });
+  }
+
   /** deletionPolicy Orphan: keep everything (triggers keep capturing) for a re-created integration to adopt. */
   async markOrphaned(): Promise<void> {
     await this.db.query(

@@ -19,6 +19,7 @@ import {
   type TargetTx,
   type TransactionOptions,
 } from '../connector.js';
+import { readApiUsage, recordApiUsage } from './api-usage.js';
 import { channelFor, installCapture, removeCapture } from './capture.js';
 import { acquireDb, type Db } from './db.js';
 import { classifyPgError } from './errors.js';
@@ -28,6 +29,13 @@ import { PgRows } from './rows.js';
 import { ensureLinkTable, PgAssociations } from './associations.js';
 import { StateAdmin, StateStore } from './state.js';
 import { describeTable, ensureTable } from './tables.js';
+
+/** Tables once each (by schema and name). */
+export function uniqueTables(tables: TableRef[]): TableRef[] {
+  const seen = new Map<string, TableRef>();
+  for (const t of tables) if (!seen.has(`${t.schema}.${t.table}`)) seen.set(`${t.schema}.${t.table}`, t);
+  return [...seen.values()];
+}
 
 export async function openConnector(databaseUrl: string | undefined, opts: ConnectorOptions): Promise<Connector> {
   const db = await acquireDb(databaseUrl, {
@@ -115,6 +123,23 @@ class PgConnector implements Connector {
     return removeCapture(this.db, this.capture(t, ownerUid));
   }
 
+  async capturedTables(): Promise<TableRef[]> {
+    return (await this.admin.capturedTables()).map((t) => ({ schema: t.schema, table: t.table, primaryKey: t.primaryKey }));
+  }
+
+  async releaseCapture(t: TableRef): Promise<void> {
+    await removeCapture(this.db, this.capture(t));
+    await this.admin.forgetCapturedTable(t);
+  }
+
+  recordApiUsage(account: string, atMs: number, requests: number, rateLimited: number): Promise<void> {
+    return recordApiUsage(this.db, this.settings.stateSchema, account, atMs, requests, rateLimited);
+  }
+
+  readApiUsage(account: string, sinceMs: number): Promise<{ requests: number; rateLimited: number }> {
+    return readApiUsage(this.db, this.settings.stateSchema, account, sinceMs);
+  }
+
   async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
     const local = onWebhookStored(this.o.uid, onChange);
     try {
@@ -157,7 +182,9 @@ class PgConnector implements Connector {
       }
       return;
     }
-    for (const t of tables) await this.removeCapture(t);
+    // Every table it ever captured, not only those of the current spec.
+    const recorded = exists ? await this.capturedTables() : [];
+    for (const t of uniqueTables([...tables, ...recorded])) await this.removeCapture(t);
     if (exists) await this.admin.deleteAll();
   }
 

@@ -521,6 +521,28 @@ export class StateAdmin {
     );
   }
 
+  /** Tables this integration has captured (recorded by recordCapturedTable). */
+  async capturedTables(): Promise<CapturedTable[]> {
+    const r = await this.db.query<{ tables: unknown }>(`SELECT tables FROM ${this.s}.integrations WHERE integration_uid = $1`, [this.uid]);
+    const raw = r.rows[0]?.tables;
+    if (raw === undefined || raw === null) return [];
+    return (typeof raw === 'string' ? JSON.parse(raw) : raw) as CapturedTable[];
+  }
+
+  /** A table no longer captured: forget it and drop this integration's pending outbox rows of it. */
+  async forgetCapturedTable(t: Pick<CapturedTable, 'schema' | 'table'>): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE ${this.s}.integrations SET tables = (
+           SELECT coalesce(jsonb_agg(x), '[]'::jsonb) FROM jsonb_array_elements(tables) AS x
+            WHERE NOT (x ->> 'schema' = $2 AND x ->> 'table' = $3)), updated_at = now()
+          WHERE integration_uid = $1`,
+        [this.uid, t.schema, t.table],
+      );
+      await tx.query(`DELETE FROM ${this.s}.outbox WHERE integration_uid = $1 AND table_name = $2`, [this.uid, t.table]);
+    });
+  }
+
   /** deletionPolicy Orphan: keep everything (triggers keep capturing) for a re-created integration to adopt. */
   async markOrphaned(): Promise<void> {
     await this.db.query(`UPDATE ${this.s}.integrations SET orphaned_at = now(), updated_at = now() WHERE integration_uid = $1`, [this.uid]);
