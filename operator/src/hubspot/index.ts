@@ -233,6 +233,8 @@ class Client implements HubSpotClient {
 
   async listProperties(objectType: string, opts: { maxAgeMs?: number } = {}): Promise<PropertyDefinition[]> {
     this.objectPath(objectType);
+    // The cache is per account: know the portal first, so every client of it uses one key.
+    await this.ensurePortal();
     const read = async () => {
       const { body } = await this.call<{ results?: PropertyDefinition[] }>({
         method: 'GET',

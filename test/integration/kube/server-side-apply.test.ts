@@ -139,7 +139,7 @@ describe('server-side apply', () => {
     // Defaulted fields count as written; every map and list the create added is owned as a node.
     expect(creator.fieldsV1['f:spec']['.']).toEqual({});
     expect(creator.fieldsV1['f:spec']['f:objects']['.']).toEqual({});
-    expect(creator.fieldsV1['f:spec']['f:objects']['k:{"type":"contacts"}']['f:deletes']).toEqual({ '.': {}, 'f:fromHubSpot': {}, 'f:fromTarget': {} });
+    expect(creator.fieldsV1['f:spec']['f:objects']['k:{"type":"contacts"}']['f:deletes']).toEqual({ '.': {}, 'f:fromHubSpot': {}, 'f:fromTarget': {}, 'f:privacyFromHubSpot': {} });
     expect(creator.fieldsV1['f:spec']['f:schedule']).toEqual({ '.': {}, 'f:fullResyncInterval': {}, 'f:interval': {}, 'f:minInterval': {} });
     const patched = (await kube.request(`${PATH}/recorded?fieldManager=editor`, {
       method: 'PATCH',
