@@ -220,6 +220,7 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
           tgFieldModified: p.link && pendingTargetKeys.get(p.link.targetKey)?.columnChangedMs,
           hubspotWritesDeferred: true,
         });
+        ledger.conflict({ hubspotId: p.o.id, targetKey: key }, r.conflicts);
         const linkOnly = Object.keys(r.targetPatch).length === 0;
         updates.push({ p, key, values: r.targetPatch, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0 || !!r.deferred, linkOnly });
       } else if (plan.createInTarget && plan.toTarget) {
