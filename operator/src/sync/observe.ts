@@ -257,10 +257,13 @@ export class DryRun {
   /** The real connector with its writes diverted into this dry run. */
   connector(real: Connector): Connector {
     const state = this.state(real.state);
-    const tx: TargetTx = { rows: this.rows(real.rows), state };
+    const rows = this.rows(real.rows);
+    const tx: TargetTx = { rows, state };
     const noop = async () => {};
     const overrides: Partial<Record<keyof Connector, unknown>> = {
       state,
+      // Reads outside a transaction see the rows as the cycle's earlier (planned) writes left them.
+      rows,
       transaction: async <T>(fn: (tx: TargetTx) => Promise<T>) => fn(tx),
       ensureTable: noop,
       installCapture: noop,
