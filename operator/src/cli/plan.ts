@@ -1,7 +1,7 @@
 /**
  * `plan NAME`: what a sync would do, from status.plan (written by spec.mode: Observe), per object
  * type. Exit codes like `flux diff`: 0 when the plan changes nothing, 1 when it would create,
- * update, delete or link records; 2 when there is no plan to show or it cannot be read.
+ * update, delete or link records or decide conflicts; 2 when there is no plan to show or it cannot be read.
  */
 import type { CliIo } from './io.js';
 import { CliError } from './io.js';
@@ -15,9 +15,12 @@ export const PLAN_HELP = (prog: string) => `Usage: ${prog} plan NAME [flags]
 
 What a sync of the integration would do, as computed by spec.mode: Observe (status.plan): per
 object type the records it would create, update and delete on each side, link, and the
-duplicates, conflicts and records that would fail.
+duplicates, conflicts (records with a field changed on both sides since the last sync, which
+the field's conflict rule decides) and records that would fail. --details names each conflicting
+field and the side that wins.
 
-Exit status (like flux diff): 0 the plan changes nothing, 1 it has differences, 2 no plan or an error.
+Exit status (like flux diff): 0 the plan changes nothing, 1 it has differences (conflicts
+included), 2 no plan or an error.
 
 Flags:
   --details                    also show the stored plan with field-level diffs (reads the state schema)
@@ -53,9 +56,13 @@ export function planEntries(plan: unknown): PlanEntry[] | undefined {
   });
 }
 
-/** Whether carrying out the plan would change anything (a write on either side, or a new link). */
+/**
+ * Whether carrying out the plan would change anything (a write on either side, or a new link).
+ * A conflict is a difference too: the losing side's value is overwritten (that write is also
+ * counted as an update, so a plan with conflicts always has one).
+ */
 export function hasDifferences(entries: PlanEntry[]): boolean {
-  return entries.some((e) => e.toTarget.create + e.toTarget.update + e.toTarget.delete + e.toHubSpot.create + e.toHubSpot.update + e.toHubSpot.delete + e.link > 0);
+  return entries.some((e) => e.toTarget.create + e.toTarget.update + e.toTarget.delete + e.toHubSpot.create + e.toHubSpot.update + e.toHubSpot.delete + e.link + e.conflicts > 0);
 }
 
 export async function planCommand(args: string[], io: CliIo): Promise<number> {

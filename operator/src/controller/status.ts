@@ -156,6 +156,7 @@ function applyReport(status: HubSpotIntegrationStatus, report: CycleReport): voi
         toTarget: { ...o.lastCycle.toTarget },
         toHubSpot: { ...o.lastCycle.toHubSpot },
         failed: o.lastCycle.failed,
+        conflicts: o.lastCycle.conflicts ?? 0,
       },
     }));
   }
@@ -170,7 +171,7 @@ function applyReport(status: HubSpotIntegrationStatus, report: CycleReport): voi
     status.plan = {
       observedTime: report.finishedAt,
       differences: planDifferences(report.plan),
-      objects: report.plan.objects.map((o) => ({ type: o.type, toTarget: { ...o.toTarget }, toHubSpot: { ...o.toHubSpot }, link: o.link, duplicates: o.duplicates, wouldFail: o.wouldFail })),
+      objects: report.plan.objects.map((o) => ({ type: o.type, toTarget: { ...o.toTarget }, toHubSpot: { ...o.toHubSpot }, link: o.link, duplicates: o.duplicates, conflicts: o.conflicts ?? 0, wouldFail: o.wouldFail })),
     };
   } else {
     delete status.plan;
@@ -187,6 +188,7 @@ export function planSummary(plan: NonNullable<CycleReport['plan']>): string {
       ops(o.toHubSpot) && `HubSpot ${ops(o.toHubSpot)}`,
       o.link ? `${o.link} to link` : '',
       o.duplicates ? `${o.duplicates} duplicate(s)` : '',
+      o.conflicts ? `${o.conflicts} conflict(s)` : '',
       o.wouldFail ? `${o.wouldFail} would fail` : '',
     ].filter(Boolean);
     return `${o.type}: ${bits.length ? bits.join(', ') : 'no differences'}`;

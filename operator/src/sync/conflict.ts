@@ -58,6 +58,8 @@ export interface ReconcileInput {
    * pass, which decides those fields again from the link (see below).
    */
   hubspotWritesDeferred: boolean;
+  /** Internal: called by `decide` when a field changed on both sides reaches its conflict rule. */
+  onConflict?: (f: FieldPlan) => void;
 }
 
 export interface ReconcileResult {
@@ -67,6 +69,19 @@ export interface ReconcileResult {
   baseline: Baseline;
   /** Some field was left to the push pass (NewestWins, changed on both sides): queue a recheck. */
   deferred?: boolean;
+  /**
+   * Fields changed on BOTH sides since the last sync that the field's conflict rule decided
+   * (not deferred): the record is a conflict (status.plan[].conflicts, lastCycle.conflicts).
+   */
+  conflicts?: FieldConflict[];
+}
+
+/** One field changed on both sides since the last sync, and the side its conflict rule chose. */
+export interface FieldConflict {
+  property: string;
+  column: string;
+  rule: ConflictResolution;
+  winner: 'HubSpot' | 'Target';
 }
 
 function rank(order: string[] | undefined, v: Canon): number {
@@ -121,6 +136,7 @@ function decide(
   const tChanged = !hasBase || baseline!.tg[f.column] !== t;
   if (hChanged && !tChanged) return 'hs';
   if (tChanged && !hChanged) return 'tg';
+  if (hasBase) input.onConflict?.(f);
   switch (f.conflict) {
     case 'TargetWins':
       return 'tg';
@@ -150,6 +166,9 @@ export function reconcile(fields: readonly FieldPlan[], input: ReconcileInput): 
   const baseline: Baseline = { hs: {}, tg: {} };
   const old = input.baseline;
   let deferred = false;
+  const conflicts: FieldConflict[] = [];
+  let both = false;
+  const probe: ReconcileInput = { ...input, onConflict: () => void (both = true) };
 
   // Create in the target: map every HubSpot → target field.
   if (!input.tg) {
@@ -189,7 +208,9 @@ export function reconcile(fields: readonly FieldPlan[], input: ReconcileInput): 
     if (!inSync) {
       const tAsHRaw = targetToHubSpot(f, rawT);
       const tAsH = canonHubSpot(f, tAsHRaw);
-      const w = decide(f, h, t, tAsH, old, input);
+      both = false;
+      const w = decide(f, h, t, tAsH, old, probe);
+      if (both && (w === 'hs' || w === 'tg')) conflicts.push({ property: f.property, column: f.column, rule: f.conflict, winner: w === 'hs' ? 'HubSpot' : 'Target' });
       if (w === 'defer') {
         // Neither side is written; the baseline keeps both old values so the push pass sees
         // the field changed on both sides.
@@ -218,7 +239,7 @@ export function reconcile(fields: readonly FieldPlan[], input: ReconcileInput): 
       baseline.tg[f.column] = newT;
     }
   }
-  return { targetPatch, hubspotPatch, baseline, deferred };
+  return { targetPatch, hubspotPatch, baseline, deferred, ...(conflicts.length ? { conflicts } : {}) };
 }
 
 /** Required fields that are empty on the side being read (a `Validation` error for the record). */

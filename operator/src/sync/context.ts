@@ -6,16 +6,20 @@ import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
 import { HubSpotApiError, type HubSpotClient, type HubSpotObject } from '../hubspot/types.js';
 import { classifyTargetError, matchKey, TargetSpecError, type Connector, type StateReader } from '../target/connector.js';
-import type { Baseline, FieldPlan } from './conflict.js';
+import type { Baseline, FieldConflict, FieldPlan } from './conflict.js';
 import { hashValues } from './hash.js';
 import type { ObjectPlan } from './mapping.js';
-import type { OperationCounts, SyncObserver } from './types.js';
+import type { OperationCounts, SyncDirection, SyncObserver } from './types.js';
 import { canonHubSpot, canonTarget, parseTime, targetToHubSpot, type Canon } from './values.js';
 
 export interface ObjectCounters {
   toTarget: OperationCounts;
   toHubSpot: OperationCounts;
   failed: number;
+  /** Records with a field changed on both sides since the last sync, decided by a conflict rule (once per record). */
+  conflicts: number;
+  /** Which records counted as conflicts this cycle (`h:<hubspotId>` or `t:<targetKey>`). */
+  conflictRecords?: Set<string>;
   filterMatches: Record<string, number>;
 }
 
@@ -24,6 +28,7 @@ export function emptyCounters(): ObjectCounters {
     toTarget: { created: 0, updated: 0, deleted: 0 },
     toHubSpot: { created: 0, updated: 0, deleted: 0 },
     failed: 0,
+    conflicts: 0,
     filterMatches: {},
   };
 }
@@ -45,6 +50,8 @@ export interface SyncContext {
   counters: Map<string, ObjectCounters>;
   /** spec.audit.values: audit entries carry before/after values (default true; false: field names only). */
   auditValues?: boolean;
+  /** Observe: a record's conflicting fields and their winners, once its batch committed (the plan's diffs). */
+  onConflict?: (objectType: string, direction: SyncDirection, ref: { hubspotId?: string; targetKey?: string }, fields: FieldConflict[]) => void;
   /** Records the record passes touched this cycle (the association pass compares theirs). */
   touched?: (side: 'hubspot' | 'target', objectType: string, ids: string[]) => void;
 }

@@ -307,6 +307,7 @@ class Engine implements SyncEngine {
       signal,
       counters,
       auditValues: this.cfg.spec.audit?.values !== false,
+      ...(dry ? { onConflict: dry.onConflict } : {}),
     };
   }
 
@@ -421,7 +422,7 @@ class Engine implements SyncEngine {
         if (prepared.associations?.length) await runAssociations(ctx, prepared.associations, touched, kind === 'full', cycleStartMs);
         completed = true;
         if (dry) {
-          plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.changes, hubspotWriteRequests: dry.hubspotWrites };
+          plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.plannedChanges, hubspotWriteRequests: dry.hubspotWrites };
           counters.clear();
           // The only state write of Observe: the full plan, for `hubspot-operator plan --details`.
           // spec.audit.values: false keeps values out of the state schema: the stored diffs then name the fields only.
@@ -510,7 +511,7 @@ class Engine implements SyncEngine {
             targetRecords: rt && target ? await target.rows.countRows(rt.table) : 0,
             linkedRecords: await state.countLinks(o.type),
             pendingChanges: await state.pendingChanges(o.table),
-            lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed },
+            lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed, conflicts: c.conflicts },
             filterMatches: c.filterMatches,
             ...(assocCounts.has(o.type) ? { associations: assocCounts.get(o.type) } : {}),
           });

@@ -11,6 +11,7 @@
  */
 import type { ErrorCategory } from '../api/categories.js';
 import type { AuditEntry, RecordError, TargetTx } from '../target/connector.js';
+import type { FieldConflict } from './conflict.js';
 import { countersOf, type SyncContext } from './context.js';
 import type { ObjectPlan } from './mapping.js';
 import type { SyncDirection, SyncOperation } from './types.js';
@@ -61,6 +62,7 @@ export class BatchLedger {
   private readonly okHubSpotIds: string[] = [];
   private readonly okTargetKeys: string[] = [];
   private readonly synced: Record<SyncOperation, number> = { created: 0, updated: 0, deleted: 0, associate: 0, dissociate: 0 };
+  private readonly conflicts: { ref: RecordRef; fields: FieldConflict[] }[] = [];
 
   constructor(ctx: SyncContext, plan: ObjectPlan, direction: SyncDirection, opts: LedgerOptions = {}) {
     this.ctx = ctx;
@@ -87,6 +89,15 @@ export class BatchLedger {
     if (r.targetKey !== undefined) this.okTargetKeys.push(r.targetKey);
     if (operation) this.note(r, operation, extra.message, extra.changes);
     if (extra.count) this.synced[extra.count]++;
+  }
+
+  /**
+   * A record with fields changed on both sides since the last sync, decided by their conflict
+   * rules: counted once per record and cycle (lastCycle.conflicts, status.plan[].conflicts) when
+   * the batch commits, whatever the write's outcome (a failed write also counts as failed).
+   */
+  conflict(r: RecordRef, fields: FieldConflict[] | undefined): void {
+    if (fields?.length) this.conflicts.push({ ref: r, fields });
   }
 
   /** An audit entry only (e.g. a record unlinked because deletes are not propagated). */
@@ -123,7 +134,18 @@ export class BatchLedger {
 
   /** After the commit: the cycle's counters and the records_synced metric. */
   committed(): void {
-    const counters = countersOf(this.ctx, this.plan.type)[this.direction];
+    const all = countersOf(this.ctx, this.plan.type);
+    for (const c of this.conflicts) {
+      // The pull and the push pass may both meet one record: it counts once per cycle.
+      const id = c.ref.hubspotId !== undefined ? `h:${c.ref.hubspotId}` : `t:${c.ref.targetKey ?? ''}`;
+      const seen = (all.conflictRecords ??= new Set());
+      if (!seen.has(id)) {
+        seen.add(id);
+        all.conflicts++;
+      }
+      this.ctx.onConflict?.(this.plan.type, this.direction, c.ref, c.fields);
+    }
+    const counters = all[this.direction];
     for (const op of ['created', 'updated', 'deleted'] as const) {
       const n = this.synced[op];
       if (!n) continue;

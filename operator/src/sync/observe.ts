@@ -33,8 +33,9 @@ import {
   type TableRef,
   type TargetTx,
 } from '../target/connector.js';
+import type { FieldConflict } from './conflict.js';
 import type { ObjectCounters } from './context.js';
-import type { ObjectPlanSummary, PlanChange } from './types.js';
+import type { ObjectPlanSummary, PlanChange, SyncDirection } from './types.js';
 
 /** Records kept with field-level diffs per object type and direction (the counts are always exact). */
 export const PLAN_DETAIL_LIMIT = 200;
@@ -62,6 +63,32 @@ export class DryRun {
   private readonly typeOfTable = new Map<string, string>();
   private seq = 0;
   hubspotWrites = 0;
+  /** Conflicting fields per record (`type/h:<id>`, `type/t:<key>`): marked on the record's changes. */
+  private readonly conflictsOf = new Map<string, NonNullable<PlanChange['conflicts']>>();
+  /** Planned row updates (table → key → values): later reads of the cycle see them, as after a sync's commit. */
+  private readonly rowOverlay = new Map<string, Map<string, Row>>();
+
+  /** SyncContext.onConflict: remember which fields of a record conflict and who wins. */
+  readonly onConflict = (type: string, _direction: SyncDirection, ref: { hubspotId?: string; targetKey?: string }, fields: FieldConflict[]): void => {
+    const marks: NonNullable<PlanChange['conflicts']> = {};
+    // Keyed by the name the winning value is written under: the column when HubSpot wins (a table
+    // update), the property when the table wins (a HubSpot update) — as in the changes' `fields`.
+    for (const f of fields) marks[f.winner === 'HubSpot' ? f.column : f.property] = { property: f.property, column: f.column, rule: f.rule, winner: f.winner };
+    for (const k of [ref.hubspotId !== undefined ? `${type}/h:${ref.hubspotId}` : undefined, ref.targetKey !== undefined ? `${type}/t:${ref.targetKey}` : undefined]) {
+      if (k) this.conflictsOf.set(k, { ...this.conflictsOf.get(k), ...marks });
+    }
+  };
+
+  /** The planned changes, each marked with its record's conflicting fields. */
+  get plannedChanges(): PlanChange[] {
+    return this.changes.map((c) => {
+      const marks = {
+        ...(c.targetKey !== undefined ? this.conflictsOf.get(`${c.objectType}/t:${c.targetKey}`) : undefined),
+        ...(c.hubspotId !== undefined ? this.conflictsOf.get(`${c.objectType}/h:${c.hubspotId}`) : undefined),
+      };
+      return Object.keys(marks).length ? { ...c, conflicts: marks } : c;
+    });
+  }
 
   constructor(tables: { type: string; table: string }[]) {
     for (const t of tables) this.typeOfTable.set(t.table, t.type);
@@ -186,7 +213,17 @@ export class DryRun {
     const self = this;
     const typeOf = (t: TableRef) => self.typeOfTable.get(t.table) ?? t.table;
     return {
-      selectRows: (t, keys, cols) => real.selectRows(t, keys, cols),
+      async selectRows(t, keys, cols, opts) {
+        const r = await real.selectRows(t, keys, cols, opts);
+        const overlay = self.rowOverlay.get(t.table);
+        if (overlay) {
+          for (const [k, row] of r) {
+            const planned = overlay.get(k);
+            if (planned) r.set(k, { ...row, ...Object.fromEntries(Object.entries(planned).filter(([c]) => cols.includes(c))) });
+          }
+        }
+        return r;
+      },
       selectByMatch: (t, c, how, v, cols) => real.selectByMatch(t, c, how, v, cols),
       selectKeysAfter: (t, a, l) => real.selectKeysAfter(t, a, l),
       countRows: (t) => real.countRows(t),
@@ -201,8 +238,11 @@ export class DryRun {
       async updateRows(t, updates) {
         const cols = [...new Set(updates.flatMap((u) => Object.keys(u.values)))];
         const current = cols.length ? await real.selectRows(t, updates.map((u) => u.key), cols) : new Map<string, Row>();
+        let overlay = self.rowOverlay.get(t.table);
+        if (!overlay) self.rowOverlay.set(t.table, (overlay = new Map()));
         for (const u of updates) {
           if (!Object.keys(u.values).length) continue;
+          overlay.set(u.key, { ...overlay.get(u.key), ...u.values });
           self.addChange({ objectType: typeOf(t), direction: 'toTarget', operation: 'update', targetKey: u.key, fields: diff(current.get(u.key) ?? {}, u.values) });
         }
         return [];
@@ -217,10 +257,13 @@ export class DryRun {
   /** The real connector with its writes diverted into this dry run. */
   connector(real: Connector): Connector {
     const state = this.state(real.state);
-    const tx: TargetTx = { rows: this.rows(real.rows), state };
+    const rows = this.rows(real.rows);
+    const tx: TargetTx = { rows, state };
     const noop = async () => {};
     const overrides: Partial<Record<keyof Connector, unknown>> = {
       state,
+      // Reads outside a transaction see the rows as the cycle's earlier (planned) writes left them.
+      rows,
       transaction: async <T>(fn: (tx: TargetTx) => Promise<T>) => fn(tx),
       ensureTable: noop,
       installCapture: noop,
@@ -311,6 +354,7 @@ export class DryRun {
         toHubSpot: ops(c?.toHubSpot),
         link: audits.filter((a) => a.operation === 'link' || a.operation === 'link+update').length,
         duplicates,
+        conflicts: c?.conflicts ?? 0,
         wouldFail: c?.failed ?? 0,
       };
     });

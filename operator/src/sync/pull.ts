@@ -279,6 +279,7 @@ function decide(
           tgFieldModified: p.link && pendingTargetKeys.get(p.link.targetKey)?.columnChangedMs,
           hubspotWritesDeferred: true,
         });
+        ledger.conflict({ hubspotId: p.o.id, targetKey: key }, r.conflicts);
         const values = { ...r.targetPatch, ...hubspotIdPatch(plan, p.row, p.o.id) };
         const linkOnly = Object.keys(values).length === 0;
         const hsPatch = Object.keys(r.hubspotPatch).length > 0 || !!r.deferred;

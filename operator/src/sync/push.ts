@@ -257,6 +257,7 @@ function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now
     tgFieldModified: e.columnChangedMs,
     hubspotWritesDeferred: false,
   });
+  ledger.conflict({ hubspotId: link.hubspotId, targetKey: e.key }, res.conflicts);
   if (Object.keys(res.hubspotPatch).length) {
     work.updates.push({ e, link, patch: res.hubspotPatch, targetPatch: res.targetPatch, baseline: res.baseline });
     return;

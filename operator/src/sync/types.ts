@@ -36,7 +36,7 @@ export interface ObjectReport {
   targetRecords: number;
   linkedRecords: number;
   pendingChanges: number;
-  lastCycle: { toTarget: OperationCounts; toHubSpot: OperationCounts; failed: number };
+  lastCycle: { toTarget: OperationCounts; toHubSpot: OperationCounts; failed: number; conflicts?: number };
   /** Filter name -> records matched in this cycle (SyncFilter status.matchedRecords). */
   filterMatches?: Record<string, number>;
   /** Associations of the type's spec.objects[].associations (all entries together). */
@@ -125,6 +125,8 @@ export interface ObjectPlanSummary {
   duplicates: number;
   /** Records a sync would fail (every category, duplicates included). */
   wouldFail: number;
+  /** Records with a field changed on both sides since the last sync, which a conflict rule decides. */
+  conflicts?: number;
 }
 
 /** One planned write with its field-level diff (before: current value, absent when unknown). */
@@ -135,6 +137,13 @@ export interface PlanChange {
   hubspotId?: string;
   targetKey?: string;
   fields: Record<string, { before?: string | null; after: string | null }>;
+  /**
+   * The record's fields changed on both sides since the last sync (a conflict), keyed by the
+   * name the winning value is written under (the column when HubSpot wins, the property when the
+   * table wins): the rule that decided and the side that wins. Marked on every planned write of
+   * that record, in both directions.
+   */
+  conflicts?: Record<string, { property: string; column: string; rule: string; winner: 'HubSpot' | 'Target' }>;
 }
 
 export interface ObservedPlan {

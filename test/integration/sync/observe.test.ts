@@ -121,6 +121,77 @@ describe.each(kinds)('Observe mode (%s)', (dbKind) => {
     expect(await outbox()).toBe(0);
   });
 
+  it('a record edited on both sides: the plan counts 1 conflict, names each field and its winner, and the Sync applies exactly those winners', async () => {
+    h = await Harness.start({
+      dbKind,
+      objects: [{ conflictResolution: 'HubSpotWins' }],
+      fieldMappings: [
+        {
+          name: 'contacts',
+          spec: {
+            objectType: 'contacts',
+            fields: [
+              { property: 'email', column: 'email' },
+              { property: 'firstname', column: 'firstname', conflictResolution: 'HubSpotWins' },
+              { property: 'lastname', column: 'lastname', conflictResolution: 'TargetWins' },
+            ],
+          },
+        },
+      ],
+    });
+    const a = await h.hs.create('contacts', { email: 'both@example.com', firstname: 'F0', lastname: 'L0' });
+    const calm = await h.hs.create('contacts', { email: 'calm@example.com', firstname: 'C0', lastname: 'C0' });
+    const first = await h.cycle('initial');
+    expect(first.objects[0]!.lastCycle.conflicts).toBe(0);
+    h.cfg.spec.mode = 'Observe';
+    await h.restart();
+    // Both fields changed on both sides since that sync; the other record only in HubSpot.
+    await h.exec(`UPDATE {schema}.contacts SET firstname = 'F-target', lastname = 'L-target' WHERE email = 'both@example.com'`);
+    await h.hs.update('contacts', a.id, { firstname: 'F-hub', lastname: 'L-hub' });
+    await h.hs.update('contacts', calm.id, { firstname: 'C1' });
+    const writes = writeRequests((await h.hs.stats()).requests.byRoute);
+
+    const observed = await h.cycle();
+    expect(writeRequests((await h.hs.stats()).requests.byRoute)).toBe(writes);
+    const plan = observed.plan!.objects[0]!;
+    expect(plan.conflicts).toBe(1);
+    expect(plan.toTarget).toEqual({ create: 0, update: 2, delete: 0 });
+    expect(plan.toHubSpot).toEqual({ create: 0, update: 1, delete: 0 });
+    // The diffs: the table takes HubSpot's first name, HubSpot takes the table's last name, and
+    // both writes of the record name both conflicting fields with their winners.
+    const marks = {
+      firstname: { property: 'firstname', column: 'firstname', rule: 'HubSpotWins', winner: 'HubSpot' },
+      lastname: { property: 'lastname', column: 'lastname', rule: 'TargetWins', winner: 'Target' },
+    };
+    const toTable = observed.plan!.changes.filter((c) => c.direction === 'toTarget' && c.conflicts);
+    const toHub = observed.plan!.changes.filter((c) => c.direction === 'toHubSpot');
+    expect(toTable).toHaveLength(1);
+    expect(toTable[0]!.fields).toEqual({ firstname: { before: 'F-target', after: 'F-hub' } });
+    expect(toTable[0]!.conflicts).toEqual(marks);
+    expect(toHub).toHaveLength(1);
+    expect(toHub[0]).toMatchObject({ hubspotId: a.id, operation: 'update', fields: { lastname: { after: 'L-target' } }, conflicts: marks });
+    expect(Object.keys(toHub[0]!.fields)).toEqual(['lastname']);
+    // The record without a conflict is not marked.
+    expect(observed.plan!.changes.filter((c) => !c.conflicts)).toHaveLength(1);
+    // Nothing changed: the table still holds the target's edits.
+    expect(await h.rows(`SELECT firstname, lastname FROM {schema}.contacts WHERE email = 'both@example.com'`)).toEqual([{ firstname: 'F-target', lastname: 'L-target' }]);
+
+    // The Sync applies exactly those winners and reports the same conflict.
+    h.cfg.spec.mode = 'Sync';
+    await h.restart();
+    const synced = await h.cycle();
+    const c = synced.objects[0]!.lastCycle;
+    expect(c.conflicts).toBe(1);
+    expect({ create: c.toTarget.created, update: c.toTarget.updated, delete: c.toTarget.deleted }).toEqual(plan.toTarget);
+    expect({ create: c.toHubSpot.created, update: c.toHubSpot.updated, delete: c.toHubSpot.deleted }).toEqual(plan.toHubSpot);
+    expect(await h.rows(`SELECT firstname, lastname FROM {schema}.contacts WHERE email = 'both@example.com'`)).toEqual([{ firstname: 'F-hub', lastname: 'L-target' }]);
+    expect((await h.hs.get('contacts', a.id, ['firstname', 'lastname'])).properties).toMatchObject({ firstname: 'F-hub', lastname: 'L-target' });
+    // Settled: the next cycle has nothing left to decide.
+    const after = await h.cycle();
+    expect(after.objects[0]!.lastCycle.conflicts).toBe(0);
+    expect(after.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 0, updated: 0, deleted: 0 });
+  });
+
   it('spec.audit: values false keeps field names only; retention prunes older entries', async () => {
     h = await Harness.start({ dbKind });
     h.cfg.spec.audit = { values: false, retention: '1d' };

@@ -66,6 +66,7 @@ describe('plan', () => {
     expect(hasDifferences(planEntries([none])!)).toBe(false); // duplicates and would-fail change nothing by themselves
     expect(hasDifferences(planEntries({ objects: [{ ...none, toHubSpot: { delete: 1 } }] })!)).toBe(true);
     expect(hasDifferences(planEntries([{ ...none, link: { byMatchKey: 2, byHubSpotId: 0 } }])!)).toBe(true);
+    expect(hasDifferences(planEntries([{ ...none, conflicts: 1 }])!)).toBe(true); // a conflict overwrites the losing side
     expect(planEntries([{ type: 'deals' }])![0]).toEqual({ type: 'deals', toTarget: { create: 0, update: 0, delete: 0 }, toHubSpot: { create: 0, update: 0, delete: 0 }, link: 0, duplicates: 0, conflicts: 0, wouldFail: 0 });
   });
 });

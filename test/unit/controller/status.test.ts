@@ -144,7 +144,7 @@ describe('computeChildStatus', () => {
 
 describe('Observe mode (spec.mode Observe)', () => {
   const plan = (create: number): NonNullable<CycleReport['plan']> => ({
-    objects: [{ type: 'contacts', toTarget: { create, update: 1, delete: 0 }, toHubSpot: { create: 1, update: 0, delete: 0 }, link: 1, duplicates: 2, wouldFail: 2 }],
+    objects: [{ type: 'contacts', toTarget: { create, update: 1, delete: 0 }, toHubSpot: { create: 1, update: 0, delete: 0 }, link: 1, duplicates: 2, conflicts: 1, wouldFail: 2 }],
     changes: [],
     hubspotWriteRequests: 2,
   });
@@ -154,7 +154,7 @@ describe('Observe mode (spec.mode Observe)', () => {
   it('Ready True/Observed with status.plan, no Reconciling; an Event only when the plan changes', () => {
     const s = computeIntegrationStatus({ generation: 1, suspended: false, staticIssues: [], worker: observing(2), now: T0 });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'Observed' });
-    expect(cond(s, 'Ready')!.message).toContain('contacts: table +2 ~1, HubSpot +1, 1 to link, 2 duplicate(s), 2 would fail');
+    expect(cond(s, 'Ready')!.message).toContain('contacts: table +2 ~1, HubSpot +1, 1 to link, 2 duplicate(s), 1 conflict(s), 2 would fail');
     expect(cond(s, 'Reconciling')).toBeUndefined();
     expect(s.plan).toEqual({ observedTime: '2026-11-23T10:00:00Z', differences: 5, objects: plan(2).objects });
     expect(transitionEvents(undefined, s).map((e) => e.reason).sort()).toEqual(['PlanChanged', 'Ready']);

@@ -1004,6 +1004,11 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                     "minimum": 0,
                     "description": "Records a sync would refuse as duplicates."
                   },
+                  "conflicts": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Records with a field changed on both sides since the last sync, which a conflict rule (HubSpotWins, TargetWins, NewestWins) would decide; the stored plan (CLI plan --details) names the fields and the winning side."
+                  },
                   "wouldFail": {
                     "type": "integer",
                     "minimum": 0,
@@ -1159,6 +1164,11 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                     "type": "integer",
                     "format": "int64",
                     "description": "Records that failed in the last cycle."
+                  },
+                  "conflicts": {
+                    "type": "integer",
+                    "format": "int64",
+                    "description": "Records with a field changed on both sides since the previous cycle, decided by the field's conflict rule (each record counted once)."
                   }
                 }
               }

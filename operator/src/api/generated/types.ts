@@ -569,6 +569,10 @@ export interface HubSpotIntegrationStatus {
        */
       duplicates?: number;
       /**
+       * Records with a field changed on both sides since the last sync, which a conflict rule (HubSpotWins, TargetWins, NewestWins) would decide; the stored plan (CLI plan --details) names the fields and the winning side.
+       */
+      conflicts?: number;
+      /**
        * Records a sync would fail (duplicates included).
        */
       wouldFail?: number;
@@ -720,6 +724,10 @@ export interface CycleCounts {
    * Records that failed in the last cycle.
    */
   failed?: number;
+  /**
+   * Records with a field changed on both sides since the previous cycle, decided by the field's conflict rule (each record counted once).
+   */
+  conflicts?: number;
 }
 export interface ErrorCategoryStatus {
   /**
