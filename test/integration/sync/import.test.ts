@@ -49,7 +49,7 @@ describe.each(kinds)('initial import and linking (%s)', (dbKind) => {
     const r2 = await h.cycle();
     const after = await h.hs.stats();
     expect(writeRequests(after.requests.byRoute) - writeRequests(before.requests.byRoute)).toBe(0);
-    expect(r2.objects[0]!.lastCycle).toEqual({ toTarget: { created: 0, updated: 0, deleted: 0 }, toHubSpot: { created: 0, updated: 0, deleted: 0 }, failed: expect.any(Number) });
+    expect(r2.objects[0]!.lastCycle).toEqual({ toTarget: { created: 0, updated: 0, deleted: 0 }, toHubSpot: { created: 0, updated: 0, deleted: 0 }, failed: expect.any(Number), conflicts: 0 });
     expect(await h.rows(`SELECT count(*)::int AS n FROM {state}.audit_log WHERE outcome = 'ok'`)).toEqual(auditBefore);
     expect(after.requests.total - before.requests.total).toBeLessThanOrEqual(2);
   });
