@@ -75,6 +75,22 @@ describe('hubspot-operator sandbox', () => {
     expect(contacts.results).toHaveLength(2);
   });
 
+  it('keeps each contact’s primary company (a seeded HubSpot association) in contacts.company_id', async () => {
+    const psqlLine = out.find((l) => l.includes('psql "'))!;
+    expect(out.some((l) => l.includes('join companies co on co.id = c.company_id'))).toBe(true);
+    const url = /psql "([^"]+)"/.exec(psqlLine)![1]!;
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await waitFor(async () => {
+        const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM contacts c JOIN companies co ON co.id = c.company_id`);
+        return rows[0]!.n === 120;
+      }, { timeoutMs: 60_000, what: 'every seeded contact joined to its company' });
+    } finally {
+      await db.end();
+    }
+  });
+
   it('psql reaches the embedded database, and an edit there shows up in HubSpot', async () => {
     const psqlLine = out.find((l) => l.includes('psql "'))!;
     const url = /psql "([^"]+)"/.exec(psqlLine)![1]!;

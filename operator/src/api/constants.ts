@@ -69,6 +69,8 @@ export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPE
 export const READY_REASONS = {
   /** True: a cycle completed without a systemic failure. */
   Synced: 'Synced',
+  /** True: spec.mode Observe; a read-only cycle completed and status.plan says what a sync would do. */
+  Observed: 'Observed',
   Suspended: 'Suspended',
   InvalidSpec: 'InvalidSpec',
   AuthenticationFailed: 'AuthenticationFailed',

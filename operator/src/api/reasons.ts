@@ -23,6 +23,7 @@ export interface ReadyReasonPolicy {
 
 export const READY_REASON_POLICY: Readonly<Record<ReadyReason, ReadyReasonPolicy>> = {
   Synced: { ready: 'True', stalled: false, event: { type: 'Normal', reason: 'Ready' }, meaning: 'a cycle completed without a systemic failure' },
+  Observed: { ready: 'True', stalled: false, event: { type: 'Normal', reason: 'Ready' }, meaning: 'spec.mode Observe: a read-only cycle completed; status.plan says what a sync would do (nothing was written)' },
   Progressing: { ready: 'Unknown', stalled: false, meaning: 'the initial import has not completed yet' },
   Suspended: { ready: 'False', stalled: false, event: { type: 'Normal', reason: 'Suspended' }, meaning: 'spec.suspend is true: no reads or writes on either side' },
   Deleting: { ready: 'False', stalled: false, meaning: 'the cleanup finalizer is running (spec.deletionPolicy)' },

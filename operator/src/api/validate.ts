@@ -30,6 +30,7 @@ export interface ValidationResult {
 /** Readable meanings of the patterns used in crds/ (a test checks every pattern has one). */
 export const PATTERN_MESSAGES: Record<string, string> = {
   '^([0-9]+(ms|s|m|h))+$': 'must be a duration such as 30s, 5m, 24h or 1h30m',
+  '^([0-9]+(ms|s|m|h|d))+$': 'must be a duration such as 30d, 7d, 12h or 1d12h',
   '^[a-z_][a-z0-9_]{0,62}$':
     'must be a PostgreSQL identifier: lower-case letters, digits and _, not starting with a digit, at most 63 characters',
   '^(contacts|companies|deals|p_[a-z][a-z0-9_]*|2-[0-9]+)$':

@@ -56,15 +56,18 @@ export async function auditCommand(args: string[], io: CliIo): Promise<number> {
         outcome: e.outcome,
         category: e.category ?? null,
         message: e.message ?? null,
+        // spec.audit: the changed fields, and their before/after values unless spec.audit.values is false.
+        fields: e.fields ?? null,
+        ...(e.values ? { values: e.values } : {}),
       }));
       if (output === 'json') {
         io.out(renderJson({ namespace: kube.namespace, name, since: since.toISOString(), count: items.length, items }));
       } else if (output === 'csv') {
-        io.out(renderCsv({ columns: ['at', 'objectType', 'direction', 'operation', 'hubspotId', 'targetKey', 'outcome', 'category', 'message'], rows: items.map((i) => [i.at, i.objectType, i.direction, i.operation, i.hubspotId, i.targetKey, i.outcome, i.category, i.message]) }));
+        io.out(renderCsv({ columns: ['at', 'objectType', 'direction', 'operation', 'hubspotId', 'targetKey', 'outcome', 'category', 'message', 'fields'], rows: items.map((i) => [i.at, i.objectType, i.direction, i.operation, i.hubspotId, i.targetKey, i.outcome, i.category, i.message, i.fields?.join(' ') ?? null]) }));
       } else if (items.length === 0) {
         io.err(`No audit entries for ${kube.namespace}/${name} since ${since.toISOString()}${values.record ? ` for record ${values.record}` : ''}.\n`);
       } else {
-        io.out(renderTable({ columns: ['time', 'object', 'direction', 'operation', 'hubspot id', 'target key', 'outcome', 'category', 'message'], rows: items.map((i) => [i.at, i.objectType, i.direction, i.operation, i.hubspotId, i.targetKey, i.outcome, i.category, i.message]) }));
+        io.out(renderTable({ columns: ['time', 'object', 'direction', 'operation', 'hubspot id', 'target key', 'outcome', 'category', 'fields', 'message'], rows: items.map((i) => [i.at, i.objectType, i.direction, i.operation, i.hubspotId, i.targetKey, i.outcome, i.category, i.fields?.join(' ') ?? null, i.message]) }));
       }
       return 0;
     } finally {

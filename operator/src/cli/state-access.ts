@@ -9,18 +9,18 @@ import { openStateReader, type StateReader } from './state-reader.js';
 
 export async function stateReaderFor(kube: Kube, integration: Integration, databaseUrl?: string): Promise<StateReader> {
   const ns = integration.metadata.namespace ?? kube.namespace;
-  const target = (integration.spec?.target ?? {}) as unknown as Record<string, { connectionSecretRef?: { name: string; key?: string }; stateSchema?: string } | undefined>;
+  const target = (integration.spec?.target ?? {}) as unknown as Record<string, { connectionSecretRef?: { name: string; key?: string } } | undefined>;
   const kind = Object.keys(target).find((k) => target[k]);
   const conn = kind ? target[kind] : undefined;
-  if (kind !== 'postgres' || !conn) {
-    throw new CliError(`${ns}/${integration.metadata.name}: the CLI reads the state of PostgreSQL targets only; spec.target has ${kind ?? 'no target'}`);
+  if ((kind !== 'postgres' && kind !== 'mysql') || !conn) {
+    throw new CliError(`${ns}/${integration.metadata.name}: spec.target has ${kind ?? 'no target'}; the CLI reads the state of postgres and mysql targets`);
   }
   if (!integration.metadata.uid) throw new CliError(`${ns}/${integration.metadata.name} has no metadata.uid; the API server did not return a stored object`);
   const url =
     databaseUrl ??
     (conn.connectionSecretRef
-      ? await readSecretKey(kube, ns, conn.connectionSecretRef, 'url', `spec.target.postgres.connectionSecretRef`)
+      ? await readSecretKey(kube, ns, conn.connectionSecretRef, 'url', `spec.target.${kind}.connectionSecretRef`)
       : undefined);
-  if (!url) throw new CliError(`${ns}/${integration.metadata.name}: spec.target.postgres.connectionSecretRef is not set; pass --database-url`);
-  return openStateReader({ databaseUrl: url, stateSchema: conn.stateSchema ?? 'hubspot_operator', integrationUid: integration.metadata.uid });
+  if (!url) throw new CliError(`${ns}/${integration.metadata.name}: spec.target.${kind}.connectionSecretRef is not set; pass --database-url`);
+  return openStateReader({ databaseUrl: url, target: integration.spec?.target, namespace: ns, name: integration.metadata.name ?? '', integrationUid: integration.metadata.uid });
 }

@@ -25,7 +25,7 @@ import {
 import type { Clock } from '../kube/clock.js';
 import { isStatus, type KubeClient, type ResourceType } from '../kube/client.js';
 import { resolveIntegration, type CacheView, type IntegrationObject } from './resolve.js';
-import { computeIntegrationStatus } from './status.js';
+import { computeIntegrationStatus, jsonEqual } from './status.js';
 import type { StatusWriter } from './status-writer.js';
 import type { SyncSlots } from './sync-slots.js';
 import { SyncWorker, type EngineFactory, type EngineOptions, type WorkerConfig, type WorkerHistory } from './worker.js';
@@ -55,6 +55,8 @@ export interface IntegrationContext {
   /** Enqueue the FieldMappings and SyncFilters of an integration (their status depends on it). */
   enqueueChildren: (namespace: string, integration: string) => void;
   onProgress?: (namespace: string, integration: string, objectType: string, phase: string, done: number, total?: number) => void;
+  /** status.webhooks from the webhook receiver (run wiring); never throws. */
+  webhookStatus?: (namespace: string, name: string, uid: string) => Promise<{ lastEventTime?: string; eventsLast24h: number; rejectedLast24h: number } | undefined>;
   retryBaseMs?: number;
 }
 
@@ -185,6 +187,8 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
     log.info({ issues: staticIssues }, 'configuration is invalid; sync worker stopped');
   }
 
+  const webhooksOn = Boolean(spec.hubspot?.webhooks);
+  const webhooks = webhooksOn && ctx.webhookStatus ? await ctx.webhookStatus(namespace, name, obj.metadata.uid ?? `${namespace}/${name}`).catch(() => undefined) : undefined;
   const written = await ctx.statusWriter.write(INTEGRATION, obj, (current) =>
     computeIntegrationStatus({
       current: current.status,
@@ -193,6 +197,7 @@ export async function reconcileIntegration(ctx: IntegrationContext, key: string)
       staticIssues,
       worker: worker?.state,
       now: new Date(ctx.clock.now()),
+      realTime: { webhooks: webhooksOn, interval: spec.schedule?.interval ?? '5m', status: webhooks },
     }),
   );
   if (!written) return;
@@ -289,6 +294,10 @@ export function transitionEvents(before: HubSpotIntegrationStatus | undefined, a
   if (!before?.lastSuccessfulSyncTime && after?.lastSuccessfulSyncTime) {
     const objects = (after.objects ?? []).map((o) => `${o.type}: ${o.linkedRecords ?? 0} linked, ${o.hubspotRecords ?? 0} in HubSpot, ${o.targetRecords ?? 0} in the table`).join('; ');
     out.push({ type: 'Normal', reason: 'InitialSyncCompleted', message: `Initial import completed${objects ? `: ${objects}` : ''}` });
+  }
+  // Observe mode: one Event whenever the plan (its counts) changes.
+  if (now.reason === READY_REASONS.Observed && after?.plan && !jsonEqual(before?.plan?.objects, after.plan.objects)) {
+    out.push({ type: 'Normal', reason: 'PlanChanged', message: now.message });
   }
   // Record-level failures: one Event per category whose count changed.
   const oldErrors = new Map((before?.errors ?? []).map((e) => [e.category, e.records]));

@@ -47,6 +47,8 @@ export interface OperatorOptions {
   watchdogGraceMs?: number;
   retryBaseMs?: number;
   onProgress?: (namespace: string, integration: string, objectType: string, phase: string, done: number, total?: number) => void;
+  /** status.webhooks of an integration (the webhook receiver's counts; DESIGN §2.8). Absent: not written. */
+  webhookStatus?: (namespace: string, name: string, uid: string) => Promise<{ lastEventTime?: string; eventsLast24h: number; rejectedLast24h: number } | undefined>;
 }
 
 function queueObserver(m: OperatorMetrics, name: string): WorkQueueObserver {
@@ -209,6 +211,7 @@ export class Operator {
       enqueue: enqueue(() => this.queues?.integrations),
       enqueueChildren: (ns, name) => this.enqueueChildren(ns, name),
       onProgress: this.o.onProgress,
+      webhookStatus: this.o.webhookStatus,
       retryBaseMs: this.o.retryBaseMs,
       sharded: Boolean(this.o.shard),
       fieldMapping: (ns, name) => this.fieldMappings.get(ns, name),

@@ -38,7 +38,9 @@ export async function defaultEngineFactory(): Promise<EngineFactory> {
 
 export async function runOperator(o: RunOptions): Promise<RunningOperator> {
   const engineFactory = o.engineFactory ?? (await defaultEngineFactory());
-  const operator = new Operator({ ...o, engineFactory });
+  let webhooks: WebhookServer | undefined;
+  // status.webhooks: the receiver starts after the operator object exists, so the status writer asks it lazily.
+  const operator = new Operator({ ...o, engineFactory, webhookStatus: async (ns, name, uid) => webhooks?.status(ns, name, uid) });
   const endpoints = await startEndpoints({
     registry: o.metrics.registry,
     metricsPort: o.metricsPort,
@@ -47,7 +49,6 @@ export async function runOperator(o: RunOptions): Promise<RunningOperator> {
     healthz: () => operator.healthy(),
     readyz: () => operator.ready(),
   });
-  let webhooks: WebhookServer | undefined;
   if (o.webhooks) {
     const { startWebhookServer } = await import('../hubspot/webhooks/start.js');
     webhooks = await startWebhookServer({ ...o.webhooks, host: o.host, metrics: o.metrics, logger: o.logger, source: { integrations: () => operator.integrations.list(), secret: (ns, name) => operator.secrets.get(ns, name) } });

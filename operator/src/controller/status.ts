@@ -10,7 +10,7 @@ import { readyReasonFor, readyReasonPolicy } from '../api/reasons.js';
 import { removeCondition, setCondition, type ConditionInput } from '../api/conditions.js';
 import type { Condition, ErrorCategoryStatus, FieldMappingStatus, HubSpotIntegrationStatus, ObjectSyncStatus, SyncFilterStatus } from '../api/types.js';
 import type { CycleReport, SpecIssue } from '../sync/types.js';
-import type { WorkerState } from './worker.js';
+import { planDifferences, type WorkerState } from './worker.js';
 
 const READY = CONDITION_TYPES.Ready;
 
@@ -24,6 +24,11 @@ export interface IntegrationStatusInput {
   staticIssues: string[];
   worker?: Readonly<WorkerState>;
   now: Date;
+  /**
+   * How HubSpot changes arrive (DESIGN §2.8): webhooks configured (spec.hubspot.webhooks) or
+   * polling only; `status` is status.webhooks from the receiver (left as it is when absent).
+   */
+  realTime?: { webhooks: boolean; interval: string; status?: { lastEventTime?: string; eventsLast24h: number; rejectedLast24h: number } };
 }
 
 export { readyReasonFor };
@@ -52,6 +57,8 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
     assign(status, 'lastHandledResyncRequest', worker.handledResyncRequest ?? current?.lastHandledResyncRequest);
     if (worker.lastReport) applyReport(status, worker.lastReport);
   }
+  if (input.realTime?.webhooks && input.realTime.status) status.webhooks = { ...input.realTime.status };
+  else if (input.realTime && !input.realTime.webhooks) delete status.webhooks;
 
   let conditions: Condition[] = (current?.conditions ?? []).map((c) => ({ ...c }));
   const set = (c: Omit<ConditionInput, 'observedGeneration'>) => {
@@ -78,10 +85,13 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
   } else if (failure) {
     const reason = readyReasonFor(failure.category, failure.reason);
     ready = { type: READY, status: 'False', reason, message: failure.category ? `${failure.category}: ${failure.message}` : failure.message };
+  } else if (worker?.lastReport?.plan) {
+    ready = { type: READY, status: 'True', reason: READY_REASONS.Observed, message: `Observed (spec.mode Observe, nothing written): ${planSummary(worker.lastReport.plan)}` };
   } else if (!completedOnce) {
     ready = { type: READY, status: 'Unknown', reason: READY_REASONS.Progressing, message: 'Initial import in progress' };
   } else {
-    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}` };
+    const how = input.realTime ? (input.realTime.webhooks ? '; webhooks on' : `; polling every ${input.realTime.interval}`) : '';
+    ready = { type: READY, status: 'True', reason: READY_REASONS.Synced, message: `Synced: ${objectSummary(status.objects)}${how}` };
   }
   set(ready);
 
@@ -89,7 +99,9 @@ export function computeIntegrationStatus(input: IntegrationStatusInput): HubSpot
   const blocked = Boolean(input.deleting) || invalid.length > 0 || input.suspended;
   let reconciling: Omit<ConditionInput, 'observedGeneration'> | undefined;
   if (!blocked && worker) {
-    if (!worker.initialDone && !failure) {
+    if (worker.lastReport?.plan) {
+      // Observe mode: nothing is being imported.
+    } else if (!worker.initialDone && !failure) {
       reconciling = { type: CONDITION_TYPES.Reconciling, status: 'True', reason: RECONCILING_REASONS.InitialSync, message: 'Importing and linking existing records' };
     } else if (worker.running === 'full') {
       reconciling = { type: CONDITION_TYPES.Reconciling, status: 'True', reason: RECONCILING_REASONS.Resyncing, message: 'Full reconciliation in progress' };
@@ -137,6 +149,7 @@ function applyReport(status: HubSpotIntegrationStatus, report: CycleReport): voi
       targetRecords: o.targetRecords,
       linkedRecords: o.linkedRecords,
       pendingChanges: o.pendingChanges,
+      ...(o.associations ? { associations: { ...o.associations } } : {}),
       lastCycle: {
         toTarget: { ...o.lastCycle.toTarget },
         toHubSpot: { ...o.lastCycle.toHubSpot },
@@ -151,6 +164,32 @@ function applyReport(status: HubSpotIntegrationStatus, report: CycleReport): voi
   status.errors = errors;
   status.errorCount = errors.reduce((n, e) => n + e.records, 0);
   status.apiUsage = { ...report.apiUsage };
+  if (report.plan) {
+    status.plan = {
+      observedTime: report.finishedAt,
+      differences: planDifferences(report.plan),
+      objects: report.plan.objects.map((o) => ({ type: o.type, toTarget: { ...o.toTarget }, toHubSpot: { ...o.toHubSpot }, link: o.link, duplicates: o.duplicates, wouldFail: o.wouldFail })),
+    };
+  } else {
+    delete status.plan;
+  }
+}
+
+/** One line per object type of what a sync would do, e.g. "contacts: table +2 ~1, HubSpot +1, 1 to link, 2 would fail". */
+export function planSummary(plan: NonNullable<CycleReport['plan']>): string {
+  const ops = (o: { create: number; update: number; delete: number }) =>
+    [o.create ? `+${o.create}` : '', o.update ? `~${o.update}` : '', o.delete ? `-${o.delete}` : ''].filter(Boolean).join(' ');
+  const parts = plan.objects.map((o) => {
+    const bits = [
+      ops(o.toTarget) && `table ${ops(o.toTarget)}`,
+      ops(o.toHubSpot) && `HubSpot ${ops(o.toHubSpot)}`,
+      o.link ? `${o.link} to link` : '',
+      o.duplicates ? `${o.duplicates} duplicate(s)` : '',
+      o.wouldFail ? `${o.wouldFail} would fail` : '',
+    ].filter(Boolean);
+    return `${o.type}: ${bits.length ? bits.join(', ') : 'no differences'}`;
+  });
+  return parts.join('; ');
 }
 
 function assign<K extends keyof HubSpotIntegrationStatus>(s: HubSpotIntegrationStatus, key: K, value: HubSpotIntegrationStatus[K] | undefined): void {

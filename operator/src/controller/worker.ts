@@ -297,7 +297,8 @@ export class SyncWorker {
       now: this.clock.now(),
       intervalMs: cfg.intervalMs,
       fullResyncIntervalMs: cfg.fullResyncIntervalMs,
-      initialDone: this.st.initialDone,
+      // Observe mode paces its read-only cycles like incremental ones (no initial import to finish).
+      initialDone: this.st.initialDone || this.st.lastReport?.plan !== undefined,
       lastCycleEndedAt: this.lastCycleEndedAt,
       lastFullAt: this.lastFullAt,
       syncRequested,
@@ -335,7 +336,7 @@ export class SyncWorker {
     this.log[kind === 'incremental' ? 'debug' : 'info']({ kind, why }, 'sync cycle started');
     let report: CycleReport | undefined;
     try {
-      report = await engine.runCycle(kind, this.cycleAbort.signal);
+      report = await engine.runCycle(kind, this.cycleAbort.signal, { retryNow: req.syncRequested || req.resyncRequested });
     } catch (err) {
       this.st.running = undefined;
       this.lastCycleHash = hash;
@@ -361,7 +362,14 @@ export class SyncWorker {
       return;
     }
     this.st.lastSyncTime = report.finishedAt;
-    if (report.completed) {
+    if (report.completed && report.plan) {
+      // Observe mode: nothing was synced, so neither the initial import nor a full pass counts as done.
+      this.failures = 0;
+      this.lastFailureAt = undefined;
+      this.st.failure = undefined;
+      this.st.completedGeneration = generation;
+      this.log.info({ kind, durationMs: ended - started, differences: planDifferences(report.plan) }, 'observe cycle completed');
+    } else if (report.completed) {
       this.failures = 0;
       this.lastFailureAt = undefined;
       this.st.failure = undefined;
@@ -451,4 +459,9 @@ export class SyncWorker {
       }
     }
   }
+}
+
+/** Creates, updates, deletes and links a sync would carry out (Observe mode). */
+export function planDifferences(plan: NonNullable<CycleReport['plan']>): number {
+  return plan.objects.reduce((n, o) => n + o.toTarget.create + o.toTarget.update + o.toTarget.delete + o.toHubSpot.create + o.toHubSpot.update + o.toHubSpot.delete + o.link, 0);
 }

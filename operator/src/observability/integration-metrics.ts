@@ -11,6 +11,8 @@ import type { CycleReport, SyncDirection, SyncObserver, SyncOperation } from '..
 import { BUDGET_WINDOWS, SYSTEMIC_OBJECT_TYPE, type OperatorMetrics } from './metrics.js';
 
 const OPERATIONS: readonly SyncOperation[] = ['created', 'updated', 'deleted'];
+/** Only for object types that keep associations (spec.objects[].associations). */
+const ASSOCIATION_OPERATIONS: readonly SyncOperation[] = ['associate', 'dissociate'];
 const DIRECTIONS: Record<string, readonly SyncDirection[]> = {
   HubSpotToTarget: ['toTarget'],
   TargetToHubSpot: ['toHubSpot'],
@@ -88,14 +90,15 @@ function setOrRemove<L extends string>(g: Gauge<L>, labels: LabelValues<L>, valu
  * increase() from 0 rather than the birth of a series, which increase() and rate() miss.
  * Idempotent: adding 0 to an existing series changes nothing.
  */
-export function initIntegrationCounters(m: OperatorMetrics, namespace: string, integration: string, objects: readonly { type: string; direction?: string }[]): void {
+export function initIntegrationCounters(m: OperatorMetrics, namespace: string, integration: string, objects: readonly { type: string; direction?: string; associations?: readonly unknown[] }[]): void {
   const base = { namespace, integration };
   for (const object_type of [SYSTEMIC_OBJECT_TYPE, ...objects.map((o) => o.type)]) {
     for (const category of ERROR_CATEGORIES) m.syncErrors.inc({ ...base, object_type, category }, 0);
   }
   for (const o of objects) {
     for (const direction of DIRECTIONS[o.direction ?? 'TwoWay'] ?? DIRECTIONS.TwoWay!) {
-      for (const operation of OPERATIONS) m.recordsSynced.inc({ ...base, object_type: o.type, direction, operation }, 0);
+      const ops = o.associations?.length ? [...OPERATIONS, ...ASSOCIATION_OPERATIONS] : OPERATIONS;
+      for (const operation of ops) m.recordsSynced.inc({ ...base, object_type: o.type, direction, operation }, 0);
     }
   }
   m.apiRateLimited.inc(base, 0);

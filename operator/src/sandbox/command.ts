@@ -257,7 +257,11 @@ export async function sandboxCommand(args: string[]): Promise<void> {
 
     out(`ready kube=${kube?.url ?? '-'} hubspot=${hubspot?.url ?? '-'} metrics=${metricsUrl}`);
     if (kube) out(`  kubectl --kubeconfig ${relativeToCwd(kubeconfigPath)} get hubspot -A`);
-    if (psqlHint) out(`  ${psqlHint} -c 'select count(*) from contacts'`);
+    if (psqlHint) {
+      out(`  ${psqlHint} -c 'select count(*) from contacts'`);
+      // Each contact's primary company (a HubSpot association) is kept in contacts.company_id.
+      out(`  ${psqlHint} -c 'select c.email, co.name as company from contacts c join companies co on co.id = c.company_id limit 5'`);
+    }
     if (hubspot) out(`  curl -s -H 'Authorization: Bearer ${values['hubspot-token'] ? '<your token>' : 'sandbox-token'}' '${hubspot.url}/crm/v3/objects/contacts?limit=3'`);
     out('Press Ctrl-C to stop.');
 

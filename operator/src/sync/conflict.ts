@@ -46,8 +46,13 @@ export interface ReconcileInput {
   /** Current target row; undefined when there is none. */
   tg?: Record<string, unknown>;
   baseline?: Baseline;
+  /** Record times: the fallback of NewestWins where a field's own change time is unknown. */
   hsModified?: number;
   tgModified?: number;
+  /** When HubSpot last changed each property (propertiesWithHistory), epoch ms. */
+  hsFieldModified?: Record<string, number>;
+  /** When the table last changed each column (the capture trigger's column list); `*` = every column. */
+  tgFieldModified?: Record<string, number>;
   /**
    * True in the HubSpot → target pass: HubSpot writes are queued (outbox op R) for the push
    * pass, which decides those fields again from the link (see below).
@@ -60,6 +65,8 @@ export interface ReconcileResult {
   hubspotPatch: Record<string, string>;
   /** Baseline to store once the patches are applied. */
   baseline: Baseline;
+  /** Some field was left to the push pass (NewestWins, changed on both sides): queue a recheck. */
+  deferred?: boolean;
 }
 
 function rank(order: string[] | undefined, v: Canon): number {
@@ -68,7 +75,20 @@ function rank(order: string[] | undefined, v: Canon): number {
   return i >= 0 ? i : order.findIndex((o) => o.toLowerCase() === v.toLowerCase());
 }
 
-type Winner = 'hs' | 'tg' | null;
+type Winner = 'hs' | 'tg' | 'defer' | null;
+
+/**
+ * NewestWins for one field changed on both sides: the later change of THAT field wins — HubSpot's
+ * property change time against the table's column capture time; each falls back to its record
+ * time only when the field's own time is unknown. Ties go to HubSpot.
+ */
+export function newestWins(
+  times: { hsField?: number; tgField?: number; hsRecord?: number; tgRecord?: number },
+): 'hs' | 'tg' {
+  const h = times.hsField ?? times.hsRecord ?? -Infinity;
+  const t = times.tgField ?? times.tgRecord ?? -Infinity;
+  return t > h ? 'tg' : 'hs';
+}
 
 function decide(
   f: FieldPlan,
@@ -105,7 +125,16 @@ function decide(
     case 'TargetWins':
       return 'tg';
     case 'NewestWins':
-      return (input.tgModified ?? -Infinity) > (input.hsModified ?? -Infinity) ? 'tg' : 'hs';
+      // The HubSpot → target pass reads HubSpot through search, without property history: a
+      // field changed on both sides is left to the push pass, which reads HubSpot's current
+      // value and the property's change time right before deciding.
+      if (input.hubspotWritesDeferred && hasBase) return 'defer';
+      return newestWins({
+        hsField: input.hsFieldModified?.[f.property],
+        tgField: input.tgFieldModified?.[f.column] ?? input.tgFieldModified?.['*'],
+        hsRecord: input.hsModified,
+        tgRecord: input.tgModified,
+      });
     default:
       return 'hs';
   }
@@ -120,6 +149,7 @@ export function reconcile(fields: readonly FieldPlan[], input: ReconcileInput): 
   const hubspotPatch: Record<string, string> = {};
   const baseline: Baseline = { hs: {}, tg: {} };
   const old = input.baseline;
+  let deferred = false;
 
   // Create in the target: map every HubSpot → target field.
   if (!input.tg) {
@@ -160,6 +190,14 @@ export function reconcile(fields: readonly FieldPlan[], input: ReconcileInput): 
       const tAsHRaw = targetToHubSpot(f, rawT);
       const tAsH = canonHubSpot(f, tAsHRaw);
       const w = decide(f, h, t, tAsH, old, input);
+      if (w === 'defer') {
+        // Neither side is written; the baseline keeps both old values so the push pass sees
+        // the field changed on both sides.
+        deferred = true;
+        baseline.hs[f.property] = old!.hs[f.property] ?? null;
+        baseline.tg[f.column] = old!.tg[f.column] ?? null;
+        continue;
+      }
       if (w === 'hs' && f.toTarget) {
         targetPatch[f.column] = hubSpotToTarget(f, rawH);
         newT = hAsT;
@@ -180,7 +218,7 @@ export function reconcile(fields: readonly FieldPlan[], input: ReconcileInput): 
       baseline.tg[f.column] = newT;
     }
   }
-  return { targetPatch, hubspotPatch, baseline };
+  return { targetPatch, hubspotPatch, baseline, deferred };
 }
 
 /** Required fields that are empty on the side being read (a `Validation` error for the record). */

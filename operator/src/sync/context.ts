@@ -43,6 +43,10 @@ export interface SyncContext {
   externalIdProperty: string;
   signal: AbortSignal;
   counters: Map<string, ObjectCounters>;
+  /** spec.audit.values: audit entries carry before/after values (default true; false: field names only). */
+  auditValues?: boolean;
+  /** Records the record passes touched this cycle (the association pass compares theirs). */
+  touched?: (side: 'hubspot' | 'target', objectType: string, ids: string[]) => void;
 }
 
 export function countersOf(ctx: SyncContext, type: string): ObjectCounters {

@@ -13,16 +13,21 @@
  */
 import type { Logger } from 'pino';
 import type { ErrorCategory } from '../api/categories.js';
+import { parseDuration } from '../api/duration.js';
 import { objectTypeDescriptor } from '../api/object-types.js';
 import { createHubSpotClient } from '../hubspot/index.js';
 import type { PropertyCache } from '../hubspot/property-cache.js';
 import { HubSpotApiError, type HubSpotClient, type PropertyDefinition } from '../hubspot/types.js';
 import { isValidIdentifier, openConnector, targetSettings, TargetSpecError, type Connector, type StateReader, type TableRef } from '../target/index.js';
 import { AbortedError, countersOf, emptyCounters, SystemicError, toSystemic, type SyncContext } from './context.js';
+import { associationCaptureRefs, associationCounts, associationIssues, prepareAssociations, runAssociations, TouchedRecords, type AssociationRuntime } from './associations.js';
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
+import { DryRun } from './observe.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
+import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './retry.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
+import { consumeWebhookEvents } from './webhook-events.js';
 
 export interface SyncEngineDeps {
   logger: Logger;
@@ -37,7 +42,7 @@ export interface SyncEngineDeps {
   propertyCache?: PropertyCache;
   /** Incremental search lookback (default 5 minutes): HubSpot search is eventually consistent. */
   lookbackMs?: number;
-  /** Audit log retention in days (default 30). */
+  /** Audit log retention in days when spec.audit.retention is not set (default 30). */
   auditRetentionDays?: number;
 }
 
@@ -45,6 +50,8 @@ export interface SyncEngineDeps {
 export const EXTERNAL_ID_PROPERTY = 'hubspot_operator_external_id';
 
 const DEFAULT_LOOKBACK_MS = 5 * 60_000;
+/** MySQL targets with webhooks: how often a waiting worker looks for events another replica stored. */
+const WEBHOOK_POLL_MS = 2000;
 
 class Engine implements SyncEngine {
   private readonly cfg: ResolvedIntegration;
@@ -168,6 +175,8 @@ class Engine implements SyncEngine {
       for (const i of found) issues.push({ ...i, name: i.name || this.cfg.name });
       plans.push({ plan, keyDataType: columns?.get(plan.primaryKey)?.dataType });
     }
+    // Associations (DESIGN §2.7): checked once every object's table is known.
+    if (issues.length === 0) issues.push(...(await associationIssues(target, spec.objects, schema, createTables, new Map(plans.map((p) => [p.plan.type, p.plan.pkKind])), this.cfg.name)));
     return { plans, issues };
   }
 
@@ -183,12 +192,13 @@ class Engine implements SyncEngine {
   }
 
   /** Create what the spec asks for (tables/columns, HubSpot properties), then plan again. */
-  private async prepare(refresh: boolean): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[] }> {
+  private async prepare(refresh: boolean, observe = false): Promise<{ runtimes: ObjectRuntime[]; issues: SpecIssue[]; associations?: AssociationRuntime[] }> {
     let { plans, issues } = await this.plan(refresh);
     if (issues.length) return { runtimes: [], issues };
     let changed = false;
     const target = await this.connector();
-    for (const { plan } of plans) {
+    // Observe creates nothing (no HubSpot property, no table or column, no trigger).
+    for (const { plan } of observe ? [] : plans) {
       for (const f of plan.missingProperties) {
         const kind = propertyTypeFor(f.columnKind);
         this.log.info({ objectType: plan.type, property: f.property }, 'creating missing HubSpot property');
@@ -209,7 +219,7 @@ class Engine implements SyncEngine {
     const runtimes: ObjectRuntime[] = [];
     for (const { plan, keyDataType } of plans) {
       const table = tableRef(plan, keyDataType);
-      if (plan.toHubSpot && !this.captured.has(plan.table)) {
+      if (plan.toHubSpot && !observe && !this.captured.has(plan.table)) {
         await (await this.store()).installCapture(table);
         this.captured.add(plan.table);
       }
@@ -219,10 +229,15 @@ class Engine implements SyncEngine {
         plan,
         table,
         uniqueMatch: !!matchProp && (matchProp.hasUniqueValue === true || objectTypeDescriptor(plan.type).uniqueProperties.includes(matchProp.name)),
-        ensureExternalIdProperty: () => this.ensureExternalIdProperty(plan.type),
+        ensureExternalIdProperty: observe ? async () => {} : () => this.ensureExternalIdProperty(plan.type),
       });
     }
-    return { runtimes, issues };
+    const associations = await prepareAssociations(target, this.cfg.spec.objects, this.settings.schema, this.settings.createTables, runtimes, async (t) => {
+      if (this.captured.has(t.table)) return;
+      await (await this.store()).installCapture(t);
+      this.captured.add(t.table);
+    });
+    return { runtimes, issues, associations };
   }
 
   /** The operator's unique external-ID property of an object type, for idempotent creates (created once, on first need). */
@@ -246,19 +261,36 @@ class Engine implements SyncEngine {
     }
   }
 
-  private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters']): SyncContext {
+  private context(target: Connector, signal: AbortSignal, counters: SyncContext['counters'], dry?: DryRun): SyncContext {
+    const t = dry ? dry.connector(target) : target;
     return {
       uid: this.cfg.uid,
       logger: this.log,
-      observer: this.deps.observer,
-      target,
-      state: target.state,
-      hubspot: this.client(),
+      // A dry run reports no synced records or errors to the metrics.
+      observer: dry ? undefined : this.deps.observer,
+      target: t,
+      state: t.state,
+      hubspot: dry ? dry.hubspot(this.client()) : this.client(),
       lookbackMs: this.deps.lookbackMs ?? DEFAULT_LOOKBACK_MS,
       externalIdProperty: EXTERNAL_ID_PROPERTY,
       signal,
       counters,
+      auditValues: this.cfg.spec.audit?.values !== false,
     };
+  }
+
+  /** spec.audit.retention (default 30d) in seconds. */
+  private auditRetentionSeconds(): number {
+    const r = this.cfg.spec.audit?.retention;
+    if (r) {
+      try {
+        // Days are written as 24 h each (the shared duration parser knows ms, s, m and h).
+        return parseDuration(r.replace(/([0-9]+)d/g, (_, n: string) => `${Number(n) * 24}h`)) / 1000;
+      } catch {
+        // The CRD's pattern rejects a malformed duration; fall back to the default.
+      }
+    }
+    return (this.deps.auditRetentionDays ?? 30) * 86_400;
   }
 
   private async syncObject(ctx: SyncContext, rt: ObjectRuntime, kind: CycleKind): Promise<void> {
@@ -288,10 +320,13 @@ class Engine implements SyncEngine {
       await ctx.target.transaction((tx) => tx.state.setCursor(plan.type, 'import', { completed: true, data: {} }));
     }
     if (!initialDone || full) await ctx.target.analyze();
+    await retryHubSpotSide(ctx, rt);
     if (plan.toHubSpot) {
       await runTargetScan(ctx, rt, 'seed');
       if (full) await runTargetScan(ctx, rt, 'full_seed');
+      const dueKeys = await queueTargetSideRetries(ctx, rt);
       await runDrain(ctx, rt);
+      await forgetOutOfScope(ctx, rt, 'toHubSpot', dueKeys);
     }
     // The pass completed: forget the full-pass cursors, remember the field set.
     await ctx.target.transaction(async (tx) => {
@@ -301,13 +336,19 @@ class Engine implements SyncEngine {
     });
   }
 
-  async runCycle(kind: CycleKind, signal: AbortSignal): Promise<CycleReport> {
+  /** Whether this engine ran a cycle yet: a new engine means a new config (spec, mappings, filters, Secret). */
+  private retriedOnStart = false;
+
+  async runCycle(kind: CycleKind, signal: AbortSignal, opts: { retryNow?: boolean } = {}): Promise<CycleReport> {
     const startedAt = new Date().toISOString();
     const counters = new Map<string, ReturnType<typeof emptyCounters>>();
     let completed = false;
     let systemic: CycleReport['systemic'];
     let runtimes: ObjectRuntime[] = [];
     let target: Connector | undefined;
+    let observe = false;
+    let dry: DryRun | undefined;
+    let plan: CycleReport['plan'];
     try {
       target = await this.store();
       if (this.cfg.spec.hubspot.portalId !== undefined && this.portalId === undefined) {
@@ -317,22 +358,47 @@ class Engine implements SyncEngine {
         }
         this.portalId = actual;
       }
-      const prepared = await this.prepare(kind !== 'incremental');
+      observe = this.cfg.spec.mode === 'Observe';
+      const prepared = await this.prepare(kind !== 'incremental', observe);
       if (prepared.issues.length) {
         const first = prepared.issues[0]!;
         systemic = { category: 'Validation', reason: 'InvalidSpec', message: `${first.kind} ${first.name}: ${first.field}: ${first.message}` };
       } else {
         runtimes = prepared.runtimes;
-        const ctx = this.context(target, signal, counters);
+        dry = observe ? new DryRun(runtimes.map((r) => ({ type: r.plan.type, table: r.plan.table }))) : undefined;
+        const ctx = this.context(target, signal, counters, dry);
+        const touched = new TouchedRecords();
+        ctx.touched = (side, type, ids) => touched.add(side, type, ids);
+        const cycleStartMs = Date.now();
+        // Failing records are due at once after a config change (a new engine), on a sync or
+        // resync request and on a full cycle; otherwise by their backoff (DESIGN §3 "Convergence").
+        // Observe writes nothing, not even retry schedules.
+        if (!observe && (opts.retryNow || kind === 'full' || !this.retriedOnStart)) {
+          await target.transaction((tx) => tx.state.retryErrorsNow());
+          this.retriedOnStart = true;
+        }
+        // Real time first (DESIGN §2.8): the events the webhook receiver stored; the passes below stay the safety net.
+        if (this.webhooksOn) await consumeWebhookEvents(ctx, runtimes);
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);
           await this.syncObject(ctx, rt, kind);
         }
+        // After every object's records: both ends of new pairs are linked by now.
+        if (prepared.associations?.length) await runAssociations(ctx, prepared.associations, touched, kind === 'full', cycleStartMs);
         completed = true;
+        if (dry) {
+          plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.changes, hubspotWriteRequests: dry.hubspotWrites };
+          counters.clear();
+          // The only state write of Observe: the full plan, for `hubspot-operator plan --details`.
+          // spec.audit.values: false keeps values out of the state schema: the stored diffs then name the fields only.
+          const stored = this.cfg.spec.audit?.values === false ? plan.changes.map((c) => ({ ...c, fields: Object.fromEntries(Object.keys(c.fields).map((f) => [f, {}])) })) : plan.changes;
+          await target.savePlan({ observedAt: new Date().toISOString(), objects: plan.objects, changes: stored });
+          return await this.report(kind, startedAt, true, undefined, runtimes, counters, target, plan);
+        }
         // Listen from the first cycle on, so a change captured after it wakes the next wait.
-        if (runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
-        await target.pruneAudit(this.deps.auditRetentionDays ?? 30).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
+        if (this.webhooksOn || runtimes.some((r) => r.plan.toHubSpot)) await this.subscribe().catch((err) => this.log.warn({ err: String(err) }, 'LISTEN failed'));
+        await target.pruneAudit(this.auditRetentionSeconds()).catch((err: unknown) => this.log.warn({ err: String(err) }, 'audit log pruning failed'));
       }
     } catch (err) {
       const s = toSystemic(err, this.target);
@@ -353,6 +419,7 @@ class Engine implements SyncEngine {
     runtimes: ObjectRuntime[],
     counters: Map<string, ReturnType<typeof emptyCounters>>,
     target: Connector | undefined,
+    plan?: CycleReport['plan'],
   ): Promise<CycleReport> {
     const state: StateReader | undefined = target?.state;
     const usage = this.hubspot?.usage();
@@ -361,6 +428,7 @@ class Engine implements SyncEngine {
     let syncLagSeconds = 0;
     if (state && systemic?.reason !== 'TargetUnavailable') {
       try {
+        const assocCounts = target ? await associationCounts(target, this.cfg.spec.objects, this.settings.schema) : new Map();
         for (const o of this.cfg.spec.objects) {
           const rt = runtimes.find((r) => r.plan.type === o.type);
           const c = counters.get(o.type) ?? emptyCounters();
@@ -373,6 +441,7 @@ class Engine implements SyncEngine {
             pendingChanges: await state.pendingChanges(o.table),
             lastCycle: { toTarget: c.toTarget, toHubSpot: c.toHubSpot, failed: c.failed },
             filterMatches: c.filterMatches,
+            ...(assocCounts.has(o.type) ? { associations: assocCounts.get(o.type) } : {}),
           });
         }
         errors = (await state.errorGroups()).map((g) => ({ ...g, category: g.category as ErrorCategory }));
@@ -396,6 +465,7 @@ class Engine implements SyncEngine {
         dailyBudget: usage?.dailyBudget ?? this.cfg.spec.hubspot.rateLimit?.dailyRequests ?? 250_000,
       },
       syncLagSeconds,
+      ...(plan ? { plan } : {}),
     };
   }
 
@@ -410,13 +480,44 @@ class Engine implements SyncEngine {
     return true;
   }
 
+  /** spec.hubspot.webhooks is set: the worker applies the receiver's stored events. */
+  private get webhooksOn(): boolean {
+    return !!this.cfg.spec.hubspot.webhooks;
+  }
+
+  private async webhookEventsPending(): Promise<boolean> {
+    if (!this.webhooksOn) return false;
+    return (await (await this.store()).state.pendingWebhookEvents(1)).length > 0;
+  }
+
   async waitForTargetChange(signal: AbortSignal): Promise<void> {
     if (signal.aborted) return;
     if (await this.subscribe()) {
-      // Changes captured before the subscription existed are in the outbox: do not wait for them.
+      // Changes captured (or webhook events stored) before the subscription existed: do not wait for them.
       const target = await this.store();
-      if ((await target.state.syncLagSeconds()) > 0) return;
+      if ((await target.state.syncLagSeconds()) > 0 || (await this.webhookEventsPending())) return;
     }
+    // MySQL has no NOTIFY: events a standby stored are found by this poll (PostgreSQL: NOTIFY; this process: at once).
+    let poll: NodeJS.Timeout | undefined;
+    if (this.webhooksOn && this.settings.kind === 'mysql') {
+      poll = setInterval(() => {
+        void this.webhookEventsPending().then(
+          (yes) => {
+            if (yes) for (const w of [...this.waiters]) w();
+          },
+          () => undefined,
+        );
+      }, WEBHOOK_POLL_MS);
+      poll.unref();
+    }
+    try {
+      await this.waitForWake(signal);
+    } finally {
+      if (poll) clearInterval(poll);
+    }
+  }
+
+  private async waitForWake(signal: AbortSignal): Promise<void> {
     if (this.notified) {
       this.notified = false;
       return;
@@ -438,6 +539,7 @@ class Engine implements SyncEngine {
     const tables: TableRef[] = this.cfg.spec.objects
       .filter((o) => isValidIdentifier(o.table) && isValidIdentifier(schema))
       .map((o) => ({ schema, table: o.table, primaryKey: o.primaryKey ?? 'id' }));
+    tables.push(...associationCaptureRefs(this.cfg.spec.objects, schema));
     await target.cleanup(policy, tables);
     if (policy === 'Delete') this.captured.clear();
   }

@@ -21,6 +21,29 @@ export interface RecordRef {
   targetKey?: string;
 }
 
+/** What an operation changed: the written values (column or property → value) and, when known, the values before. */
+export interface FieldChanges {
+  after: Record<string, unknown>;
+  before?: Record<string, unknown>;
+}
+
+function canon(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+/** An audit entry's field names and (unless values are off) before/after values (spec.audit). */
+export function auditFields(c: FieldChanges | undefined, withValues: boolean): Pick<AuditEntry, 'fields' | 'values'> {
+  if (!c) return {};
+  const fields = Object.keys(c.after).filter((k) => !k.startsWith('__')).sort();
+  if (!withValues) return { fields };
+  const values: NonNullable<AuditEntry['values']> = {};
+  for (const f of fields) values[f] = c.before ? { before: canon(c.before[f]), after: canon(c.after[f]) } : { after: canon(c.after[f]) };
+  return { fields, values };
+}
+
 export interface LedgerOptions {
   /** Commit the pass's cursor in the same transaction (after the ledger's own rows). */
   commitCursor?(tx: TargetTx): Promise<void>;
@@ -37,7 +60,7 @@ export class BatchLedger {
   private readonly audit: AuditEntry[] = [];
   private readonly okHubSpotIds: string[] = [];
   private readonly okTargetKeys: string[] = [];
-  private readonly synced: Record<SyncOperation, number> = { created: 0, updated: 0, deleted: 0 };
+  private readonly synced: Record<SyncOperation, number> = { created: 0, updated: 0, deleted: 0, associate: 0, dissociate: 0 };
 
   constructor(ctx: SyncContext, plan: ObjectPlan, direction: SyncDirection, opts: LedgerOptions = {}) {
     this.ctx = ctx;
@@ -59,16 +82,30 @@ export class BatchLedger {
    * A record synced: its errors are cleared; with `operation`, an audit entry; with `count`,
    * it counts as created/updated/deleted once committed.
    */
-  ok(r: RecordRef, operation?: string, extra: { count?: SyncOperation; message?: string } = {}): void {
+  ok(r: RecordRef, operation?: string, extra: { count?: SyncOperation; message?: string; changes?: FieldChanges } = {}): void {
     if (r.hubspotId !== undefined) this.okHubSpotIds.push(r.hubspotId);
     if (r.targetKey !== undefined) this.okTargetKeys.push(r.targetKey);
-    if (operation) this.note(r, operation, extra.message);
+    if (operation) this.note(r, operation, extra.message, extra.changes);
     if (extra.count) this.synced[extra.count]++;
   }
 
   /** An audit entry only (e.g. a record unlinked because deletes are not propagated). */
-  note(r: RecordRef, operation: string, message?: string): void {
-    this.audit.push({ objectType: this.plan.type, direction: this.direction, operation, hubspotId: r.hubspotId, targetKey: r.targetKey, outcome: 'ok', message });
+  note(r: RecordRef, operation: string, message?: string, changes?: FieldChanges): void {
+    this.audit.push({
+      objectType: this.plan.type,
+      direction: this.direction,
+      operation,
+      hubspotId: r.hubspotId,
+      targetKey: r.targetKey,
+      outcome: 'ok',
+      message,
+      ...auditFields(changes, this.ctx.auditValues !== false),
+    });
+  }
+
+  /** Target keys of the records that failed in this batch (their outbox rows are kept). */
+  get failedTargetKeys(): Set<string> {
+    return new Set(this.errors.map((e) => e.targetKey).filter((k): k is string => k !== undefined));
   }
 
   get hasEntries(): boolean {

@@ -36,6 +36,8 @@ export interface ObjectPlan {
   createInHubSpot: boolean;
   createInTarget: boolean;
   deleteFromHubSpot: 'Ignore' | 'Propagate';
+  /** deletes.privacyFromHubSpot: a GDPR deletion in HubSpot deletes the row (Propagate, the default) or tombstones it. */
+  privacyFromHubSpot: 'Ignore' | 'Propagate';
   deleteFromTarget: 'Ignore' | 'Propagate';
   fields: FieldPlan[];
   filters: CompiledFilter[];
@@ -269,6 +271,7 @@ export function buildObjectPlan(input: PlanInput): { plan: ObjectPlan; issues: S
     createInHubSpot: o.create?.inHubSpot ?? true,
     createInTarget: o.create?.inTarget ?? true,
     deleteFromHubSpot: o.deletes?.fromHubSpot ?? 'Ignore',
+    privacyFromHubSpot: o.deletes?.privacyFromHubSpot ?? 'Propagate',
     deleteFromTarget: o.deletes?.fromTarget ?? 'Ignore',
     fields,
     filters: compileFilters(input.filters),

@@ -304,12 +304,12 @@ export async function runDrain(ctx: SyncContext, rt: ObjectRuntime): Promise<voi
   let done = 0;
   for (;;) {
     checkAbort(ctx.signal);
-    const batch = await ctx.state.nextOutboxBatch(plan.table, PUSH_BATCH);
+    const batch = await ctx.state.nextOutboxBatch(plan.table, PUSH_BATCH, plan.type);
     if (batch.length === 0) return;
     await pushBatch(
       ctx,
       plan,
-      batch.map((b) => ({ key: b.key, op: b.op, maxId: b.maxId, capturedMs: b.lastCapturedMs })),
+      batch.map((b) => ({ key: b.key, op: b.op, maxId: b.maxId, capturedMs: b.lastChangedMs, columnChangedMs: b.columnChangedMs })),
       pushOptions(rt, true),
     );
     done += batch.length;

@@ -9,7 +9,7 @@
  * (two target rows with one key → `Duplicate`), else created when create.inTarget allows.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import { KEY_FIELD, matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
+import { KEY_FIELD, matchKey, VERSION_FIELD, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
@@ -65,6 +65,7 @@ export interface PullPageResult {
 export async function applyHubSpotPage(ctx: SyncContext, plan: ObjectPlan, records: HubSpotObject[], opts: PullPageOptions): Promise<PullPageResult> {
   const passing = filterPage(ctx, plan, records);
   const matched = passing.length;
+  ctx.touched?.('hubspot', plan.type, passing.map((o) => o.id));
   const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: (tx) => opts.commitCursor(tx, matched) });
   const t = opts.table;
 
@@ -145,12 +146,13 @@ async function withoutOwnPendingCreates(ctx: SyncContext, plan: ObjectPlan, todo
  * The target rows of linked records, and the linked keys with target changes not pushed yet:
  * their capture time is the target's modification time (NewestWins).
  */
-async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, number>> {
+async function readTargetSide(ctx: SyncContext, plan: ObjectPlan, t: TableRef, todo: Planned[]): Promise<Map<string, PendingChange>> {
   const linkedKeys = todo.filter((p) => p.link).map((p) => p.link!.targetKey);
-  const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column));
-  const pending = new Map<string, number>();
+  // With a version token: the page's update of a row is conditional on it (see writePage).
+  const rows = await ctx.target.rows.selectRows(t, linkedKeys, plan.fields.map((f) => f.column), { version: true });
+  const pending = new Map<string, PendingChange>();
   if (linkedKeys.length) {
-    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e.lastCapturedMs);
+    for (const e of await ctx.state.outboxFor(plan.table, linkedKeys)) pending.set(e.key, e);
   }
   for (const p of todo) if (p.link) p.row = rows.get(p.link.targetKey);
   return pending;
@@ -195,7 +197,7 @@ async function matchUnlinked(ctx: SyncContext, plan: ObjectPlan, t: TableRef, to
 }
 
 /** Reconcile every record field by field into the writes of the page; duplicates and conversion failures are rejected. */
-function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string, number>, ledger: BatchLedger): { inserts: Insert[]; updates: Update[] } {
+function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string, PendingChange>, ledger: BatchLedger): { inserts: Insert[]; updates: Update[] } {
   const inserts: Insert[] = [];
   const updates: Update[] = [];
   for (const p of todo) {
@@ -212,11 +214,14 @@ function decide(plan: ObjectPlan, todo: Planned[], pendingTargetKeys: Map<string
           tg: p.row,
           baseline: p.link ? { hs: p.link.hsValues, tg: p.link.tgValues } : undefined,
           hsModified: p.hsModified,
-          tgModified: (p.link && pendingTargetKeys.get(p.link.targetKey)) ?? p.link?.tgModified,
+          // The table's change times come from captured rows only: the operator's own recheck
+          // rows (R) never make the table look newer.
+          tgModified: (p.link && pendingTargetKeys.get(p.link.targetKey)?.lastChangedMs) ?? p.link?.tgModified,
+          tgFieldModified: p.link && pendingTargetKeys.get(p.link.targetKey)?.columnChangedMs,
           hubspotWritesDeferred: true,
         });
         const linkOnly = Object.keys(r.targetPatch).length === 0;
-        updates.push({ p, key, values: r.targetPatch, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0, linkOnly });
+        updates.push({ p, key, values: r.targetPatch, baseline: r.baseline, hsPatch: Object.keys(r.hubspotPatch).length > 0 || !!r.deferred, linkOnly });
       } else if (plan.createInTarget && plan.toTarget) {
         const r = reconcile(plan.fields, { hs: p.o.properties, hubspotWritesDeferred: true });
         const values: Row = { ...r.targetPatch };
@@ -257,14 +262,30 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
           return;
         }
         newLinks.push({ hubspotId: id, targetKey: key, hsValues: i.baseline.hs, tgValues: i.baseline.tg, ...baselineHashes(plan, i.baseline), hsModified: i.p.hsModified });
-        ledger.ok({ hubspotId: id, targetKey: key }, 'create', { count: 'created' });
+        ledger.ok({ hubspotId: id, targetKey: key }, 'create', { count: 'created', changes: { after: i.values } });
       });
 
-      const upd = await tx.rows.updateRows(t, updates.map((u) => ({ key: u.key, values: u.values })));
-      const failedUpd = new Map(upd.map((f) => [f.index, f.message]));
+      // Each row update is conditional on the row still holding what was read (its version
+      // token): the rows were read before this transaction, and a table edit committed since
+      // must not be overwritten (a lost update). Such a row keeps its old link; its captured
+      // edit and this HubSpot change meet in the push pass, through the conflict rules.
+      const columns = plan.fields.map((f) => f.column);
+      const upd = await tx.rows.updateRows(
+        t,
+        updates.map((u) => {
+          const version = u.p.row?.[VERSION_FIELD];
+          return { key: u.key, values: u.values, ...(typeof version === 'string' ? { ifVersion: { columns, version } } : {}) };
+        }),
+      );
+      const failedUpd = new Map(upd.filter((f) => !f.changed).map((f) => [f.index, f.message]));
+      const changedUpd = new Set(upd.filter((f) => f.changed).map((f) => f.index));
       updates.forEach((u, idx) => {
         const err = failedUpd.get(idx);
         const ref = { hubspotId: u.p.o.id, targetKey: u.key };
+        if (changedUpd.has(idx)) {
+          recheck.push(u.key);
+          return;
+        }
         if (err !== undefined) {
           ledger.fail(ref, 'Target', `${plan.type} ${u.p.o.id}: update of ${plan.schema}.${plan.table} key ${u.key} failed: ${err}`);
           return;
@@ -279,7 +300,7 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
           tgModified: u.p.link?.tgModified,
         });
         if (u.hsPatch) recheck.push(u.key);
-        if (!u.linkOnly) ledger.ok(ref, u.p.link ? 'update' : 'link+update', { count: 'updated' });
+        if (!u.linkOnly) ledger.ok(ref, u.p.link ? 'update' : 'link+update', { count: 'updated', changes: { after: u.values, before: u.p.row ?? {} } });
         else ledger.ok(ref, u.p.link ? undefined : 'link');
       });
 

@@ -14,14 +14,17 @@ import { baselineHashes, countersOf, errorMessage, hsModifiedOf, targetValueAsHu
 import { evaluateFilters } from './filter.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { canonHubSpot, isConversionError, parseTime } from './values.js';
+import { canonHubSpot, canonTarget, hubSpotToTarget, isConversionError, parseTime } from './values.js';
 
 export interface PushEntry {
   key: string;
   /** I, U, D (captured), R (re-check queued by the pull pass), S (scan of unlinked rows). */
   op: string;
   maxId?: string;
+  /** When the table last changed the key (captured rows only; R rows never count). */
   capturedMs?: number;
+  /** Per column, when the table last changed it (`*`: every column). */
+  columnChangedMs?: Record<string, number>;
 }
 
 export interface PushOptions {
@@ -89,12 +92,16 @@ async function readCurrentHubSpot(
 ): Promise<{ unchanged: Set<string>; current: Map<string, HubSpotObject> }> {
   const unchanged = new Set<string>();
   const ids: string[] = [];
+  const linkOf = new Map<string, { link: LinkRow; row: Row }>();
   for (const e of entries) {
     const row = rows.get(e.key);
     const link = links.get(e.key);
     if (!row || !link || link.deletedSide) continue;
     if (e.op !== 'R' && link.tgHash === tgHashOf(plan, tgValuesOf(plan.fields, row))) unchanged.add(e.key);
-    else ids.push(link.hubspotId);
+    else {
+      ids.push(link.hubspotId);
+      linkOf.set(link.hubspotId, { link, row });
+    }
   }
   const current = new Map<string, HubSpotObject>();
   if (ids.length === 0 || !plan.toHubSpot || !pushDependsOnHubSpot(plan)) return { unchanged, current };
@@ -102,6 +109,33 @@ async function readCurrentHubSpot(
   // and the update reports them (or the pull pass applies the delete).
   const res = await ctx.hubspot.batchRead(plan.type, { ids, properties: plan.properties });
   for (const o of res.results) current.set(o.id, o);
+  // NewestWins fields changed on BOTH sides since the last sync are in conflict: only for those
+  // records and properties, read again with propertiesWithHistory (each property's own change
+  // time). No conflict, no extra request.
+  const newest = plan.fields.filter((f) => f.conflict === 'NewestWins' && f.mode === 'Overwrite' && f.toTarget && f.toHubSpot);
+  const history = new Set<string>();
+  const conflicted: string[] = [];
+  for (const [id, o] of current) {
+    const lr = linkOf.get(id);
+    if (!lr) continue;
+    const props = newest.filter((f) => {
+      const hasBase = f.property in lr.link.hsValues && f.column in lr.link.tgValues;
+      const h = canonHubSpot(f, o.properties[f.property]);
+      const t = canonTarget(f, lr.row[f.column]);
+      if (!hasBase || lr.link.hsValues[f.property] === h || lr.link.tgValues[f.column] === t) return false;
+      try {
+        return canonTarget(f, hubSpotToTarget(f, o.properties[f.property])) !== t;
+      } catch {
+        return false; // a conversion failure: the record's Mapping error, reported by reconcile
+      }
+    });
+    if (props.length === 0) continue;
+    conflicted.push(id);
+    for (const f of props) history.add(f.property);
+  }
+  if (conflicted.length === 0) return { unchanged, current };
+  const hist = await ctx.hubspot.batchRead(plan.type, { ids: conflicted, properties: plan.properties, propertiesWithHistory: [...history] });
+  for (const o of hist.results) current.set(o.id, o);
   return { unchanged, current };
 }
 
@@ -132,6 +166,7 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
     if (opts.commitCursor) await ctx.target.transaction((tx) => opts.commitCursor!(tx));
     return;
   }
+  ctx.touched?.('target', plan.type, entries.map((e) => e.key));
   const ledger = new BatchLedger(ctx, plan, 'toHubSpot', { commitCursor: opts.commitCursor });
   const t = opts.table;
   const read = await readBatch(ctx, plan, t, entries);
@@ -209,7 +244,9 @@ function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now
     tg: row,
     baseline: { hs: link.hsValues, tg: link.tgValues },
     hsModified: now ? hsModifiedOf(plan, now) : link.hsModified,
-    tgModified: e.capturedMs,
+    tgModified: e.capturedMs ?? link.tgModified,
+    hsFieldModified: now?.propertyChangedAt,
+    tgFieldModified: e.columnChangedMs,
     hubspotWritesDeferred: false,
   });
   if (Object.keys(res.hubspotPatch).length) {
@@ -217,7 +254,15 @@ function planUpdate(plan: ObjectPlan, e: PushEntry, row: Row, link: LinkRow, now
     return;
   }
   if (Object.keys(res.targetPatch).length) work.targetUpdates.push({ key: e.key, values: res.targetPatch, hubspotId: link.hubspotId });
-  work.linkUpserts.push({ ...link, hsValues: res.baseline.hs, tgValues: res.baseline.tg, ...baselineHashes(plan, res.baseline), tgModified: e.capturedMs ?? link.tgModified });
+  work.linkUpserts.push({
+    ...link,
+    hsValues: res.baseline.hs,
+    tgValues: res.baseline.tg,
+    ...baselineHashes(plan, res.baseline),
+    // The baseline now reflects the HubSpot version just read: older search results are stale.
+    hsModified: (now && hsModifiedOf(plan, now)) ?? link.hsModified,
+    tgModified: e.capturedMs ?? link.tgModified,
+  });
   ledger.ok({ targetKey: e.key });
 }
 
@@ -335,7 +380,7 @@ async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
       }
       refineBaseline(plan, c.baseline, o, c.props);
       work.linkUpserts.push({ hubspotId: o.id, targetKey: c.e.key, hsValues: c.baseline.hs, tgValues: c.baseline.tg, ...baselineHashes(plan, c.baseline), hsModified: parseTime(o.updatedAt), tgModified: c.e.capturedMs });
-      ledger.ok({ hubspotId: o.id, targetKey: c.e.key }, o.new === false ? 'link+update' : 'create', { count: 'created' });
+      ledger.ok({ hubspotId: o.id, targetKey: c.e.key }, o.new === false ? 'link+update' : 'create', { count: 'created', changes: { after: c.props } });
     });
   }
 }
@@ -366,7 +411,7 @@ async function writeUpdates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
       hsModified: parseTime(o?.updatedAt) ?? u.link.hsModified,
       tgModified: u.e.capturedMs ?? u.link.tgModified,
     });
-    ledger.ok(ref, 'update', { count: 'updated', message: `properties ${Object.keys(u.patch).join(', ')}` });
+    ledger.ok(ref, 'update', { count: 'updated', message: `properties ${Object.keys(u.patch).join(', ')}`, changes: { after: u.patch, before: u.link.hsValues } });
   });
 }
 
@@ -422,7 +467,10 @@ async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entr
       }
       await tx.state.deleteLinks(plan.type, work.linkDeletes);
       await tx.state.upsertLinks(plan.type, work.linkUpserts);
-      if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId).map((e) => ({ key: e.key, maxId: e.maxId! })));
+      // A key that failed keeps its outbox rows (the change is never forgotten): it is retried
+      // with backoff (record_errors.next_attempt_at) until it syncs or leaves scope.
+      const failed = ledger.failedTargetKeys;
+      if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId && !failed.has(e.key)).map((e) => ({ key: e.key, maxId: e.maxId! })));
       await ledger.commit(tx);
     },
     { writer: true },

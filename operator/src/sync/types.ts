@@ -22,7 +22,7 @@ export interface ResolvedIntegration {
 
 export type CycleKind = 'initial' | 'incremental' | 'full';
 export type SyncDirection = 'toTarget' | 'toHubSpot';
-export type SyncOperation = 'created' | 'updated' | 'deleted';
+export type SyncOperation = 'created' | 'updated' | 'deleted' | 'associate' | 'dissociate';
 
 export interface OperationCounts {
   created: number;
@@ -39,6 +39,8 @@ export interface ObjectReport {
   lastCycle: { toTarget: OperationCounts; toHubSpot: OperationCounts; failed: number };
   /** Filter name -> records matched in this cycle (SyncFilter status.matchedRecords). */
   filterMatches?: Record<string, number>;
+  /** Associations of the type's spec.objects[].associations (all entries together). */
+  associations?: { linked: number; pending: number };
 }
 
 export interface ErrorSummary {
@@ -64,6 +66,8 @@ export interface CycleReport {
   apiUsage: { requestsLast24h: number; rateLimitedLast24h: number; dailyBudget: number };
   /** Age in seconds of the oldest captured but unapplied target change (0 when none). */
   syncLagSeconds: number;
+  /** Set in Observe mode (spec.mode: Observe): the plan a sync would carry out; nothing was written. */
+  plan?: ObservedPlan;
 }
 
 /** A problem found in the configuration against the real HubSpot properties and target columns. */
@@ -88,10 +92,51 @@ export interface SyncEngine {
   /** Check mappings/filters against HubSpot properties and target columns; empty = valid. */
   validate(signal?: AbortSignal): Promise<SpecIssue[]>;
   /** Run one cycle. Aborting the signal stops at the next batch boundary (the batch in flight completes and is recorded). */
-  runCycle(kind: CycleKind, signal: AbortSignal): Promise<CycleReport>;
+  /**
+   * `retryNow`: every failing record is retried in this cycle, whatever its backoff (a sync or
+   * resync request). A full cycle and the first cycle of an engine (a new config) retry all too.
+   */
+  runCycle(kind: CycleKind, signal: AbortSignal, opts?: { retryNow?: boolean }): Promise<CycleReport>;
   /** Resolves when the target captured a change (NOTIFY) or the signal aborts. */
   waitForTargetChange(signal: AbortSignal): Promise<void>;
   /** Remove triggers, outbox and state rows of this integration (Delete) or keep them (Orphan). Never business data. */
   cleanup(policy: 'Delete' | 'Orphan'): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Observe mode (DESIGN §2.9): what a sync would do to one object type. */
+export interface PlanOps {
+  create: number;
+  update: number;
+  delete: number;
+}
+
+export interface ObjectPlanSummary {
+  type: string;
+  toTarget: PlanOps;
+  toHubSpot: PlanOps;
+  /** Existing records on both sides a sync would link (by match key). */
+  link: number;
+  /** Records a sync would refuse as duplicates (category Duplicate). */
+  duplicates: number;
+  /** Records a sync would fail (every category, duplicates included). */
+  wouldFail: number;
+}
+
+/** One planned write with its field-level diff (before: current value, absent when unknown). */
+export interface PlanChange {
+  objectType: string;
+  direction: SyncDirection;
+  operation: 'create' | 'update' | 'delete';
+  hubspotId?: string;
+  targetKey?: string;
+  fields: Record<string, { before?: string | null; after: string | null }>;
+}
+
+export interface ObservedPlan {
+  objects: ObjectPlanSummary[];
+  /** Field-level changes, at most PLAN_DETAIL_LIMIT per object type and direction. */
+  changes: PlanChange[];
+  /** HubSpot write requests the sync would send (none was sent). */
+  hubspotWriteRequests: number;
 }

@@ -75,11 +75,24 @@ export type Row = Record<string, unknown>;
 
 /** Every row a connector returns carries its key, as a string, under this name. */
 export const KEY_FIELD = '__key';
+/**
+ * With `selectRows(..., { version: true })`, each row carries a version token of the selected
+ * columns here; `updateRows` entries with `ifVersion` write only while the row still has it.
+ */
+export const VERSION_FIELD = '__version';
+
+/** Update a row only if its columns still hold what was read (the token of selectRows). */
+export interface IfVersion {
+  columns: string[];
+  version: string;
+}
 
 /** One row of a batch write that failed; `message` describes the failure (no values of other rows). */
 export interface WriteFailure {
   index: number;
   message: string;
+  /** The row changed (or went) since it was read (`ifVersion`): not written, nothing failed. */
+  changed?: boolean;
 }
 
 /**
@@ -98,7 +111,7 @@ export function matchKey(v: unknown, how: MatchNormalisation): string | null {
 
 export interface RowReader {
   /** Rows by key (keys as strings), with only `columns` (plus KEY_FIELD). Missing keys are absent from the map. */
-  selectRows(t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>>;
+  selectRows(t: TableRef, keys: string[], columns: string[], opts?: { version?: boolean }): Promise<Map<string, Row>>;
   /** Rows whose `column`, normalised by `how`, equals one of `values` (already normalised); with `columns`, `column` and KEY_FIELD. */
   selectByMatch(t: TableRef, column: string, how: MatchNormalisation, values: string[], columns: string[]): Promise<Row[]>;
   /** Keys of the next `limit` rows after `afterKey` in key order (a keyset scan on the primary key). */
@@ -110,8 +123,13 @@ export interface RowReader {
 export interface RowWriter {
   /** Insert rows (column → value; absent columns take their default); each row's key, or its failure. */
   insertRows(t: TableRef, rows: Row[]): Promise<{ keys: (string | undefined)[]; failures: WriteFailure[] }>;
-  /** Update rows by key, each with its own column set (an empty set is skipped). */
-  updateRows(t: TableRef, updates: { key: string; values: Row }[]): Promise<WriteFailure[]>;
+  /**
+   * Update rows by key, each with its own column set (an empty set is skipped). With `ifVersion`
+   * the update is conditional, decided on the row's latest committed version (a row locked by
+   * another transaction is waited for and re-checked): a row changed since it was read comes
+   * back as a failure with `changed: true` and is not written.
+   */
+  updateRows(t: TableRef, updates: { key: string; values: Row; ifVersion?: IfVersion }[]): Promise<WriteFailure[]>;
   deleteRows(t: TableRef, keys: string[]): Promise<WriteFailure[]>;
 }
 
@@ -152,6 +170,32 @@ export interface OutboxEntry {
   op: string;
   firstCapturedMs: number;
   lastCapturedMs: number;
+  /**
+   * When the table last changed this key, from captured rows only (I, U, D): the operator's
+   * own recheck rows (R) never count. Undefined when only R rows are pending.
+   */
+  lastChangedMs?: number;
+  /**
+   * Per column, the latest capture time of a change to it (the trigger compares OLD and NEW);
+   * `*` = a row captured without a column list (an insert, a delete, or a row captured before
+   * per-column capture existed), i.e. every column changed then. R rows never count.
+   */
+  columnChangedMs: Record<string, number>;
+}
+
+/** Pending captured changes of one key (see OutboxEntry). */
+export interface PendingChange {
+  key: string;
+  lastCapturedMs: number;
+  lastChangedMs?: number;
+  columnChangedMs: Record<string, number>;
+}
+
+/** A failing record whose next retry is due (see StateReader.dueErrors). */
+export interface DueError {
+  hubspotId?: string;
+  targetKey?: string;
+  direction: SyncDirectionName;
 }
 
 export interface RecordError {
@@ -173,6 +217,34 @@ export interface AuditEntry {
   outcome: 'ok' | 'failed' | 'skipped';
   category?: string;
   message?: string;
+  /** Names of the fields the operation changed (spec.audit). */
+  fields?: string[];
+  /** Before/after values of those fields; absent with spec.audit.values: false. */
+  values?: Record<string, { before?: Canon; after: Canon }>;
+}
+
+/** An audit entry as read back (newest last), for the CLI. */
+export interface AuditRow extends AuditEntry {
+  at: string;
+}
+
+export interface AuditQuery {
+  since?: Date;
+  /** A HubSpot ID or target key. */
+  record?: string;
+  /** Which side `record` names (default: either). */
+  side?: 'hubspot' | 'target';
+  objectType?: string;
+  limit?: number;
+}
+
+/** The plan of Observe mode as kept in the state store (one per integration, the latest). */
+export interface StoredPlan {
+  observedAt: string;
+  /** Per object type counts (exact). */
+  objects: unknown[];
+  /** Field-level changes (bounded by the engine). */
+  changes: unknown[];
 }
 
 export interface ErrorGroup {
@@ -180,6 +252,72 @@ export interface ErrorGroup {
   records: number;
   message: string;
   lastSeenTime: string;
+}
+
+// ---- the webhook inbox (DESIGN §2.8) -----------------------------------------------------------
+
+/**
+ * One HubSpot webhook event as the receiver stores it for one integration (no property values:
+ * `payload` is the event minus propertyValue). `kind` is creation, propertyChange, deletion,
+ * restore, merge, associationChange or privacyDeletion; `objectType` the spec.objects[].type.
+ */
+export interface WebhookEventRow {
+  portalId: number;
+  eventId: string;
+  subscriptionId: number | null;
+  subscriptionType: string;
+  objectType: string;
+  kind: string;
+  objectId: string | null;
+  occurredAt: Date;
+  propertyName: string | null;
+  changeSource: string | null;
+  attemptNumber: number | null;
+  payload: Record<string, unknown>;
+}
+
+/** A stored, not yet applied event (`id`: the inbox row, for `ackWebhookEvents`). */
+export interface StoredWebhookEvent {
+  id: string;
+  eventId: string;
+  subscriptionType: string;
+  objectType: string;
+  kind: string;
+  objectId: string | null;
+  propertyName: string | null;
+  occurredAt: Date;
+  attemptNumber: number | null;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * The duplicate key of an event: a redelivery carries the same values (only attemptNumber
+ * differs); a reused eventId for another object or property is still kept.
+ */
+export function webhookDedupeKey(e: Pick<WebhookEventRow, 'portalId' | 'eventId' | 'subscriptionType' | 'objectId' | 'propertyName'>): string {
+  return [e.portalId, e.eventId, e.subscriptionType, e.objectId ?? '', e.propertyName ?? ''].join(':');
+}
+
+const inboxListeners = new Map<string, Set<() => void>>();
+
+/**
+ * In-process wake-up: a connector calls this after it committed webhook events of `uid`, so a
+ * worker of this process waiting in `watchChanges` runs at once (PostgreSQL also NOTIFYs, which
+ * reaches the leader when a standby stored them).
+ */
+export function signalWebhookStored(uid: string): void {
+  for (const cb of [...(inboxListeners.get(uid) ?? [])]) cb();
+}
+
+/** Listen for `signalWebhookStored(uid)`; returns the unsubscribe function. Connectors use it in watchChanges. */
+export function onWebhookStored(uid: string, cb: () => void): () => void {
+  let set = inboxListeners.get(uid);
+  if (!set) inboxListeners.set(uid, (set = new Set()));
+  set.add(cb);
+  return () => {
+    set.delete(cb);
+    if (set.size === 0 && inboxListeners.get(uid) === set) inboxListeners.delete(uid);
+  };
 }
 
 /** State reads; on `connector.state` they see committed data, on `tx.state` the transaction's. */
@@ -190,16 +328,31 @@ export interface StateReader {
   linksByMatchKeys(objectType: string, keys: string[]): Promise<LinkRow[]>;
   countLinks(objectType: string): Promise<number>;
   getCursor(objectType: string, phase: string): Promise<CursorRow | undefined>;
-  /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
-  nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The oldest captured keys of a table, coalesced: one entry per key with its last operation.
+   * With `objectType`, keys with a target → HubSpot record error whose next attempt is not due
+   * yet are left out (they stay in the outbox until their retry) — unless the table changed
+   * them again after the failure (a new captured row goes at once; R rows do not).
+   */
+  nextOutboxBatch(table: string, limit: number, objectType?: string): Promise<OutboxEntry[]>;
   /** Pending outbox entries for some keys. */
-  outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]>;
+  outboxFor(table: string, keys: string[]): Promise<PendingChange[]>;
+  /** Failing records of an object type whose next attempt is due (next_attempt_at <= now). */
+  dueErrors(objectType: string, limit: number): Promise<DueError[]>;
   /** Distinct keys with pending captured changes. */
   pendingChanges(table: string): Promise<number>;
   /** Age in seconds of the oldest unapplied change of this integration (0 when none). */
   syncLagSeconds(): Promise<number>;
   errorGroups(): Promise<ErrorGroup[]>;
   listErrors(limit?: number): Promise<(RecordError & { firstSeen: string; lastSeen: string })[]>;
+  /** Audit entries matching `q`: the newest `limit` (default 1000), oldest first. */
+  listAudit(q: AuditQuery): Promise<AuditRow[]>;
+  /** The latest plan Observe mode stored, if any. */
+  getPlan(): Promise<StoredPlan | undefined>;
+  /** Unapplied webhook events of this integration in HubSpot's order (occurredAt, then arrival). */
+  pendingWebhookEvents(limit?: number): Promise<StoredWebhookEvent[]>;
+  /** status.webhooks from the inbox (every replica's intake): newest occurredAt, events received in the last 24 h. */
+  webhookStats(): Promise<{ lastEventTime?: string; eventsLast24h: number }>;
 }
 
 /** State writes: only inside a transaction (`tx.state`). */
@@ -212,17 +365,74 @@ export interface StateWriter extends StateReader {
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
   ackOutbox(table: string, entries: { key: string; maxId: string }[]): Promise<void>;
   enqueue(table: string, keys: string[], op: OutboxOp): Promise<void>;
-  /** One row per record: the latest failure wins. */
+  /**
+   * One row per record: the latest failure wins. Each failure counts an attempt and schedules
+   * the next one with exponential backoff (1 minute doubling to 1 hour: retryDelayMs).
+   */
   recordErrors(errors: RecordError[]): Promise<void>;
+  /** Every failing record of this integration is due now (config changed, sync/resync requested). */
+  retryErrorsNow(): Promise<void>;
   /** A record synced in one direction: forget its errors of that direction (undefined: both). */
   clearErrors(objectType: string, hubspotIds: string[], targetKeys: string[], direction?: SyncDirectionName): Promise<void>;
   audit(entries: AuditEntry[]): Promise<void>;
+  /** Store webhook events (one statement; duplicates by `webhookDedupeKey` dropped); returns how many were new. */
+  storeWebhookEvents(events: WebhookEventRow[]): Promise<number>;
+  /** Mark events applied (they stay 24 h for the counts, then `pruneWebhookEvents` drops them). */
+  ackWebhookEvents(ids: string[]): Promise<void>;
+  /** Delete every inbox row of these records (a privacy deletion: nothing of them stays). */
+  forgetWebhookEvents(objectType: string, objectIds: string[]): Promise<void>;
+  /** Delete applied events received more than `olderThanMs` ago. */
+  pruneWebhookEvents(olderThanMs: number): Promise<number>;
+}
+
+
+// ---- associations (DESIGN §2.7) --------------------------------------------------------------------
+
+/** A many-to-many link table: one row per (from key, to key) pair. */
+export interface LinkTableRef {
+  schema: string;
+  table: string;
+  fromColumn: string;
+  toColumn: string;
+}
+
+/** An association kept as a pending pair: its other end (or its own record) is not linked yet. */
+export interface PendingAssociation {
+  /** Which side the association was seen on: hubspot (keys are HubSpot IDs) or target (keys are target keys). */
+  side: 'hubspot' | 'target';
+  fromKey: string;
+  toKey: string;
+  sinceMs: number;
+}
+
+/**
+ * Association state and link-table rows. `assoc` is the engine's stable name of one
+ * spec.objects[].associations[] entry. Reads on `connector.associations` see committed data;
+ * writes only through `tx.associations` (so link-table writes in a writer transaction are not captured).
+ */
+export interface AssociationStore {
+  /** The pairs (HubSpot IDs) last synced on both sides, per from-record asked. */
+  syncedPairs(assoc: string, fromIds: string[]): Promise<Map<string, string[]>>;
+  /** Replace the synced pairs of these from-records. */
+  setSyncedPairs(assoc: string, fromIds: string[], pairs: { fromId: string; toId: string }[]): Promise<void>;
+  /** Every from-record (HubSpot ID) with synced pairs, in order after `afterId`. */
+  syncedFromIdsAfter(assoc: string, afterId: string | undefined, limit: number): Promise<string[]>;
+  pending(assoc: string): Promise<PendingAssociation[]>;
+  /** Replace the pending pairs of these from-records on one side (an earlier sinceMs of the same pair is kept). */
+  setPending(assoc: string, side: 'hubspot' | 'target', fromKeys: string[], pairs: { fromKey: string; toKey: string }[]): Promise<void>;
+  counts(assoc: string): Promise<{ linked: number; pending: number }>;
+  /** Link-table rows of some from keys: from key → to keys. */
+  linkRows(t: LinkTableRef, fromKeys: string[]): Promise<Map<string, string[]>>;
+  insertLinkRows(t: LinkTableRef, pairs: { fromKey: string; toKey: string }[]): Promise<void>;
+  deleteLinkRows(t: LinkTableRef, pairs: { fromKey: string; toKey: string }[]): Promise<void>;
 }
 
 /** What a transaction sees and writes; it commits when the callback resolves. */
 export interface TargetTx {
   readonly rows: RowReader & RowWriter;
   readonly state: StateWriter;
+  /** Association state and link rows (connectors that support associations). */
+  readonly associations?: AssociationStore;
 }
 
 export interface TransactionOptions {
@@ -382,6 +592,13 @@ export interface Connector {
   /** Committed reads. */
   readonly rows: RowReader;
   readonly state: StateReader;
+  /** Association state and link rows, committed reads (undefined: the connector does not support associations yet). */
+  readonly associations?: AssociationStore;
+  /**
+   * createTables: create the link table (both columns of the given key types, primary key on the
+   * pair, foreign keys to both tables' keys with ON DELETE CASCADE). Idempotent.
+   */
+  ensureLinkTable?(t: LinkTableRef, from: TableRef & { keyDataType: string }, to: TableRef & { keyDataType: string }): Promise<void>;
 
   /**
    * Prepare the state store (create/migrate it, idempotent and safe with concurrent starts) and
@@ -390,6 +607,11 @@ export interface Connector {
    * its change capture (the caller re-installs its own). Returns the adopted UID, if any.
    */
   register(): Promise<{ adoptedUid?: string }>;
+  /**
+   * Create/migrate the state store only (idempotent, safe with concurrent starts), without
+   * registering the integration: what the webhook receiver needs before storing events.
+   */
+  prepareState(): Promise<void>;
 
   /** Columns and primary key of a table, or undefined when it does not exist. */
   describeTable(schema: string, table: string): Promise<TableDescription | undefined>;
@@ -402,11 +624,17 @@ export interface Connector {
   installCapture(t: TableRef): Promise<void>;
   /** Stop capturing the table for this integration (or for `ownerUid`). Idempotent; a missing table is fine. */
   removeCapture(t: TableRef, ownerUid?: string): Promise<void>;
-  /** Call `onChange` soon after a change is captured (and once after a lost watch recovers). */
+  /**
+   * Call `onChange` soon after a change is captured (and once after a lost watch recovers), and
+   * after webhook events of this integration were stored (in this process: at once; by another
+   * replica: PostgreSQL NOTIFYs; MySQL relies on the worker's poll).
+   */
   watchChanges(onChange: () => void): Promise<() => Promise<void>>;
 
-  /** Drop audit entries older than the retention (bounded per call). */
-  pruneAudit(retentionDays: number, maxRows?: number): Promise<number>;
+  /** Drop audit entries older than the retention, in seconds (spec.audit.retention; bounded per call). */
+  pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number>;
+  /** Observe mode: replace this integration's stored plan (the only state write Observe makes). */
+  savePlan(plan: StoredPlan): Promise<void>;
   /** Refresh statistics of the state tables after bulk changes (no-op where not needed). */
   analyze(): Promise<void>;
 
@@ -426,4 +654,10 @@ export interface Connector {
 /** What a connector module (`target/<kind>/index.ts`) exports for the factory. */
 export interface ConnectorModule {
   openConnector(databaseUrl: string | undefined, opts: ConnectorOptions): Promise<Connector>;
+}
+
+/** Backoff of a failing record after its n-th failed attempt (n ≥ 1): 1 minute doubling to 1 hour. */
+export function retryDelayMs(attempts: number): number {
+  const n = Math.max(1, Math.floor(attempts));
+  return Math.min(60_000 * 2 ** Math.min(n - 1, 10), 3_600_000);
 }

@@ -3,7 +3,7 @@
  * MySQL, DESIGN §3): converting database rows to the connector's records and records to rows.
  * Connector-neutral and SQL-free; each connector keeps its own statements.
  */
-import type { Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, RecordError } from './connector.js';
+import type { AuditRow, Canon, CursorRow, ErrorGroup, LinkRow, OutboxEntry, RecordError, StoredPlan } from './connector.js';
 
 export type StateRow = Record<string, unknown>;
 
@@ -55,7 +55,27 @@ export function outboxEntryFromRow(row: StateRow): OutboxEntry {
     op: String(row.last_op).trim(),
     firstCapturedMs: msOf(row.first_at) ?? Date.now(),
     lastCapturedMs: msOf(row.last_at) ?? Date.now(),
+    columnChangedMs: {},
   };
+}
+
+/**
+ * Fold captured outbox rows (op ≠ R) into per-key change times: the latest capture per column
+ * (`changed_columns` a JSON array of column names; NULL → `*`, every column) and per key.
+ */
+export function foldChanges(rows: StateRow[]): Map<string, { lastChangedMs: number; columnChangedMs: Record<string, number> }> {
+  const out = new Map<string, { lastChangedMs: number; columnChangedMs: Record<string, number> }>();
+  for (const r of rows) {
+    const at = msOf(r.captured_at);
+    if (at === undefined) continue;
+    const key = String(r.target_key);
+    let e = out.get(key);
+    if (!e) out.set(key, (e = { lastChangedMs: at, columnChangedMs: {} }));
+    e.lastChangedMs = Math.max(e.lastChangedMs, at);
+    const cols = r.changed_columns === null || r.changed_columns === undefined ? ['*'] : jsonOf<string[]>(r.changed_columns, ['*']);
+    for (const c of cols) e.columnChangedMs[c] = Math.max(e.columnChangedMs[c] ?? -Infinity, at);
+  }
+  return out;
 }
 
 export interface RecordErrorRow {
@@ -104,5 +124,33 @@ export function errorGroupFromRow(row: StateRow): ErrorGroup {
     records: Number(row.records),
     message: String(row.message),
     lastSeenTime: new Date(msOf(row.last_seen) ?? Date.now()).toISOString(),
+  };
+}
+
+/** An audit_log row → AuditRow (both connectors). */
+export function auditFromRow(row: StateRow): AuditRow {
+  const fields = jsonOf<string[] | null>(row.fields, null);
+  const values = jsonOf<AuditRow['values'] | null>(row.changes, null);
+  return {
+    at: new Date(row.at as string | Date).toISOString(),
+    objectType: String(row.object_type),
+    direction: row.direction as AuditRow['direction'],
+    operation: String(row.operation),
+    hubspotId: (row.hubspot_id as string | null) ?? undefined,
+    targetKey: (row.target_key as string | null) ?? undefined,
+    outcome: row.outcome as AuditRow['outcome'],
+    category: (row.category as string | null) ?? undefined,
+    message: (row.message as string | null) ?? undefined,
+    ...(fields ? { fields } : {}),
+    ...(values ? { values } : {}),
+  };
+}
+
+/** A plans row → StoredPlan (both connectors). */
+export function planFromRow(row: StateRow): StoredPlan {
+  return {
+    observedAt: new Date(row.observed_at as string | Date).toISOString(),
+    objects: jsonOf<unknown[]>(row.summary, []),
+    changes: jsonOf<unknown[]>(row.changes, []),
   };
 }

@@ -294,7 +294,7 @@ describe('audit', () => {
 
     const table = await cli('audit', NAME, ...K(), '--record', `target:${badKey}`);
     const [header, ...lines] = tableRows(table.stdout);
-    expect(header).toEqual(['TIME', 'OBJECT', 'DIRECTION', 'OPERATION', 'HUBSPOT ID', 'TARGET KEY', 'OUTCOME', 'CATEGORY', 'MESSAGE']);
+    expect(header).toEqual(['TIME', 'OBJECT', 'DIRECTION', 'OPERATION', 'HUBSPOT ID', 'TARGET KEY', 'OUTCOME', 'CATEGORY', 'FIELDS', 'MESSAGE']);
     expect(lines.at(-1)!.slice(1, 8)).toEqual(['contacts', 'toHubSpot', one.items.at(-1).operation, '-', badKey, 'failed', 'Validation']);
 
     const future = await cli('audit', NAME, ...K(), '--since', '2999-01-01T00:00:00Z');

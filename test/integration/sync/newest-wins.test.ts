@@ -8,19 +8,18 @@
  * LATEST write made to THAT field, whichever side made it (a write to another field of the
  * record never counts).
  *
- * The cases that lose an update on the code of 2026-12-02 are gated behind
- * NEWEST_WINS_PER_FIELD=1 (issue 16: the lead flips the gate when the per-field comparison
- * lands); each says in its comment what today's code does instead. The cases that already hold
- * run always, as guards.
+ * The second group lost an update on the code of 2026-12-02 (whole-record times, and the
+ * operator's own recheck rows stamped as table changes); each says in its comment what that
+ * code did instead. The first group already held and stays as guards.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { availableDbKinds } from '../../helpers/db.js';
+import { syncDbKinds } from '../../helpers/db.js';
 import { waitFor } from '../../helpers/wait.js';
 import { Harness } from './harness.js';
 
-// PostgreSQL when available (the production target), else PGlite.
-const kinds = (await availableDbKinds()).slice(0, 1);
-const perFieldFixed = !!process.env.NEWEST_WINS_PER_FIELD;
+// Every kind the sync suites run on: PostgreSQL, PGlite, and MySQL/MariaDB when a server answers
+// (the capture triggers that record changed columns differ per database).
+const kinds = await syncDbKinds();
 
 /** Make the next write's timestamp strictly later than the previous one (ms clocks on both sides). */
 async function tick(): Promise<void> {
@@ -120,8 +119,8 @@ describe.each(kinds)('NewestWins: the later write of a field wins, already today
   });
 });
 
-// Issue 16: these lose the newer write on today's code. Flip with NEWEST_WINS_PER_FIELD=1.
-describe.skipIf(!perFieldFixed).each(kinds)('NewestWins per field and never stamped by the operator (issue 16) (%s)', (dbKind) => {
+// Issue 16: these lost the newer write before NewestWins compared per-field change times.
+describe.each(kinds)('NewestWins per field and never stamped by the operator (issue 16) (%s)', (dbKind) => {
   let h: Harness | undefined;
   afterEach(async () => {
     await h?.close();

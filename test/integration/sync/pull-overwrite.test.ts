@@ -12,10 +12,10 @@
  *
  * Reproduced deterministically: the test holds the row lock (SELECT … FOR UPDATE) before the
  * cycle starts, so the pull reads the old row, decides, and blocks on its UPDATE; the test then
- * edits the row in its transaction and commits. Gated behind PULL_ROW_LOCK=1 until fixed. Fix:
- * read (or re-read) the page's rows inside the page transaction with SELECT … FOR UPDATE before
- * deciding, or make each row update conditional on the values read (UPDATE … WHERE key = $k AND
- * (cols) IS NOT DISTINCT FROM (read values)) and leave a row that changed to the push pass.
+ * edits the row in its transaction and commits. The fix: each row update of the pull is
+ * conditional on the row's version token as read (UPDATE … WHERE key = $k AND md5(columns) =
+ * token; READ COMMITTED re-checks it on the row's new version after the lock wait), and a row
+ * that changed keeps its old link and is left to the push pass (conflict rules).
  */
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ import { Harness } from './harness.js';
 
 const hasPostgres = !!(await postgresUrl());
 
-describe.skipIf(!hasPostgres || !process.env.PULL_ROW_LOCK)('a table edit racing the pull is not overwritten (postgres)', () => {
+describe.skipIf(!hasPostgres)('a table edit racing the pull is not overwritten (postgres)', () => {
   let h: Harness | undefined;
   let c: pg.Client | undefined;
   afterEach(async () => {

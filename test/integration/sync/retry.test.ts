@@ -7,15 +7,15 @@
  *
  * On the code of 2026-12-02 both fail: the outbox row is acknowledged with the error, and the
  * full resync skips the record because its HubSpot hash did not change, so the table keeps
- * `partner` and HubSpot `lead` until someone edits the row again. Gated behind
- * CONVERGENCE_RETRIES=1 until issue 10's retries land.
+ * `partner` and HubSpot `lead` until someone edits the row again. The backoff case waits a real
+ * minute, so it runs on the first kind only (the schedule itself is unit-tested).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { availableDbKinds } from '../../helpers/db.js';
+import { syncDbKinds } from '../../helpers/db.js';
 import { waitFor } from '../../helpers/wait.js';
 import { Harness } from './harness.js';
 
-const kinds = (await availableDbKinds()).slice(0, 1);
+const kinds = await syncDbKinds();
 
 /** Make `partner` a valid lifecycle stage in HubSpot (the fix a HubSpot admin would make). */
 async function allowPartner(h: Harness): Promise<void> {
@@ -43,7 +43,7 @@ async function converged(h: Harness, id: string): Promise<boolean> {
   return hs === 'partner' && row!.lifecyclestage === 'partner';
 }
 
-describe.skipIf(!process.env.CONVERGENCE_RETRIES).each(kinds)('a record whose update HubSpot refused is retried (issue 10) (%s)', (dbKind) => {
+describe.each(kinds)('a record whose update HubSpot refused is retried (issue 10) (%s)', (dbKind) => {
   let h: Harness | undefined;
   afterEach(async () => {
     await h?.close();
@@ -61,6 +61,39 @@ describe.skipIf(!process.env.CONVERGENCE_RETRIES).each(kinds)('a record whose up
     const r = await h.cycle();
     expect(r.objects[0]!.lastCycle.toHubSpot).toEqual({ created: 0, updated: 0, deleted: 0 });
     expect(r.objects[0]!.lastCycle.toTarget).toEqual({ created: 0, updated: 0, deleted: 0 });
+  });
+
+  it('keeps the failed change and backs off 1 minute, then 2 after a retry that fails again (a sync request retries at once)', async () => {
+    h = await Harness.start({ dbKind, objects: [{ conflictResolution: 'HubSpotWins' }] });
+    const id = await refusedUpdate(h);
+    const schedule = async () => {
+      const [e] = await h!.rows<{ attempts: number; next_attempt_at: unknown; last_seen: unknown }>(
+        `SELECT attempts, next_attempt_at, last_seen FROM {state}.record_errors WHERE integration_uid = $1`,
+        [h!.cfg.uid],
+      );
+      return { attempts: Number(e!.attempts), delayS: Math.round((new Date(e!.next_attempt_at as string).getTime() - new Date(e!.last_seen as string).getTime()) / 1000) };
+    };
+    const pending = async () => (await h!.rows(`SELECT target_key FROM {state}.outbox WHERE integration_uid = $1`, [h!.cfg.uid])).length;
+    expect(await schedule()).toEqual({ attempts: 1, delayS: 60 });
+    expect(await pending()).toBeGreaterThan(0);
+    // Not due: a plain cycle leaves it alone (no new attempt, the change still queued).
+    await h.cycle();
+    expect(await schedule()).toEqual({ attempts: 1, delayS: 60 });
+    // A sync request retries at once; HubSpot still refuses: the next wait doubles.
+    const r = await h.engine.runCycle('incremental', new AbortController().signal, { retryNow: true });
+    expect(r.completed).toBe(true);
+    expect(await schedule()).toEqual({ attempts: 2, delayS: 120 });
+    expect(await pending()).toBeGreaterThan(0);
+    expect((await h.hs.get('contacts', id, ['lifecyclestage'])).properties.lifecyclestage).toBe('lead');
+  });
+});
+
+// The backoff case waits a real minute: on the first kind only (PostgreSQL when available).
+describe.each(kinds.slice(0, 1))('a refused record is retried by itself after its backoff (issue 10) (%s)', (dbKind) => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
   });
 
   it('converges by itself after the backoff once the cause is gone (no edit, no request)', async () => {

@@ -68,7 +68,7 @@ describe.skipIf(!server)('target/mysql connector (MariaDB / MySQL)', () => {
     await c.register();
     await c.register(); // idempotent
     const [tables] = await t.conn.query(`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME`, [t.stateDatabase]);
-    expect((tables as { n: string }[]).map((r) => r.n)).toEqual(['audit_log', 'cursors', 'integrations', 'links', 'outbox', 'record_errors', 'schema_migrations']);
+    expect((tables as { n: string }[]).map((r) => r.n)).toEqual(['association_pairs', 'association_pending', 'audit_log', 'cursors', 'integrations', 'links', 'outbox', 'plans', 'record_errors', 'schema_migrations', 'webhook_inbox']);
 
     const d = await c.describeTable(t.database, 'contacts');
     expect(d?.primaryKey).toEqual(['id']);

@@ -18,7 +18,7 @@ describe('constants', () => {
 
   it('lists the Ready reasons of DESIGN §2.4; Stalled reasons are a subset', () => {
     expect(Object.values(READY_REASONS).sort()).toEqual(
-      ['AuthenticationFailed', 'Deleting', 'InvalidSpec', 'PermissionDenied', 'Progressing', 'RateLimited', 'Suspended', 'SyncFailed', 'Synced', 'TargetUnavailable'].sort(),
+      ['AuthenticationFailed', 'Deleting', 'InvalidSpec', 'Observed', 'PermissionDenied', 'Progressing', 'RateLimited', 'Suspended', 'SyncFailed', 'Synced', 'TargetUnavailable'].sort(),
     );
     for (const r of Object.values(STALLED_REASONS)) expect(Object.values(READY_REASONS)).toContain(r);
   });

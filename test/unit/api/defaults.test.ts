@@ -7,6 +7,7 @@ describe('withDefaults', () => {
     const spec = withDefaults('HubSpotIntegration', integration()).spec;
     expect(spec).toEqual({
       suspend: false,
+      mode: 'Sync',
       hubspot: {
         baseURL: 'https://api.hubapi.com',
         auth: { privateAppToken: { secretRef: { name: 'acme-hubspot', key: 'token' } } },
@@ -28,7 +29,7 @@ describe('withDefaults', () => {
           direction: 'TwoWay',
           conflictResolution: 'HubSpotWins',
           create: { inHubSpot: true, inTarget: true },
-          deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore' },
+          deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore', privacyFromHubSpot: 'Propagate' },
         },
       ],
       schedule: { interval: '5m', fullResyncInterval: '24h' },

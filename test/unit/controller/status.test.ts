@@ -46,6 +46,18 @@ describe('computeIntegrationStatus', () => {
     expect(s).toMatchObject({ portalId: 1234567, errorCount: 0, errors: [], apiUsage: { requestsLast24h: 12 }, lastSuccessfulSyncTime: '2026-11-23T10:00:00Z' });
   });
 
+  it('says in the Ready message whether real time is on, and writes status.webhooks from the receiver', () => {
+    const on = computeIntegrationStatus({ generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0, realTime: { webhooks: true, interval: '5m', status: { lastEventTime: '2026-11-23T09:58:00.000Z', eventsLast24h: 7, rejectedLast24h: 1 } } });
+    expect(cond(on, 'Ready')!.message).toBe('Synced: contacts 9 linked; webhooks on');
+    expect(on.webhooks).toEqual({ lastEventTime: '2026-11-23T09:58:00.000Z', eventsLast24h: 7, rejectedLast24h: 1 });
+    const polling = computeIntegrationStatus({ current: on, generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0, realTime: { webhooks: false, interval: '5m' } });
+    expect(cond(polling, 'Ready')!.message).toBe('Synced: contacts 9 linked; polling every 5m');
+    expect(polling.webhooks).toBeUndefined();
+    // The receiver could not answer (database down): the last counts stay.
+    const kept = computeIntegrationStatus({ current: on, generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0, realTime: { webhooks: true, interval: '5m' } });
+    expect(kept.webhooks).toEqual(on.webhooks);
+  });
+
   it('keeps lastTransitionTime while the status stays, moves it when the status changes', () => {
     const first = computeIntegrationStatus({ generation: 1, suspended: false, staticIssues: [], worker: worker(), now: T0 });
     const same = computeIntegrationStatus({ current: first, generation: 2, suspended: false, staticIssues: [], worker: worker({ generation: 2 }), now: T1 });
@@ -127,5 +139,32 @@ describe('computeChildStatus', () => {
     expect(ok).toMatchObject({ fieldCount: 3, observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True' }] });
     const bad = computeChildStatus<FieldMappingStatus>(ok, 2, ['spec.fields[0].property: unknown property "nope"'], {}, T1, '');
     expect(bad).toMatchObject({ observedGeneration: 2, conditions: [{ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: 'spec.fields[0].property: unknown property "nope"', lastTransitionTime: '2026-11-23T10:05:00Z' }] });
+  });
+});
+
+describe('Observe mode (spec.mode Observe)', () => {
+  const plan = (create: number): NonNullable<CycleReport['plan']> => ({
+    objects: [{ type: 'contacts', toTarget: { create, update: 1, delete: 0 }, toHubSpot: { create: 1, update: 0, delete: 0 }, link: 1, duplicates: 2, wouldFail: 2 }],
+    changes: [],
+    hubspotWriteRequests: 2,
+  });
+  const observing = (create: number) =>
+    worker({ initialDone: false, lastSuccessfulSyncTime: undefined, lastReport: report({ kind: 'initial', plan: plan(create), objects: [{ type: 'contacts', hubspotRecords: 3, targetRecords: 4, linkedRecords: 0, pendingChanges: 0, lastCycle: { toTarget: { created: 0, updated: 0, deleted: 0 }, toHubSpot: { created: 0, updated: 0, deleted: 0 }, failed: 0 } }] }) });
+
+  it('Ready True/Observed with status.plan, no Reconciling; an Event only when the plan changes', () => {
+    const s = computeIntegrationStatus({ generation: 1, suspended: false, staticIssues: [], worker: observing(2), now: T0 });
+    expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'Observed' });
+    expect(cond(s, 'Ready')!.message).toContain('contacts: table +2 ~1, HubSpot +1, 1 to link, 2 duplicate(s), 2 would fail');
+    expect(cond(s, 'Reconciling')).toBeUndefined();
+    expect(s.plan).toEqual({ observedTime: '2026-11-23T10:00:00Z', differences: 5, objects: plan(2).objects });
+    expect(transitionEvents(undefined, s).map((e) => e.reason).sort()).toEqual(['PlanChanged', 'Ready']);
+    const same = computeIntegrationStatus({ current: s, generation: 1, suspended: false, staticIssues: [], worker: observing(2), now: T1 });
+    expect(transitionEvents(s, same)).toEqual([]);
+    const changed = computeIntegrationStatus({ current: s, generation: 1, suspended: false, staticIssues: [], worker: observing(3), now: T1 });
+    expect(transitionEvents(s, changed).map((e) => e.reason)).toEqual(['PlanChanged']);
+    // Back to Sync: the plan disappears with the first sync cycle.
+    const synced = computeIntegrationStatus({ current: changed, generation: 2, suspended: false, staticIssues: [], worker: worker({ generation: 2, completedGeneration: 2 }), now: T1 });
+    expect(synced.plan).toBeUndefined();
+    expect(cond(synced, 'Ready')).toMatchObject({ reason: 'Synced' });
   });
 });

@@ -115,6 +115,15 @@ describe('metrics', () => {
     expect(text).toContain('hubspot_operator_api_rate_limited_total{namespace="crm",integration="acme"} 0');
   });
 
+  it('starts associate/dissociate counters at 0 only for object types that keep associations', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    initIntegrationCounters(m, 'crm', 'acme', [{ type: 'contacts', associations: [{ to: 'companies', column: 'company_id' }] }, { type: 'companies' }]);
+    const text = await m.registry.metrics();
+    expect(text).toContain('hubspot_operator_records_synced_total{namespace="crm",integration="acme",object_type="contacts",direction="toTarget",operation="associate"} 0');
+    expect(text).toContain('hubspot_operator_records_synced_total{namespace="crm",integration="acme",object_type="contacts",direction="toHubSpot",operation="dissociate"} 0');
+    expect(text).not.toContain('object_type="companies",direction="toTarget",operation="associate"');
+  });
+
   it('exports the sync interval and the API budget per window, and forgets them with the integration', async () => {
     const m = createMetrics({ defaultMetrics: false });
     recordIntegrationSettings(m, 'crm', 'acme', { intervalSeconds: 300, dailyRequests: 250000, requestsPerTenSeconds: 100 });

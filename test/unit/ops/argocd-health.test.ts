@@ -35,6 +35,12 @@ describe('Argo CD health of a HubSpotIntegration', () => {
   const cases: { name: string; obj: unknown; status: string; message: RegExp }[] = [
     { name: 'Ready=True', obj: integration({ conditions: [ready] }), status: 'Healthy', message: /Synced: Synced 3 object types/ },
     {
+      name: 'Ready=True Observed (spec.mode Observe)',
+      obj: integration({ conditions: [{ type: 'Ready', status: 'True', reason: 'Observed', message: 'Observed: contacts: 2 differences' }] }),
+      status: 'Healthy',
+      message: /Observed: contacts: 2 differences/,
+    },
+    {
       name: 'Ready=True during a routine cycle (Reconciling=True/Syncing) stays Healthy, no flapping',
       obj: integration({ conditions: [ready, { type: 'Reconciling', status: 'True', reason: 'Syncing', message: 'Incremental cycle' }] }),
       status: 'Healthy',

@@ -304,6 +304,32 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
         "objects"
       ],
       "properties": {
+        "mode": {
+          "type": "string",
+          "default": "Sync",
+          "enum": [
+            "Sync",
+            "Observe"
+          ],
+          "description": "Sync (the default) syncs both ways. Observe reads both sides and writes nothing — no HubSpot write request, no table change, no link, no trigger, no outbox acknowledgement — and reports in status.plan what a sync would do (the full plan with field-level diffs is kept in the state schema for `hubspot-operator plan`). Switching to Sync starts syncing from a fresh computation; the plan is never replayed."
+        },
+        "audit": {
+          "type": "object",
+          "description": "The audit log of record-level operations in the state schema.",
+          "properties": {
+            "retention": {
+              "type": "string",
+              "default": "30d",
+              "pattern": "^([0-9]+(ms|s|m|h|d))+$",
+              "description": "How long audit entries are kept, a duration such as 30d, 7d or 12h. Default 30d."
+            },
+            "values": {
+              "type": "boolean",
+              "default": true,
+              "description": "Audit entries carry the changed field names and their before/after values (default true). false keeps the field names only, for data that must not be copied into the state schema."
+            }
+          }
+        },
         "suspend": {
           "type": "boolean",
           "default": false,
@@ -591,6 +617,10 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
             {
               "rule": "self.all(o, self.exists_one(p, p.table == o.table))",
               "message": "each object type needs its own table"
+            },
+            {
+              "rule": "self.all(o, !has(o.associations) || o.associations.all(a, self.exists(p, p.type == a.to)))",
+              "message": "associations[].to must name another object type in spec.objects"
             }
           ],
           "items": {
@@ -691,7 +721,16 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                       "Ignore",
                       "Propagate"
                     ],
-                    "description": "A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync."
+                    "description": "A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync, or within seconds with webhooks (spec.hubspot.webhooks)."
+                  },
+                  "privacyFromHubSpot": {
+                    "type": "string",
+                    "default": "Propagate",
+                    "enum": [
+                      "Propagate",
+                      "Ignore"
+                    ],
+                    "description": "A GDPR privacy deletion in HubSpot (webhook contact.privacyDeletion): Propagate (the default) deletes the linked row; Ignore keeps it and stops syncing it. The audit entry names only the IDs, never values."
                   },
                   "fromTarget": {
                     "type": "string",
@@ -701,6 +740,65 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                       "Propagate"
                     ],
                     "description": "A row deleted from the table: Ignore (the default) keeps the HubSpot record, Propagate archives it in HubSpot."
+                  }
+                }
+              },
+              "associations": {
+                "type": "array",
+                "maxItems": 8,
+                "description": "The associations of this object type kept in the target: each as a foreign-key column of this table (many-to-one; HubSpot's primary association where the pair has one, e.g. contact to company) or as a link table (many-to-many, one row per pair). They follow the object's direction; removing one is never a record delete (deletes does not apply).",
+                "items": {
+                  "type": "object",
+                  "required": [
+                    "to"
+                  ],
+                  "x-kubernetes-validations": [
+                    {
+                      "rule": "has(self.column) != has(self.table)",
+                      "message": "set exactly one of column or table"
+                    },
+                    {
+                      "rule": "has(self.table) || (!has(self.fromColumn) && !has(self.toColumn))",
+                      "message": "fromColumn and toColumn are only allowed with table"
+                    }
+                  ],
+                  "properties": {
+                    "to": {
+                      "type": "string",
+                      "maxLength": 64,
+                      "pattern": "^(contacts|companies|deals|p_[a-z][a-z0-9_]*|2-[0-9]+)$",
+                      "description": "The associated object type; another type in spec.objects, whose table holds the other end."
+                    },
+                    "column": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "Many-to-one: this table's column holding the associated row's key (same type as the other table's key). NULL means no association."
+                    },
+                    "table": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "Many-to-many: a link table with one row per associated pair (created with createTables, with foreign keys to both tables)."
+                    },
+                    "fromColumn": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "The link table's column holding this table's key. Defaults to <singular type>_id."
+                    },
+                    "toColumn": {
+                      "type": "string",
+                      "maxLength": 63,
+                      "pattern": "^[a-z_][a-z0-9_]{0,62}$",
+                      "description": "The link table's column holding the other table's key. Defaults to <singular to>_id."
+                    },
+                    "label": {
+                      "type": "string",
+                      "minLength": 1,
+                      "maxLength": 100,
+                      "description": "Only associations with this HubSpot label (USER_DEFINED type); created with it. Default: every association of the pair."
+                    }
                   }
                 }
               }
@@ -813,6 +911,96 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
           "format": "int64",
           "description": "The HubSpot account the credentials belong to."
         },
+        "plan": {
+          "type": "object",
+          "description": "Observe mode only: what a sync would do, per object type, from the last observation (exact counts). Absent in Sync mode.",
+          "properties": {
+            "observedTime": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When the plan was computed."
+            },
+            "differences": {
+              "type": "integer",
+              "minimum": 0,
+              "description": "Creates, updates, deletes and links a sync would carry out, all object types together."
+            },
+            "objects": {
+              "type": "array",
+              "description": "One entry per object type of spec.objects.",
+              "items": {
+                "type": "object",
+                "description": "What a sync would do to one object type.",
+                "required": [
+                  "type"
+                ],
+                "properties": {
+                  "type": {
+                    "type": "string",
+                    "description": "HubSpot object type."
+                  },
+                  "toTarget": {
+                    "description": "Rows a sync would create, update and delete in the table.",
+                    "type": "object",
+                    "properties": {
+                      "create": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to create."
+                      },
+                      "update": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to update."
+                      },
+                      "delete": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to delete (archive in HubSpot)."
+                      }
+                    }
+                  },
+                  "toHubSpot": {
+                    "description": "Records a sync would create, update and archive in HubSpot.",
+                    "type": "object",
+                    "properties": {
+                      "create": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to create."
+                      },
+                      "update": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to update."
+                      },
+                      "delete": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "description": "Records to delete (archive in HubSpot)."
+                      }
+                    }
+                  },
+                  "link": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Existing records on both sides a sync would link by match key."
+                  },
+                  "duplicates": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Records a sync would refuse as duplicates."
+                  },
+                  "wouldFail": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Records a sync would fail (duplicates included)."
+                  }
+                }
+              }
+            }
+          }
+        },
         "lastSyncTime": {
           "type": "string",
           "format": "date-time",
@@ -875,6 +1063,22 @@ export const hubSpotIntegrationSchema: OpenAPISchema = {
                 "type": "integer",
                 "format": "int64",
                 "description": "Changes captured but not yet applied."
+              },
+              "associations": {
+                "type": "object",
+                "description": "Associations of this object type (spec.objects[].associations), all of them together.",
+                "properties": {
+                  "linked": {
+                    "type": "integer",
+                    "format": "int64",
+                    "description": "Associated pairs kept on both sides."
+                  },
+                  "pending": {
+                    "type": "integer",
+                    "format": "int64",
+                    "description": "Associations waiting for their other end to be linked; applied as soon as it is."
+                  }
+                }
               },
               "lastCycle": {
                 "type": "object",

@@ -180,6 +180,23 @@ export interface HubSpotIntegration {
  */
 export interface HubSpotIntegrationSpec {
   /**
+   * Sync (the default) syncs both ways. Observe reads both sides and writes nothing — no HubSpot write request, no table change, no link, no trigger, no outbox acknowledgement — and reports in status.plan what a sync would do (the full plan with field-level diffs is kept in the state schema for `hubspot-operator plan`). Switching to Sync starts syncing from a fresh computation; the plan is never replayed.
+   */
+  mode?: 'Sync' | 'Observe';
+  /**
+   * The audit log of record-level operations in the state schema.
+   */
+  audit?: {
+    /**
+     * How long audit entries are kept, a duration such as 30d, 7d or 12h. Default 30d.
+     */
+    retention?: string;
+    /**
+     * Audit entries carry the changed field names and their before/after values (default true). false keeps the field names only, for data that must not be copied into the state schema.
+     */
+    values?: boolean;
+  };
+  /**
    * Pause the integration. While true, no reads or writes happen on either side (a batch in flight completes first); configuration and sync state are kept, changes made in the database keep being captured and are applied after resume. Default false.
    */
   suspend?: boolean;
@@ -404,14 +421,49 @@ export interface SyncedObjectSpec {
    */
   deletes?: {
     /**
-     * A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync.
+     * A record archived in HubSpot: Ignore (the default) keeps the row, Propagate deletes it. HubSpot deletes are seen at the next full resync, or within seconds with webhooks (spec.hubspot.webhooks).
      */
     fromHubSpot?: 'Ignore' | 'Propagate';
+    /**
+     * A GDPR privacy deletion in HubSpot (webhook contact.privacyDeletion): Propagate (the default) deletes the linked row; Ignore keeps it and stops syncing it. The audit entry names only the IDs, never values.
+     */
+    privacyFromHubSpot?: 'Propagate' | 'Ignore';
     /**
      * A row deleted from the table: Ignore (the default) keeps the HubSpot record, Propagate archives it in HubSpot.
      */
     fromTarget?: 'Ignore' | 'Propagate';
   };
+  /**
+   * The associations of this object type kept in the target: each as a foreign-key column of this table (many-to-one; HubSpot's primary association where the pair has one, e.g. contact to company) or as a link table (many-to-many, one row per pair). They follow the object's direction; removing one is never a record delete (deletes does not apply).
+   *
+   * @maxItems 8
+   */
+  associations?: {
+    /**
+     * The associated object type; another type in spec.objects, whose table holds the other end.
+     */
+    to: string;
+    /**
+     * Many-to-one: this table's column holding the associated row's key (same type as the other table's key). NULL means no association.
+     */
+    column?: string;
+    /**
+     * Many-to-many: a link table with one row per associated pair (created with createTables, with foreign keys to both tables).
+     */
+    table?: string;
+    /**
+     * The link table's column holding this table's key. Defaults to <singular type>_id.
+     */
+    fromColumn?: string;
+    /**
+     * The link table's column holding the other table's key. Defaults to <singular to>_id.
+     */
+    toColumn?: string;
+    /**
+     * Only associations with this HubSpot label (USER_DEFINED type); created with it. Default: every association of the pair.
+     */
+    label?: string;
+  }[];
 }
 /**
  * When sync cycles run.
@@ -444,6 +496,76 @@ export interface HubSpotIntegrationStatus {
    * The HubSpot account the credentials belong to.
    */
   portalId?: number;
+  /**
+   * Observe mode only: what a sync would do, per object type, from the last observation (exact counts). Absent in Sync mode.
+   */
+  plan?: {
+    /**
+     * When the plan was computed.
+     */
+    observedTime?: string;
+    /**
+     * Creates, updates, deletes and links a sync would carry out, all object types together.
+     */
+    differences?: number;
+    /**
+     * One entry per object type of spec.objects.
+     *
+     * Items: What a sync would do to one object type.
+     */
+    objects?: {
+      /**
+       * HubSpot object type.
+       */
+      type: string;
+      /**
+       * Rows a sync would create, update and delete in the table.
+       */
+      toTarget?: {
+        /**
+         * Records to create.
+         */
+        create?: number;
+        /**
+         * Records to update.
+         */
+        update?: number;
+        /**
+         * Records to delete (archive in HubSpot).
+         */
+        delete?: number;
+      };
+      /**
+       * Records a sync would create, update and archive in HubSpot.
+       */
+      toHubSpot?: {
+        /**
+         * Records to create.
+         */
+        create?: number;
+        /**
+         * Records to update.
+         */
+        update?: number;
+        /**
+         * Records to delete (archive in HubSpot).
+         */
+        delete?: number;
+      };
+      /**
+       * Existing records on both sides a sync would link by match key.
+       */
+      link?: number;
+      /**
+       * Records a sync would refuse as duplicates.
+       */
+      duplicates?: number;
+      /**
+       * Records a sync would fail (duplicates included).
+       */
+      wouldFail?: number;
+    }[];
+  };
   /**
    * When the last sync cycle ended.
    */
@@ -520,6 +642,19 @@ export interface ObjectSyncStatus {
    * Changes captured but not yet applied.
    */
   pendingChanges?: number;
+  /**
+   * Associations of this object type (spec.objects[].associations), all of them together.
+   */
+  associations?: {
+    /**
+     * Associated pairs kept on both sides.
+     */
+    linked?: number;
+    /**
+     * Associations waiting for their other end to be linked; applied as soon as it is.
+     */
+    pending?: number;
+  };
   lastCycle?: CycleCounts;
 }
 /**

@@ -1,14 +1,15 @@
 /**
  * Starts the webhook receiver of `hubspot-operator run` on every replica: integrations and
  * Secrets come from the informer caches (warm on standbys too), events go to each
- * integration's PostgreSQL state schema through the inbox router unless another inbox is given.
+ * integration's state store (PostgreSQL or MySQL, through the target connector) unless another
+ * inbox is given.
  */
 import type { Logger } from 'pino';
 import { specWithDefaults } from '../../api/defaults.js';
 import type { OperatorMetrics } from '../../observability/metrics.js';
 import { directoryFromCache, type DirectorySource } from './directory.js';
 import type { WebhookInbox } from './events.js';
-import { createPgInboxRouter } from './pg-inbox.js';
+import { createConnectorInboxRouter } from './connector-inbox.js';
 import { WebhookReceiver } from './receiver.js';
 import { WebhookStats, type WebhookStatus } from './stats.js';
 
@@ -19,7 +20,7 @@ export interface WebhookServerOptions {
   source: DirectorySource;
   metrics?: OperatorMetrics;
   logger?: Logger;
-  /** Default: the PostgreSQL inbox router over each integration's target database. */
+  /** Default: the connector inbox router over each integration's target database (its state store). */
   inbox?: WebhookInbox;
 }
 
@@ -45,12 +46,14 @@ function secretValue(s: { data?: Record<string, string>; stringData?: Record<str
 export async function startWebhookServer(o: WebhookServerOptions): Promise<WebhookServer> {
   const router = o.inbox
     ? undefined
-    : await createPgInboxRouter((key) => {
+    : createConnectorInboxRouter((key) => {
         const i = o.source.integrations().find((x) => (x.metadata.uid ?? `${x.metadata.namespace}/${x.metadata.name}`) === key);
-        const pgSpec = i && specWithDefaults('HubSpotIntegration', i.spec).target?.postgres;
-        if (!i || !pgSpec) return undefined;
-        const url = secretValue(o.source.secret(i.metadata.namespace!, pgSpec.connectionSecretRef.name), pgSpec.connectionSecretRef.key ?? 'url');
-        return url ? { url: url.trim(), stateSchema: pgSpec.stateSchema ?? 'hubspot_operator' } : undefined;
+        if (!i) return undefined;
+        const target = specWithDefaults('HubSpotIntegration', i.spec).target;
+        const ref = target?.postgres?.connectionSecretRef ?? target?.mysql?.connectionSecretRef;
+        if (!ref) return undefined;
+        const url = secretValue(o.source.secret(i.metadata.namespace!, ref.name), ref.key ?? 'url');
+        return { uid: key, namespace: i.metadata.namespace!, name: i.metadata.name, target, databaseUrl: url?.trim() };
       });
   const stats = new WebhookStats();
   const receiver = new WebhookReceiver({

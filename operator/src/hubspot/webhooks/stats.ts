@@ -2,7 +2,7 @@
  * Per-integration webhook counts of this process for status.webhooks: events stored and
  * deliveries refused in a sliding 24 h window (one bucket per minute, so memory stays bounded),
  * and the newest stored event's occurredAt. Every replica counts what it received; the inbox's
- * own counts (PgWebhookInbox.stats) are the cross-replica truth for stored events.
+ * own counts (StateReader.webhookStats) are the cross-replica truth for stored events.
  */
 const BUCKET_MS = 60_000;
 const WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -24,6 +24,12 @@ export interface MySqlCaptureTarget {
   schema: string;
   table: string;
   primaryKey: string;
+  /**
+   * The table's columns: an UPDATE records which of them it changed (OLD vs NEW) for NewestWins'
+   * per-field times. Without them (or for a column added after the trigger) an update counts as
+   * a change of every column.
+   */
+  columns?: string[];
 }
 
 function hash(s: string, n: number): string {
@@ -46,12 +52,17 @@ export function triggerStatements(t: MySqlCaptureTarget): Map<string, string> {
   const outbox = `${bq(checkIdentifier(t.stateDatabase, 'stateDatabase'))}.outbox`;
   // Every literal below is a validated identifier or the checked UID: none can hold a quote.
   const notOurs = `NOT (${WRITER_VARIABLE} <=> '${uid}')`;
-  const append = (row: 'NEW' | 'OLD', op: string) =>
-    `INSERT INTO ${outbox} (integration_uid, table_name, target_key, op) VALUES ('${uid}', '${table}', CAST(${row}.${pk} AS CHAR), '${op}');`;
+  const append = (row: 'NEW' | 'OLD', op: string, changed = 'NULL') =>
+    `INSERT INTO ${outbox} (integration_uid, table_name, target_key, op, changed_columns) VALUES ('${uid}', '${table}', CAST(${row}.${pk} AS CHAR), '${op}', ${changed});`;
+  // The changed columns as a JSON array of names (validated identifiers: no quote, no backslash).
+  const cols = (t.columns ?? []).map((c) => checkIdentifier(c, 'column'));
+  const changed = cols.length
+    ? `CONCAT('[', CONCAT_WS(',', ${cols.map((c) => `IF(OLD.${bq(c)} <=> NEW.${bq(c)}, NULL, '"${c}"')`).join(', ')}), ']')`
+    : 'NULL';
   const bodies: Record<Op, string> = {
     insert: `BEGIN IF ${notOurs} THEN ${append('NEW', 'I')} END IF; END`,
     // A changed key is a delete of the old key and an upsert of the new one.
-    update: `BEGIN IF ${notOurs} THEN IF NOT (OLD.${pk} <=> NEW.${pk}) THEN ${append('OLD', 'D')} END IF; ${append('NEW', 'U')} END IF; END`,
+    update: `BEGIN IF ${notOurs} THEN IF NOT (OLD.${pk} <=> NEW.${pk}) THEN ${append('OLD', 'D')} END IF; ${append('NEW', 'U', changed)} END IF; END`,
     delete: `BEGIN IF ${notOurs} THEN ${append('OLD', 'D')} END IF; END`,
   };
   const prefix = triggerPrefix(uid, t.schema, table);
@@ -95,6 +106,13 @@ export function triggerRefusal(err: unknown, t: MySqlCaptureTarget, user: string
 
 /** Install (or update) the capture triggers of one table. Idempotent; no gap while a body changes. */
 export async function installMySqlCapture(db: MySqlDb, t: MySqlCaptureTarget): Promise<void> {
+  if (!t.columns) {
+    const r = await db.query<{ name: string }>(
+      `SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+      [t.schema, t.table],
+    );
+    t = { ...t, columns: r.rows.map((x) => String(x.name)) };
+  }
   const wanted = triggerStatements(t);
   const prefix = triggerPrefix(t.uid, t.schema, t.table);
   const existing = new Set(await existingTriggers(db, t.schema, t.table, prefix));

@@ -4,14 +4,14 @@
  * poller per state database, shared by the integrations on them (refcounted).
  */
 import type { ColumnKind, Connector, ConnectorOptions, NewColumn, TableDescription, TableRef } from '../connector.js';
-import type { TargetErrorClass, TargetSettings, TargetTx, TransactionOptions } from '../connector.js';
-import { TargetUnavailableError } from '../connector.js';
+import { onWebhookStored, type LinkTableRef, type StoredPlan, type TargetErrorClass, type TargetSettings, type TargetTx, TargetUnavailableError, type TransactionOptions } from '../connector.js';
 import { SharedRegistry, type Shared } from '../shared.js';
 import { installMySqlCapture, OutboxPoller, removeMySqlCapture } from './capture.js';
 import { MySqlDb, parseMySqlUrl, type MySqlQueryable } from './db.js';
 import { classifyMySqlError } from './errors.js';
 import { migrateMySql } from './migrations.js';
 import { MySqlRows } from './rows.js';
+import { ensureMySqlLinkTable, MySqlAssociations } from './associations.js';
 import { MySqlState, MySqlStateAdmin } from './state.js';
 import { describeMySqlTable, ensureMySqlTable } from './tables.js';
 
@@ -49,6 +49,7 @@ class MySqlConnector implements Connector {
   readonly settings: TargetSettings;
   readonly rows: MySqlRows;
   readonly state: MySqlState;
+  readonly associations: MySqlAssociations;
   private readonly opts: ConnectorOptions;
   private readonly poolRef: Shared<MySqlDb>;
   private readonly poolKey: string;
@@ -69,6 +70,7 @@ class MySqlConnector implements Connector {
     this.admin = new MySqlStateAdmin(this.db, this.settings.stateSchema, opts.uid);
     this.rows = new MySqlRows(this.db, (t) => this.kinds(t), () => this.hasReturning());
     this.state = new MySqlState(this.db, this.settings.stateSchema, opts.uid);
+    this.associations = new MySqlAssociations(this.db, this.settings.stateSchema, opts.uid);
   }
 
   /** Column kinds of a table, for value conversion on write (cached; refreshed by describeTable/ensureTable). */
@@ -81,6 +83,17 @@ class MySqlConnector implements Connector {
       this.kindsCache.set(key, p);
     }
     return p;
+  }
+
+  async prepareState(): Promise<void> {
+    const key = `${this.poolKey}\u0000${this.settings.stateSchema}`;
+    let m = migrated.get(key);
+    if (!m) {
+      m = migrateMySql(this.db, this.settings.stateSchema);
+      migrated.set(key, m);
+      m.catch(() => migrated.delete(key));
+    }
+    await m;
   }
 
   /** INSERT … RETURNING: MariaDB 10.5 and later (MySQL 8 has none). */
@@ -119,13 +132,22 @@ class MySqlConnector implements Connector {
 
   async transaction<T>(fn: (tx: TargetTx) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     return this.db.transaction(
-      (q: MySqlQueryable) => fn({ rows: new MySqlRows(q, (t) => this.kinds(t), () => this.hasReturning()), state: new MySqlState(q, this.settings.stateSchema, this.opts.uid) }),
+      (q: MySqlQueryable) =>
+        fn({
+          rows: new MySqlRows(q, (t) => this.kinds(t), () => this.hasReturning()),
+          state: new MySqlState(q, this.settings.stateSchema, this.opts.uid),
+          associations: new MySqlAssociations(q, this.settings.stateSchema, this.opts.uid),
+        }),
       {
         writer: opts.writer ? this.opts.uid : undefined,
         // Integration-scoped: two integrations never wait for each other.
         lock: opts.lock === undefined ? undefined : `hubspot_operator.${this.opts.uid}.${opts.lock}`,
       },
     );
+  }
+
+  ensureLinkTable(t: LinkTableRef, from: TableRef & { keyDataType: string }, to: TableRef & { keyDataType: string }): Promise<void> {
+    return ensureMySqlLinkTable(this.db, t, from, to);
   }
 
   async installCapture(t: TableRef): Promise<void> {
@@ -148,20 +170,27 @@ class MySqlConnector implements Connector {
       /* unreachable or not migrated yet: the poll retries, and wakes everyone once it recovers */
     });
     const unsubscribe = ref.value.poller.subscribe(this.opts.uid, onChange);
+    // Webhook events stored by this process (a standby's are found by the worker's poll).
+    const unsubscribeInbox = onWebhookStored(this.opts.uid, onChange);
     let done = false;
     const stop = async () => {
       if (done) return;
       done = true;
       this.watches.delete(stop);
       unsubscribe();
+      unsubscribeInbox();
       await ref.release();
     };
     this.watches.add(stop);
     return stop;
   }
 
-  pruneAudit(retentionDays: number, maxRows?: number): Promise<number> {
-    return this.admin.pruneAudit(retentionDays, maxRows);
+  pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number> {
+    return this.admin.pruneAudit(retentionSeconds, maxRows);
+  }
+
+  savePlan(plan: StoredPlan): Promise<void> {
+    return this.admin.savePlan(plan);
   }
 
   analyze(): Promise<void> {

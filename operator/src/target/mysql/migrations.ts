@@ -111,6 +111,82 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: 'per-column capture times (outbox.changed_columns) and record retries (record_errors.attempts, next_attempt_at)',
+    up: (s) => [
+      // The columns an UPDATE changed (JSON array text); NULL: every column (insert, delete, older rows).
+      `ALTER TABLE ${s}.outbox ADD COLUMN changed_columns text NULL`,
+      `ALTER TABLE ${s}.record_errors ADD COLUMN attempts int NOT NULL DEFAULT 1,
+         ADD COLUMN next_attempt_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+         ADD KEY record_errors_due (integration_uid, object_type, next_attempt_at)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'audit_log.fields/changes (spec.audit: changed field names, before/after values); plans (Observe mode)',
+    up: (s) => [
+      `ALTER TABLE ${s}.audit_log ADD COLUMN fields json NULL, ADD COLUMN changes json NULL`,
+      `CREATE TABLE IF NOT EXISTS ${s}.plans (
+        integration_uid varchar(128) NOT NULL PRIMARY KEY,
+        observed_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        summary json NOT NULL,
+        changes json NOT NULL
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'webhook_inbox: HubSpot webhook events stored by the receiver before it answers, applied by the worker (DESIGN §2.8)',
+    up: (s) => [
+      // dedupe_hash: sha256 of webhookDedupeKey (the key itself can exceed an index's length).
+      `CREATE TABLE IF NOT EXISTS ${s}.webhook_inbox (
+        id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        integration_uid varchar(128) NOT NULL,
+        dedupe_hash char(64) NOT NULL,
+        portal_id bigint NOT NULL,
+        event_id varchar(40) NOT NULL,
+        subscription_id bigint,
+        subscription_type varchar(100) NOT NULL,
+        object_type varchar(100) NOT NULL,
+        event varchar(32) NOT NULL,
+        object_id varchar(40),
+        property_name varchar(255),
+        change_source varchar(64),
+        attempt_number int,
+        occurred_at datetime(3) NOT NULL,
+        payload json NOT NULL,
+        received_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        processed_at datetime(6),
+        UNIQUE KEY webhook_inbox_dedupe (integration_uid, dedupe_hash),
+        KEY webhook_inbox_pending (integration_uid, processed_at, occurred_at, id),
+        KEY webhook_inbox_received (integration_uid, received_at),
+        KEY webhook_inbox_object (object_id, object_type, integration_uid)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'associations: the pairs last synced on both sides and the pending ones (DESIGN 2.7)',
+    up: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pairs (
+        integration_uid varchar(128) NOT NULL,
+        assoc varchar(200) NOT NULL,
+        from_id varchar(64) NOT NULL,
+        to_id varchar(64) NOT NULL,
+        PRIMARY KEY (integration_uid, assoc, from_id, to_id)
+      ) ${TABLE_OPTIONS}`,
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pending (
+        integration_uid varchar(128) NOT NULL,
+        assoc varchar(200) NOT NULL,
+        side varchar(16) NOT NULL,
+        from_key varchar(191) NOT NULL,
+        to_key varchar(191) NOT NULL,
+        since datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        PRIMARY KEY (integration_uid, assoc, side, from_key, to_key)
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];
 
 export const MYSQL_LATEST_VERSION = MYSQL_MIGRATIONS[MYSQL_MIGRATIONS.length - 1]!.version;

@@ -8,7 +8,7 @@
  * connection, a deadlock or a lock wait timeout (which can roll back the whole transaction)
  * is thrown instead, so the page is retried as a whole.
  */
-import { checkIdentifier, KEY_FIELD, type ColumnKind, type MatchNormalisation, type Row, type RowReader, type RowWriter, type TableRef, type WriteFailure } from '../connector.js';
+import { checkIdentifier, KEY_FIELD, VERSION_FIELD, type ColumnKind, type IfVersion, type MatchNormalisation, type Row, type RowReader, type RowWriter, type TableRef, type WriteFailure } from '../connector.js';
 import type { MySqlQueryable } from './db.js';
 import { classifyMySqlError, describeMySqlError } from './errors.js';
 import { bq, bqt } from './identifiers.js';
@@ -54,11 +54,17 @@ export class MySqlRows implements RowReader, RowWriter {
     return [...new Set(columns)].map((c) => bq(checkIdentifier(c, 'column'))).join(', ');
   }
 
-  async selectRows(t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>> {
+  /** The version token of some columns of a row (read and re-checked in SQL alike). */
+  private static version(columns: string[]): string {
+    return `MD5(JSON_ARRAY(${MySqlRows.cols(columns)}))`;
+  }
+
+  async selectRows(t: TableRef, keys: string[], columns: string[], opts: { version?: boolean } = {}): Promise<Map<string, Row>> {
     if (keys.length === 0) return new Map();
     const cols = MySqlRows.cols(columns);
+    const version = opts.version && columns.length ? `, ${MySqlRows.version(columns)} AS ${VERSION_FIELD}` : '';
     const res = await this.q.query<Row>(
-      `SELECT CAST(${bq(t.primaryKey)} AS CHAR) AS ${KEY_FIELD}${cols ? `, ${cols}` : ''} FROM ${bqt(t.schema, t.table)} WHERE ${bq(t.primaryKey)} IN (?)`,
+      `SELECT CAST(${bq(t.primaryKey)} AS CHAR) AS ${KEY_FIELD}${cols ? `, ${cols}` : ''}${version} FROM ${bqt(t.schema, t.table)} WHERE ${bq(t.primaryKey)} IN (?)`,
       [keys],
     );
     return new Map(res.rows.map((r) => [String(r[KEY_FIELD]), r]));
@@ -163,7 +169,7 @@ export class MySqlRows implements RowReader, RowWriter {
     return { keys, failures };
   }
 
-  async updateRows(t: TableRef, updates: { key: string; values: Row }[]): Promise<WriteFailure[]> {
+  async updateRows(t: TableRef, updates: { key: string; values: Row; ifVersion?: IfVersion }[]): Promise<WriteFailure[]> {
     const failures: WriteFailure[] = [];
     if (updates.every((u) => Object.keys(u.values).length === 0)) return failures;
     const kinds = await this.kinds(t);
@@ -173,8 +179,16 @@ export class MySqlRows implements RowReader, RowWriter {
       if (cols.length === 0) continue;
       const params = cols.map((c) => toDbValue(u.values[c], kinds.get(c)));
       params.push(u.key);
+      // Conditional: InnoDB's UPDATE reads the latest committed version (waiting for a row lock),
+      // so an edit committed meanwhile makes it match nothing (affected rows count matches: FOUND_ROWS).
+      let cond = '';
+      if (u.ifVersion) {
+        params.push(u.ifVersion.version);
+        cond = ` AND ${MySqlRows.version(u.ifVersion.columns)} = ?`;
+      }
       try {
-        await this.q.query(`UPDATE ${bqt(t.schema, t.table)} SET ${cols.map((c) => `${bq(c)} = ?`).join(', ')} WHERE ${bq(t.primaryKey)} = ?`, params);
+        const r = await this.q.query(`UPDATE ${bqt(t.schema, t.table)} SET ${cols.map((c) => `${bq(c)} = ?`).join(', ')} WHERE ${bq(t.primaryKey)} = ?${cond}`, params);
+        if (u.ifVersion && r.rowCount === 0) failures.push({ index: i, message: 'the row changed since it was read', changed: true });
       } catch (err) {
         failures.push(rowFailure(i, err));
       }

@@ -4,9 +4,12 @@
  * errors, the audit log and the integrations registry. Bulk writes are one multi-row statement
  * per page (INSERT … VALUES (…), (…) ON DUPLICATE KEY UPDATE); lists travel as `IN (?)`.
  */
-import type { AuditEntry, CursorRow, ErrorGroup, LinkRow, OutboxEntry, OutboxOp, RecordError, StateWriter, SyncDirectionName } from '../connector.js';
+import { type AuditEntry, type AuditQuery, type AuditRow, type CursorRow, type DueError, type ErrorGroup, type LinkRow, type OutboxEntry, type OutboxOp, type PendingChange, type RecordError, type StateWriter, type StoredPlan, type StoredWebhookEvent, type SyncDirectionName, webhookDedupeKey, type WebhookEventRow } from '../connector.js';
+import { createHash } from 'node:crypto';
 import {
+  auditFromRow,
   cursorFromRow,
+  foldChanges,
   errorGroupFromRow,
   jsonOf,
   linkFromRow,
@@ -14,6 +17,8 @@ import {
   outboxEntryFromRow,
   recordErrorFromRow,
   recordErrorRows,
+  planFromRow,
+  type StateRow,
 } from '../state-rows.js';
 import type { MySqlDb, MySqlQueryable } from './db.js';
 import { bq } from './identifiers.js';
@@ -25,7 +30,7 @@ export interface CapturedTable {
   primaryKey: string;
 }
 
-const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log'] as const;
+const STATE_TABLES = ['links', 'cursors', 'outbox', 'record_errors', 'audit_log', 'webhook_inbox', 'association_pairs', 'association_pending'] as const;
 
 function dt(msValue: number | undefined): Date | null {
   return msValue === undefined || !Number.isFinite(msValue) ? null : new Date(msValue);
@@ -158,30 +163,57 @@ export class MySqlState implements StateWriter {
   // ---- outbox ------------------------------------------------------------------------------
 
   /** The oldest captured keys of a table, coalesced: one entry per key with its last operation. */
-  async nextOutboxBatch(table: string, limit: number): Promise<OutboxEntry[]> {
+  async nextOutboxBatch(table: string, limit: number, objectType?: string): Promise<OutboxEntry[]> {
+    // Keys whose target → HubSpot retry is not due yet wait in the outbox (DESIGN §3 "Convergence").
+    const notDue =
+      objectType === undefined
+        ? ''
+        : `AND NOT EXISTS (SELECT 1 FROM ${this.s}.record_errors e WHERE e.integration_uid = x.integration_uid AND e.object_type = ?
+             AND e.target_key = x.target_key AND e.direction = 'toHubSpot' AND e.next_attempt_at > CURRENT_TIMESTAMP(6)
+             AND (x.op = 'R' OR x.captured_at <= e.last_seen))`;
     const r = await this.q.query<{ target_key: string; max_id: string; last_op: string; first_at: unknown; last_at: unknown }>(
       `SELECT o.target_key, CAST(MAX(o.id) AS CHAR) AS max_id,
               SUBSTRING(MAX(CONCAT(LPAD(o.id, 20, '0'), o.op)), 21) AS last_op,
               MIN(o.captured_at) AS first_at, MAX(o.captured_at) AS last_at
          FROM ${this.s}.outbox o
          JOIN (SELECT target_key, MIN(id) AS first_id FROM (
-                 SELECT id, target_key FROM ${this.s}.outbox WHERE integration_uid = ? AND table_name = ? ORDER BY id LIMIT ?
+                 SELECT id, target_key FROM ${this.s}.outbox x WHERE integration_uid = ? AND table_name = ? ${notDue} ORDER BY id LIMIT ?
                ) h GROUP BY target_key ORDER BY first_id LIMIT ?) head ON head.target_key = o.target_key
         WHERE o.integration_uid = ? AND o.table_name = ?
         GROUP BY o.target_key ORDER BY MIN(o.id)`,
-      [this.uid, table, limit * 10, limit, this.uid, table],
+      objectType === undefined
+        ? [this.uid, table, limit * 10, limit, this.uid, table]
+        : [this.uid, table, objectType, limit * 10, limit, this.uid, table],
     );
-    return r.rows.map(outboxEntryFromRow);
+    const entries = r.rows.map(outboxEntryFromRow);
+    const changes = await this.changesOf(table, entries.map((e) => e.key), Math.max(0, ...entries.map((e) => Number(e.maxId))));
+    for (const e of entries) {
+      const c = changes.get(e.key);
+      if (c) Object.assign(e, c);
+    }
+    return entries;
   }
 
-  async outboxFor(table: string, keys: string[]): Promise<{ key: string; lastCapturedMs: number }[]> {
+  /** Per key and per column, when the table changed it (captured rows only, never R), up to maxId. */
+  private async changesOf(table: string, keys: string[], maxId?: number) {
+    if (keys.length === 0) return foldChanges([]);
+    const r = await this.q.query(
+      `SELECT target_key, captured_at, changed_columns FROM ${this.s}.outbox
+        WHERE integration_uid = ? AND table_name = ? AND target_key IN (?) AND op <> 'R'${maxId === undefined ? '' : ' AND id <= ?'}`,
+      maxId === undefined ? [this.uid, table, keys] : [this.uid, table, keys, maxId],
+    );
+    return foldChanges(r.rows);
+  }
+
+  async outboxFor(table: string, keys: string[]): Promise<PendingChange[]> {
     if (keys.length === 0) return [];
     const r = await this.q.query<{ target_key: string; last_at: unknown }>(
       `SELECT target_key, MAX(captured_at) AS last_at FROM ${this.s}.outbox
         WHERE integration_uid = ? AND table_name = ? AND target_key IN (?) GROUP BY target_key`,
       [this.uid, table, keys],
     );
-    return r.rows.map((row) => ({ key: String(row.target_key), lastCapturedMs: msOf(row.last_at) ?? Date.now() }));
+    const changes = await this.changesOf(table, keys);
+    return r.rows.map((row) => ({ key: String(row.target_key), lastCapturedMs: msOf(row.last_at) ?? Date.now(), columnChangedMs: {}, ...changes.get(String(row.target_key)) }));
   }
 
   /** Remove the outbox rows an applied batch covered (rows captured since stay). */
@@ -229,11 +261,13 @@ export class MySqlState implements StateWriter {
     // One row per record: the latest failure wins (first_seen is kept).
     const dedup = recordErrorRows(errors);
     await this.q.query(
-      `INSERT INTO ${this.s}.record_errors (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id)
-       VALUES ${tuples(dedup.length, 9)}
+      `INSERT INTO ${this.s}.record_errors (integration_uid, object_type, record_key, hubspot_id, target_key, direction, category, message, correlation_id, next_attempt_at)
+       VALUES ${dedup.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, TIMESTAMPADD(SECOND, 60, CURRENT_TIMESTAMP(6)))').join(', ')}
        ON DUPLICATE KEY UPDATE hubspot_id = COALESCE(VALUES(hubspot_id), hubspot_id), target_key = COALESCE(VALUES(target_key), target_key),
          direction = VALUES(direction), category = VALUES(category), message = VALUES(message), correlation_id = VALUES(correlation_id),
-         last_seen = CURRENT_TIMESTAMP(6)`,
+         last_seen = CURRENT_TIMESTAMP(6),
+         next_attempt_at = TIMESTAMPADD(SECOND, LEAST(60 * POW(2, LEAST(attempts, 10)), 3600), CURRENT_TIMESTAMP(6)),
+         attempts = attempts + 1`,
       dedup.flatMap((r) => [this.uid, r.object_type, r.record_key, r.hubspot_id, r.target_key, r.direction, r.category, r.message, r.correlation_id]),
     );
   }
@@ -256,6 +290,22 @@ export class MySqlState implements StateWriter {
       params.push(direction);
     }
     await this.q.query(`DELETE FROM ${this.s}.record_errors WHERE integration_uid = ? AND object_type = ? AND (${ors.join(' OR ')})${dir}`, params);
+  }
+
+  async retryErrorsNow(): Promise<void> {
+    await this.q.query(
+      `UPDATE ${this.s}.record_errors SET next_attempt_at = CURRENT_TIMESTAMP(6) WHERE integration_uid = ? AND next_attempt_at > CURRENT_TIMESTAMP(6)`,
+      [this.uid],
+    );
+  }
+
+  async dueErrors(objectType: string, limit: number): Promise<DueError[]> {
+    const r = await this.q.query<{ hubspot_id: string | null; target_key: string | null; direction: string }>(
+      `SELECT hubspot_id, target_key, direction FROM ${this.s}.record_errors
+        WHERE integration_uid = ? AND object_type = ? AND next_attempt_at <= CURRENT_TIMESTAMP(6) ORDER BY next_attempt_at LIMIT ?`,
+      [this.uid, objectType, limit],
+    );
+    return r.rows.map((row) => ({ hubspotId: row.hubspot_id ?? undefined, targetKey: row.target_key ?? undefined, direction: row.direction as SyncDirectionName }));
   }
 
   async errorGroups(): Promise<ErrorGroup[]> {
@@ -281,8 +331,8 @@ export class MySqlState implements StateWriter {
   async audit(entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.q.query(
-      `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message)
-       VALUES ${tuples(entries.length, 9)}`,
+      `INSERT INTO ${this.s}.audit_log (integration_uid, object_type, direction, operation, hubspot_id, target_key, outcome, category, message, fields, changes)
+       VALUES ${tuples(entries.length, 11)}`,
       entries.flatMap((e) => [
         this.uid,
         e.objectType,
@@ -293,8 +343,121 @@ export class MySqlState implements StateWriter {
         e.outcome,
         e.category ?? null,
         e.message ?? null,
+        e.fields ? JSON.stringify(e.fields) : null,
+        e.values ? JSON.stringify(e.values) : null,
       ]),
     );
+  }
+
+  async listAudit(f: AuditQuery): Promise<AuditRow[]> {
+    const conds = ['integration_uid = ?'];
+    const params: unknown[] = [this.uid];
+    if (f.since) {
+      conds.push('at >= ?');
+      params.push(f.since);
+    }
+    if (f.record !== undefined) {
+      if (f.side === 'hubspot') conds.push('hubspot_id = ?');
+      else if (f.side === 'target') conds.push('target_key = ?');
+      else {
+        conds.push('(hubspot_id = ? OR target_key = ?)');
+        params.push(f.record);
+      }
+      params.push(f.record);
+    }
+    if (f.objectType) {
+      conds.push('object_type = ?');
+      params.push(f.objectType);
+    }
+    params.push(f.limit ?? 1000);
+    const r = await this.q.query<StateRow>(
+      `SELECT * FROM (SELECT id, at, object_type, direction, operation, hubspot_id, target_key, outcome, category, message, fields, changes
+           FROM ${this.s}.audit_log WHERE ${conds.join(' AND ')} ORDER BY at DESC, id DESC LIMIT ?) newest ORDER BY at, id`,
+      params,
+    );
+    return r.rows.map(auditFromRow);
+  }
+
+  async getPlan(): Promise<StoredPlan | undefined> {
+    const r = await this.q.query<StateRow>(`SELECT observed_at, summary, changes FROM ${this.s}.plans WHERE integration_uid = ?`, [this.uid]);
+    return r.rows[0] ? planFromRow(r.rows[0]) : undefined;
+  }
+
+  // ---- the webhook inbox ---------------------------------------------------------------------
+
+  async storeWebhookEvents(events: WebhookEventRow[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const sorted = [...events].sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
+    const r = await this.q.query(
+      `INSERT IGNORE INTO ${this.s}.webhook_inbox (integration_uid, dedupe_hash, portal_id, event_id, subscription_id, subscription_type, object_type, event,
+         object_id, property_name, change_source, attempt_number, occurred_at, payload) VALUES ${tuples(sorted.length, 14)}`,
+      sorted.flatMap((e) => [
+        this.uid,
+        createHash('sha256').update(webhookDedupeKey(e)).digest('hex'),
+        e.portalId,
+        e.eventId,
+        e.subscriptionId,
+        e.subscriptionType,
+        e.objectType,
+        e.kind,
+        e.objectId,
+        e.propertyName,
+        e.changeSource,
+        e.attemptNumber,
+        e.occurredAt,
+        JSON.stringify(e.payload),
+      ]),
+    );
+    return r.rowCount;
+  }
+
+  async pendingWebhookEvents(limit = 1000): Promise<StoredWebhookEvent[]> {
+    const r = await this.q.query(
+      `SELECT CAST(id AS CHAR) AS id, event_id, subscription_type, object_type, event, object_id, property_name, occurred_at, attempt_number, payload
+         FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND processed_at IS NULL ORDER BY occurred_at, id LIMIT ?`,
+      [this.uid, limit],
+    );
+    return r.rows.map((x) => ({
+      id: String(x.id),
+      eventId: String(x.event_id),
+      subscriptionType: String(x.subscription_type),
+      objectType: String(x.object_type),
+      kind: String(x.event),
+      objectId: x.object_id === null || x.object_id === undefined ? null : String(x.object_id),
+      propertyName: (x.property_name as string | null) ?? null,
+      occurredAt: new Date(msOf(x.occurred_at) ?? 0),
+      attemptNumber: x.attempt_number === null || x.attempt_number === undefined ? null : Number(x.attempt_number),
+      payload: jsonOf<Record<string, unknown>>(x.payload, {}),
+    }));
+  }
+
+  async webhookStats(): Promise<{ lastEventTime?: string; eventsLast24h: number }> {
+    const r = await this.q.query<{ last: unknown; n: unknown }>(
+      `SELECT (SELECT MAX(occurred_at) FROM ${this.s}.webhook_inbox WHERE integration_uid = ?) AS last,
+              (SELECT COUNT(*) FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND received_at > CURRENT_TIMESTAMP(6) - INTERVAL 24 HOUR) AS n`,
+      [this.uid, this.uid],
+    );
+    const row = r.rows[0];
+    const last = msOf(row?.last);
+    return { ...(last !== undefined ? { lastEventTime: new Date(last).toISOString() } : {}), eventsLast24h: Number(row?.n ?? 0) };
+  }
+
+  async ackWebhookEvents(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.q.query(`UPDATE ${this.s}.webhook_inbox SET processed_at = CURRENT_TIMESTAMP(6) WHERE integration_uid = ? AND id IN (?) AND processed_at IS NULL`, [this.uid, ids]);
+  }
+
+  async forgetWebhookEvents(objectType: string, objectIds: string[]): Promise<void> {
+    if (objectIds.length === 0) return;
+    await this.q.query(`DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND object_type = ? AND object_id IN (?)`, [this.uid, objectType, objectIds]);
+  }
+
+  async pruneWebhookEvents(olderThanMs: number): Promise<number> {
+    const r = await this.q.query(
+      `DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = ? AND processed_at IS NOT NULL AND received_at < CURRENT_TIMESTAMP(6) - INTERVAL ? MICROSECOND`,
+      [this.uid, Math.max(0, Math.round(olderThanMs)) * 1000],
+    );
+    return r.rowCount;
   }
 }
 
@@ -311,12 +474,21 @@ export class MySqlStateAdmin {
   }
 
   /** Drop audit entries older than the retention (bounded per call so a cycle never stalls on it). */
-  async pruneAudit(retentionDays: number, maxRows = 50_000): Promise<number> {
-    const r = await this.db.query(`DELETE FROM ${this.s}.audit_log WHERE at < CURRENT_TIMESTAMP(6) - INTERVAL ? DAY ORDER BY at LIMIT ?`, [
-      Math.max(0, Math.floor(retentionDays)),
+  async pruneAudit(retentionSeconds: number, maxRows = 50_000): Promise<number> {
+    const r = await this.db.query(`DELETE FROM ${this.s}.audit_log WHERE integration_uid = ? AND at < CURRENT_TIMESTAMP(6) - INTERVAL ? SECOND ORDER BY at LIMIT ?`, [
+      this.uid,
+      Math.max(0, Math.floor(retentionSeconds)),
       maxRows,
     ]);
     return r.rowCount;
+  }
+
+  async savePlan(plan: StoredPlan): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.s}.plans (integration_uid, observed_at, summary, changes) VALUES (?, ?, ?, ?)
+       ON DUPLICATE KEY UPDATE observed_at = VALUES(observed_at), summary = VALUES(summary), changes = VALUES(changes)`,
+      [this.uid, new Date(plan.observedAt), JSON.stringify(plan.objects), JSON.stringify(plan.changes)],
+    );
   }
 
   /** Refresh index statistics of the state tables after bulk changes (an import). */
@@ -343,7 +515,10 @@ export class MySqlStateAdmin {
           );
           const row = old.rows[0];
           if (row) {
+            // The orphan's webhook events are not adopted (polling catches up).
+            await tx.query(`DELETE FROM ${this.s}.webhook_inbox WHERE integration_uid = ?`, [row.integration_uid]);
             for (const t of STATE_TABLES) {
+              if (t === 'webhook_inbox') continue;
               await tx.query(`UPDATE ${this.s}.${bq(t)} SET integration_uid = ? WHERE integration_uid = ?`, [this.uid, row.integration_uid]);
             }
             await tx.query(`DELETE FROM ${this.s}.integrations WHERE integration_uid = ?`, [row.integration_uid]);
@@ -386,7 +561,7 @@ export class MySqlStateAdmin {
   /** Remove every state row of this integration (deletionPolicy Delete). */
   async deleteAll(): Promise<void> {
     await this.db.transaction(async (tx) => {
-      for (const t of [...STATE_TABLES, 'integrations']) {
+      for (const t of [...STATE_TABLES, 'plans', 'integrations']) {
         await tx.query(`DELETE FROM ${this.s}.${bq(t)} WHERE integration_uid = ?`, [this.uid]);
       }
     });

@@ -51,7 +51,11 @@ export async function installCapture(db: Db, t: CaptureTarget): Promise<void> {
   const outbox = `${q(stateSchema)}.outbox`;
   const channel = channelFor(uid);
   // All embedded literals are validated identifiers or the checked UID: none can contain a quote.
+  // An UPDATE records which columns it changed (OLD vs NEW, by name): NewestWins compares the
+  // change time of each field, never the row's latest change (DESIGN §3).
   const body = `
+DECLARE
+  changed jsonb;
 BEGIN
   IF current_setting('${WRITER_SETTING}', true) = '${uid}' THEN RETURN NULL; END IF;
   IF TG_OP = 'DELETE' THEN
@@ -61,7 +65,8 @@ BEGIN
     IF (to_jsonb(OLD) ->> '${pk}') IS DISTINCT FROM (to_jsonb(NEW) ->> '${pk}') THEN
       INSERT INTO ${outbox} (integration_uid, table_name, target_key, op) VALUES ('${uid}', '${table}', to_jsonb(OLD) ->> '${pk}', 'D');
     END IF;
-    INSERT INTO ${outbox} (integration_uid, table_name, target_key, op) VALUES ('${uid}', '${table}', to_jsonb(NEW) ->> '${pk}', 'U');
+    SELECT coalesce(jsonb_agg(n.key), '[]'::jsonb) INTO changed FROM jsonb_each(to_jsonb(NEW)) n WHERE n.value IS DISTINCT FROM (to_jsonb(OLD) -> n.key);
+    INSERT INTO ${outbox} (integration_uid, table_name, target_key, op, changed_columns) VALUES ('${uid}', '${table}', to_jsonb(NEW) ->> '${pk}', 'U', changed);
   ELSE
     INSERT INTO ${outbox} (integration_uid, table_name, target_key, op) VALUES ('${uid}', '${table}', to_jsonb(NEW) ->> '${pk}', 'I');
   END IF;

@@ -7,10 +7,13 @@
 import type { PGlite } from '@electric-sql/pglite';
 import {
   classifyTargetError,
+  onWebhookStored,
   type Connector,
   type ConnectorOptions,
   type NewColumn,
+  type LinkTableRef,
   type TableDescription,
+  type StoredPlan,
   type TableRef,
   type TargetErrorClass,
   type TargetTx,
@@ -22,6 +25,7 @@ import { classifyPgError } from './errors.js';
 import { checkIdentifier, isValidIdentifier } from './identifiers.js';
 import { migrate } from './migrations.js';
 import { PgRows } from './rows.js';
+import { ensureLinkTable, PgAssociations } from './associations.js';
 import { StateAdmin, StateStore } from './state.js';
 import { describeTable, ensureTable } from './tables.js';
 
@@ -40,6 +44,7 @@ class PgConnector implements Connector {
   readonly settings: ConnectorOptions['settings'];
   readonly rows: PgRows;
   readonly state: StateStore;
+  readonly associations: PgAssociations;
   private readonly db: Db;
   private readonly o: ConnectorOptions;
   private readonly admin: StateAdmin;
@@ -53,10 +58,25 @@ class PgConnector implements Connector {
     this.rows = new PgRows(db);
     this.state = new StateStore(db, o.settings.stateSchema, o.uid);
     this.admin = new StateAdmin(db, o.settings.stateSchema, o.uid);
+    this.associations = new PgAssociations(db, o.settings.stateSchema, o.uid);
+  }
+
+  ensureLinkTable(t: LinkTableRef, from: TableRef & { keyDataType: string }, to: TableRef & { keyDataType: string }): Promise<void> {
+    return ensureLinkTable(this.db, t, from, to);
   }
 
   private capture(t: TableRef, uid = this.o.uid) {
     return { uid, stateSchema: this.settings.stateSchema, schema: t.schema, table: t.table, primaryKey: t.primaryKey };
+  }
+
+  private migrated?: Promise<unknown>;
+
+  prepareState(): Promise<void> {
+    this.migrated ??= migrate(this.db, checkIdentifier(this.settings.stateSchema, this.settings.fields.stateSchema)).catch((err: unknown) => {
+      this.migrated = undefined;
+      throw err;
+    });
+    return this.migrated.then(() => undefined);
   }
 
   async register(): Promise<{ adoptedUid?: string }> {
@@ -80,7 +100,7 @@ class PgConnector implements Connector {
     return this.db.transaction(
       async (q) => {
         if (opts.lock) await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hubspot_operator.${this.o.uid}.${opts.lock}`]);
-        return fn({ rows: new PgRows(q), state: new StateStore(q, this.settings.stateSchema, this.o.uid) });
+        return fn({ rows: new PgRows(q), state: new StateStore(q, this.settings.stateSchema, this.o.uid), associations: new PgAssociations(q, this.settings.stateSchema, this.o.uid) });
       },
       { writer: opts.writer ? this.o.uid : undefined },
     );
@@ -95,12 +115,26 @@ class PgConnector implements Connector {
     return removeCapture(this.db, this.capture(t, ownerUid));
   }
 
-  watchChanges(onChange: () => void): Promise<() => Promise<void>> {
-    return this.db.listen(channelFor(this.o.uid), () => onChange());
+  async watchChanges(onChange: () => void): Promise<() => Promise<void>> {
+    const local = onWebhookStored(this.o.uid, onChange);
+    try {
+      const stop = await this.db.listen(channelFor(this.o.uid), () => onChange());
+      return async () => {
+        local();
+        await stop();
+      };
+    } catch (err) {
+      local();
+      throw err;
+    }
   }
 
-  pruneAudit(retentionDays: number, maxRows?: number): Promise<number> {
-    return this.admin.pruneAudit(retentionDays, maxRows);
+  pruneAudit(retentionSeconds: number, maxRows?: number): Promise<number> {
+    return this.admin.pruneAudit(retentionSeconds, maxRows);
+  }
+
+  savePlan(plan: StoredPlan): Promise<void> {
+    return this.admin.savePlan(plan);
   }
 
   analyze(): Promise<void> {

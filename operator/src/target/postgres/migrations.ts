@@ -117,6 +117,84 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX IF NOT EXISTS integrations_name ON ${s}.integrations (namespace, name)`,
     ],
   },
+  {
+    version: 4,
+    name: 'per-column capture times (outbox.changed_columns) and record retries (record_errors.attempts, next_attempt_at)',
+    up: (s) => [
+      // The columns an UPDATE changed (JSON array); NULL: every column (insert, delete, older rows).
+      `ALTER TABLE ${s}.outbox ADD COLUMN IF NOT EXISTS changed_columns jsonb`,
+      `ALTER TABLE ${s}.record_errors ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 1`,
+      // Errors recorded before this migration are due at once.
+      `ALTER TABLE ${s}.record_errors ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz NOT NULL DEFAULT now() + interval '1 minute'`,
+      `UPDATE ${s}.record_errors SET next_attempt_at = now()`,
+      `CREATE INDEX IF NOT EXISTS record_errors_due ON ${s}.record_errors (integration_uid, object_type, next_attempt_at)`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'audit_log.fields/changes (spec.audit: changed field names, before/after values); plans (Observe mode)',
+    up: (s) => [
+      `ALTER TABLE ${s}.audit_log ADD COLUMN IF NOT EXISTS fields jsonb, ADD COLUMN IF NOT EXISTS changes jsonb`,
+      `CREATE TABLE IF NOT EXISTS ${s}.plans (
+        integration_uid text PRIMARY KEY,
+        observed_at timestamptz NOT NULL DEFAULT now(),
+        summary jsonb NOT NULL,
+        changes jsonb NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'webhook_inbox: HubSpot webhook events stored by the receiver before it answers, applied by the worker (DESIGN §2.8)',
+    up: (s) => [
+      // IF NOT EXISTS: the receiver of earlier builds created the same table on first use.
+      `CREATE TABLE IF NOT EXISTS ${s}.webhook_inbox (
+        id bigserial PRIMARY KEY,
+        integration_uid text NOT NULL,
+        dedupe_key text NOT NULL,
+        portal_id bigint NOT NULL,
+        event_id text NOT NULL,
+        subscription_id bigint,
+        subscription_type text NOT NULL,
+        object_type text NOT NULL,
+        event text NOT NULL,
+        object_id text,
+        property_name text,
+        change_source text,
+        attempt_number integer,
+        occurred_at timestamptz NOT NULL,
+        payload jsonb NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        processed_at timestamptz,
+        UNIQUE (integration_uid, dedupe_key)
+      )`,
+      `CREATE INDEX IF NOT EXISTS webhook_inbox_pending ON ${s}.webhook_inbox (integration_uid, occurred_at, id) WHERE processed_at IS NULL`,
+      `CREATE INDEX IF NOT EXISTS webhook_inbox_received ON ${s}.webhook_inbox (integration_uid, received_at)`,
+      `CREATE INDEX IF NOT EXISTS webhook_inbox_object ON ${s}.webhook_inbox (object_id, object_type, integration_uid)`,
+    ],
+  },
+  {
+    version: 7,
+    name: 'associations: the pairs last synced on both sides and the pending ones (DESIGN 2.7)',
+    up: (s) => [
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pairs (
+        integration_uid text NOT NULL,
+        assoc text NOT NULL,
+        from_id text NOT NULL,
+        to_id text NOT NULL,
+        PRIMARY KEY (integration_uid, assoc, from_id, to_id)
+      )`,
+      `CREATE TABLE IF NOT EXISTS ${s}.association_pending (
+        integration_uid text NOT NULL,
+        assoc text NOT NULL,
+        side text NOT NULL,
+        from_key text NOT NULL,
+        to_key text NOT NULL,
+        since timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (integration_uid, assoc, side, from_key, to_key)
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

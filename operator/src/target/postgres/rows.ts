@@ -4,7 +4,7 @@
  * transaction; a batch that fails falls back to one SAVEPOINT per row, so one bad row (a
  * constraint or type violation) becomes a per-record `Target` error and the rest commit.
  */
-import { matchKey, type MatchNormalisation, type Row, type RowReader, type RowWriter, type TableRef, type WriteFailure as RowFailure } from '../connector.js';
+import { matchKey, VERSION_FIELD, type IfVersion, type MatchNormalisation, type Row, type RowReader, type RowWriter, type TableRef, type WriteFailure as RowFailure } from '../connector.js';
 import { isConnectionError, type Queryable } from './db.js';
 import { checkIdentifier, q, qt } from './identifiers.js';
 
@@ -26,11 +26,17 @@ function keyPredicate(t: TableRef, param: string): string {
 }
 
 /** Rows by key (the key as text), selecting only the needed columns. */
-export async function selectRows(tx: Queryable, t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>> {
+/** The version token of some columns of a row (read and re-checked in SQL alike). */
+function versionExpr(columns: string[]): string {
+  return `md5(jsonb_build_array(${[...new Set(columns)].map((c) => q(checkIdentifier(c, 'column'))).join(', ')})::text)`;
+}
+
+export async function selectRows(tx: Queryable, t: TableRef, keys: string[], columns: string[], opts: { version?: boolean } = {}): Promise<Map<string, Row>> {
   if (keys.length === 0) return new Map();
   const cols = [...new Set(columns)].map((c) => q(checkIdentifier(c, 'column'))).join(', ');
+  const version = opts.version && columns.length ? `, ${versionExpr(columns)} AS "${VERSION_FIELD}"` : '';
   const res = await tx.query<Row>(
-    `SELECT ${q(t.primaryKey)}::text AS "__key"${cols ? `, ${cols}` : ''} FROM ${qt(t.schema, t.table)} WHERE ${keyPredicate(t, '$1')}`,
+    `SELECT ${q(t.primaryKey)}::text AS "__key"${cols ? `, ${cols}` : ''}${version} FROM ${qt(t.schema, t.table)} WHERE ${keyPredicate(t, '$1')}`,
     [keys],
   );
   return new Map(res.rows.map((r) => [String(r.__key), r]));
@@ -79,6 +85,8 @@ export async function selectKeysAfter(tx: Queryable, t: TableRef, afterKey: stri
 export interface WriteFailure {
   index: number;
   error: unknown;
+  /** A conditional update found the row changed since it was read. */
+  changed?: boolean;
 }
 
 async function withSavepoint<T>(tx: Queryable, name: string, fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
@@ -138,26 +146,41 @@ export async function insertRows(tx: Queryable, t: TableRef, rows: Row[]): Promi
 }
 
 /** Update rows by key (each with its own column set). One savepoint for the batch, then row by row on failure. */
-export async function updateRows(tx: Queryable, t: TableRef, updates: { key: string; values: Row }[]): Promise<WriteFailure[]> {
+export async function updateRows(tx: Queryable, t: TableRef, updates: { key: string; values: Row; ifVersion?: IfVersion }[]): Promise<WriteFailure[]> {
   const work = updates.filter((u) => Object.keys(u.values).length > 0);
   const statements = updates.map((u) => {
     const cols = Object.keys(u.values).map((c) => checkIdentifier(c, 'column'));
     const params = cols.map((c) => u.values[c]);
     params.push(u.key);
     const sets = cols.map((c, i) => `${q(c)} = $${i + 1}`).join(', ');
-    return cols.length ? { sql: `UPDATE ${qt(t.schema, t.table)} SET ${sets} WHERE ${q(t.primaryKey)} = $${params.length}`, params } : undefined;
+    // Conditional: READ COMMITTED re-evaluates the WHERE on the latest version of a row it had
+    // to wait for, so an edit committed meanwhile makes this update match nothing.
+    let cond = '';
+    if (u.ifVersion) {
+      params.push(u.ifVersion.version);
+      cond = ` AND ${versionExpr(u.ifVersion.columns)} = $${params.length}`;
+    }
+    return cols.length ? { sql: `UPDATE ${qt(t.schema, t.table)} SET ${sets} WHERE ${q(t.primaryKey)} = $${cols.length + 1}${cond}`, params, conditional: !!u.ifVersion } : undefined;
   });
   if (work.length === 0) return [];
+  const changed: WriteFailure[] = [];
   const batch = await withSavepoint(tx, 'hso_batch', async () => {
-    for (const s of statements) if (s) await tx.query(s.sql, s.params);
+    changed.length = 0;
+    for (let i = 0; i < statements.length; i++) {
+      const s = statements[i];
+      if (!s) continue;
+      const r = await tx.query(s.sql, s.params);
+      if (s.conditional && r.rowCount === 0) changed.push({ index: i, error: new Error('the row changed since it was read'), changed: true });
+    }
   });
-  if (batch.ok) return [];
+  if (batch.ok) return changed;
   const failures: WriteFailure[] = [];
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i];
     if (!s) continue;
     const res = await withSavepoint(tx, 'hso_row', () => tx.query(s.sql, s.params));
     if (!res.ok) failures.push({ index: i, error: res.error });
+    else if (s.conditional && res.value.rowCount === 0) failures.push({ index: i, error: new Error('the row changed since it was read'), changed: true });
   }
   return failures;
 }
@@ -202,7 +225,7 @@ export function describeDbError(err: unknown): string {
 function described(failures: WriteFailure[]): RowFailure[] {
   return failures.map((f) => {
     if (isConnectionError(f.error)) throw f.error;
-    return { index: f.index, message: describeDbError(f.error) };
+    return { index: f.index, message: describeDbError(f.error), ...(f.changed ? { changed: true } : {}) };
   });
 }
 
@@ -212,8 +235,8 @@ export class PgRows implements RowReader, RowWriter {
   constructor(q: Queryable) {
     this.q = q;
   }
-  selectRows(t: TableRef, keys: string[], columns: string[]): Promise<Map<string, Row>> {
-    return selectRows(this.q, t, keys, columns);
+  selectRows(t: TableRef, keys: string[], columns: string[], opts?: { version?: boolean }): Promise<Map<string, Row>> {
+    return selectRows(this.q, t, keys, columns, opts);
   }
   selectByMatch(t: TableRef, column: string, how: MatchNormalisation, values: string[], columns: string[]): Promise<Row[]> {
     return selectByMatch(this.q, t, column, how, values, columns);
@@ -228,7 +251,7 @@ export class PgRows implements RowReader, RowWriter {
     const r = await insertRows(this.q, t, rows);
     return { keys: r.keys, failures: described(r.failures) };
   }
-  async updateRows(t: TableRef, updates: { key: string; values: Row }[]): Promise<RowFailure[]> {
+  async updateRows(t: TableRef, updates: { key: string; values: Row; ifVersion?: IfVersion }[]): Promise<RowFailure[]> {
     return described(await updateRows(this.q, t, updates));
   }
   async deleteRows(t: TableRef, keys: string[]): Promise<RowFailure[]> {

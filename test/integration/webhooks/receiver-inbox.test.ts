@@ -1,8 +1,9 @@
 /**
- * The receiver end to end with its PostgreSQL inbox on the real database (PGlite only when no
- * server answers): the HubSpot sandbox's real signed deliveries are verified and stored, a
- * redelivered batch is stored once, refused deliveries store nothing, and the inbox keeps no
- * personal values.
+ * The receiver end to end with its inbox behind the target connector, on the real PostgreSQL:
+ * the HubSpot sandbox's real signed deliveries are verified and stored, a redelivered batch is
+ * stored once, refused deliveries store nothing, and the inbox keeps no personal values. The
+ * inbox's state methods (store with duplicates dropped, pending in occurredAt order, ack,
+ * forget, stats) on PostgreSQL and MariaDB alike.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,18 +11,19 @@ import { Client, Signature } from '@hubspot/api-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { directoryFromCache } from '../../../operator/src/hubspot/webhooks/directory.js';
 import { toInboxEvent } from '../../../operator/src/hubspot/webhooks/events.js';
-import { PgWebhookInbox, createPgInboxRouter } from '../../../operator/src/hubspot/webhooks/pg-inbox.js';
+import { createConnectorInboxRouter, type ConnectorInboxRouter } from '../../../operator/src/hubspot/webhooks/connector-inbox.js';
+import { openConnector, targetSettings, type Connector, type WebhookEventRow } from '../../../operator/src/target/index.js';
 import { WebhookReceiver } from '../../../operator/src/hubspot/webhooks/receiver.js';
 import { signV3 } from '../../../operator/src/hubspot/webhooks/signature.js';
 import { createMetrics } from '../../../operator/src/observability/metrics.js';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../operator/src/sandbox/hubspot/index.js';
-import { openTestDb, type TestDb } from '../../helpers/db.js';
+import { openTestDb, type PgTestDb, type TestDb } from '../../helpers/db.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const CLIENT_SECRET = 'sandbox-app-secret';
 
-let db: TestDb;
-let inbox: PgWebhookInbox;
+let db: PgTestDb;
+let inbox: ConnectorInboxRouter;
 let sandbox: HubSpotSandbox;
 let hubspot: Client;
 let receiver: WebhookReceiver;
@@ -44,8 +46,8 @@ async function rows(): Promise<Record<string, unknown>[]> {
 }
 
 beforeAll(async () => {
-  db = await openTestDb();
-  inbox = new PgWebhookInbox({ query: (sql, params) => db.db.query(sql, params), stateSchema: db.stateSchema });
+  db = await openTestDb('postgres');
+  inbox = createConnectorInboxRouter((key) => ({ uid: key, namespace: 'crm', name: key, target: { postgres: { connectionSecretRef: { name: 'db' }, schema: db.schema, stateSchema: db.stateSchema } }, databaseUrl: db.url }));
   sandbox = await startHubSpotSandbox();
   hubspot = new Client({ accessToken: sandbox.token, basePath: sandbox.url });
   receiver = new WebhookReceiver({
@@ -70,17 +72,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
   await sandbox?.close();
+  await inbox?.close();
   await db?.cleanup();
 });
 
 beforeEach(async () => {
   sandbox.reset();
   seen.length = 0;
-  await inbox.ensureTable();
+  await inbox.stats('uid-acme'); // prepares the state store
   await db.db.query(`DELETE FROM "${db.stateSchema}".webhook_inbox`);
 });
 
-describe('webhook receiver with the PostgreSQL inbox', () => {
+describe('webhook receiver with the connector inbox (PostgreSQL)', () => {
   it(`stores the HubSpot sandbox's signed deliveries, in occurredAt order, without property values`, async () => {
     sandbox.subscribeWebhook({ targetUrl: url, clientSecret: CLIENT_SECRET, events: ['contact.creation', 'contact.propertyChange', 'contact.deletion', 'company.creation'], batchDelayMs: 20 });
     const c = await hubspot.crm.contacts.basicApi.create({ properties: { email: 'grace@example.com' }, associations: [] });
@@ -153,41 +156,90 @@ describe('webhook receiver with the PostgreSQL inbox', () => {
   });
 });
 
-describe('PostgreSQL inbox', () => {
-  const ev = (eventId: number, occurredAt: number, over: Record<string, unknown> = {}) =>
+describe.each(['postgres', 'mysql'] as const)('webhook inbox state methods (%s)', (kind) => {
+  const ev = (eventId: number, occurredAt: number, over: Record<string, unknown> = {}): WebhookEventRow =>
     toInboxEvent({ eventId, subscriptionId: 3, portalId: 77, occurredAt, subscriptionType: 'contact.propertyChange', objectId: 9, propertyName: 'email', propertyValue: 'x@example.com', ...over }, 'contacts', 'propertyChange');
+  let tdb: TestDb;
+  const connectors: Connector[] = [];
+  const connector = async (uid: string): Promise<Connector> => {
+    const c = await openConnector(tdb.url, {
+      uid,
+      namespace: 'crm',
+      name: uid,
+      settings: targetSettings(kind === 'mysql' ? { mysql: { database: tdb.schema, stateDatabase: tdb.stateSchema } } : { postgres: { schema: tdb.schema, stateSchema: tdb.stateSchema } }),
+    });
+    connectors.push(c);
+    await c.prepareState();
+    return c;
+  };
+  const store = async (c: Connector, events: WebhookEventRow[]) => c.transaction((tx) => tx.state.storeWebhookEvents(events));
 
-  it('drops duplicates by event, keeps the integrations apart, and reads in occurredAt order', async () => {
-    expect(await inbox.storeCounting('i1', [ev(1, 3000), ev(2, 1000), ev(3, 2000)])).toBe(3);
-    expect(await inbox.storeCounting('i1', [ev(2, 1000, { attemptNumber: 4 }), ev(4, 500)])).toBe(1);
+  beforeAll(async () => {
+    tdb = await openTestDb(kind);
+  });
+  afterAll(async () => {
+    for (const c of connectors) await c.close();
+    await tdb?.cleanup();
+  });
+
+  it('drops duplicates by event, keeps the integrations apart, reads in occurredAt order, acks and forgets', async () => {
+    const i1 = await connector('i1');
+    const i2 = await connector('i2');
+    expect(await store(i1, [ev(1, 3000), ev(2, 1000), ev(3, 2000)])).toBe(3);
+    expect(await store(i1, [ev(2, 1000, { attemptNumber: 4 }), ev(4, 500)])).toBe(1);
     // The same event for another integration is stored for it too.
-    expect(await inbox.storeCounting('i2', [ev(1, 3000)])).toBe(1);
+    expect(await store(i2, [ev(1, 3000)])).toBe(1);
     // A reused eventId for another property of the object is a different event.
-    expect(await inbox.storeCounting('i1', [ev(1, 3000, { propertyName: 'firstname' })])).toBe(1);
-    const pending = await inbox.pending('i1');
+    expect(await store(i1, [ev(1, 3000, { propertyName: 'firstname' })])).toBe(1);
+    const pending = await i1.state.pendingWebhookEvents();
     expect(pending.map((p) => [p.eventId, p.propertyName])).toEqual([['4', 'email'], ['2', 'email'], ['3', 'email'], ['1', 'email'], ['1', 'firstname']]);
     expect(pending[0]!.payload).toMatchObject({ eventId: 4, portalId: 77, objectId: 9 });
     expect(pending[0]!.payload).not.toHaveProperty('propertyValue');
-    expect(await inbox.stats('i1')).toEqual({ lastEventTime: new Date(3000).toISOString(), eventsLast24h: 5 });
+    expect(pending[0]!.occurredAt.getTime()).toBe(500);
+    expect(await i1.state.webhookStats()).toEqual({ lastEventTime: new Date(3000).toISOString(), eventsLast24h: 5 });
+    await i1.transaction((tx) => tx.state.ackWebhookEvents(pending.slice(0, 2).map((p) => p.id)));
+    expect((await i1.state.pendingWebhookEvents()).map((p) => p.eventId)).toEqual(['3', '1', '1']);
+    // Acked events are kept for the 24-hour counts; pruning drops only old acked ones.
+    expect(await i1.transaction((tx) => tx.state.pruneWebhookEvents(60_000))).toBe(0);
+    expect(await i1.transaction((tx) => tx.state.pruneWebhookEvents(0))).toBe(2);
+    await i1.transaction((tx) => tx.state.forgetWebhookEvents('contacts', ['9']));
+    expect(await i1.state.pendingWebhookEvents()).toEqual([]);
+    expect((await i2.state.pendingWebhookEvents()).length).toBe(1);
   });
 
   it('stores concurrently from two replicas without duplicates', async () => {
     const batch = Array.from({ length: 50 }, (_, i) => ev(100 + i, 1000 + i));
-    const other = new PgWebhookInbox({ query: (sql, params) => db.db.query(sql, params), stateSchema: db.stateSchema });
-    const [a, b] = await Promise.all([inbox.storeCounting('i3', batch), other.storeCounting('i3', batch)]);
-    expect(a + b).toBe(50);
-    expect((await inbox.pending('i3')).length).toBe(50);
+    const a = await connector('i3');
+    const b = await connector('i3');
+    const [na, nb] = await Promise.all([store(a, batch), store(b, batch)]);
+    expect(na + nb).toBe(50);
+    expect((await a.state.pendingWebhookEvents()).length).toBe(50);
   });
+});
 
-  it('routes each integration to its own database and state schema (the run wiring)', async () => {
-    if (db.kind !== 'postgres') return;
-    const router = await createPgInboxRouter((key) => (key === 'uid-x' ? { url: db.url, stateSchema: db.stateSchema } : undefined));
+describe('connector inbox router', () => {
+  const ev = (eventId: number, occurredAt: number) =>
+    toInboxEvent({ eventId, subscriptionId: 3, portalId: 77, occurredAt, subscriptionType: 'contact.creation', objectId: 9 }, 'contacts', 'creation');
+
+  it('routes each integration to its own database and state store (the run wiring), MySQL included', async () => {
+    const my = await openTestDb('mysql');
+    const router = createConnectorInboxRouter((key) =>
+      key === 'uid-pg'
+        ? { uid: key, namespace: 'crm', name: 'pg', target: { postgres: { connectionSecretRef: { name: 'db' }, schema: db.schema, stateSchema: db.stateSchema } }, databaseUrl: db.url }
+        : key === 'uid-my'
+          ? { uid: key, namespace: 'crm', name: 'my', target: { mysql: { connectionSecretRef: { name: 'db' }, database: my.schema, stateDatabase: my.stateSchema } }, databaseUrl: my.url }
+          : undefined,
+    );
     try {
-      await router.store('uid-x', [ev(500, 1)]);
-      await expect(router.store('uid-unknown', [ev(501, 1)])).rejects.toThrow(/no PostgreSQL target/);
-      expect((await inbox.pending('uid-x')).map((p) => p.eventId)).toEqual(['500']);
+      await router.store('uid-pg', [ev(500, 1)]);
+      await router.store('uid-my', [ev(501, 2), ev(501, 2)]);
+      await expect(router.store('uid-unknown', [ev(502, 1)])).rejects.toThrow(/no resolvable target database/);
+      expect((await db.db.query(`SELECT event_id FROM "${db.stateSchema}".webhook_inbox WHERE integration_uid = 'uid-pg'`)).rows).toEqual([{ event_id: '500' }]);
+      expect((await my.db.query(`SELECT event_id FROM "${my.stateSchema}".webhook_inbox WHERE integration_uid = 'uid-my'`)).rows).toEqual([{ event_id: '501' }]);
+      expect(await router.stats('uid-my')).toEqual({ lastEventTime: new Date(2).toISOString(), eventsLast24h: 1 });
     } finally {
       await router.close();
+      await my.cleanup();
     }
   });
 });
