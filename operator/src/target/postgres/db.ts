@@ -8,7 +8,8 @@
  * operator's own writes so the capture triggers skip them), and LISTEN/NOTIFY.
  */
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
+// Types only: PGlite's JS (several MiB resident) is imported on first use of a pglite:// URL.
+import type { PGlite } from '@electric-sql/pglite';
 import { SharedRegistry } from '../shared.js';
 
 export interface QueryResult<R> {
@@ -80,6 +81,7 @@ export async function openDb(url: string | undefined, opts: OpenDbOptions = {}):
   if (url.startsWith('pglite://')) {
     const rest = url.slice('pglite://'.length);
     const dir = rest === '' || rest === 'memory' ? undefined : rest;
+    const { PGlite } = await import('@electric-sql/pglite');
     const db = await PGlite.create(dir);
     return new PGliteDb(db, true);
   }
