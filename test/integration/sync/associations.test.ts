@@ -151,7 +151,7 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     expect(synced).toEqual(['contacts toHubSpot associate 1', 'deals toHubSpot associate 1', 'deals toHubSpot dissociate 1']);
   });
 
-  it('moves a contact to another company from either side; an association-only HubSpot change reaches the table at the next full reconciliation', async () => {
+  it('moves a contact to another company from either side; an association-only HubSpot change reaches the table in the next incremental cycle', async () => {
     await start();
     const acme = await h!.hs.create('companies', { name: 'Acme', domain: 'acme.com' });
     const globex = await h!.hs.create('companies', { name: 'Globex', domain: 'globex.com' });
@@ -173,13 +173,14 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     const modifiedBefore = (await h!.hs.get('contacts', alice.id, ['lastmodifieddate'])).properties.lastmodifieddate;
     await associate('contacts', 'companies', alice.id, acme.id, PRIMARY_CONTACT_COMPANY);
     expect((await h!.hs.get('contacts', alice.id, ['lastmodifieddate'])).properties.lastmodifieddate).toBe(modifiedBefore);
-    const r = await h!.cycle('full');
+    // The incremental search cannot see it (last-modified unchanged): the association sweep does.
+    const r = await h!.cycle('incremental');
     expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [aliceKey]))[0]!.company_id)).toBe(acmeKey);
     expect(r.objects.find((o) => o.type === 'contacts')!.associations).toEqual({ linked: 1, pending: 0 });
 
-    // Removed in HubSpot behind the operator's back → the full reconciliation clears the FK.
+    // Removed in HubSpot (association only) → the next incremental cycle clears the FK.
     await dissociate('contacts', 'companies', alice.id, acme.id);
-    await h!.cycle('full');
+    await h!.cycle('incremental');
     expect((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [aliceKey]))[0]!.company_id).toBeNull();
   });
 
@@ -310,7 +311,18 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     const r1 = await reads();
     const inc = await h!.cycle();
     expect(inc.objects.find((o) => o.type === 'contacts')!.lastCycle.toTarget.updated).toBe(150);
-    expect((await reads()) - r1).toBe(1);
+    // The association sweep (ASSOCIATION_SWEEP_BOUND = 10,000 rows): all 1,500 contacts, the 150 pulled among them.
+    expect((await reads()) - r1).toBe(2); // ceil(1500 / 1000); the empty deals table costs none
+
+    // An idle cycle costs the same sweep, and an association-only change in it arrives.
+    const [someone] = (await h!.hs.listAll('contacts', ['email'])).slice(-1);
+    const [other] = await h!.rows<{ id: string }>(`SELECT id::text AS id FROM {schema}.companies ORDER BY id DESC LIMIT 1`);
+    await associate('contacts', 'companies', someone!.id, await hsId('companies', String(other!.id)), PRIMARY_CONTACT_COMPANY);
+    const r2 = await reads();
+    await h!.cycle();
+    expect((await reads()) - r2).toBe(2);
+    const key = (await h!.rows<{ target_key: string }>(`SELECT target_key FROM {state}.links WHERE integration_uid = $1 AND object_type = 'contacts' AND hubspot_id = $2`, [h!.cfg.uid, someone!.id]))[0]!.target_key;
+    expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [key]))[0]!.company_id)).toBe(String(other!.id));
   });
 
   it('a labelled link table keeps only the associations with that label, and creates them with it', async () => {
