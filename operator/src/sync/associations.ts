@@ -21,6 +21,7 @@
  * (kept in the state store, applied as soon as it links); one excluded by a SyncFilter is
  * skipped and audited as such. Removing an association is never a record delete.
  */
+import { createHash } from 'node:crypto';
 import { primaryAssociationTypeId } from '../hubspot/associations.js';
 import type { AssociatedRecord, AssociationInput, BatchInputError } from '../hubspot/types.js';
 import type { AuditEntry, LinkTableRef, RecordError, SyncDirectionName, TableRef } from '../target/connector.js';
@@ -149,7 +150,8 @@ async function runAssociation(ctx: SyncContext, a: AssociationRuntime, touched: 
   for (const p of pendingBefore) (p.side === 'hubspot' ? hsIds : keys).add(p.fromKey);
   if (!full) {
     // The sweep (see ASSOCIATION_SWEEP_BOUND): this cycle's slice of the from-table.
-    const phase = `assoc_sweep.${a.name}`;
+    // The cursors' phase column holds 32 characters (MySQL): the entry's name is hashed.
+    const phase = `asweep.${createHash('sha1').update(a.name).digest('hex').slice(0, 24)}`;
     const cur = await ctx.state.getCursor(F.type, phase);
     const after = cur?.position;
     const page = await ctx.target.rows.selectKeysAfter(a.from.table, after, ASSOCIATION_SWEEP_BOUND + 1);

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SyncedObjectSpec } from '../../../operator/src/api/types.js';
 import { syncDbKinds } from '../../helpers/db.js';
+import { ASSOCIATION_SWEEP_BOUND } from '../../../operator/src/sync/associations.js';
 import { CONTACTS_DDL, Harness, type HarnessOptions } from './harness.js';
 
 const kinds = await syncDbKinds();
@@ -324,6 +325,30 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     const key = (await h!.rows<{ target_key: string }>(`SELECT target_key FROM {state}.links WHERE integration_uid = $1 AND object_type = 'contacts' AND hubspot_id = $2`, [h!.cfg.uid, someone!.id]))[0]!.target_key;
     expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [key]))[0]!.company_id)).toBe(String(other!.id));
   });
+
+  it('above ASSOCIATION_SWEEP_BOUND rows the sweep rotates: an association-only change arrives within ceil(rows / bound) incremental cycles', async () => {
+    const n = ASSOCIATION_SWEEP_BOUND + 500;
+    await start({ seed: { contacts: n, companies: 10, demo: true } as HarnessOptions['seed'], lookbackMs: 1 });
+    const reads = async () => {
+      const st = await h!.hs.stats();
+      return Object.entries(st.requests.byRoute).filter(([k]) => k.includes('/crm/v4/associations/') && k.includes('batch/read')).reduce((x, [, v]) => x + v, 0);
+    };
+    await h!.cycle('initial'); // the initial pass's sweep took the first 10,000 rows: the next slice is the last 500
+    // An association-only change on the first contact row (first slice).
+    const [first] = await h!.rows<{ id: string; company_id: unknown }>(`SELECT id::text AS id, company_id FROM {schema}.contacts ORDER BY id LIMIT 1`);
+    const [other] = await h!.rows<{ id: string }>(`SELECT id::text AS id FROM {schema}.companies WHERE id <> $1 ORDER BY id LIMIT 1`, [first!.company_id]);
+    const otherKey = String(other!.id);
+    await associate('contacts', 'companies', await hsId('contacts', String(first!.id)), await hsId('companies', otherKey), PRIMARY_CONTACT_COMPANY);
+    const fk = async () => String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [first!.id]))[0]!.company_id);
+    let r0 = await reads();
+    await h!.cycle(); // the slice of the last 500 rows
+    expect((await reads()) - r0).toBe(1);
+    expect(await fk()).not.toBe(otherKey);
+    r0 = await reads();
+    await h!.cycle(); // the first 10,000 rows again: 10 reads, the change arrives (2 = ceil(10,500 / 10,000) cycles)
+    expect((await reads()) - r0).toBe(10);
+    expect(await fk()).toBe(otherKey);
+  }, 120_000);
 
   it('a labelled link table keeps only the associations with that label, and creates them with it', async () => {
     await start({ objects: objects({ deals: { associations: [{ to: 'contacts', table: 'deal_contacts', label: 'Decision maker' }] } }) });
