@@ -21,6 +21,7 @@
  * (kept in the state store, applied as soon as it links); one excluded by a SyncFilter is
  * skipped and audited as such. Removing an association is never a record delete.
  */
+import { createHash } from 'node:crypto';
 import { primaryAssociationTypeId } from '../hubspot/associations.js';
 import type { AssociatedRecord, AssociationInput, BatchInputError } from '../hubspot/types.js';
 import type { AuditEntry, LinkTableRef, RecordError, SyncDirectionName, TableRef } from '../target/connector.js';
@@ -33,6 +34,16 @@ import type { SpecIssue } from './types.js';
 
 /** HubSpot's v4 batch read limit: one association read per this many records. */
 const READ_BATCH = 1000;
+
+/**
+ * Association sweep of incremental cycles: HubSpot does not move last-modified dates when only
+ * associations change, so every incremental cycle also re-reads the associations of up to this
+ * many from-rows per association entry (ASSOCIATION_SWEEP_BOUND / 1,000 = 10 v4 batch reads at
+ * most). A from-table of at most this many rows is swept whole every cycle; a larger one in
+ * rotating slices of this many rows (its cursor is kept in the state store), so an
+ * association-only change made in HubSpot arrives within ceil(rows / bound) incremental cycles.
+ */
+export const ASSOCIATION_SWEEP_BOUND = 10_000;
 
 export interface AssociationRuntime {
   /** Stable name of the entry in the state store. */
@@ -137,6 +148,21 @@ async function runAssociation(ctx: SyncContext, a: AssociationRuntime, touched: 
   }
   const pendingBefore = await store.pending(a.name);
   for (const p of pendingBefore) (p.side === 'hubspot' ? hsIds : keys).add(p.fromKey);
+  if (!full) {
+    // The sweep (see ASSOCIATION_SWEEP_BOUND): this cycle's slice of the from-table.
+    // The cursors' phase column holds 32 characters (MySQL): the entry's name is hashed.
+    const phase = `asweep.${createHash('sha1').update(a.name).digest('hex').slice(0, 24)}`;
+    const cur = await ctx.state.getCursor(F.type, phase);
+    const after = cur?.position;
+    const page = await ctx.target.rows.selectKeysAfter(a.from.table, after, ASSOCIATION_SWEEP_BOUND + 1);
+    const slice = page.slice(0, ASSOCIATION_SWEEP_BOUND);
+    for (const k of slice) keys.add(k);
+    // More rows after this slice: the next cycle goes on from it; otherwise it starts over.
+    const next = page.length > ASSOCIATION_SWEEP_BOUND ? slice[slice.length - 1] : undefined;
+    if (next !== after) {
+      await ctx.target.transaction((tx) => (next === undefined ? tx.state.deleteCursor(F.type, phase) : tx.state.setCursor(F.type, phase, { position: next, completed: false, data: {} })), { writer: true });
+    }
+  }
   if (full) {
     let after: string | undefined;
     for (;;) {

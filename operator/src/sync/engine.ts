@@ -412,7 +412,11 @@ class Engine implements SyncEngine {
           this.retriedOnStart = true;
         }
         // Real time first (DESIGN §2.8): the events the webhook receiver stored; the passes below stay the safety net.
-        if (this.webhooksOn) await consumeWebhookEvents(ctx, runtimes);
+        // associationChange events mark both ends touched (HubSpot side): the association pass below
+        // re-reads them this cycle; those events are acknowledged only after it.
+        const webhookResult = this.webhooksOn
+          ? await consumeWebhookEvents(ctx, runtimes, prepared.associations?.length ? { onAssociationChange: (ends) => { for (const [type, ids] of ends) touched.add('hubspot', type, [...ids]); } } : {})
+          : undefined;
         for (const rt of runtimes) {
           if (signal.aborted) throw new AbortedError();
           countersOf(ctx, rt.plan.type);
@@ -420,6 +424,8 @@ class Engine implements SyncEngine {
         }
         // After every object's records: both ends of new pairs are linked by now.
         if (prepared.associations?.length) await runAssociations(ctx, prepared.associations, touched, kind === 'full', cycleStartMs);
+        const deferredAcks = webhookResult?.deferredAcks ?? [];
+        if (deferredAcks.length) await target.transaction((tx) => tx.state.ackWebhookEvents(deferredAcks));
         completed = true;
         if (dry) {
           plan = { objects: dry.summary(runtimes.map((r) => r.plan.type), counters), changes: dry.plannedChanges, hubspotWriteRequests: dry.hubspotWrites };

@@ -20,8 +20,12 @@
  * - privacyDeletion → the row is deleted unless `deletes.privacyFromHubSpot: Ignore` (then a
  *   tombstone without its stored values); the record's errors and inbox rows are removed; the
  *   audit entry names the IDs only;
- * - associationChange → `onAssociationChange` when the association pass provides it, else
- *   counted and ignored.
+ * - associationChange → both ends of the pair (fromObjectId / toObjectId; the other end's type
+ *   from `associationType` such as CONTACT_TO_COMPANY, or `toObjectTypeId` of the generic form)
+ *   go to `onAssociationChange`, which marks them touched on the HubSpot side so the association
+ *   pass of the same cycle re-reads their associations (adds and removals alike); those events
+ *   are acknowledged only by the caller, after that pass (`deferredAcks`). Without the hook (no
+ *   associations in the spec) they are counted as ignored.
  * Events of object types the integration does not sync (or not toward the table) are
  * acknowledged and counted as ignored. Events are acknowledged after they were applied: a
  * crash in between applies them again, which changes nothing (hashes, links).
@@ -42,10 +46,12 @@ const READ_BATCH = 100;
 
 export interface WebhookConsumeOptions {
   /**
-   * The association pass's hook: re-read these records' associations. Without it
-   * associationChange events are counted and ignored (the poll picks associations up).
+   * The association pass's hook: the records named by associationChange events (both ends),
+   * per spec object type, whose associations the pass must re-read this cycle. With it those
+   * events are not acknowledged here but listed in `deferredAcks` for the caller to acknowledge
+   * after the association pass; without it they are counted and ignored.
    */
-  onAssociationChange?(rt: ObjectRuntime, hubspotIds: string[]): Promise<void>;
+  onAssociationChange?(ends: AssociationEnds): void | Promise<void>;
   /** Rounds of INBOX_BATCH events at most per call (default 20); the rest waits for the next call. */
   maxRounds?: number;
 }
@@ -60,6 +66,30 @@ export interface WebhookConsumeResult {
   deletions: number;
   /** Events of object types not synced toward the table, and associationChange without a hook. */
   ignored: number;
+  /** associationChange events handed to the hook: acknowledge them after the association pass. */
+  deferredAcks: string[];
+}
+
+/** spec object type → HubSpot record IDs. */
+export type AssociationEnds = Map<string, Set<string>>;
+
+const STANDARD_TYPE_IDS: Record<string, string> = { '0-1': 'contacts', '0-2': 'companies', '0-3': 'deals' };
+const SINGULARS: Record<string, string> = { CONTACT: 'contacts', COMPANY: 'companies', DEAL: 'deals' };
+
+/**
+ * The spec object type of the other end of an associationChange event: `toObjectTypeId` of the
+ * generic form, else the part after `_TO_` of `associationType` (CONTACT_TO_COMPANY → companies).
+ * Undefined when it names no type of the integration.
+ */
+export function associationOtherType(e: StoredWebhookEvent, types: ReadonlySet<string>): string | undefined {
+  const typeId = e.payload.toObjectTypeId;
+  let t: string | undefined;
+  if (typeof typeId === 'string') t = STANDARD_TYPE_IDS[typeId] ?? typeId;
+  else if (typeof e.payload.associationType === 'string') {
+    const to = e.payload.associationType.split('_TO_')[1];
+    t = to === undefined ? undefined : SINGULARS[to.toUpperCase()];
+  }
+  return t !== undefined && types.has(t) ? t : undefined;
 }
 
 function idOf(v: unknown): string | undefined {
@@ -82,11 +112,10 @@ interface TypeWork {
   privacy: Set<string>;
   /** survivor → merged-away records (from merge events). */
   merges: Map<string, Set<string>>;
-  associations: Set<string>;
 }
 
 function plan(events: StoredWebhookEvent[]): TypeWork {
-  const w: TypeWork = { live: new Set(), deleted: new Set(), restored: new Set(), privacy: new Set(), merges: new Map(), associations: new Set() };
+  const w: TypeWork = { live: new Set(), deleted: new Set(), restored: new Set(), privacy: new Set(), merges: new Map() };
   for (const e of events) {
     const id = e.objectId ?? undefined;
     switch (e.kind) {
@@ -128,7 +157,7 @@ function plan(events: StoredWebhookEvent[]): TypeWork {
         break;
       }
       case 'associationChange':
-        if (id) w.associations.add(id);
+        // Both ends are collected by consumeWebhookEvents for the association pass.
         break;
     }
   }
@@ -137,34 +166,57 @@ function plan(events: StoredWebhookEvent[]): TypeWork {
     w.live.delete(id);
     w.deleted.delete(id);
     w.restored.delete(id);
-    w.associations.delete(id);
   }
   return w;
 }
 
 /** Apply the pending inbox events of the integration; returns what was done. */
 export async function consumeWebhookEvents(ctx: SyncContext, runtimes: ObjectRuntime[], opts: WebhookConsumeOptions = {}): Promise<WebhookConsumeResult> {
-  const result: WebhookConsumeResult = { events: 0, records: 0, merges: 0, privacyDeletions: 0, deletions: 0, ignored: 0 };
+  const result: WebhookConsumeResult = { events: 0, records: 0, merges: 0, privacyDeletions: 0, deletions: 0, ignored: 0, deferredAcks: [] };
   const byType = new Map(runtimes.map((rt) => [rt.plan.type, rt]));
   const maxRounds = opts.maxRounds ?? 20;
+  const deferred = new Set<string>();
+  const ends: AssociationEnds = new Map();
   for (let round = 0; round < maxRounds; round++) {
     if (ctx.signal.aborted) break;
-    const pending = await ctx.state.pendingWebhookEvents(INBOX_BATCH);
+    const read = await ctx.state.pendingWebhookEvents(INBOX_BATCH);
+    // Deferred associationChange events stay pending until the caller acknowledges them.
+    const pending = read.filter((e) => !deferred.has(e.id));
     if (pending.length === 0) break;
     const groups = new Map<string, StoredWebhookEvent[]>();
     for (const e of pending) groups.set(e.objectType, [...(groups.get(e.objectType) ?? []), e]);
     for (const [type, events] of groups) {
       const rt = byType.get(type);
+      let ack = events;
       if (!rt || !rt.plan.toTarget) {
         result.ignored += events.length;
       } else {
         await consumeType(ctx, rt, events, opts, result);
+        if (opts.onAssociationChange) {
+          const assoc = events.filter((e) => e.kind === 'associationChange');
+          for (const e of assoc) {
+            deferred.add(e.id);
+            result.deferredAcks.push(e.id);
+            const add = (t: string, id: string | undefined) => {
+              if (id === undefined) return;
+              let s = ends.get(t);
+              if (!s) ends.set(t, (s = new Set()));
+              s.add(id);
+            };
+            add(type, idOf(e.payload.fromObjectId) ?? e.objectId ?? undefined);
+            const other = associationOtherType(e, new Set(byType.keys()));
+            if (other !== undefined) add(other, idOf(e.payload.toObjectId));
+          }
+          ack = events.filter((e) => e.kind !== 'associationChange');
+        }
       }
-      await ctx.target.transaction((tx) => tx.state.ackWebhookEvents(events.map((e) => e.id)));
+      if (ack.length) await ctx.target.transaction((tx) => tx.state.ackWebhookEvents(ack.map((e) => e.id)));
       result.events += events.length;
     }
-    if (pending.length < INBOX_BATCH) break;
+    if (read.length < INBOX_BATCH) break;
   }
+  // The association pass compares linked records only: unknown or privacy-deleted ends are left out there.
+  if (opts.onAssociationChange && ends.size) await opts.onAssociationChange(ends);
   if (result.events > 0) {
     await ctx.target.transaction((tx) => tx.state.pruneWebhookEvents(INBOX_RETENTION_MS)).catch((err: unknown) => ctx.logger.warn({ err: String(err) }, 'pruning applied webhook events failed'));
     ctx.logger.debug({ ...result }, 'webhook events applied');
@@ -207,10 +259,7 @@ async function consumeType(ctx: SyncContext, rt: ObjectRuntime, events: StoredWe
     result.records += records.size;
   }
 
-  if (w.associations.size) {
-    if (opts.onAssociationChange) await opts.onAssociationChange(rt, [...w.associations]);
-    else result.ignored += events.filter((e) => e.kind === 'associationChange').length;
-  }
+  if (!opts.onAssociationChange) result.ignored += events.filter((e) => e.kind === 'associationChange').length;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SyncedObjectSpec } from '../../../operator/src/api/types.js';
 import { syncDbKinds } from '../../helpers/db.js';
+import { ASSOCIATION_SWEEP_BOUND } from '../../../operator/src/sync/associations.js';
 import { CONTACTS_DDL, Harness, type HarnessOptions } from './harness.js';
 
 const kinds = await syncDbKinds();
@@ -151,7 +152,7 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     expect(synced).toEqual(['contacts toHubSpot associate 1', 'deals toHubSpot associate 1', 'deals toHubSpot dissociate 1']);
   });
 
-  it('moves a contact to another company from either side; an association-only HubSpot change reaches the table at the next full reconciliation', async () => {
+  it('moves a contact to another company from either side; an association-only HubSpot change reaches the table in the next incremental cycle', async () => {
     await start();
     const acme = await h!.hs.create('companies', { name: 'Acme', domain: 'acme.com' });
     const globex = await h!.hs.create('companies', { name: 'Globex', domain: 'globex.com' });
@@ -173,13 +174,14 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     const modifiedBefore = (await h!.hs.get('contacts', alice.id, ['lastmodifieddate'])).properties.lastmodifieddate;
     await associate('contacts', 'companies', alice.id, acme.id, PRIMARY_CONTACT_COMPANY);
     expect((await h!.hs.get('contacts', alice.id, ['lastmodifieddate'])).properties.lastmodifieddate).toBe(modifiedBefore);
-    const r = await h!.cycle('full');
+    // The incremental search cannot see it (last-modified unchanged): the association sweep does.
+    const r = await h!.cycle('incremental');
     expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [aliceKey]))[0]!.company_id)).toBe(acmeKey);
     expect(r.objects.find((o) => o.type === 'contacts')!.associations).toEqual({ linked: 1, pending: 0 });
 
-    // Removed in HubSpot behind the operator's back → the full reconciliation clears the FK.
+    // Removed in HubSpot (association only) → the next incremental cycle clears the FK.
     await dissociate('contacts', 'companies', alice.id, acme.id);
-    await h!.cycle('full');
+    await h!.cycle('incremental');
     expect((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [aliceKey]))[0]!.company_id).toBeNull();
   });
 
@@ -310,8 +312,43 @@ describe.each(kinds)('associations (%s)', (dbKind) => {
     const r1 = await reads();
     const inc = await h!.cycle();
     expect(inc.objects.find((o) => o.type === 'contacts')!.lastCycle.toTarget.updated).toBe(150);
-    expect((await reads()) - r1).toBe(1);
+    // The association sweep (ASSOCIATION_SWEEP_BOUND = 10,000 rows): all 1,500 contacts, the 150 pulled among them.
+    expect((await reads()) - r1).toBe(2); // ceil(1500 / 1000); the empty deals table costs none
+
+    // An idle cycle costs the same sweep, and an association-only change in it arrives.
+    const [someone] = (await h!.hs.listAll('contacts', ['email'])).slice(-1);
+    const [other] = await h!.rows<{ id: string }>(`SELECT id::text AS id FROM {schema}.companies ORDER BY id DESC LIMIT 1`);
+    await associate('contacts', 'companies', someone!.id, await hsId('companies', String(other!.id)), PRIMARY_CONTACT_COMPANY);
+    const r2 = await reads();
+    await h!.cycle();
+    expect((await reads()) - r2).toBe(2);
+    const key = (await h!.rows<{ target_key: string }>(`SELECT target_key FROM {state}.links WHERE integration_uid = $1 AND object_type = 'contacts' AND hubspot_id = $2`, [h!.cfg.uid, someone!.id]))[0]!.target_key;
+    expect(String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [key]))[0]!.company_id)).toBe(String(other!.id));
   });
+
+  it('above ASSOCIATION_SWEEP_BOUND rows the sweep rotates: an association-only change arrives within ceil(rows / bound) incremental cycles', async () => {
+    const n = ASSOCIATION_SWEEP_BOUND + 500;
+    await start({ seed: { contacts: n, companies: 10, demo: true } as HarnessOptions['seed'], lookbackMs: 1 });
+    const reads = async () => {
+      const st = await h!.hs.stats();
+      return Object.entries(st.requests.byRoute).filter(([k]) => k.includes('/crm/v4/associations/') && k.includes('batch/read')).reduce((x, [, v]) => x + v, 0);
+    };
+    await h!.cycle('initial'); // the initial pass's sweep took the first 10,000 rows: the next slice is the last 500
+    // An association-only change on the first contact row (first slice).
+    const [first] = await h!.rows<{ id: string; company_id: unknown }>(`SELECT id::text AS id, company_id FROM {schema}.contacts ORDER BY id LIMIT 1`);
+    const [other] = await h!.rows<{ id: string }>(`SELECT id::text AS id FROM {schema}.companies WHERE id <> $1 ORDER BY id LIMIT 1`, [first!.company_id]);
+    const otherKey = String(other!.id);
+    await associate('contacts', 'companies', await hsId('contacts', String(first!.id)), await hsId('companies', otherKey), PRIMARY_CONTACT_COMPANY);
+    const fk = async () => String((await h!.rows(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [first!.id]))[0]!.company_id);
+    let r0 = await reads();
+    await h!.cycle(); // the slice of the last 500 rows
+    expect((await reads()) - r0).toBe(1);
+    expect(await fk()).not.toBe(otherKey);
+    r0 = await reads();
+    await h!.cycle(); // the first 10,000 rows again: 10 reads, the change arrives (2 = ceil(10,500 / 10,000) cycles)
+    expect((await reads()) - r0).toBe(10);
+    expect(await fk()).toBe(otherKey);
+  }, 120_000);
 
   it('a labelled link table keeps only the associations with that label, and creates them with it', async () => {
     await start({ objects: objects({ deals: { associations: [{ to: 'contacts', table: 'deal_contacts', label: 'Decision maker' }] } }) });

@@ -13,7 +13,7 @@ import { WebhookReceiver } from '../../../operator/src/hubspot/webhooks/receiver
 import type { SyncedObjectSpec } from '../../../operator/src/api/types.js';
 import { syncDbKinds } from '../../helpers/db.js';
 import { waitFor } from '../../helpers/wait.js';
-import { Harness } from './harness.js';
+import { CONTACTS_DDL, Harness } from './harness.js';
 
 const SECRET = 'app-client-secret';
 const EVENTS = ['contact.creation', 'contact.propertyChange', 'contact.deletion', 'contact.merge', 'contact.restore', 'contact.privacyDeletion', 'company.creation'];
@@ -28,8 +28,8 @@ interface Rig {
 
 let rig: Rig | undefined;
 
-async function start(dbKind: 'postgres' | 'mysql' | 'pglite', o: { deletes?: SyncedObjectSpec['deletes']; duplicates?: number; shuffle?: boolean } = {}): Promise<Rig> {
-  const h = await Harness.start({ dbKind, indexingDelayMs: 3_600_000, objects: [{ deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore', ...o.deletes } }] });
+async function start(dbKind: 'postgres' | 'mysql' | 'pglite', o: { deletes?: SyncedObjectSpec['deletes']; duplicates?: number; shuffle?: boolean; ddl?: string[]; objects?: Partial<SyncedObjectSpec>[]; events?: string[] } = {}): Promise<Rig> {
+  const h = await Harness.start({ dbKind, indexingDelayMs: 3_600_000, ...(o.ddl ? { ddl: o.ddl } : {}), objects: o.objects ?? [{ deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore', ...o.deletes } }] });
   h.cfg.spec.hubspot.webhooks = { clientSecretRef: { name: 'app', key: 'clientSecret' } };
   const integration = { metadata: { namespace: h.cfg.namespace, name: h.cfg.name, uid: h.cfg.uid }, spec: { ...h.cfg.spec, hubspot: { ...h.cfg.spec.hubspot, portalId: h.sandbox.portalId } } };
   const inbox = createConnectorInboxRouter((key) => (key === h.cfg.uid ? { uid: key, namespace: h.cfg.namespace, name: h.cfg.name, target: h.cfg.spec.target, databaseUrl: h.db.url } : undefined));
@@ -38,7 +38,7 @@ async function start(dbKind: 'postgres' | 'mysql' | 'pglite', o: { deletes?: Syn
     inbox,
   });
   const url = await receiver.listen(0, '127.0.0.1');
-  h.sandbox.subscribeWebhook({ targetUrl: url, clientSecret: SECRET, events: EVENTS, batchDelayMs: 10, duplicates: o.duplicates ?? 0, shuffle: o.shuffle ?? false });
+  h.sandbox.subscribeWebhook({ targetUrl: url, clientSecret: SECRET, events: o.events ?? EVENTS, batchDelayMs: 10, duplicates: o.duplicates ?? 0, shuffle: o.shuffle ?? false });
   rig = { h, receiver, inbox };
   return rig;
 }
@@ -98,6 +98,68 @@ describe.each(kinds)('webhook events applied by the engine (%s)', (dbKind) => {
     expect((await audit(h)).filter((a) => a.operation === 'create' && a.hubspot_id === c.id)).toHaveLength(1);
     const again = await h.cycle('incremental');
     expect(again.objects[0]!.lastCycle.toTarget).toEqual({ created: 0, updated: 0, deleted: 0 });
+  });
+
+  it('associationChange webhooks (legacy and object.* forms) add and remove associations within one cycle; unknown records are ignored', async () => {
+    const ddl = [
+      `CREATE TABLE {schema}.companies (id bigserial PRIMARY KEY, name text, domain text, phone text, city text, country text, industry text)`,
+      CONTACTS_DDL,
+      `ALTER TABLE {schema}.contacts ADD COLUMN company_id bigint REFERENCES {schema}.companies (id)`,
+      `CREATE TABLE {schema}.company_contacts (company_id bigint NOT NULL REFERENCES {schema}.companies (id) ON DELETE CASCADE, contact_id bigint NOT NULL REFERENCES {schema}.contacts (id) ON DELETE CASCADE, PRIMARY KEY (company_id, contact_id))`,
+    ];
+    const { h } = await start(dbKind, {
+      ddl,
+      objects: [
+        { type: 'contacts', table: 'contacts', associations: [{ to: 'companies', column: 'company_id' }], deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore' } },
+        { type: 'companies', table: 'companies', match: { property: 'domain', column: 'domain' }, associations: [{ to: 'contacts', table: 'company_contacts' }] },
+      ],
+      events: ['contact.associationChange', 'object.associationChange'],
+    });
+    const acme = await h.hs.create('companies', { name: 'Acme', domain: 'acme.com' });
+    const globex = await h.hs.create('companies', { name: 'Globex', domain: 'globex.com' });
+    const alice = await h.hs.create('contacts', { email: 'alice@acme.com', firstname: 'Alice' });
+    const bob = await h.hs.create('contacts', { email: 'bob@globex.com', firstname: 'Bob' });
+    await h.cycle('initial');
+    const key = async (table: string, where: string, v: string) => String((await h.rows<{ id: unknown }>(`SELECT id FROM {schema}.${table} WHERE ${where} = $1`, [v]))[0]!.id);
+    const aliceKey = await key('contacts', 'email', 'alice@acme.com');
+    const acmeKey = await key('companies', 'domain', 'acme.com');
+    const globexKey = await key('companies', 'domain', 'globex.com');
+    const bobKey = await key('contacts', 'email', 'bob@globex.com');
+    await h.cycle('incremental'); // the sweep's cursor settled; nothing in the inbox
+    // Globex ↔ Bob was linked before (in the table and in HubSpot).
+    await h.hs.call('POST', '/crm/v4/associations/companies/contacts/batch/associate/default', { inputs: [{ from: { id: globex.id }, to: { id: bob.id } }] });
+    await h.cycle('incremental');
+    expect(await h.rows(`SELECT company_id, contact_id FROM {schema}.company_contacts`)).toHaveLength(1);
+
+    const processedBefore = (await inbox(h)).filter((e) => e.event === 'associationChange' && e.processed).length;
+    // Association-only changes in HubSpot (no last-modified move; search lags an hour anyway).
+    await h.hs.call('POST', '/crm/v4/associations/contacts/companies/batch/create', { inputs: [{ from: { id: alice.id }, to: { id: acme.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 1 }] }] });
+    await h.hs.call('POST', '/crm/v4/associations/companies/contacts/batch/archive', { inputs: [{ from: { id: globex.id }, to: [{ id: bob.id }] }] });
+    // A record the integration never linked (created after the last poll; no creation event subscribed).
+    const stranger = await h.hs.create('contacts', { email: 'stranger@acme.com' });
+    await h.hs.call('POST', '/crm/v4/associations/contacts/companies/batch/associate/default', { inputs: [{ from: { id: stranger.id }, to: { id: acme.id } }] });
+    await delivered(h);
+    await waitFor(async () => (await inbox(h)).filter((e) => e.event === 'associationChange' && !e.processed).length >= 3 || undefined, { what: 'the associationChange events stored' });
+
+    const report = await h.cycle('incremental');
+    expect(report.completed).toBe(true);
+    expect(String((await h.rows<{ company_id: unknown }>(`SELECT company_id FROM {schema}.contacts WHERE id = $1`, [aliceKey]))[0]!.company_id)).toBe(acmeKey);
+    // The link table: Globex–Bob removed; Acme–Alice (the same HubSpot pair seen from the company) added.
+    const pairs = (await h.rows<{ company_id: unknown; contact_id: unknown }>(`SELECT company_id, contact_id FROM {schema}.company_contacts`)).map((r) => `${String(r.company_id)}-${String(r.contact_id)}`);
+    expect(pairs).toEqual([`${acmeKey}-${aliceKey}`]);
+    expect(pairs).not.toContain(`${globexKey}-${bobKey}`);
+    // Acme–stranger waits (the stranger is not linked): pending, never a dangling row.
+    expect(report.objects.find((o) => o.type === 'companies')!.associations).toEqual({ linked: 1, pending: 1 });
+    // Applied and acknowledged; the stranger stays out of the table, without an error.
+    const after = await inbox(h);
+    expect(after.filter((e) => e.event === 'associationChange').every((e) => e.processed)).toBe(true);
+    expect(after.filter((e) => e.event === 'associationChange' && e.processed).length).toBeGreaterThan(processedBefore);
+    expect((await contacts(h)).map((c) => c.email)).not.toContain('stranger@acme.com');
+    expect(await h.rows(`SELECT hubspot_id FROM "${h.db.stateSchema}".record_errors`)).toEqual([]);
+    const ops = (await audit(h)).map((a) => a.operation);
+    expect(ops).toContain('associate');
+    expect(ops).toContain('dissociate');
+    expect(ops.filter((o) => o === 'delete')).toEqual([]);
   });
 
   it('a deletion webhook deletes the row within seconds under Propagate', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checkDelivery, eventKind, eventObjectType, toInboxEvent } from '../../../operator/src/hubspot/webhooks/events.js';
 import { webhookDedupeKey as dedupeKey } from '../../../operator/src/target/connector.js';
 import { WebhookStats } from '../../../operator/src/hubspot/webhooks/stats.js';
+import { associationOtherType } from '../../../operator/src/sync/webhook-events.js';
 
 describe('event classification', () => {
   it('maps the contact/company/deal forms and the generic object form to spec.objects types', () => {
@@ -15,6 +16,18 @@ describe('event classification', () => {
     expect(eventObjectType({ subscriptionType: 'object.creation', objectTypeId: '0-5' })).toBe('0-5'); // tickets: never synced
     expect(eventObjectType({ subscriptionType: 'object.creation' })).toBeUndefined();
     expect(eventObjectType({ subscriptionType: 'ticket.creation' })).toBeUndefined();
+    // object.associationChange names its side by fromObjectTypeId.
+    expect(eventObjectType({ subscriptionType: 'object.associationChange', fromObjectTypeId: '0-2' })).toBe('companies');
+  });
+
+  it('finds the other end of an associationChange: toObjectTypeId, else associationType', () => {
+    const ev = (payload: Record<string, unknown>) => ({ id: '1', eventId: '1', subscriptionType: 'x', objectType: 'contacts', kind: 'associationChange', objectId: null, propertyName: null, occurredAt: new Date(0), attemptNumber: 0, payload });
+    const types = new Set(['contacts', 'companies', '2-4711']);
+    expect(associationOtherType(ev({ associationType: 'CONTACT_TO_COMPANY' }), types)).toBe('companies');
+    expect(associationOtherType(ev({ toObjectTypeId: '0-1', associationType: 'COMPANY_TO_CONTACT' }), types)).toBe('contacts');
+    expect(associationOtherType(ev({ toObjectTypeId: '2-4711' }), types)).toBe('2-4711');
+    expect(associationOtherType(ev({ associationType: 'CONTACT_TO_DEAL' }), types)).toBeUndefined(); // deals not synced
+    expect(associationOtherType(ev({}), types)).toBeUndefined();
   });
 
   it('knows the seven event kinds', () => {

@@ -35,11 +35,13 @@ const PREFIXES: Record<string, string> = { contact: 'contacts', company: 'compan
  * the objectTypeId (`2-123`, `0-5`, …) of a generic `object.*` event. Undefined when the
  * subscription type is not one of those forms.
  */
-export function eventObjectType(e: Pick<HubSpotWebhookEvent, 'subscriptionType' | 'objectTypeId'>): string | undefined {
+export function eventObjectType(e: Pick<HubSpotWebhookEvent, 'subscriptionType' | 'objectTypeId'> & { fromObjectTypeId?: unknown }): string | undefined {
   const [prefix] = e.subscriptionType.split('.');
   if (prefix === undefined) return undefined;
   if (PREFIXES[prefix]) return PREFIXES[prefix];
-  if (prefix === 'object' && typeof e.objectTypeId === 'string' && /^\d+-\d+$/.test(e.objectTypeId)) return STANDARD_TYPE_IDS[e.objectTypeId] ?? e.objectTypeId;
+  // object.associationChange names its types as fromObjectTypeId / toObjectTypeId: the from side is the event's.
+  const typeId = e.objectTypeId ?? e.fromObjectTypeId;
+  if (prefix === 'object' && typeof typeId === 'string' && /^\d+-\d+$/.test(typeId)) return STANDARD_TYPE_IDS[typeId] ?? typeId;
   return undefined;
 }
 
