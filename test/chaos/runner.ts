@@ -304,7 +304,7 @@ class OperatorProc {
     const fd = openSync(this.logPath, 'a');
     this.proc = spawn(
       process.execPath,
-      ['--import', 'tsx', 'operator/src/cli.ts', 'run', '--kubeconfig', this.kubeconfigPath, '--metrics-port', '0', '--bind-address', '127.0.0.1', '--lease-namespace', 'default', '--lease-duration', '3s'],
+      ['--import', 'tsx', 'operator/src/cli.ts', 'run', '--kubeconfig', this.kubeconfigPath, '--metrics-port', '0', '--webhook-port', '0', '--bind-address', '127.0.0.1', '--lease-namespace', 'default', '--lease-duration', '3s'],
       { cwd: ROOT, env: { ...process.env, LOG_LEVEL: process.env.CHAOS_OPERATOR_LOG_LEVEL ?? 'info' }, stdio: ['ignore', fd, fd] },
     );
     closeSync(fd);
