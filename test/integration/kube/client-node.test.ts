@@ -64,6 +64,18 @@ beforeAll(async () => {
   const crd = k8s.loadYaml<k8s.V1CustomResourceDefinition>(readFileSync('crds/hubspotintegrations.yaml', 'utf8'));
   await ext.createCustomResourceDefinition({ body: crd });
   await core.createNamespace({ body: { metadata: { name: NS } } });
+  // A real kube-apiserver serves a new CRD's resource a moment after accepting it (404 until then).
+  await waitFor(
+    async () => {
+      try {
+        await custom.listNamespacedCustomObject({ group: 'hubspot-operator.dev', version: 'v1alpha1', namespace: NS, plural: 'hubspotintegrations' });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 30_000, what: 'the HubSpotIntegration resource to be served' },
+  );
 });
 
 afterAll(async () => {
