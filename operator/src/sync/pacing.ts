@@ -54,6 +54,8 @@ export class ApiPacer {
   private cycleRequests = 0;
   private avgCycleCost?: number;
   private lastCycleStartMs?: number;
+  /** Moving average of the time between cycle starts: the cadence the projection assumes. */
+  private avgGapMs?: number;
   private last24h = { requests: 0, rateLimited: 0 };
   /** The last wait for a turn was stretched by the budget (not only minInterval). */
   private paced = false;
@@ -72,7 +74,13 @@ export class ApiPacer {
   }
 
   cycleStarted(): void {
-    this.lastCycleStartMs = this.clock.now();
+    const now = this.clock.now();
+    if (this.lastCycleStartMs !== undefined) {
+      const gap = Math.max(0, now - this.lastCycleStartMs);
+      // Down at once (a burst of captured changes must be seen before it spends the day), up slowly.
+      this.avgGapMs = this.avgGapMs === undefined || gap < this.avgGapMs ? gap : 0.7 * this.avgGapMs + 0.3 * gap;
+    }
+    this.lastCycleStartMs = now;
     this.cycleRequests = 0;
   }
 
@@ -104,8 +112,11 @@ export class ApiPacer {
   state(): PacingState {
     const cost = Math.max(1, this.avgCycleCost ?? 1);
     const used = this.last24h.requests + this.unflushed.requests;
-    const atMinInterval = cost * (DAY_MS / Math.max(this.minIntervalMs, 1));
-    if (used + atMinInterval <= 0.9 * this.dailyRequests) return { gapMs: this.minIntervalMs };
+    // The next 24 hours at the current cadence (never faster than minInterval allows): an
+    // integration that syncs now and then is not slowed down; a busy table is, before it spends the day.
+    const cadenceMs = Math.max(this.minIntervalMs, this.avgGapMs ?? Number.POSITIVE_INFINITY, 1);
+    const projected = used + (Number.isFinite(cadenceMs) ? cost * (DAY_MS / cadenceMs) : 0);
+    if (projected <= 0.9 * this.dailyRequests) return { gapMs: this.minIntervalMs };
     // Spread what remains of the budget evenly over the next 24 hours (usage older than a day
     // keeps expiring, so the sustained rate converges to dailyRequests per day).
     // 10% headroom: scheduled and full cycles spend too, and a cycle's cost is an estimate.
