@@ -22,6 +22,7 @@ import type {
   AssociationWriteResult,
   BatchInputError,
 } from './types.js';
+import { chunks } from '../api/chunks.js';
 
 /** HubSpot's limit on inputs of the v4 association batch endpoints (documented for batch read; assumed for create/archive). */
 export const ASSOCIATION_BATCH_SIZE = 1000;
@@ -74,12 +75,6 @@ export interface AssociationContext {
 }
 
 const ID = /^\d{1,20}$/;
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 function invalid(index: number, message: string): BatchInputError {
   return { index, category: 'Validation', message };

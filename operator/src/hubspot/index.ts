@@ -44,6 +44,7 @@ export {
   primaryAssociationTypeId,
   unlabeledAssociationTypeId,
 } from './associations.js';
+import { chunks } from '../api/chunks.js';
 export { HISTORY_BATCH_SIZE, MERGED_IDS_PROPERTY } from './records.js';
 
 /** HubSpot's batch endpoints take at most 100 inputs per request. */
@@ -81,12 +82,6 @@ function checkBaseURL(baseURL: string): void {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new Error(`spec.hubspot.baseURL must use http or https, got ${JSON.stringify(u.protocol)}`);
   }
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 class Client implements HubSpotClient {

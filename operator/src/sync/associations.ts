@@ -31,6 +31,7 @@ import type { ObjectRuntime } from './passes.js';
 import type { SyncedObjectSpec } from '../api/types.js';
 import type { Connector, ColumnKind } from '../target/connector.js';
 import type { SpecIssue } from './types.js';
+import { chunks } from '../api/chunks.js';
 
 /** HubSpot's v4 batch read limit: one association read per this many records. */
 const READ_BATCH = 1000;
@@ -91,12 +92,6 @@ function same(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const s = new Set(a);
   return b.every((x) => s.has(x));
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /** The set the merge settles on for one from-record. */

@@ -7,14 +7,9 @@ import type { AssociationStore, LinkTableRef, PendingAssociation } from '../conn
 import { checkIdentifier } from '../connector.js';
 import type { MySqlDb, MySqlQueryable } from './db.js';
 import { bq, bqt } from './identifiers.js';
+import { chunks } from '../../api/chunks.js';
 
 const CHUNK = 500;
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 function linkCols(t: LinkTableRef): { table: string; from: string; to: string } {
   return {
