@@ -56,6 +56,11 @@ export interface SyncContext {
   touched?: (side: 'hubspot' | 'target', objectType: string, ids: string[]) => void;
 }
 
+/** The value of the operator's external-ID property on every record it creates: `<integration uid>:<target key>`. */
+export function externalIdOf(uid: string, key: string): string {
+  return `${uid}:${key}`;
+}
+
 export function countersOf(ctx: SyncContext, type: string): ObjectCounters {
   let c = ctx.counters.get(type);
   if (!c) ctx.counters.set(type, (c = emptyCounters()));

@@ -18,7 +18,21 @@ export async function applyHubSpotDeletes(
   opts: { table: TableRef; commitCursor(tx: TargetTx): Promise<void> },
 ): Promise<void> {
   const links = await ctx.state.linksByHubSpotIds(plan.type, archived.map((o) => o.id));
-  const live = [...links.values()].filter((l) => !l.deletedSide);
+  await applyDeletesOfLinks(ctx, plan, [...links.values()].filter((l) => !l.deletedSide), opts);
+}
+
+/**
+ * The same for records known by their (live) links: the rows they link are deleted, or the links
+ * become tombstones. Also used for a create whose link commit was lost and whose record was
+ * deleted in HubSpot before the operator came back (unfinished-creates.ts): its link exists
+ * only in memory, as if the commit had happened.
+ */
+export async function applyDeletesOfLinks(
+  ctx: SyncContext,
+  plan: ObjectPlan,
+  live: LinkRow[],
+  opts: { table: TableRef; commitCursor(tx: TargetTx): Promise<void> },
+): Promise<void> {
   const t = opts.table;
   // The record is gone from HubSpot: a synced delete clears its errors of both directions.
   const ledger = new BatchLedger(ctx, plan, 'toTarget', { commitCursor: opts.commitCursor, clears: 'both' });

@@ -24,6 +24,7 @@ import { associationCaptureRefs, associationCounts, associationIssues, prepareAs
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
 import { DryRun } from './observe.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
+import { resolveUnfinishedCreates } from './unfinished-creates.js';
 import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './retry.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
@@ -354,6 +355,7 @@ class Engine implements SyncEngine {
     if (!initialDone || full) await ctx.target.analyze();
     await retryHubSpotSide(ctx, rt);
     if (plan.toHubSpot) {
+      await resolveUnfinishedCreates(ctx, rt);
       await runTargetScan(ctx, rt, 'seed');
       if (full) await runTargetScan(ctx, rt, 'full_seed');
       const dueKeys = await queueTargetSideRetries(ctx, rt);

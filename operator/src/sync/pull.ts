@@ -11,12 +11,11 @@
 import type { HubSpotObject } from '../hubspot/types.js';
 import { KEY_FIELD, matchKey, VERSION_FIELD, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
-import { baselineHashes, countersOf, errorMessage, hsHashOf, hsModifiedOf, hsValuesOf, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
+import { baselineHashes, countersOf, errorMessage, externalIdOf, hsHashOf, hsModifiedOf, hsValuesOf, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
 import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { externalIdOf } from './push.js';
 import { isConversionError, type Canon } from './values.js';
 
 /** A HubSpot record of the page that may need a write, with what is known about its target side. */

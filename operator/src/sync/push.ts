@@ -10,11 +10,12 @@
 import type { BatchResult, HubSpotObject } from '../hubspot/types.js';
 import { matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
-import { baselineHashes, countersOf, errorMessage, hsModifiedOf, targetValueAsHubSpot, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
+import { baselineHashes, countersOf, errorMessage, externalIdOf, hsModifiedOf, targetValueAsHubSpot, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
 import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
+import { clearCreateIntent, recordCreateIntent } from './unfinished-creates.js';
 import { canonHubSpot, canonTarget, hubSpotToTarget, isConversionError, parseTime } from './values.js';
 
 export interface PushEntry {
@@ -53,10 +54,6 @@ interface Create {
   /** Upsert key: the match property or the external-ID property. */
   idProperty: string;
   idValue: string;
-}
-
-export function externalIdOf(uid: string, key: string): string {
-  return `${uid}:${key}`;
 }
 
 function refineBaseline(plan: ObjectPlan, b: Baseline, result: HubSpotObject | undefined, patch: Record<string, string>): void {
@@ -409,6 +406,9 @@ function linkToExisting(plan: ObjectPlan, work: PushWork, ledger: BatchLedger, e
 async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
   if (work.creates.length === 0) return;
   await opts.ensureExternalIdProperty();
+  // Committed before HubSpot is called, cleared by this batch's commit: a crash in between
+  // leaves it for the next cycle to resolve (unfinished-creates.ts).
+  await recordCreateIntent(ctx, plan, work.creates.map((c) => c.e.key));
   const byIdProp = new Map<string, Create[]>();
   for (const c of work.creates) byIdProp.set(c.idProperty, [...(byIdProp.get(c.idProperty) ?? []), c]);
   for (const [idProperty, group] of byIdProp) {
@@ -522,6 +522,7 @@ async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entr
       // with backoff (record_errors.next_attempt_at) until it syncs or leaves scope.
       const failed = ledger.failedTargetKeys;
       if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId && !failed.has(e.key)).map((e) => ({ key: e.key, maxId: e.maxId! })));
+      if (work.creates.length) await clearCreateIntent(tx, plan);
       await ledger.commit(tx);
     },
     { writer: true },

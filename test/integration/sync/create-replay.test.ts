@@ -100,6 +100,56 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email)).toEqual(['kept@example.com']);
   });
 
+  describe.each(['Propagate', 'Ignore'] as const)('deletes.fromHubSpot %s', (fromHubSpot) => {
+    it('a create whose record the user deleted in HubSpot before the operator came back is a HubSpot delete, never re-created', async () => {
+      // Found by the 30-minute chaos run (seed 1000, NewestWins: `c728.s1000`): the operator
+      // created the row in HubSpot, died before committing the link, the user deleted the new
+      // HubSpot record, and the restarted operator's replayed upsert found nothing and created
+      // the row again (a second record, the user's delete lost).
+      h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot, fromTarget: 'Propagate' } }] });
+      await h.cycle('initial');
+      await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('lost@example.com', 'F'), ('kept@example.com', 'K')`);
+      const live = h.engine;
+      h.engine = h.crashingEngine('batchUpsert');
+      expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
+      await h.engine.close();
+      h.engine = live;
+      const created = await h.hs.listAll('contacts', ['email']);
+      expect(created.map((c) => c.properties.email).sort()).toEqual(['kept@example.com', 'lost@example.com']);
+      // The user deletes one of the two records while the operator is down.
+      await h.hs.archive('contacts', created.find((c) => c.properties.email === 'lost@example.com')!.id);
+      await h.restart();
+      await h.settle();
+      await h.cycle('full');
+      await h.settle();
+      const emails = (await h.hs.listAll('contacts', ['email'])).map((c) => c.properties.email);
+      expect(emails).toEqual(['kept@example.com']);
+      const rows = (await h.rows<{ email: string }>(`SELECT email FROM {schema}.contacts ORDER BY email`)).map((r) => r.email);
+      expect(rows).toEqual(fromHubSpot === 'Propagate' ? ['kept@example.com'] : ['kept@example.com', 'lost@example.com']);
+      expect(await h.errors()).toEqual([]);
+      // The other record of the batch is linked (the replay found it), not duplicated.
+      await h.exec(`UPDATE {schema}.contacts SET firstname = 'K2' WHERE email = 'kept@example.com'`);
+      await h.settle();
+      expect((await h.hs.listAll('contacts', ['email', 'firstname'])).map((c) => c.properties)).toEqual([expect.objectContaining({ email: 'kept@example.com', firstname: 'K2' })]);
+    });
+  });
+
+  it('a create batch that died before HubSpot answered (nothing created) is simply created after the restart', async () => {
+    h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot: 'Propagate', fromTarget: 'Propagate' } }] });
+    await h.cycle('initial');
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('late@example.com', 'L')`);
+    const live = h.engine;
+    h.engine = h.crashingEngine('batchUpsert', 'before');
+    expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
+    await h.engine.close();
+    h.engine = live;
+    expect(await h.hs.listAll('contacts', ['email'])).toEqual([]);
+    await h.restart();
+    await h.settle();
+    expect((await h.hs.listAll('contacts', ['email'])).map((c) => c.properties.email)).toEqual(['late@example.com']);
+    expect(await h.rows(`SELECT email FROM {schema}.contacts`)).toEqual([{ email: 'late@example.com' }]);
+  });
+
   it('a key reused by a new row after a delete kept in HubSpot (Ignore) creates its own record, no unique-ID conflict', async () => {
     h = await Harness.start({ dbKind, objects: [{ deletes: { fromHubSpot: 'Ignore', fromTarget: 'Ignore' } }] });
     await h.cycle('initial');

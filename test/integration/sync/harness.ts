@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { startHubSpotSandbox, type HubSpotSandbox } from '../../../operator/src/sandbox/hubspot/index.js';
+import { createHubSpotClient } from '../../../operator/src/hubspot/index.js';
+import type { HubSpotClient } from '../../../operator/src/hubspot/types.js';
 import { createSyncEngine } from '../../../operator/src/sync/index.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine, SyncObserver } from '../../../operator/src/sync/types.js';
 import type { FieldMappingSpec, HubSpotIntegrationSpec, SyncFilterSpec, SyncedObjectSpec } from '../../../operator/src/api/types.js';
@@ -178,6 +180,35 @@ export class Harness {
       observer: this.opts.observer,
       lookbackMs: this.opts.lookbackMs ?? 60_000,
     });
+  }
+
+  /**
+   * An engine whose HubSpot client fails at the first `method` call, right AFTER HubSpot
+   * answered it (the state an operator SIGKILLed, or cut off from its database, between
+   * HubSpot's answer and its commit leaves behind) or BEFORE sending it. The calls are real
+   * (the sandbox serves them); only the answer is lost.
+   */
+  crashingEngine(method: 'batchUpsert' | 'batchUpdate' | 'batchArchive', when: 'after' | 'before' = 'after'): SyncEngine {
+    const real = createHubSpotClient({
+      baseURL: this.sandbox.url,
+      auth: this.cfg.credentials.hubspot,
+      rateLimit: { requestsPerTenSeconds: 250, dailyRequests: 10_000_000, searchRequestsPerSecond: 100 },
+    });
+    let crashed = false;
+    const hubspot = new Proxy(real, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== method || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+        return async (...args: unknown[]) => {
+          const call = () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (crashed) return call();
+          crashed = true;
+          if (when === 'after') await call();
+          throw new Error(`test: the operator died ${when} HubSpot answered ${method}`);
+        };
+      },
+    }) as HubSpotClient;
+    return createSyncEngine(this.cfg, { logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }), pglite: this.db.pglite, hubspot, lookbackMs: this.opts.lookbackMs ?? 60_000 });
   }
 
   /** Replace the engine (e.g. after changing cfg), like the controller reconfiguring its worker. */
