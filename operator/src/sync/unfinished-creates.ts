@@ -90,6 +90,11 @@ export async function resolveUnfinishedCreates(ctx: SyncContext, rt: ObjectRunti
   const { plan } = rt;
   const intent = await readIntent(ctx, plan);
   if (!intent) return;
+  if (!plan.toTarget) {
+    // One way to HubSpot: HubSpot's deletes are never read, so the replay simply creates again.
+    await ctx.target.transaction((tx) => clearCreateIntent(tx, plan));
+    return;
+  }
   await rt.ensureExternalIdProperty();
   const missing = await keysWithoutLiveRecord(ctx, plan, intent);
   const deleted = missing.size ? await archivedLostCreates(ctx, plan, missing, intent.atMs) : new Map<string, HubSpotObject>();

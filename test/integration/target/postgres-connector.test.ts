@@ -12,6 +12,7 @@ import { channelFor } from '../../../operator/src/target/postgres/capture.js';
 import { sharedDbCount } from '../../../operator/src/target/postgres/db.js';
 import { toSystemic, SystemicError } from '../../../operator/src/sync/context.js';
 import { postgresUrl, uniqueName } from '../../helpers/db.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const url = await postgresUrl();
 
@@ -110,6 +111,45 @@ describe.skipIf(!url)('PostgreSQL connector resources', () => {
     expect(s).toBeInstanceOf(SystemicError);
     expect((s as SystemicError).reason).toBe('TargetUnavailable');
     expect(s.message).toMatch(/^target database unreachable: .*too many connections/);
+  });
+
+  it('a connection terminated inside a transaction fails that transaction, never the process; the pool goes on', async () => {
+    // Found by the chaos run (seed 2005): pg_terminate_backend of a connection checked out for a
+    // transaction emitted 'error' on a client nobody listened to (pg-pool only listens to idle
+    // clients), an uncaught exception that killed the operator for 75 s.
+    const schema = uniqueName('t');
+    const app = uniqueName('hso_tx');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    cleanups.push(async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}_state" CASCADE`);
+      await admin.end();
+    });
+    const u = new URL(url!);
+    u.searchParams.set('application_name', app);
+    const c = await open(u.toString(), schema, `${schema}_state`);
+    cleanups.push(() => c.close());
+    await c.register();
+    const failed = await c
+      .transaction(async (tx) => {
+        await tx.state.getCursor('contacts', 'x');
+        // The transaction's own connection is the only one of this application idle in a transaction.
+        const killed = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'`, [app]);
+        expect(killed.rows).toEqual([{ ok: true }]);
+        await waitFor(async () => (await admin.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'`, [app])).rowCount === 0, {
+          what: 'the terminated backend gone',
+        });
+        await tx.state.getCursor('contacts', 'y');
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(failed).toBeInstanceOf(Error);
+    expect(c.classifyError(failed).kind).toBe('unreachable');
+    // The broken client was not returned to the pool: the next transaction works.
+    await c.transaction((tx) => tx.state.setCursor('contacts', 'x', { completed: true, data: {} }));
+    expect(await c.state.getCursor('contacts', 'x')).toMatchObject({ completed: true });
   });
 });
 

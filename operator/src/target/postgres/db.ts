@@ -119,6 +119,14 @@ class PgDb implements Db {
   async transaction<T>(fn: (tx: Queryable) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // pg-pool listens for errors of IDLE clients only: a checked-out client whose connection is
+    // terminated (pg_terminate_backend, a restart, a reset) while the transaction awaits emits
+    // 'error', and with no listener that crashes the whole process. The failing query rejects
+    // anyway; the client is then broken and must not go back to the pool.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       if (opts.writer) await client.query(setWriterSql(), [opts.writer]);
@@ -139,6 +147,7 @@ class PgDb implements Db {
       }
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
