@@ -337,6 +337,9 @@ class Engine implements SyncEngine {
     const backfill = initialDone && meta?.data.fingerprint !== undefined && meta.data.fingerprint !== plan.fingerprint;
     const full = kind === 'full' || backfill;
     if (backfill) log.info('field mapping changed: backfilling with a full pass');
+    // Before the pull reads HubSpot: a create a crash left without its link is linked (or its
+    // HubSpot delete applied) first, so both passes see it as the lost commit would have left it.
+    if (plan.toHubSpot) await resolveUnfinishedCreates(ctx, rt);
 
     if (plan.toTarget) {
       if (!initialDone) {
@@ -355,7 +358,6 @@ class Engine implements SyncEngine {
     if (!initialDone || full) await ctx.target.analyze();
     await retryHubSpotSide(ctx, rt);
     if (plan.toHubSpot) {
-      await resolveUnfinishedCreates(ctx, rt);
       await runTargetScan(ctx, rt, 'seed');
       if (full) await runTargetScan(ctx, rt, 'full_seed');
       const dueKeys = await queueTargetSideRetries(ctx, rt);

@@ -408,7 +408,7 @@ async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, 
   await opts.ensureExternalIdProperty();
   // Committed before HubSpot is called, cleared by this batch's commit: a crash in between
   // leaves it for the next cycle to resolve (unfinished-creates.ts).
-  await recordCreateIntent(ctx, plan, work.creates.map((c) => c.e.key));
+  await recordCreateIntent(ctx, plan, work.creates.map((c) => ({ key: c.e.key, baseline: c.baseline, capturedMs: c.e.capturedMs })));
   const byIdProp = new Map<string, Create[]>();
   for (const c of work.creates) byIdProp.set(c.idProperty, [...(byIdProp.get(c.idProperty) ?? []), c]);
   for (const [idProperty, group] of byIdProp) {

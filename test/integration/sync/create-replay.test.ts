@@ -100,6 +100,30 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     expect((await h.hs.listAll('contacts', ['email'])).map((x) => x.properties.email)).toEqual(['kept@example.com']);
   });
 
+  it.each(RULES)('%s: HubSpot edits made after a create whose answer was lost are kept, and so are the row\'s', async (rule) => {
+    // Found by the chaos run (seed 2005, TargetWins: `c42.s2005`): the replayed upsert had no
+    // baseline and wrote every field of the row over the record, losing the user's HubSpot edits
+    // made after the create (fields the table had not changed).
+    h = await Harness.start({ dbKind, objects: [{ conflictResolution: rule }] });
+    await h.cycle('initial');
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname, lastname) VALUES ('edit@example.com', 'F-row', 'L-row')`);
+    const live = h.engine;
+    h.engine = h.crashingEngine('batchUpsert');
+    expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
+    await h.engine.close();
+    h.engine = live;
+    const [created] = await h.hs.listAll('contacts', ['email']);
+    // While the operator is down: the user edits firstname in HubSpot, the table changes lastname.
+    await h.hs.update('contacts', created!.id, { firstname: 'F-hubspot' });
+    await h.exec(`UPDATE {schema}.contacts SET lastname = 'L-table' WHERE email = 'edit@example.com'`);
+    await h.restart();
+    await h.settle();
+    expect(await h.rows(`SELECT firstname, lastname FROM {schema}.contacts`)).toEqual([{ firstname: 'F-hubspot', lastname: 'L-table' }]);
+    const records = await h.hs.listAll('contacts', ['email', 'firstname', 'lastname']);
+    expect(records.map((x) => x.properties)).toEqual([expect.objectContaining({ email: 'edit@example.com', firstname: 'F-hubspot', lastname: 'L-table' })]);
+    expect(await h.errors()).toEqual([]);
+  });
+
   describe.each(['Propagate', 'Ignore'] as const)('deletes.fromHubSpot %s', (fromHubSpot) => {
     it('a create whose record the user deleted in HubSpot before the operator came back is a HubSpot delete, never re-created', async () => {
       // Found by the 30-minute chaos run (seed 1000, NewestWins: `c728.s1000`): the operator
