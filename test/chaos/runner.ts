@@ -706,10 +706,20 @@ function observeTraffic(hubspot: HubSpotSandbox, out: Traffic[]): void {
     const start = Date.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
+    // `end` is when the sandbox answered (res.end, called as it serves the request), not when
+    // the response was flushed ('finish'): requests delayed by a latency fault are served in
+    // the same timer turn, and a read served BEFORE a write can finish flushing after it (the
+    // 30-minute run, seed 1000, c411: a genuine read-before-write race judged a lost update).
+    let answeredAt = 0;
+    const end = res.end.bind(res) as (...a: unknown[]) => typeof res;
+    res.end = ((...a: unknown[]) => {
+      answeredAt ||= Date.now();
+      return end(...a);
+    }) as typeof res.end;
     res.on('finish', () => {
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { inputs?: { id: string; properties?: Record<string, unknown> }[] };
-        out.push({ route, start, end: Date.now(), status: res.statusCode, inputs: body.inputs ?? [] });
+        out.push({ route, start, end: answeredAt || Date.now(), status: res.statusCode, inputs: body.inputs ?? [] });
       } catch {
         /* not a JSON body: not ours to judge */
       }
