@@ -267,6 +267,27 @@ class Driver {
     return r.json;
   }
 
+  /**
+   * What HubSpot held for each written property right before the driver's PATCH landed at `at`.
+   * The driver reads (GET) and then writes (PATCH): an operator write landing in between makes
+   * the GET's values stale (seed 3005: the operator's sync of a table change landed between them,
+   * and the driver's later edit was judged a conflict with that table change). HubSpot's property
+   * history, read after the PATCH, gives the exact predecessor; the GET's value when the history
+   * does not show the write (it always should).
+   */
+  async hsValuesBefore(cur: { id: string; properties: Record<string, string | null> }, written: Values, at: number): Promise<Record<string, string | null>> {
+    const names = Object.keys(written);
+    const r = await this.hs('GET', `/crm/v3/objects/contacts/${cur.id}?properties=email&propertiesWithHistory=${names.join(',')}`);
+    const history = (r.status === 200 ? r.json.propertiesWithHistory : undefined) as Record<string, { value: string; timestamp: string }[]> | undefined;
+    const before: Record<string, string | null> = {};
+    for (const name of names) {
+      const versions = history?.[name] ?? []; // newest first
+      const mine = versions.findIndex((v) => v.value === written[name as Property] && Date.parse(v.timestamp) === at);
+      before[name] = mine < 0 ? (cur.properties[name] ?? null) : (versions[mine + 1]?.value ?? null);
+    }
+    return before;
+  }
+
   async hsAll(): Promise<{ id: string; properties: Record<string, string | null> }[]> {
     const out: { id: string; properties: Record<string, string | null> }[] = [];
     let after: string | undefined;
@@ -450,7 +471,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const res = await d.hs('PATCH', `/crm/v3/objects/contacts/${cur.id}`, { properties: o.values });
       if (res.status !== 200) throw new Error(`driver: update ${r.email} → ${res.status} ${JSON.stringify(res.json)}`);
       const at = Date.parse(res.json.updatedAt);
-      const current = Object.fromEntries(Object.keys(o.values).map((p) => [p, cur.properties[p] ?? null]));
+      const current = await d.hsValuesBefore(cur, o.values, at);
       ledger.write(r, o.i, 'hubspot', o.values, current, at);
       ledger.note(r, o.i, at, `HubSpot PATCH ${cur.id} ${fmt(o.values)} (HubSpot showed ${fmt(current as Values)})`);
       return true;
