@@ -24,7 +24,7 @@ export async function applyHubSpotDeletes(
 /**
  * The same for records known by their (live) links: the rows they link are deleted, or the links
  * become tombstones. Also used for a create whose link commit was lost and whose record was
- * deleted in HubSpot before the operator came back (unfinished-creates.ts): its link exists
+ * deleted in HubSpot before the operator came back (push-intent.ts): its link exists
  * only in memory, as if the commit had happened.
  */
 export async function applyDeletesOfLinks(

@@ -24,7 +24,7 @@ import { associationCaptureRefs, associationCounts, associationIssues, prepareAs
 import { buildObjectPlan, checkReferences, tableRef, type ObjectPlan } from './mapping.js';
 import { DryRun } from './observe.js';
 import { runDrain, runFullPull, runImport, runIncremental, runTargetScan, type ObjectRuntime } from './passes.js';
-import { resolveUnfinishedCreates } from './unfinished-creates.js';
+import { resolvePushIntent } from './push-intent.js';
 import { forgetOutOfScope, queueTargetSideRetries, retryHubSpotSide } from './retry.js';
 import type { CycleKind, CycleReport, ObjectReport, ResolvedIntegration, SpecIssue, SyncEngine, SyncObserver } from './types.js';
 import { columnKindFor, propertyTypeFor } from './values.js';
@@ -337,9 +337,9 @@ class Engine implements SyncEngine {
     const backfill = initialDone && meta?.data.fingerprint !== undefined && meta.data.fingerprint !== plan.fingerprint;
     const full = kind === 'full' || backfill;
     if (backfill) log.info('field mapping changed: backfilling with a full pass');
-    // Before the pull reads HubSpot: a create a crash left without its link is linked (or its
-    // HubSpot delete applied) first, so both passes see it as the lost commit would have left it.
-    if (plan.toHubSpot) await resolveUnfinishedCreates(ctx, rt);
+    // Before the pull reads HubSpot: HubSpot writes a crash left without their commit are
+    // recorded first, so both passes see the state the lost commit would have left.
+    if (plan.toHubSpot) await resolvePushIntent(ctx, rt);
 
     if (plan.toTarget) {
       if (!initialDone) {

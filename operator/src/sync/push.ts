@@ -15,7 +15,7 @@ import { evaluateFilters } from './filter.js';
 import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
-import { clearCreateIntent, recordCreateIntent } from './unfinished-creates.js';
+import { clearPushIntent, recordPushIntent } from './push-intent.js';
 import { canonHubSpot, canonTarget, hubSpotToTarget, isConversionError, parseTime } from './values.js';
 
 export interface PushEntry {
@@ -151,6 +151,8 @@ interface PushWork {
   claims: { e: PushEntry; row: Row; hubspotId: string }[];
   /** Rows gone from the target without a link: HubSpot may hold the operator's own create of them (lost link commit). */
   unlinkedGone: PushEntry[];
+  /** Whether a push intent was committed for this batch's HubSpot writes (its commit clears it). */
+  intent?: boolean;
 }
 
 /** What the batch read: target rows and links by key, and HubSpot's current values of linked records. */
@@ -174,6 +176,12 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
   await linkClaimedHubSpotIds(ctx, plan, work, ledger);
   await rejectDuplicateCreates(ctx, plan, work, ledger);
   if (!opts.uniqueMatch) await linkExistingHubSpotRecords(ctx, plan, work, read.rows, ledger);
+  // Committed before HubSpot is written, cleared by this batch's commit: a crash in between
+  // leaves it for the next cycle to resolve (push-intent.ts).
+  work.intent = await recordPushIntent(ctx, plan, {
+    creates: work.creates.map((c) => ({ key: c.e.key, baseline: c.baseline, capturedMs: c.e.capturedMs })),
+    updates: work.updates.map((u) => ({ hubspotId: u.link.hubspotId, key: u.e.key, properties: Object.keys(u.patch), baseline: u.baseline })),
+  });
   await writeCreates(ctx, plan, work, opts, ledger);
   await writeUpdates(ctx, plan, work, ledger);
   await findOwnCreatesOfGoneRows(ctx, plan, work, opts, ledger);
@@ -406,9 +414,6 @@ function linkToExisting(plan: ObjectPlan, work: PushWork, ledger: BatchLedger, e
 async function writeCreates(ctx: SyncContext, plan: ObjectPlan, work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
   if (work.creates.length === 0) return;
   await opts.ensureExternalIdProperty();
-  // Committed before HubSpot is called, cleared by this batch's commit: a crash in between
-  // leaves it for the next cycle to resolve (unfinished-creates.ts).
-  await recordCreateIntent(ctx, plan, work.creates.map((c) => ({ key: c.e.key, baseline: c.baseline, capturedMs: c.e.capturedMs })));
   const byIdProp = new Map<string, Create[]>();
   for (const c of work.creates) byIdProp.set(c.idProperty, [...(byIdProp.get(c.idProperty) ?? []), c]);
   for (const [idProperty, group] of byIdProp) {
@@ -522,7 +527,7 @@ async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entr
       // with backoff (record_errors.next_attempt_at) until it syncs or leaves scope.
       const failed = ledger.failedTargetKeys;
       if (opts.fromOutbox) await tx.state.ackOutbox(plan.table, entries.filter((e) => e.maxId && !failed.has(e.key)).map((e) => ({ key: e.key, maxId: e.maxId! })));
-      if (work.creates.length) await clearCreateIntent(tx, plan);
+      if (work.intent) await clearPushIntent(tx, plan);
       await ledger.commit(tx);
     },
     { writer: true },

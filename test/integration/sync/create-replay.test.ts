@@ -124,6 +124,32 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     expect(await h.errors()).toEqual([]);
   });
 
+  it.each(RULES)('%s: an update whose commit was lost does not come back over the row\'s newer edit', async (rule) => {
+    // Found by the chaos run (seed 3010, NewestWins: `c46.s3010`, jobtitle): the operator pushed
+    // a row's edit, PostgreSQL dropped its connection before the commit, and the user edited the
+    // row again meanwhile. The next pull saw the operator's own write as a HubSpot change newer
+    // than that edit and put the row's OLD value back over it (NewestWins and HubSpotWins).
+    h = await Harness.start({ dbKind, objects: [{ conflictResolution: rule }] });
+    await h.cycle('initial');
+    await h.exec(`INSERT INTO {schema}.contacts (email, firstname, lastname) VALUES ('upd@example.com', 'F0', 'L0')`);
+    await h.settle();
+    await h.exec(`UPDATE {schema}.contacts SET firstname = 'F1' WHERE email = 'upd@example.com'`);
+    const live = h.engine;
+    h.engine = h.crashingEngine('batchUpdate', {
+      meanwhile: () => h!.exec(`UPDATE {schema}.contacts SET firstname = 'F2', lastname = 'L2' WHERE email = 'upd@example.com'`),
+    });
+    expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
+    await h.engine.close();
+    h.engine = live;
+    expect((await h.hs.listAll('contacts', ['firstname'])).map((x) => x.properties.firstname)).toEqual(['F1']);
+    await h.restart();
+    await h.settle();
+    expect(await h.rows(`SELECT firstname, lastname FROM {schema}.contacts`)).toEqual([{ firstname: 'F2', lastname: 'L2' }]);
+    const records = await h.hs.listAll('contacts', ['firstname', 'lastname']);
+    expect(records.map((x) => x.properties)).toEqual([expect.objectContaining({ firstname: 'F2', lastname: 'L2' })]);
+    expect(await h.errors()).toEqual([]);
+  });
+
   describe.each(['Propagate', 'Ignore'] as const)('deletes.fromHubSpot %s', (fromHubSpot) => {
     it('a create whose record the user deleted in HubSpot before the operator came back is a HubSpot delete, never re-created', async () => {
       // Found by the 30-minute chaos run (seed 1000, NewestWins: `c728.s1000`): the operator
@@ -163,7 +189,7 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     await h.cycle('initial');
     await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('late@example.com', 'L')`);
     const live = h.engine;
-    h.engine = h.crashingEngine('batchUpsert', 'before');
+    h.engine = h.crashingEngine('batchUpsert', { when: 'before' });
     expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
     await h.engine.close();
     h.engine = live;

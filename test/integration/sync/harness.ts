@@ -186,9 +186,13 @@ export class Harness {
    * An engine whose HubSpot client fails at the first `method` call, right AFTER HubSpot
    * answered it (the state an operator SIGKILLed, or cut off from its database, between
    * HubSpot's answer and its commit leaves behind) or BEFORE sending it. The calls are real
-   * (the sandbox serves them); only the answer is lost.
+   * (the sandbox serves them); only the answer is lost. `meanwhile` runs right before that call
+   * (e.g. the user's edit that lands while the operator's write is in flight).
    */
-  crashingEngine(method: 'batchUpsert' | 'batchUpdate' | 'batchArchive', when: 'after' | 'before' = 'after'): SyncEngine {
+  crashingEngine(
+    method: 'batchUpsert' | 'batchUpdate' | 'batchArchive',
+    { when = 'after', meanwhile }: { when?: 'after' | 'before'; meanwhile?: () => Promise<void> } = {},
+  ): SyncEngine {
     const real = createHubSpotClient({
       baseURL: this.sandbox.url,
       auth: this.cfg.credentials.hubspot,
@@ -203,6 +207,7 @@ export class Harness {
           const call = () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
           if (crashed) return call();
           crashed = true;
+          await meanwhile?.();
           if (when === 'after') await call();
           throw new Error(`test: the operator died ${when} HubSpot answered ${method}`);
         };
