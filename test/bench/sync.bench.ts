@@ -1,12 +1,13 @@
 /**
- * Sync benchmark (DESIGN §7): `npm run bench -- [--target postgres|mysql] [--records 100000] [--changes 1000] [--seconds 60] [--no-build]`.
+ * Sync benchmark (DESIGN §7): `npm run bench -- [--target postgres|mysql] [--records 100000] [--changes 1000] [--seconds 60] [--no-build] [--engine-node-arg=FLAG …] [--heap-snapshots DIR]`.
  *
  * Three processes, so each one's cost is its own:
  *   - the HubSpot API sandbox (a child under tsx), whose rate limit is set through its admin API
  *     so that a full import takes about `--seconds`;
  *   - the operator's sync engine as it runs in production: compiled JavaScript (`npm run build`,
  *     skipped with --no-build) under plain `node` with the Dockerfile's node flags and
- *     NODE_OPTIONS (engine-child.ts), whose peak RSS (VmHWM) and CPU are reported;
+ *     memory settings (engine-child.ts), whose peak RSS (VmHWM, per phase and overall), where
+ *     that memory is (V8 heap by space, native, file-backed) and CPU are reported;
  *   - this driver (under tsx), which seeds, changes data between cycles and prints the results.
  * Against PostgreSQL (DATABASE_URL, else the local server at 127.0.0.1:5432) or, with
  * `--target mysql`, MySQL / MariaDB (MYSQL_URL, else the local server at 127.0.0.1:3306) it measures:
