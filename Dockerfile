@@ -34,10 +34,20 @@ LABEL org.opencontainers.image.title="hubspot-operator" \
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn* /usr/local/bin/yarn /usr/local/bin/yarnpkg
 ENV NODE_ENV=production
-# A young generation of at most 3 × 16 MiB: V8's default on a large machine lets it grow to
-# 3 × 64 MiB while a big sync allocates, which alone puts peak RSS over DESIGN §7's 256 MiB
-# (`npm run bench`, which starts the operator with these options, measures it).
-ENV NODE_OPTIONS=--max-semi-space-size=16
+# Memory (DESIGN §7: ≤ 100 MiB idle, ≤ 192 MiB peak syncing 1M records; docs/scale.md "Memory",
+# measured by `npm run bench` and `npm run bench:rss`, which start the operator with these settings):
+# - a young generation of at most 2 × 2 MiB semi-spaces: V8 grows it to 2 × 16 MiB or more while
+#   a sync allocates and keeps it committed when idle; a sync holds one page and the next
+#   (~100-200 records), so a small one costs no throughput (same records/s and CPU per record
+#   in the benchmark with 2, 4 or 16 MiB);
+# - at most two malloc arenas: glibc otherwise gives each of V8's and libuv's threads its own,
+#   and memory freed in them (compiler zones, GC work lists) stays resident;
+# - the old generation may grow to 1.5 × what survived the last full GC (ENTRYPOINT flag; V8
+#   picks up to 4 ×): the live heap of a sync is ~20 MiB, the rest of a grown old space is
+#   garbage waiting for a GC. A growth factor, not a limit: the heap still grows with real
+#   data (no --max-old-space-size, which would crash the operator with OOM under load).
+ENV NODE_OPTIONS=--max-semi-space-size=2
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --chown=root:root package.json package-lock.json ./
 COPY --chown=root:root --from=deps /app/node_modules ./node_modules
@@ -49,5 +59,5 @@ COPY --chown=root:root examples ./examples
 USER 1000:1000
 # 8080: /metrics, /healthz, /readyz; 9443: POST /webhooks/hubspot (HubSpot deliveries).
 EXPOSE 8080 9443
-ENTRYPOINT ["node", "/app/operator/dist/cli.js"]
+ENTRYPOINT ["node", "--heap-growing-percent=50", "/app/operator/dist/cli.js"]
 CMD ["run"]

@@ -11,7 +11,9 @@
  * Messages: `init` (the integrations), `cycle` (run one and report), `logic` (the sync-logic
  * micro-benchmark), `close`. Every reply carries the process's peak RSS so far (VmHWM).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
 import { createSyncEngine } from '../../operator/src/sync/index.js';
 import type { CycleKind, CycleReport, ResolvedIntegration, SyncEngine } from '../../operator/src/sync/types.js';
@@ -40,9 +42,26 @@ export interface CycleMeasurement {
   /** Records synced in the steady state (whole rate-limit windows after the first; see steadyState). */
   steady: { records: number; seconds: number };
   peakRssBytes: number;
+  /** The peak RSS (VmHWM) of this cycle alone: the high-water mark is reset when it starts. */
+  cyclePeakRssBytes: number;
   rssBytes: number;
   /** process.memoryUsage() at the end of the cycle: where the resident memory is. */
   memory: NodeJS.MemoryUsage;
+  /** Where the resident memory was at the cycle's highest sampled RSS (every 100 ms). */
+  atPeak?: MemorySample;
+  /** A heap snapshot written after the cycle (BENCH_HEAP_SNAPSHOT_DIR). */
+  heapSnapshot?: string;
+}
+
+/** One sample of where the resident memory is: RSS split by /proc, the V8 heap by space. */
+export interface MemorySample {
+  rssBytes: number;
+  /** Anonymous resident memory (V8 heap, malloc) and file-backed (the node binary's code pages). */
+  anonBytes: number;
+  fileBytes: number;
+  memory: NodeJS.MemoryUsage;
+  /** Committed (size) and used bytes of each V8 heap space. */
+  spaces: Record<string, { size: number; used: number }>;
 }
 
 export type ChildReply =
@@ -61,6 +80,42 @@ export function peakRssBytes(): number {
     /* not Linux */
   }
   return process.resourceUsage().maxRSS * 1024;
+}
+
+/** VmRSS, RssAnon and RssFile of this process (Linux), in bytes. */
+function procRss(): { rss: number; anon: number; file: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (f: string) => Number(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kib('VmRSS'), anon: kib('RssAnon'), file: kib('RssFile') };
+  } catch {
+    const rss = process.memoryUsage.rss();
+    return { rss, anon: NaN, file: NaN };
+  }
+}
+
+export function memorySample(): MemorySample {
+  const p = procRss();
+  return {
+    rssBytes: p.rss,
+    anonBytes: p.anon,
+    fileBytes: p.file,
+    memory: process.memoryUsage(),
+    spaces: Object.fromEntries(getHeapSpaceStatistics().map((sp) => [sp.space_name.replace(/_space$/, ''), { size: sp.space_size, used: sp.space_used_size }])),
+  };
+}
+
+/**
+ * Reset this process's VmHWM to its current RSS (Linux ≥ 4.0: `5` to /proc/self/clear_refs), so
+ * the next peak read is the peak of what runs from now on. False where it is not possible.
+ */
+export function resetPeakRss(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -148,6 +203,11 @@ if (process.send) {
   // Records synced, with when (one entry per written batch of the running cycle).
   let syncTimes: number[] = [];
   let syncCounts: number[] = [];
+  // The process's peak over every cycle so far (each cycle resets VmHWM to measure its own).
+  let overallPeak = 0;
+  const snapshotDir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  let cycles = 0;
+  const peakSoFar = () => Math.max(overallPeak, peakRssBytes());
 
   const handle = async (msg: ChildRequest): Promise<void> => {
     switch (msg.type) {
@@ -172,7 +232,8 @@ if (process.send) {
             }),
           );
         }
-        send({ type: 'ready', peakRssBytes: peakRssBytes() });
+        overallPeak = peakSoFar();
+        send({ type: 'ready', peakRssBytes: overallPeak });
         return;
       }
       case 'cycle': {
@@ -180,6 +241,13 @@ if (process.send) {
         if (!engine) throw new Error(`no engine named ${msg.engine}`);
         const r0 = requests;
         const l0 = rateLimited;
+        overallPeak = peakSoFar();
+        const resettable = resetPeakRss();
+        let atPeak: MemorySample | undefined;
+        const sampler = setInterval(() => {
+          const m = memorySample();
+          if (!atPeak || m.rssBytes > atPeak.rssBytes) atPeak = m;
+        }, 100);
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         syncTimes = [];
@@ -187,6 +255,10 @@ if (process.send) {
         const report = await engine.runCycle(msg.kind, new AbortController().signal);
         const t1 = performance.now();
         const cpu = process.cpuUsage(cpu0);
+        clearInterval(sampler);
+        const cyclePeak = peakRssBytes();
+        overallPeak = Math.max(overallPeak, cyclePeak);
+        const heapSnapshot = snapshotDir ? writeHeapSnapshot(join(snapshotDir, `cycle-${++cycles}-${msg.engine}-${msg.kind}.heapsnapshot`)) : undefined;
         send({
           type: 'cycle',
           result: {
@@ -196,19 +268,23 @@ if (process.send) {
             requests: requests - r0,
             rateLimited: rateLimited - l0,
             steady: steadyState(syncTimes, syncCounts, t0, windowMs),
-            peakRssBytes: peakRssBytes(),
+            peakRssBytes: overallPeak,
+            // Without a reset (not Linux) VmHWM is the process's peak so far.
+            cyclePeakRssBytes: resettable ? cyclePeak : overallPeak,
             rssBytes: process.memoryUsage.rss(),
             memory: process.memoryUsage(),
+            atPeak,
+            heapSnapshot,
           },
         });
         return;
       }
       case 'logic':
-        send({ type: 'logic', microsPerRecord: syncLogicMicrosPerRecord(msg.records), peakRssBytes: peakRssBytes() });
+        send({ type: 'logic', microsPerRecord: syncLogicMicrosPerRecord(msg.records), peakRssBytes: peakSoFar() });
         return;
       case 'close':
         for (const e of engines.values()) await e.close();
-        send({ type: 'closed', peakRssBytes: peakRssBytes() });
+        send({ type: 'closed', peakRssBytes: peakSoFar() });
         process.disconnect();
         return;
     }

@@ -27,6 +27,7 @@ import { KubeConfig } from '../../operator/src/kube/config.js';
 import { applyObjects, readManifests } from '../../operator/src/sandbox/command.js';
 import { startHubSpotSandbox } from '../../operator/src/sandbox/hubspot/index.js';
 import { startKubeSandbox } from '../../operator/src/sandbox/kube/index.js';
+import { imageNode } from './image-node.js';
 
 const { values } = parseArgs({
   options: {
@@ -126,9 +127,10 @@ function rssKb(pid: number): number {
 }
 
 function startOperator(kubeconfig: string, extra: string[]): { child: ChildProcess; lines: string[]; metricsUrl: Promise<string> } {
-  const child = spawn(process.execPath, [CLI, 'run', '--kubeconfig', kubeconfig, '--no-leader-elect', '--metrics-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'info', ...extra], {
+  const image = imageNode(); // node flags and memory settings as in the Dockerfile
+  const child = spawn(process.execPath, [...image.flags, CLI, 'run', '--kubeconfig', kubeconfig, '--no-leader-elect', '--metrics-port', '0', '--bind-address', '127.0.0.1', '--log-level', 'info', ...extra], {
     cwd: REPO,
-    env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=16' }, // as in the Dockerfile
+    env: { ...process.env, ...image.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

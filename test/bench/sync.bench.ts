@@ -1,12 +1,13 @@
 /**
- * Sync benchmark (DESIGN §7): `npm run bench -- [--target postgres|mysql] [--records 100000] [--changes 1000] [--seconds 60] [--no-build]`.
+ * Sync benchmark (DESIGN §7): `npm run bench -- [--target postgres|mysql] [--records 100000] [--changes 1000] [--seconds 60] [--no-build] [--engine-node-arg=FLAG …] [--heap-snapshots DIR]`.
  *
  * Three processes, so each one's cost is its own:
  *   - the HubSpot API sandbox (a child under tsx), whose rate limit is set through its admin API
  *     so that a full import takes about `--seconds`;
  *   - the operator's sync engine as it runs in production: compiled JavaScript (`npm run build`,
  *     skipped with --no-build) under plain `node` with the Dockerfile's node flags and
- *     NODE_OPTIONS (engine-child.ts), whose peak RSS (VmHWM) and CPU are reported;
+ *     memory settings (engine-child.ts), whose peak RSS (VmHWM, per phase and overall), where
+ *     that memory is (V8 heap by space, native, file-backed) and CPU are reported;
  *   - this driver (under tsx), which seeds, changes data between cycles and prints the results.
  * Against PostgreSQL (DATABASE_URL, else the local server at 127.0.0.1:5432) or, with
  * `--target mysql`, MySQL / MariaDB (MYSQL_URL, else the local server at 127.0.0.1:3306) it measures:
@@ -26,14 +27,16 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import type { CycleKind, ResolvedIntegration } from '../../operator/src/sync/types.js';
 import type { HubSpotIntegrationSpec } from '../../operator/src/api/types.js';
-import type { ChildReply, ChildRequest, CycleMeasurement } from './engine-child.js';
+import type { ChildReply, ChildRequest, CycleMeasurement, MemorySample } from './engine-child.js';
 import { openTestDb, postgresUrl } from '../helpers/db.js';
+import { imageNode } from './image-node.js';
 import { mysqlUrl, openMySqlTestDatabase } from '../helpers/mysql.js';
 
 const { values } = parseArgs({
@@ -48,6 +51,9 @@ const { values } = parseArgs({
     'no-baseline': { type: 'boolean', default: false },
     // Extra flags for the engine's node, e.g. --engine-node-arg=--cpu-prof or --max-old-space-size=128.
     'engine-node-arg': { type: 'string', multiple: true, default: [] },
+    // Write a heap snapshot of the engine after each cycle into this directory (diagnosis; it
+    // inflates the RSS of the cycles after the first, so peaks of such a run are not figures).
+    'heap-snapshots': { type: 'string' },
   },
   strict: true,
 });
@@ -134,26 +140,12 @@ function compileEngineChild(): string {
   return file;
 }
 
-/**
- * How the operator's image starts node, so that the engine child runs as production does: the
- * flags of the Dockerfile's exec-form ENTRYPOINT (between "node" and the script) and its
- * `ENV NODE_OPTIONS=…` (the last of each; the final stage's come last).
- */
-function imageNode(): { flags: string[]; nodeOptions: string } {
-  const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
-  const entrypoint = [...dockerfile.matchAll(/^ENTRYPOINT\s+(\[.*\])\s*$/gm)].pop()?.[1];
-  if (!entrypoint) throw new Error('Dockerfile: no exec-form ENTRYPOINT ["node", …] to take the operator\'s node flags from');
-  const argv = JSON.parse(entrypoint) as string[];
-  if (argv[0] !== 'node') throw new Error(`Dockerfile: ENTRYPOINT starts with ${JSON.stringify(argv[0])}, expected "node"`);
-  const env = [...dockerfile.matchAll(/^ENV\s+NODE_OPTIONS=("([^"]*)"|(\S*))\s*$/gm)].pop();
-  return { flags: argv.slice(1).filter((a) => a.startsWith('-')), nodeOptions: env ? (env[2] ?? env[3] ?? '') : '' };
-}
 const IMAGE_NODE = imageNode();
 const NODE_FLAGS = [...IMAGE_NODE.flags, ...values['engine-node-arg']];
 
 /** The engine child under plain `node` (no tsx loader: the driver's execArgv is not passed on). */
 function startEngineChild(file: string) {
-  const env = { ...process.env, NODE_OPTIONS: IMAGE_NODE.nodeOptions };
+  const env = { ...process.env, ...IMAGE_NODE.env, ...(values['heap-snapshots'] ? { BENCH_HEAP_SNAPSHOT_DIR: resolve(values['heap-snapshots']) } : {}) };
   const child = spawn(process.execPath, [...NODE_FLAGS, file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const waiting: Array<{ resolve: (r: ChildReply) => void; reject: (e: Error) => void }> = [];
   child.on('message', (reply: ChildReply) => {
@@ -300,9 +292,25 @@ async function runBench(kind: TargetKind): Promise<Record<string, unknown>> {
       responses429: m.sandbox429,
       operatorRateLimited: m.rateLimited,
       operatorCpuMicrosPerRecord: +(m.cpuMicros / records).toFixed(1),
+      // Peak RSS (VmHWM) of this phase alone, and where the memory was at its highest sample.
+      operatorPeakRssMiB: mib(m.cyclePeakRssBytes),
+      operatorAtPeakMiB: m.atPeak ? breakdown(m.atPeak) : undefined,
       operatorRssAfterMiB: mib(m.rssBytes),
       operatorPeakRssSoFarMiB: mib(m.peakRssBytes),
       operatorMemoryAfterMiB: Object.fromEntries(Object.entries(m.memory).map(([k, v]) => [k, mib(v)])),
+      ...(m.heapSnapshot ? { heapSnapshot: m.heapSnapshot } : {}),
+    });
+    // RSS = anonymous (V8 heap committed + native: malloc, buffers, threads) + file-backed (code pages of the node binary).
+    const breakdown = (p: MemorySample) => ({
+      rss: mib(p.rssBytes),
+      anon: mib(p.anonBytes),
+      file: mib(p.fileBytes),
+      heapCommitted: mib(p.memory.heapTotal),
+      heapUsed: mib(p.memory.heapUsed),
+      nativeAnon: mib(p.anonBytes - p.memory.heapTotal),
+      external: mib(p.memory.external),
+      arrayBuffers: mib(p.memory.arrayBuffers),
+      spaces: Object.fromEntries(Object.entries(p.spaces).filter(([, v]) => v.size > 0).map(([k, v]) => [k, { size: mib(v.size), used: mib(v.used) }])),
     });
 
     // 1. Full import.
@@ -357,7 +365,7 @@ async function runBench(kind: TargetKind): Promise<Record<string, unknown>> {
       database: db.kind,
       records: N,
       rateLimit: { requestsPerWindow: PER_WINDOW, windowSeconds: WINDOW_MS / 1000 },
-      operatorProcess: `node ${process.version}${NODE_FLAGS.length ? ` ${NODE_FLAGS.join(' ')}` : ''}${IMAGE_NODE.nodeOptions ? `, NODE_OPTIONS=${IMAGE_NODE.nodeOptions}` : ''} (as in the Dockerfile), compiled operator/dist (no tsx), its own process`,
+      operatorProcess: `node ${process.version}${NODE_FLAGS.length ? ` ${NODE_FLAGS.join(' ')}` : ''}${Object.entries(IMAGE_NODE.env).filter(([, v]) => v !== '').map(([k, v]) => `, ${k}=${v}`).join('')} (as in the Dockerfile), compiled operator/dist (no tsx), its own process`,
       import: { ...result('import', imp, imported), imported },
       push: { ...result('push', push, pushed), pushed },
       incremental: {
@@ -371,9 +379,10 @@ async function runBench(kind: TargetKind): Promise<Record<string, unknown>> {
       echoCycle: { hubspotRequests: echo.requests, written: echo.report.objects[0]!.lastCycle },
       lookbackCycle: { hubspotRequests: settle.requests },
       idle: { hubspotRequests: idle.requests, seconds: +idle.seconds.toFixed(3) },
-      // The engine process's high-water mark (VmHWM): after start-up, and over the whole sync.
+      // The engine process's high-water mark (VmHWM): after start-up, over the whole sync, and per phase.
       operatorStartupRssMiB: mib(ready.peakRssBytes),
       operatorPeakRssMiB: mib(closed.peakRssBytes),
+      operatorPeakRssByPhaseMiB: { import: mib(imp.cyclePeakRssBytes), incremental: mib(Math.max(inc.cyclePeakRssBytes, echo.cyclePeakRssBytes, settle.cyclePeakRssBytes, idle.cyclePeakRssBytes)), push: mib(push.cyclePeakRssBytes) },
       syncLogicMicrosPerRecord: +logic.microsPerRecord.toFixed(2),
     };
     return out;

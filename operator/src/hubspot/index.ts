@@ -122,6 +122,7 @@ class Client implements HubSpotClient {
       redact: makeRedactor(() => tokens?.secrets() ?? []),
       onRequest: opts.onRequest,
       signal: opts.signal,
+      fetch: opts.fetch,
     });
     tokens = createTokenSource(opts.auth, (form) => this.transport.postTokenForm(form));
     this.credKey = credentialKey(opts.baseURL, tokens.identity);

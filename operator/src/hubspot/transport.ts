@@ -1,13 +1,15 @@
 /**
- * One HubSpot HTTP call, end to end: budget check → shared limiter → credentials → fetch with a
- * timeout → headers fed back to the limiter → retry / refresh / classify.
+ * One HubSpot HTTP call, end to end: budget check → shared limiter → credentials → HTTP request
+ * with a timeout → headers fed back to the limiter → retry / refresh / classify.
  *
- * Plain `fetch` (Node's undici, keep-alive) rather than @hubspot/api-client's `apiRequest`:
+ * Requests go through ./http.ts (node:http(s), keep-alive; not the global fetch, whose undici
+ * costs ~13 MiB of RSS) rather than @hubspot/api-client's `apiRequest`:
  * the SDK's request path cannot take an AbortSignal (no per-request timeout, no prompt abort),
  * and its retry/limiter decorators live in a process-wide singleton that any other `new Client()`
  * in the process silently replaces. Our pacing, retries and aborts must be exact, so the SDK is
  * kept for what it is good at elsewhere (typed models), not for sending these requests.
  */
+import { httpFetch, type HttpFetch, type HttpResponse } from './http.js';
 import type { AccountLimiter, LimiterMember } from './ratelimit.js';
 import type { TokenSource } from './auth.js';
 import { abortError, classify, HubSpotRequestError, parseErrorBody, type HubSpotErrorBody } from './errors.js';
@@ -45,7 +47,8 @@ export interface TransportDeps {
   redact: (s: string) => string;
   onRequest?: (o: RequestObservation) => void;
   signal?: AbortSignal;
-  fetch?: typeof fetch;
+  /** How requests are sent (default ./http.ts; the global fetch fits too). */
+  fetch?: HttpFetch;
   sleep?: Sleeper;
   random?: () => number;
 }
@@ -56,13 +59,13 @@ const UNCOUNTED_KINDS: ReadonlySet<string> = new Set(['oauth', 'token_info']);
 export class Transport {
   private readonly d: TransportDeps;
   private readonly base: string;
-  private readonly doFetch: typeof fetch;
+  private readonly doFetch: HttpFetch;
   private readonly sleep: Sleeper;
 
   constructor(deps: TransportDeps) {
     this.d = deps;
     this.base = deps.baseURL.replace(/\/+$/, '');
-    this.doFetch = deps.fetch ?? fetch;
+    this.doFetch = deps.fetch ?? httpFetch;
     this.sleep = deps.sleep ?? defaultSleep;
   }
 
@@ -208,7 +211,7 @@ export class Transport {
     token: string | undefined,
     body: string | undefined,
     kind: string,
-    onHeaders?: (h: Headers) => void,
+    onHeaders?: (h: HttpResponse['headers']) => void,
     contentType = 'application/json',
   ): Promise<{ ok: true; status: number; text: string } | { ok: false; status: 0; error: unknown; timedOut: boolean }> {
     // One controller per attempt, aborted by the timeout or by the client's signal. (Not

@@ -3,6 +3,7 @@
  * these types only; the implementation (auth, shared rate limiter, retries, classification)
  * lives beside this file. Extend compatibly.
  */
+import type { HttpFetch } from './http.js';
 import type { PropertyCache } from './property-cache.js';
 import type { ErrorCategory } from '../api/categories.js';
 import type { LimiterRegistry } from './ratelimit.js';
@@ -55,6 +56,8 @@ export interface HubSpotClientOptions {
    * every listProperties call reads HubSpot.
    */
   propertyCache?: PropertyCache;
+  /** How requests are sent: default node:http(s) with a keep-alive pool (./http.ts); tests script it. */
+  fetch?: HttpFetch;
 }
 
 export interface HubSpotObject {

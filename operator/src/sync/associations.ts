@@ -58,11 +58,24 @@ export interface AssociationRuntime {
   label?: string;
 }
 
-/** What the record passes of a cycle touched (filled through SyncContext.touched). */
+/**
+ * What the record passes of a cycle touched (filled through SyncContext.touched), kept only for
+ * the object types the association pass reads it for (the from-types of spec associations): an
+ * import of a million records of a type without associations must not hold a million IDs.
+ */
 export class TouchedRecords {
   readonly hubspot = new Map<string, Set<string>>();
   readonly target = new Map<string, Set<string>>();
+  private readonly types: ReadonlySet<string>;
+  constructor(types: Iterable<string>) {
+    this.types = new Set(types);
+  }
+  /** Whether any type is tracked (else the passes need not report what they touched). */
+  get tracking(): boolean {
+    return this.types.size > 0;
+  }
   add(side: 'hubspot' | 'target', type: string, ids: readonly string[]): void {
+    if (!this.types.has(type)) return;
     const m = side === 'hubspot' ? this.hubspot : this.target;
     let s = m.get(type);
     if (!s) m.set(type, (s = new Set()));

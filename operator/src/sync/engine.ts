@@ -405,8 +405,9 @@ class Engine implements SyncEngine {
         runtimes = prepared.runtimes;
         dry = observe ? new DryRun(runtimes.map((r) => ({ type: r.plan.type, table: r.plan.table }))) : undefined;
         const ctx = this.context(target, signal, counters, dry);
-        const touched = new TouchedRecords();
-        ctx.touched = (side, type, ids) => touched.add(side, type, ids);
+        // Only the association pass reads what the record passes touched, per from-type.
+        const touched = new TouchedRecords((prepared.associations ?? []).map((a) => a.from.plan.type));
+        if (touched.tracking) ctx.touched = (side, type, ids) => touched.add(side, type, ids);
         const cycleStartMs = Date.now();
         // Failing records are due at once after a config change (a new engine), on a sync or
         // resync request and on a full cycle; otherwise by their backoff (DESIGN §3 "Convergence").

@@ -44,6 +44,8 @@ function client(extra: Partial<Parameters<typeof createHubSpotClient>[0]> = {}) 
     limiters: new LimiterRegistry(),
     retry: { baseDelayMs: 1, maxDelayMs: 4 },
     onRequest: (o) => seen.push(o),
+    // The client sends through node:http by default; here through the global fetch the tests stub.
+    fetch: (url, init) => globalThis.fetch(url, init),
     ...extra,
   });
   return { c, seen };

@@ -38,6 +38,8 @@ function client(extra: Partial<Parameters<typeof createHubSpotClient>[0]> = {}) 
     limiters: new LimiterRegistry(),
     retry: { baseDelayMs: 1, maxDelayMs: 4 },
     onRequest: (o) => seen.push(o),
+    // The client sends through node:http by default; here through the global fetch the tests stub.
+    fetch: (url, init) => globalThis.fetch(url, init),
     // The portal is named (spec.hubspot.portalId): no lookup before the first request, so each
     // scripted reply answers the call under test. Lookups are tested below.
     portalId: 1,

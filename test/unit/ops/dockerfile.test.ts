@@ -94,7 +94,11 @@ describe('Dockerfile', () => {
     expect(user).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/); // numeric, so kubelet can verify runAsNonRoot
     const idx = (op: string) => final.instructions.findIndex((i) => i.op === op);
     expect(final.instructions.findLastIndex((i) => i.op === 'USER')).toBeLessThan(idx('ENTRYPOINT'));
-    expect(JSON.parse(ops(final, 'ENTRYPOINT')[0])).toEqual(['node', '/app/operator/dist/cli.js']);
+    // node, its flags (V8 memory tuning, docs/scale.md), the operator.
+    const entry = JSON.parse(ops(final, 'ENTRYPOINT')[0]) as string[];
+    expect(entry[0]).toBe('node');
+    expect(entry.at(-1)).toBe('/app/operator/dist/cli.js');
+    for (const flag of entry.slice(1, -1)) expect(flag).toMatch(/^--[a-z0-9-]+(=\S+)?$/);
     expect(JSON.parse(ops(final, 'CMD')[0])).toEqual(['run']);
     // The chart's runAsUser matches the image's user.
     const values = readFileSync(join(ROOT, 'charts/hubspot-operator/values.yaml'), 'utf8');
