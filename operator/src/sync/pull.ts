@@ -354,7 +354,7 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
       // token): the rows were read before this transaction, and a table edit committed since
       // must not be overwritten (a lost update). Such a row keeps its old link; its captured
       // edit and this HubSpot change meet in the push pass, through the conflict rules.
-      const columns = plan.fields.map((f) => f.column);
+      const columns = rowColumns(plan); // the columns the version token was computed over
       const upd = await tx.rows.updateRows(
         t,
         updates.map((u) => {

@@ -8,7 +8,7 @@
  * a unique HubSpot property) or by the operator's external-ID property, so nothing duplicates.
  */
 import type { BatchResult, HubSpotObject } from '../hubspot/types.js';
-import { matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
+import { matchKey, VERSION_FIELD, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, externalIdOf, hsModifiedOf, targetValueAsHubSpot, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
@@ -186,12 +186,13 @@ export async function pushBatch(ctx: SyncContext, plan: ObjectPlan, entries: Pus
   await writeUpdates(ctx, plan, work, ledger);
   await findOwnCreatesOfGoneRows(ctx, plan, work, opts, ledger);
   await writeArchives(ctx, plan, work, ledger);
-  await commitBatch(ctx, plan, t, entries, work, opts, ledger);
+  await commitBatch(ctx, plan, t, entries, work, read, opts, ledger);
 }
 
 async function readBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entries: PushEntry[]): Promise<BatchRead> {
   const keys = entries.map((e) => e.key);
-  const rows = await ctx.target.rows.selectRows(t, keys, rowColumns(plan));
+  // With a version token: the batch's corrections of a row are conditional on it (commitBatch).
+  const rows = await ctx.target.rows.selectRows(t, keys, rowColumns(plan), { version: true });
   const links = await ctx.state.linksByTargetKeys(plan.type, keys);
   const { unchanged, current } = await readCurrentHubSpot(ctx, plan, entries, rows, links);
   return { rows, links, unchanged, current };
@@ -512,17 +513,58 @@ async function writeArchives(ctx: SyncContext, plan: ObjectPlan, work: PushWork,
   });
 }
 
+/**
+ * A row whose correction was not written (it changed since it was read) keeps the link's old
+ * baseline for the corrected fields, so HubSpot's value still counts as HubSpot's change when the
+ * row's newer edit is reconciled; a new link (the row matched an existing record) is not made yet.
+ */
+function withoutUnwrittenCorrections(plan: ObjectPlan, upserts: LinkRow[], changed: Map<string, Row>, links: Map<string, LinkRow>): LinkRow[] {
+  if (changed.size === 0) return upserts;
+  const out: LinkRow[] = [];
+  for (const l of upserts) {
+    const unwritten = changed.get(l.targetKey);
+    const old = links.get(l.targetKey);
+    if (!unwritten) out.push(l);
+    else if (old && old.hubspotId === l.hubspotId) {
+      const hs = { ...l.hsValues };
+      const tg = { ...l.tgValues };
+      for (const f of plan.fields) {
+        if (!(f.column in unwritten)) continue;
+        if (f.property in old.hsValues) hs[f.property] = old.hsValues[f.property]!;
+        else delete hs[f.property];
+        if (f.column in old.tgValues) tg[f.column] = old.tgValues[f.column]!;
+        else delete tg[f.column];
+      }
+      out.push({ ...l, hsValues: hs, tgValues: tg, ...baselineHashes(plan, { hs, tg }) });
+    }
+  }
+  return out;
+}
+
 /** Then the target state, in one operator-marked transaction; the covered outbox rows go last. */
-async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entries: PushEntry[], work: PushWork, opts: PushOptions, ledger: BatchLedger): Promise<void> {
+async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entries: PushEntry[], work: PushWork, read: BatchRead, opts: PushOptions, ledger: BatchLedger): Promise<void> {
   await ctx.target.transaction(
     async (tx) => {
-      const failures = await tx.rows.updateRows(t, work.targetUpdates.map((u) => ({ key: u.key, values: u.values })));
+      // Each correction of a row is conditional on the row still holding what was read: a
+      // table edit committed since (while HubSpot was being written) must not be overwritten
+      // with HubSpot's older value (chaos seed 5003: `c80.s5003` lastname). Its captured entry
+      // is newer than this batch's, so the next batch reconciles it with HubSpot's change.
+      const columns = rowColumns(plan);
+      const failures = await tx.rows.updateRows(
+        t,
+        work.targetUpdates.map((u) => {
+          const version = read.rows.get(u.key)?.[VERSION_FIELD];
+          return { key: u.key, values: u.values, ...(typeof version === 'string' ? { ifVersion: { columns, version } } : {}) };
+        }),
+      );
+      const changed = new Map<string, Row>();
       for (const f of failures) {
         const u = work.targetUpdates[f.index]!;
-        ledger.fail({ hubspotId: u.hubspotId, targetKey: u.key }, 'Target', `${plan.table} key ${u.key}: update failed: ${f.message}`);
+        if (f.changed) changed.set(u.key, u.values);
+        else ledger.fail({ hubspotId: u.hubspotId, targetKey: u.key }, 'Target', `${plan.table} key ${u.key}: update failed: ${f.message}`);
       }
       await tx.state.deleteLinks(plan.type, work.linkDeletes);
-      await tx.state.upsertLinks(plan.type, work.linkUpserts);
+      await tx.state.upsertLinks(plan.type, withoutUnwrittenCorrections(plan, work.linkUpserts, changed, read.links));
       // A key that failed keeps its outbox rows (the change is never forgotten): it is retried
       // with backoff (record_errors.next_attempt_at) until it syncs or leaves scope.
       const failed = ledger.failedTargetKeys;

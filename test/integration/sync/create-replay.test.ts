@@ -108,7 +108,7 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     await h.cycle('initial');
     await h.exec(`INSERT INTO {schema}.contacts (email, firstname, lastname) VALUES ('edit@example.com', 'F-row', 'L-row')`);
     const live = h.engine;
-    h.engine = h.crashingEngine('batchUpsert');
+    h.engine = h.hookedEngine('batchUpsert', { crash: 'after' });
     expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
     await h.engine.close();
     h.engine = live;
@@ -135,7 +135,8 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     await h.settle();
     await h.exec(`UPDATE {schema}.contacts SET firstname = 'F1' WHERE email = 'upd@example.com'`);
     const live = h.engine;
-    h.engine = h.crashingEngine('batchUpdate', {
+    h.engine = h.hookedEngine('batchUpdate', {
+      crash: 'after',
       meanwhile: () => h!.exec(`UPDATE {schema}.contacts SET firstname = 'F2', lastname = 'L2' WHERE email = 'upd@example.com'`),
     });
     expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
@@ -160,7 +161,7 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
       await h.cycle('initial');
       await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('lost@example.com', 'F'), ('kept@example.com', 'K')`);
       const live = h.engine;
-      h.engine = h.crashingEngine('batchUpsert');
+      h.engine = h.hookedEngine('batchUpsert', { crash: 'after' });
       expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
       await h.engine.close();
       h.engine = live;
@@ -189,7 +190,7 @@ describe.each(kinds)('a create whose link commit was lost (%s)', (dbKind) => {
     await h.cycle('initial');
     await h.exec(`INSERT INTO {schema}.contacts (email, firstname) VALUES ('late@example.com', 'L')`);
     const live = h.engine;
-    h.engine = h.crashingEngine('batchUpsert', { when: 'before' });
+    h.engine = h.hookedEngine('batchUpsert', { crash: 'before' });
     expect((await h.cycle('incremental', { allowFailure: true })).completed).toBe(false);
     await h.engine.close();
     h.engine = live;

@@ -183,33 +183,34 @@ export class Harness {
   }
 
   /**
-   * An engine whose HubSpot client fails at the first `method` call, right AFTER HubSpot
-   * answered it (the state an operator SIGKILLed, or cut off from its database, between
-   * HubSpot's answer and its commit leaves behind) or BEFORE sending it. The calls are real
-   * (the sandbox serves them); only the answer is lost. `meanwhile` runs right before that call
-   * (e.g. the user's edit that lands while the operator's write is in flight).
+   * An engine whose HubSpot client, at the first `method` call, first runs `meanwhile` (e.g. the
+   * user's edit that lands while the operator's write is in flight) and then, with `crash`, fails
+   * right AFTER HubSpot answered (the state an operator SIGKILLed, or cut off from its database,
+   * between HubSpot's answer and its commit leaves behind) or BEFORE sending. The calls are real
+   * (the sandbox serves them); only the answer is lost.
    */
-  crashingEngine(
+  hookedEngine(
     method: 'batchUpsert' | 'batchUpdate' | 'batchArchive',
-    { when = 'after', meanwhile }: { when?: 'after' | 'before'; meanwhile?: () => Promise<void> } = {},
+    { crash, meanwhile }: { crash?: 'after' | 'before'; meanwhile?: () => Promise<void> } = {},
   ): SyncEngine {
     const real = createHubSpotClient({
       baseURL: this.sandbox.url,
       auth: this.cfg.credentials.hubspot,
       rateLimit: { requestsPerTenSeconds: 250, dailyRequests: 10_000_000, searchRequestsPerSecond: 100 },
     });
-    let crashed = false;
+    let hooked = false;
     const hubspot = new Proxy(real, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver) as unknown;
         if (prop !== method || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
         return async (...args: unknown[]) => {
           const call = () => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-          if (crashed) return call();
-          crashed = true;
+          if (hooked) return call();
+          hooked = true;
           await meanwhile?.();
-          if (when === 'after') await call();
-          throw new Error(`test: the operator died ${when} HubSpot answered ${method}`);
+          if (!crash) return call();
+          if (crash === 'after') await call();
+          throw new Error(`test: the operator died ${crash} HubSpot answered ${method}`);
         };
       },
     }) as HubSpotClient;

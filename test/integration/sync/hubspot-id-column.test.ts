@@ -53,6 +53,16 @@ describe.each(kinds)('hubspotIdColumn (%s)', (dbKind) => {
     });
   }
 
+  it('HubSpot edits of an adopted record reach its row (the row version covers the ID column too)', async () => {
+    h = await Harness.start({ dbKind, ddl: [companies('text')], objects: [OBJECT] });
+    const id = (await h.hs.create('companies', { name: 'Old name', domain: 'edit.example' })).id;
+    await h.exec(`INSERT INTO {schema}.companies (name, domain, hubspot_id) VALUES ('Old name', 'edit.example', $1)`, [id]);
+    await h.cycle('initial');
+    await h.hs.update('companies', id, { name: 'New name' });
+    await h.settle();
+    expect(await h.rows(`SELECT name, hubspot_id FROM {schema}.companies`)).toEqual([{ name: 'New name', hubspot_id: id }]);
+  });
+
   it('a HubSpot ID that HubSpot does not know is a NotFound record error, never a duplicate', async () => {
     h = await Harness.start({ dbKind, ddl: [companies('text')], objects: [OBJECT] });
     const known = await h.hs.create('companies', { name: 'Known', domain: 'known.example' });
