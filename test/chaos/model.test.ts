@@ -92,5 +92,17 @@ describe('chaos ledger: the expected value of a field', () => {
     const seen = [problem()];
     expect(takeRaces(seen, l, traffic(1005))).toEqual([]);
     expect(seen).toHaveLength(1);
+    // The race overwrote h2 with t1 and the table then wrote t3: both sides end with t3, still
+    // the race's consequence (seed 6003).
+    l.write(r, 3, 'table', { firstname: 't3' }, { firstname: 't1' }, 1100);
+    const later = [{ ...problem(), table: 't3', hubspot: 't3' }];
+    expect(takeRaces(later, l, traffic(990)).map((p) => p.kind)).toEqual(['race']);
+    // An update that carried a table write made AFTER the HubSpot one is no such race.
+    const after = (): Traffic[] => [
+      { route: 'read', start: 985, end: 990, status: 200, inputs: [{ id: '7' }] },
+      { route: 'update', start: 1110, end: 1120, status: 200, inputs: [{ id: '7', properties: { firstname: 't3' } }] },
+    ];
+    const real = [{ ...problem(), table: 't3', hubspot: 't3' }];
+    expect(takeRaces(real, l, after())).toEqual([]);
   });
 });

@@ -749,10 +749,10 @@ function observeTraffic(hubspot: HubSpotSandbox, out: Traffic[]): void {
 }
 
 /**
- * Move the field problems that are the accepted race out of `problems`: the value lost is a
- * HubSpot write W, the value both sides ended with is an older table write, and the operator's
- * last batch read of that record before its update finished before W while the update (carrying
- * that property) arrived after W.
+ * Move the field problems that are the accepted race out of `problems`: both sides agree, the
+ * value lost is a HubSpot write W, the operator's first update of that property after W carried
+ * an older table write (it overwrote W), and the sandbox answered the operator's last batch read
+ * of that record before that update before W landed.
  */
 export function takeRaces(problems: Problem[], ledger: Ledger, traffic: Traffic[]): Problem[] {
   const races: Problem[] = [];
@@ -763,12 +763,17 @@ export function takeRaces(problems: Problem[], ledger: Ledger, traffic: Traffic[
     const prop = p.field!.split(' / ')[0] as Property;
     const writes = r?.fields[prop]?.writes ?? [];
     const lost = writes.find((w) => w.value === p.expected);
-    const won = writes.find((w) => w.value === p.table);
-    if (!r || !lost || !won || lost.side !== 'hubspot' || won.side !== 'table' || won.seq > lost.seq) continue;
+    if (!r || !lost || lost.side !== 'hubspot') continue;
     const ids = r.ids.hubspot;
     const touches = (t: Traffic) => t.status < 300 && t.inputs.some((i) => ids.has(String(i.id)) && (t.route === 'read' || (i.properties && prop in i.properties)));
     const update = traffic.find((t) => t.route === 'update' && t.start >= lost.at && touches(t));
     if (!update) continue;
+    // The operator's first update of that property after the HubSpot write carried an OLDER table
+    // write: that write overwrote the HubSpot one. Later table writes of the field are ordinary
+    // edits after it (seed 6003: the field ended with a newer table value, not the racing one).
+    const sent = update.inputs.find((i) => ids.has(String(i.id)))?.properties?.[prop];
+    const overwrote = writes.find((w) => w.value === sent);
+    if (!overwrote || overwrote.side !== 'table' || overwrote.seq > lost.seq) continue;
     const reads = traffic.filter((t) => t.route === 'read' && t.end <= update.start && touches(t));
     const lastRead = reads[reads.length - 1];
     if (!lastRead || lastRead.end >= lost.at) continue;
