@@ -766,7 +766,8 @@ export function takeRaces(problems: Problem[], ledger: Ledger, traffic: Traffic[
     if (!r || !lost || lost.side !== 'hubspot') continue;
     const ids = r.ids.hubspot;
     const touches = (t: Traffic) => t.status < 300 && t.inputs.some((i) => ids.has(String(i.id)) && (t.route === 'read' || (i.properties && prop in i.properties)));
-    const update = traffic.find((t) => t.route === 'update' && t.start >= lost.at && touches(t));
+    // Served after the HubSpot write (a latency fault holds requests between arrival and service).
+    const update = traffic.find((t) => t.route === 'update' && t.end >= lost.at && touches(t));
     if (!update) continue;
     // The operator's first update of that property after the HubSpot write carried an OLDER table
     // write: that write overwrote the HubSpot one. Later table writes of the field are ordinary
