@@ -5,7 +5,7 @@
  * duplicated); a row holding an ID HubSpot does not know is a NotFound record error, never a
  * new HubSpot record.
  */
-import type { Row } from '../target/connector.js';
+import { VERSION_FIELD, type IfVersion, type Row } from '../target/connector.js';
 import type { ObjectPlan } from './mapping.js';
 
 /** The columns to read of a row: the mapped ones, plus the HubSpot ID column. */
@@ -13,6 +13,15 @@ export function rowColumns(plan: ObjectPlan): string[] {
   const cols = plan.fields.map((f) => f.column);
   if (plan.hubspotIdColumn && !cols.includes(plan.hubspotIdColumn)) cols.push(plan.hubspotIdColumn);
   return cols;
+}
+
+/**
+ * The condition that a row read with a version token (`selectRows(…, rowColumns(plan), { version: true })`)
+ * still holds what was read: a write with it never overwrites a table edit committed since.
+ */
+export function ifUnchangedSince(plan: ObjectPlan, row: Row | undefined): { ifVersion?: IfVersion } {
+  const version = row?.[VERSION_FIELD];
+  return typeof version === 'string' ? { ifVersion: { columns: rowColumns(plan), version } } : {};
 }
 
 /** The HubSpot ID a row holds (digits only; an ID is a number), or undefined when empty. */

@@ -9,11 +9,11 @@
  * (two target rows with one key → `Duplicate`), else created when create.inTarget allows.
  */
 import type { HubSpotObject } from '../hubspot/types.js';
-import { KEY_FIELD, matchKey, VERSION_FIELD, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
+import { KEY_FIELD, matchKey, type LinkRow, type PendingChange, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, externalIdOf, hsHashOf, hsModifiedOf, hsValuesOf, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
-import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
+import { hubspotIdInRow, hubspotIdPatch, ifUnchangedSince, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
 import { isConversionError, type Canon } from './values.js';
@@ -354,13 +354,9 @@ async function writePage(ctx: SyncContext, plan: ObjectPlan, t: TableRef, insert
       // token): the rows were read before this transaction, and a table edit committed since
       // must not be overwritten (a lost update). Such a row keeps its old link; its captured
       // edit and this HubSpot change meet in the push pass, through the conflict rules.
-      const columns = rowColumns(plan); // the columns the version token was computed over
       const upd = await tx.rows.updateRows(
         t,
-        updates.map((u) => {
-          const version = u.p.row?.[VERSION_FIELD];
-          return { key: u.key, values: u.values, ...(typeof version === 'string' ? { ifVersion: { columns, version } } : {}) };
-        }),
+        updates.map((u) => ({ key: u.key, values: u.values, ...ifUnchangedSince(plan, u.p.row) })),
       );
       const failedUpd = new Map(upd.filter((f) => !f.changed).map((f) => [f.index, f.message]));
       const changedUpd = new Set(upd.filter((f) => f.changed).map((f) => f.index));

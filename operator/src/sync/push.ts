@@ -8,11 +8,11 @@
  * a unique HubSpot property) or by the operator's external-ID property, so nothing duplicates.
  */
 import type { BatchResult, HubSpotObject } from '../hubspot/types.js';
-import { matchKey, VERSION_FIELD, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
+import { matchKey, type LinkRow, type Row, type TableRef, type TargetTx } from '../target/connector.js';
 import { missingRequired, reconcile, type Baseline } from './conflict.js';
 import { baselineHashes, countersOf, errorMessage, externalIdOf, hsModifiedOf, targetValueAsHubSpot, tgHashOf, tgValuesOf, type SyncContext } from './context.js';
 import { evaluateFilters } from './filter.js';
-import { hubspotIdInRow, hubspotIdPatch, rowColumns } from './hubspot-id.js';
+import { hubspotIdInRow, hubspotIdPatch, ifUnchangedSince, rowColumns } from './hubspot-id.js';
 import { BatchLedger } from './ledger.js';
 import type { ObjectPlan } from './mapping.js';
 import { clearPushIntent, recordPushIntent } from './push-intent.js';
@@ -549,13 +549,9 @@ async function commitBatch(ctx: SyncContext, plan: ObjectPlan, t: TableRef, entr
       // table edit committed since (while HubSpot was being written) must not be overwritten
       // with HubSpot's older value (chaos seed 5003: `c80.s5003` lastname). Its captured entry
       // is newer than this batch's, so the next batch reconciles it with HubSpot's change.
-      const columns = rowColumns(plan);
       const failures = await tx.rows.updateRows(
         t,
-        work.targetUpdates.map((u) => {
-          const version = read.rows.get(u.key)?.[VERSION_FIELD];
-          return { key: u.key, values: u.values, ...(typeof version === 'string' ? { ifVersion: { columns, version } } : {}) };
-        }),
+        work.targetUpdates.map((u) => ({ key: u.key, values: u.values, ...ifUnchangedSince(plan, read.rows.get(u.key)) })),
       );
       const changed = new Map<string, Row>();
       for (const f of failures) {
